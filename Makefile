@@ -1,0 +1,82 @@
+# nfqlb: one non-recursive Makefile.  `make help` lists the targets.
+
+BUILD   ?= build
+CC      ?= cc
+PKGS    := libnetfilter_queue libmnl
+WARN    := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+           -Wformat=2 -Wvla
+# CI (CI=true in the environment) and `make WERROR=1` turn warnings into errors.
+ifneq ($(filter true 1,$(CI) $(WERROR)),)
+WARN    += -Werror
+endif
+OPT     ?= -O2 -g
+CFLAGS  += -std=gnu11 $(OPT) $(WARN) -I. -MMD -MP $(SAN)
+CFLAGS  += $(shell pkg-config --cflags $(PKGS))
+LDLIBS  += $(shell pkg-config --libs $(PKGS)) -lpthread
+CHECK_LIBS := $(shell pkg-config --libs check 2>/dev/null)
+
+LIB_SRC  := maglev/maglev.c maglev/hash.c shm/shm.c nfqlb/pkt.c
+CLI_SRC  := nfqlb/main.c nfqlb/opt.c nfqlb/table.c nfqlb/lb.c nfqlb/queue.c
+UNIT_SRC := $(wildcard test/unit/*.c)
+TOOL_SRC := $(wildcard test/tools/*.c)
+
+LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
+CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/%.o)
+UNIT_OBJ := $(UNIT_SRC:%.c=$(BUILD)/%.o)
+TOOLS    := $(TOOL_SRC:test/tools/%.c=$(BUILD)/tools/%)
+# The CLI code minus main() is linked into the unit tests so they can drive it.
+CLI_LIB_OBJ := $(filter-out $(BUILD)/nfqlb/main.o,$(CLI_OBJ))
+
+NFQLB  := $(BUILD)/nfqlb
+UNIT   := $(BUILD)/check-all
+
+.PHONY: all help check unit unit-san func demo clean tools
+
+all: $(NFQLB) tools ## build build/nfqlb and the test tools
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+$(BUILD)/libnfqlb.a: $(LIB_OBJ) $(CLI_LIB_OBJ)
+	$(AR) rcs $@ $^
+
+$(NFQLB): $(BUILD)/nfqlb/main.o $(BUILD)/libnfqlb.a
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+$(UNIT): $(UNIT_OBJ) $(BUILD)/libnfqlb.a
+	$(CC) $(CFLAGS) -o $@ $^ $(CHECK_LIBS) $(LDLIBS)
+
+$(BUILD)/tools/%: test/tools/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $< $(LDLIBS)
+
+tools: $(TOOLS)
+
+unit: $(UNIT) $(NFQLB) ## run the Check unit tests
+	NFQLB=$(abspath $(NFQLB)) $(UNIT)
+
+unit-san: ## run the unit tests built with ASan, UBSan and LSan
+	$(MAKE) BUILD=build/san OPT="-O1 -g" \
+		SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" unit
+
+func: all ## run the function tests (network namespaces; skipped when not root)
+	NFQLB=$(abspath $(NFQLB)) TOOLS=$(abspath $(BUILD)/tools) test/func/run.sh
+
+# Each step is its own recipe line: make stops at the first that fails.
+check: ## run every test: unit, unit under sanitizers, function tests
+	$(MAKE) unit
+	$(MAKE) unit-san
+	$(MAKE) func
+
+demo: all ## run the demo: client, load balancer and 3 targets in namespaces (root)
+	NFQLB=$(abspath $(NFQLB)) TOOLS=$(abspath $(BUILD)/tools) test/demo.sh
+
+clean: ## remove build/
+	rm -rf build
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | \
+		awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
+
+-include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(UNIT_OBJ:.o=.d)

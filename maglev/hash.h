@@ -1,0 +1,103 @@
+/* hash.h: the seeded hashes nfqlb uses for target permutations and flows.
+ *
+ * Every function here is a pure function of its arguments.  They are defined
+ * on integer values, never on memory bytes, so they give the same results on
+ * every host, C library and byte order.  README.md ("The Maglev algorithm")
+ * specifies them completely.
+ */
+#ifndef NFQLB_HASH_H
+#define NFQLB_HASH_H
+
+#include <stdint.h>
+
+/* Number of 32-bit words in a flow key (see nfqlb/pkt.h for the layout). */
+#define HASH_FLOW_WORDS 10
+
+/* Which fields of a flow key take part in the flow hash. */
+enum hash_mode {
+	HASH_5TUPLE = 0,	/* addresses, ports and protocol */
+	HASH_ADDR = 1,		/* source and destination addresses */
+	HASH_SRC = 2,		/* source address only */
+	HASH_MODE_MAX
+};
+
+/**
+ * hash_mix64 - the 64-bit finaliser of MurmurHash3 (a bijection)
+ * @x: value to mix
+ *
+ * Returns the mixed value.
+ */
+static inline uint64_t hash_mix64(uint64_t x)
+{
+	x ^= x >> 33;
+	x *= 0xff51afd7ed558ccdULL;
+	x ^= x >> 33;
+	x *= 0xc4ceb9fe1a85ec53ULL;
+	x ^= x >> 33;
+	return x;
+}
+
+/**
+ * hash_flow - seeded hash of a flow key
+ * @w: the HASH_FLOW_WORDS words of the key
+ * @mode: which words take part; the others count as 0
+ * @seed: the table's seed
+ *
+ * Returns the 64-bit flow hash.
+ */
+static inline uint64_t hash_flow(const uint32_t *w, enum hash_mode mode,
+				 uint32_t seed)
+{
+	/* Words past `last` are treated as zero: addr keeps w[0..7], src w[0..3]. */
+	unsigned int last = mode == HASH_SRC ? 4 : mode == HASH_ADDR ? 8 : 10;
+	uint64_t h = 0x9e3779b97f4a7c15ULL ^ seed;
+	unsigned int i;
+
+	for (i = 0; i < HASH_FLOW_WORDS; i += 2) {
+		uint64_t hi = i < last ? w[i] : 0;
+		uint64_t lo = i + 1 < last ? w[i + 1] : 0;
+
+		h = hash_mix64(h ^ (hi << 32 | lo));
+	}
+	return h;
+}
+
+/**
+ * hash_reduce - map a 64-bit hash onto 0..m-1
+ * @h: hash value
+ * @m: range size, at least 1
+ *
+ * Uses the high 32 bits (multiply-shift), which avoids a division.
+ * Returns ((h >> 32) * m) >> 32.
+ */
+static inline uint32_t hash_reduce(uint64_t h, uint32_t m)
+{
+	return (uint32_t)(((h >> 32) * (uint64_t)m) >> 32);
+}
+
+/**
+ * hash_target - the two hashes that place a target in the Maglev table
+ * @id: the target id
+ * @seed: the table's seed
+ * @h1: set to the hash that gives the offset
+ * @h2: set to the hash that gives the skip
+ */
+void hash_target(uint32_t id, uint32_t seed, uint64_t *h1, uint64_t *h2);
+
+/**
+ * hash_mode_name - the CLI name of a hash mode ("5tuple", "addr", "src")
+ * @mode: the mode
+ *
+ * Returns the name, or NULL for an unknown mode.
+ */
+const char *hash_mode_name(enum hash_mode mode);
+
+/**
+ * hash_mode_parse - the hash mode with a CLI name
+ * @name: "5tuple", "addr" or "src"
+ *
+ * Returns the mode, or -1 with errno EINVAL for an unknown name.
+ */
+int hash_mode_parse(const char *name);
+
+#endif

@@ -1,0 +1,69 @@
+/* pkt.h: the packet classifier, a pure function from bytes to a flow key.
+ *
+ * No I/O, no printing, no allocation.  It never reads outside data[0..len).
+ */
+#ifndef NFQLB_PKT_H
+#define NFQLB_PKT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "maglev/hash.h"
+
+/*
+ * Bytes of each packet the worker asks the kernel to copy.  Enough for an
+ * IPv6 header with 200 bytes of extension headers plus an ICMPv6 error that
+ * quotes an IPv4/IPv6 header and its ports; larger chains are classified on
+ * what was captured (PKT_L3).
+ */
+#define PKT_COPY_RANGE 512
+/* The most IPv6 extension headers the parser walks before giving up. */
+#define PKT_EXT_MAX 8
+
+/* What the classifier found; the worker counts packets per kind. */
+enum pkt_kind {
+	PKT_L4 = 0,	/* TCP, UDP or SCTP with ports: a full 5-tuple key */
+	PKT_ICMP_ECHO,	/* ICMP/ICMPv6 echo request or reply: addresses + echo id */
+	PKT_ICMP_ERROR,	/* ICMP error: the quoted packet's flow, reversed */
+	PKT_FRAGMENT,	/* an IP fragment: addresses + protocol */
+	PKT_L3,		/* other protocol, or L4 header not captured: addresses + protocol */
+	PKT_MALFORMED,	/* cannot be trusted: no key */
+	PKT_KIND_MAX
+};
+
+/*
+ * A flow key: HASH_FLOW_WORDS 32-bit words, all in host byte order.
+ *   w[0..3]  source address: IPv6 as four words, most significant first;
+ *            IPv4 as the IPv4-mapped address ::ffff:a.b.c.d (0, 0, 0xffff, addr)
+ *   w[4..7]  destination address, the same way
+ *   w[8]     source port << 16 | destination port (ICMP echo: id << 16)
+ *   w[9]     IP protocol number (for ICMP errors, that of the quoted packet)
+ * Words that do not apply are 0.
+ */
+struct pkt_key {
+	uint32_t w[HASH_FLOW_WORDS];
+};
+
+/**
+ * pkt_classify - classify an IPv4 or IPv6 packet and extract its flow key
+ * @data: the packet, starting at the IP header
+ * @len: number of bytes captured at @data (may be less than the packet)
+ * @key: written; all zero for PKT_MALFORMED
+ *
+ * ICMP errors (destination unreachable, time exceeded, parameter problem,
+ * IPv6 packet too big) get the key of the quoted packet with source and
+ * destination, and the ports, swapped: the key of the flow they are about.
+ *
+ * Returns the kind of packet.  Never fails otherwise; does not set errno.
+ */
+enum pkt_kind pkt_classify(const uint8_t *data, size_t len, struct pkt_key *key);
+
+/**
+ * pkt_kind_name - a short name for a packet kind ("l4", "icmp-echo", ...)
+ * @kind: the kind
+ *
+ * Returns the name, or "unknown" for a value out of range.
+ */
+const char *pkt_kind_name(enum pkt_kind kind);
+
+#endif

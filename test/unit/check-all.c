@@ -1,0 +1,18 @@
+/* check-all.c: the single Check runner for every unit-test suite. */
+#include <stdlib.h>
+
+#include "test/unit/suites.h"
+
+int main(void)
+{
+	SRunner *sr = srunner_create(make_maglev_suite());
+	int failed;
+
+	srunner_add_suite(sr, make_shm_suite());
+	srunner_add_suite(sr, make_pkt_suite());
+	srunner_add_suite(sr, make_cli_suite());
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}

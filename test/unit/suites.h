@@ -1,0 +1,12 @@
+/* suites.h: one make_<area>_suite() per test file, run from check-all.c. */
+#ifndef NFQLB_TEST_SUITES_H
+#define NFQLB_TEST_SUITES_H
+
+#include <check.h>
+
+Suite *make_maglev_suite(void);
+Suite *make_shm_suite(void);
+Suite *make_pkt_suite(void);
+Suite *make_cli_suite(void);
+
+#endif
