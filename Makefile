@@ -10,13 +10,13 @@ ifneq ($(filter true 1,$(CI) $(WERROR)),)
 WARN    += -Werror
 endif
 OPT     ?= -O2 -g
-CFLAGS  += -std=gnu11 $(OPT) $(WARN) -I. -MMD -MP $(SAN)
+CFLAGS  += -std=gnu11 -D_GNU_SOURCE $(OPT) $(WARN) -I. -MMD -MP $(SAN)
 CFLAGS  += $(shell pkg-config --cflags $(PKGS))
 LDLIBS  += $(shell pkg-config --libs $(PKGS)) -lpthread
 CHECK_LIBS := $(shell pkg-config --libs check 2>/dev/null)
 
 LIB_SRC  := maglev/maglev.c maglev/hash.c shm/shm.c nfqlb/pkt.c
-CLI_SRC  := nfqlb/main.c nfqlb/opt.c nfqlb/table.c nfqlb/lb.c nfqlb/queue.c
+CLI_SRC  := nfqlb/main.c nfqlb/opt.c nfqlb/cli.c nfqlb/table.c nfqlb/lb.c nfqlb/queue.c
 UNIT_SRC := $(wildcard test/unit/*.c)
 TOOL_SRC := $(wildcard test/tools/*.c)
 

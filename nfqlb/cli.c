@@ -1,0 +1,100 @@
+/* cli.c: the subcommand table, help and version. */
+#include <stdio.h>
+#include <string.h>
+
+#include "nfqlb/cli.h"
+#include "shm/shm.h"
+
+static int do_help(const struct cmd *cmd, const struct optval *ov, int argc,
+		   char **argv);
+static int do_version(const struct cmd *cmd, const struct optval *ov, int argc,
+		      char **argv);
+
+static const struct cmd cmd_help = {
+	"help", do_help, "print the commands, or one command's usage", "[COMMAND]", NULL,
+};
+
+static const struct cmd cmd_version = {
+	"version", do_version, "print the version", NULL, NULL,
+};
+
+static const struct cmd *const cmds[] = {
+	&cmd_init, &cmd_delete, &cmd_activate, &cmd_deactivate, &cmd_show,
+	&cmd_stats, &cmd_lb, &cmd_version, &cmd_help,
+};
+
+#define NCMDS (sizeof(cmds) / sizeof(cmds[0]))
+
+static const struct cmd *find_cmd(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < NCMDS; i++)
+		if (strcmp(cmds[i]->name, name) == 0)
+			return cmds[i];
+	return NULL;
+}
+
+static void list_cmds(void)
+{
+	size_t i;
+
+	printf("usage: nfqlb COMMAND [OPTIONS] [ARGS]\n\n"
+	       "A stateless Maglev load balancer for NFQUEUE.\n\ncommands:\n");
+	for (i = 0; i < NCMDS; i++)
+		printf("  %-12s %s\n", cmds[i]->name, cmds[i]->help);
+	printf("\nRun 'nfqlb COMMAND --help' for a command's options.\n"
+	       "Exit codes: 0 success, 1 failure, 2 usage error.\n");
+}
+
+static int do_help(const struct cmd *cmd, const struct optval *ov, int argc,
+		   char **argv)
+{
+	const struct cmd *c;
+
+	if (argc - ov->first > 1)
+		return usage_error(cmd, "too many arguments");
+	if (argc == ov->first) {
+		list_cmds();
+		return NFQLB_OK;
+	}
+	c = find_cmd(argv[ov->first]);
+	if (!c)
+		return usage_error(cmd, "unknown command '%s'", argv[ov->first]);
+	opt_usage(c);
+	return NFQLB_OK;
+}
+
+static int do_version(const struct cmd *cmd, const struct optval *ov, int argc,
+		      char **argv)
+{
+	(void)argv;
+	if (argc > ov->first)
+		return usage_error(cmd, "too many arguments");
+	printf("nfqlb %s (table layout %u)\n", NFQLB_VERSION, SHM_VERSION);
+	return NFQLB_OK;
+}
+
+int nfqlb_run(int argc, char **argv)
+{
+	const struct cmd *c;
+	struct optval ov;
+	int r;
+
+	if (argc < 2) {
+		list_cmds();
+		return NFQLB_USAGE;
+	}
+	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)
+		return do_help(&cmd_help, &(struct optval){ .first = argc }, argc, argv);
+	c = find_cmd(strcmp(argv[1], "--version") == 0 ? "version" : argv[1]);
+	if (!c) {
+		fprintf(stderr, "nfqlb: unknown command '%s'\n"
+			"Try 'nfqlb help'.\n", argv[1]);
+		return NFQLB_USAGE;
+	}
+	r = opt_parse(c, argc - 1, argv + 1, &ov);
+	if (r)
+		return r == OPT_HELP ? NFQLB_OK : r;
+	return c->fn(c, &ov, argc - 1, argv + 1);
+}

@@ -1,0 +1,22 @@
+/* cli.h: the nfqlb command line: one table of subcommands. */
+#ifndef NFQLB_CLI_H
+#define NFQLB_CLI_H
+
+#include "nfqlb/opt.h"
+
+#define NFQLB_VERSION "0.1.0"
+
+/* The subcommands, each defined next to the code it runs. */
+extern const struct cmd cmd_init, cmd_delete, cmd_activate, cmd_deactivate,
+	cmd_show, cmd_stats, cmd_lb;
+
+/**
+ * nfqlb_run - run one nfqlb command line
+ * @argc: argument count
+ * @argv: arguments; argv[1] is the subcommand
+ *
+ * Returns an enum nfqlb_exit.
+ */
+int nfqlb_run(int argc, char **argv);
+
+#endif

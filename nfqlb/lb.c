@@ -1,0 +1,424 @@
+/* lb.c: `nfqlb lb`, the NFQUEUE worker: one thread per queue. */
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <linux/netfilter.h>
+
+#include "nfqlb/cli.h"
+#include "nfqlb/lb.h"
+#include "nfqlb/queue.h"
+#include "nfqlb/table.h"
+
+#define QUEUE_MAX SHM_WORKERS
+#define QLENGTH_DEFAULT 4096
+#define RECV_TIMEOUT_MS 250
+#define PROC_QUEUES "/proc/net/netfilter/nfnetlink_queue"
+
+static const struct opt lb_opts[] = {
+	{ "shm", "NAME", "state object in /dev/shm (default $NFQLB_SHM or nfqlb)" },
+	{ "queue", "N|A:B", "queue number, or a range with one thread each (default 0)" },
+	{ "qlength", "L", "most packets the kernel holds per queue (default 4096)" },
+	{ "no-target", "drop|accept", "verdict when no target is active (default drop)" },
+	{ "fail-open", NULL, "let the kernel accept packets unmarked when a queue is full" },
+	{ NULL, NULL, NULL },
+};
+
+struct lb_conf {
+	const char *name;
+	uint16_t qfirst, qlast;
+	uint32_t qlength;
+	uint32_t no_target;	/* NF_DROP or NF_ACCEPT */
+	bool fail_open;
+};
+
+struct worker {
+	pthread_t thread;
+	bool started;
+	const struct lb_conf *conf;
+	uint16_t queue;
+	struct shm *shm;
+	struct shm_worker *w;
+	struct shm_view view, spare;
+	struct queue *q;
+	uint64_t bad_gen;	/* an invalid generation, already logged */
+	bool gone_logged;	/* "table deleted" already logged */
+	uint64_t errors_logged;
+	time_t next_house;
+};
+
+static int stopping;	/* atomic */
+static int failed;	/* atomic */
+
+static void lb_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static void lb_log(const char *fmt, ...)
+{
+	char line[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "nfqlb: lb: %s\n", line);
+}
+
+/* The per-packet path: classify, hash, look up; no locks, no system calls. */
+static void decide(struct worker *wk, const struct queue_pkt *p)
+{
+	struct shm_worker *w = wk->w;
+	struct pkt_key key;
+	enum pkt_kind kind;
+	uint32_t slot;
+
+	kind = pkt_classify(p->data, p->len, &key);
+	shm_count(&w->cnt[kind], 1);
+	if (kind == PKT_MALFORMED) {
+		shm_count(&w->cnt[LB_CNT_DROP], 1);
+		queue_verdict(wk->q, p->id, NF_DROP, 0);
+		return;
+	}
+	slot = wk->view.lookup[hash_reduce(hash_flow(key.w, wk->shm->mode, wk->shm->seed),
+					   wk->view.m)];
+	if (slot == SHM_NO_SLOT) {
+		shm_count(&w->cnt[LB_CNT_NO_TARGET], 1);
+		shm_count(&w->cnt[wk->conf->no_target == NF_DROP ?
+				  LB_CNT_DROP : LB_CNT_ACCEPT], 1);
+		queue_verdict(wk->q, p->id, wk->conf->no_target, 0);
+		return;
+	}
+	shm_count(&w->target[slot], 1);
+	shm_count(&w->cnt[LB_CNT_ACCEPT], 1);
+	queue_verdict(wk->q, p->id, NF_ACCEPT, wk->view.targets[slot].id);
+}
+
+/* Once per batch: adopt a newly published table, if it is valid. */
+static void refresh(struct worker *wk)
+{
+	uint64_t g = shm_generation(wk->shm);
+	char why[SHM_WHY_MAX];
+	struct shm_view t;
+
+	if (g == wk->view.generation || g == wk->bad_gen)
+		return;
+	if (shm_read(wk->shm, &wk->spare, why) < 0) {
+		if (errno == EAGAIN)
+			return;
+		wk->bad_gen = g;
+		lb_log("queue %u: table generation %llu is invalid (%s); keeping generation %llu",
+		       wk->queue, (unsigned long long)g, why,
+		       (unsigned long long)wk->view.generation);
+		return;
+	}
+	t = wk->view;
+	wk->view = wk->spare;
+	wk->spare = t;
+}
+
+static void read_proc(struct worker *wk)
+{
+	unsigned long long total, dropped, udropped;
+	unsigned int num, portid, mode, range;
+	char line[256];
+	FILE *f = fopen(PROC_QUEUES, "r");
+
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "%u %u %llu %u %u %llu %llu", &num, &portid, &total,
+			   &mode, &range, &dropped, &udropped) == 7 &&
+		    num == wk->queue) {
+			__atomic_store_n(&wk->w->q_total, total, __ATOMIC_RELAXED);
+			__atomic_store_n(&wk->w->q_dropped, dropped, __ATOMIC_RELAXED);
+			__atomic_store_n(&wk->w->u_dropped, udropped, __ATOMIC_RELAXED);
+		}
+	fclose(f);
+}
+
+static int worker_attach(struct worker *wk, struct shm *s, char *why)
+{
+	struct shm_worker *w = shm_worker_claim(s, gettid(), wk->queue);
+	struct shm_view v = { 0 }, spare = { 0 };
+
+	if (!w) {
+		snprintf(why, SHM_WHY_MAX, "all %u counter sets are in use", SHM_WORKERS);
+		return -1;
+	}
+	if (shm_view_init(&v, s->m, s->n) < 0 || shm_view_init(&spare, s->m, s->n) < 0) {
+		snprintf(why, SHM_WHY_MAX, "%s", strerror(errno));
+		goto fail;
+	}
+	if (shm_read(s, &v, why) < 0)
+		goto fail;
+	wk->shm = s;
+	wk->w = w;
+	wk->view = v;
+	wk->spare = spare;
+	return 0;
+fail:
+	shm_view_free(&v);
+	shm_view_free(&spare);
+	shm_worker_release(w);
+	return -1;
+}
+
+static void worker_detach(struct worker *wk)
+{
+	if (wk->w)
+		shm_worker_release(wk->w);
+	shm_view_free(&wk->view);
+	shm_view_free(&wk->spare);
+	shm_detach(wk->shm);
+	wk->w = NULL;
+	wk->shm = NULL;
+}
+
+/* The table was replaced (init --force) or deleted: follow the name. */
+static void reattach(struct worker *wk)
+{
+	char why[SHM_WHY_MAX] = "";
+	struct worker next = *wk;
+	struct shm *s = shm_attach(wk->conf->name, true, why);
+
+	if (s && worker_attach(&next, s, why) == 0) {
+		worker_detach(wk);
+		*wk = next;
+		wk->bad_gen = 0;
+		wk->gone_logged = false;
+		lb_log("queue %u: table \"%s\" was replaced; using the new one (generation %llu)",
+		       wk->queue, wk->conf->name, (unsigned long long)wk->view.generation);
+		return;
+	}
+	shm_detach(s);
+	if (!wk->gone_logged)
+		lb_log("queue %u: table \"%s\" was deleted or replaced by an unusable one (%s); keeping the last table",
+		       wk->queue, wk->conf->name, why);
+	wk->gone_logged = true;
+}
+
+static void housekeeping(struct worker *wk)
+{
+	struct timespec now;
+	uint64_t errors;
+	int last;
+
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &now);
+	if (now.tv_sec < wk->next_house)
+		return;
+	wk->next_house = now.tv_sec + 1;
+	if (shm_retired(wk->shm))
+		reattach(wk);
+	read_proc(wk);
+	errors = queue_errors(wk->q, &last);
+	if (errors > wk->errors_logged) {
+		lb_log("queue %u: the kernel rejected %llu messages (last: %s)", wk->queue,
+		       (unsigned long long)(errors - wk->errors_logged), strerror(last));
+		wk->errors_logged = errors;
+	}
+}
+
+static void fatal(struct worker *wk, const char *what)
+{
+	lb_log("queue %u: %s: %s", wk->queue, what, strerror(errno));
+	__atomic_store_n(&failed, 1, __ATOMIC_RELAXED);
+	kill(getpid(), SIGTERM);
+}
+
+static void *worker_main(void *arg)
+{
+	struct queue_pkt pkts[QUEUE_BATCH];
+	struct worker *wk = arg;
+	int i, n;
+
+	while (!__atomic_load_n(&stopping, __ATOMIC_RELAXED)) {
+		n = queue_recv(wk->q, pkts, QUEUE_BATCH);
+		if (n < 0 && errno != EINTR && errno != EAGAIN) {
+			fatal(wk, "receive");
+			break;
+		}
+		if (n > 0) {
+			refresh(wk);
+			for (i = 0; i < n; i++)
+				decide(wk, &pkts[i]);
+			if (queue_flush(wk->q) < 0 && errno != EINTR)
+				lb_log("queue %u: verdicts: %s", wk->queue, strerror(errno));
+		}
+		housekeeping(wk);
+	}
+	return NULL;
+}
+
+static int parse_queues(const char *v, struct lb_conf *c)
+{
+	uint32_t a, b;
+	char *colon, buf[32];
+
+	if (!v)
+		return 0;
+	if (strlen(v) >= sizeof(buf))
+		return -1;
+	strcpy(buf, v);
+	colon = strchr(buf, ':');
+	if (colon)
+		*colon = '\0';
+	if (opt_u32(buf, 0, 65535, &a) < 0 ||
+	    opt_u32(colon ? colon + 1 : buf, 0, 65535, &b) < 0 ||
+	    b < a || b - a >= QUEUE_MAX)
+		return -1;
+	c->qfirst = (uint16_t)a;
+	c->qlast = (uint16_t)b;
+	return 0;
+}
+
+static int lb_parse(const struct cmd *cmd, const struct optval *ov, int argc,
+		    struct lb_conf *c)
+{
+	const char *v;
+
+	*c = (struct lb_conf){ opt_shm_name(cmd, ov), 0, 0, QLENGTH_DEFAULT,
+			       NF_DROP, opt_get(cmd, ov, "fail-open") != NULL };
+	if (argc > ov->first)
+		return usage_error(cmd, "unexpected argument");
+	if (shm_name_check(c->name) < 0)
+		return usage_error(cmd, "bad table name \"%s\"", c->name);
+	v = opt_get(cmd, ov, "queue");
+	if (parse_queues(v, c) < 0)
+		return usage_error(cmd, "bad queue '%s': want N or A:B within 0..65535, at most %u queues",
+				   v, QUEUE_MAX);
+	v = opt_get(cmd, ov, "qlength");
+	if (v && opt_u32(v, 1, 1u << 24, &c->qlength) < 0)
+		return usage_error(cmd, "bad qlength '%s': want 1..16777216", v);
+	v = opt_get(cmd, ov, "no-target");
+	if (v && strcmp(v, "accept") == 0)
+		c->no_target = NF_ACCEPT;
+	else if (v && strcmp(v, "drop") != 0)
+		return usage_error(cmd, "bad no-target '%s': want drop or accept", v);
+	return NFQLB_OK;
+}
+
+static int worker_open(const struct cmd *cmd, struct worker *wk,
+		       const struct lb_conf *c, uint16_t queue)
+{
+	struct queue_conf qc = { queue, c->qlength, PKT_COPY_RANGE, c->fail_open,
+				 RECV_TIMEOUT_MS };
+	char why[SHM_WHY_MAX] = "";
+	struct shm *s;
+
+	wk->conf = c;
+	wk->queue = queue;
+	s = table_open(cmd, c->name, true);
+	if (!s)
+		return -1;
+	if (worker_attach(wk, s, why) < 0) {
+		shm_detach(s);
+		cmd_error(cmd, "table \"%s\": %s", c->name, why);
+		return -1;
+	}
+	wk->q = queue_open(&qc, why);
+	if (!wk->q) {
+		cmd_error(cmd, "queue %u: %s%s", queue, why,
+			  errno == EPERM ? " (needs CAP_NET_ADMIN)" :
+			  errno == EBUSY ? " (another process is bound to it)" : "");
+		return -1;
+	}
+	return 0;
+}
+
+static void log_start(const struct lb_conf *c, const struct worker *wk)
+{
+	uint32_t i, active = 0;
+
+	for (i = 0; i < wk->view.n; i++)
+		active += wk->view.targets[i].active;
+	lb_log("table \"%s\": M %u, N %u, hash %s, seed %u, generation %llu, %u active targets",
+	       c->name, wk->shm->m, wk->shm->n, hash_mode_name(wk->shm->mode),
+	       wk->shm->seed, (unsigned long long)wk->view.generation, active);
+	lb_log("queues %u..%u, qlength %u, copy %u bytes, batch %u, no-target %s, fail-open %s",
+	       c->qfirst, c->qlast, c->qlength, PKT_COPY_RANGE, QUEUE_BATCH,
+	       c->no_target == NF_DROP ? "drop" : "accept", c->fail_open ? "on" : "off");
+}
+
+static void on_wakeup(int sig)
+{
+	(void)sig;	/* only interrupts a blocked recvmmsg() */
+}
+
+static void block_signals(sigset_t *set)
+{
+	struct sigaction sa = { .sa_handler = on_wakeup };
+
+	sigemptyset(set);
+	sigaddset(set, SIGINT);
+	sigaddset(set, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, set, NULL);
+	sigaction(SIGUSR1, &sa, NULL);	/* no SA_RESTART */
+}
+
+static void run_workers(struct worker *wk, unsigned int n, const sigset_t *set)
+{
+	unsigned int i;
+	int sig = 0;
+
+	for (i = 0; i < n; i++) {
+		errno = pthread_create(&wk[i].thread, NULL, worker_main, &wk[i]);
+		if (errno) {
+			fatal(&wk[i], "thread");
+			break;
+		}
+		wk[i].started = true;
+	}
+	sigwait(set, &sig);
+	if (!__atomic_load_n(&failed, __ATOMIC_RELAXED))
+		lb_log("stopping on %s", strsignal(sig));
+	__atomic_store_n(&stopping, 1, __ATOMIC_RELAXED);
+	for (i = 0; i < n; i++)
+		if (wk[i].started)
+			pthread_kill(wk[i].thread, SIGUSR1);
+	for (i = 0; i < n; i++)
+		if (wk[i].started)
+			pthread_join(wk[i].thread, NULL);
+}
+
+static int do_lb(const struct cmd *cmd, const struct optval *ov, int argc,
+		 char **argv)
+{
+	struct worker *wk;
+	struct lb_conf c;
+	unsigned int i, n;
+	sigset_t set;
+	int r;
+
+	(void)argv;
+	if ((r = lb_parse(cmd, ov, argc, &c)))
+		return r;
+	__atomic_store_n(&stopping, 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&failed, 0, __ATOMIC_RELAXED);
+	block_signals(&set);
+	n = (unsigned int)(c.qlast - c.qfirst) + 1;
+	wk = calloc(n, sizeof(*wk));
+	if (!wk)
+		return cmd_error(cmd, "%s", strerror(errno));
+	for (i = 0; i < n && r == NFQLB_OK; i++)
+		if (worker_open(cmd, &wk[i], &c, (uint16_t)(c.qfirst + i)) < 0)
+			r = NFQLB_FAIL;
+	if (r == NFQLB_OK) {
+		log_start(&c, &wk[0]);
+		run_workers(wk, n, &set);
+	}
+	for (i = 0; i < n; i++) {
+		queue_close(wk[i].q);
+		worker_detach(&wk[i]);
+	}
+	free(wk);
+	return __atomic_load_n(&failed, __ATOMIC_RELAXED) ? NFQLB_FAIL : r;
+}
+
+const struct cmd cmd_lb = {
+	"lb", do_lb, "run the NFQUEUE worker (until SIGINT or SIGTERM)", NULL, lb_opts,
+};

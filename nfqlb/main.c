@@ -1,0 +1,7 @@
+/* main.c: the nfqlb binary. */
+#include "nfqlb/cli.h"
+
+int main(int argc, char **argv)
+{
+	return nfqlb_run(argc, argv);
+}

@@ -1,0 +1,159 @@
+/* opt.c: option tables to getopt_long(), --help, numbers, error messages. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nfqlb/opt.h"
+#include "shm/shm.h"
+
+static size_t opt_count(const struct cmd *cmd)
+{
+	size_t n = 0;
+
+	while (cmd->opts && cmd->opts[n].name)
+		n++;
+	return n;
+}
+
+void opt_usage(const struct cmd *cmd)
+{
+	size_t i, n = opt_count(cmd);
+
+	printf("usage: nfqlb %s%s%s%s\n", cmd->name, n ? " [OPTIONS]" : "",
+	       cmd->args ? " " : "", cmd->args ? cmd->args : "");
+	printf("%s\n", cmd->help);
+	if (n)
+		printf("\noptions:\n");
+	for (i = 0; i < n; i++) {
+		char left[64];
+
+		snprintf(left, sizeof(left), "--%s%s%s", cmd->opts[i].name,
+			 cmd->opts[i].arg ? " " : "",
+			 cmd->opts[i].arg ? cmd->opts[i].arg : "");
+		printf("  %-26s %s\n", left, cmd->opts[i].help);
+	}
+	printf("  %-26s %s\n", "--help", "print this help");
+}
+
+static void verror(const struct cmd *cmd, const char *fmt, va_list ap)
+{
+	fprintf(stderr, "nfqlb: %s: ", cmd->name);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+}
+
+int usage_error(const struct cmd *cmd, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	verror(cmd, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "Try 'nfqlb %s --help'.\n", cmd->name);
+	return NFQLB_USAGE;
+}
+
+int cmd_error(const struct cmd *cmd, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	verror(cmd, fmt, ap);
+	va_end(ap);
+	return NFQLB_FAIL;
+}
+
+static void build_longopts(const struct cmd *cmd, struct option *lo)
+{
+	size_t i, n = opt_count(cmd);
+
+	for (i = 0; i < n; i++)
+		lo[i] = (struct option){ cmd->opts[i].name,
+					 cmd->opts[i].arg ? required_argument : no_argument,
+					 NULL, 256 + (int)i };
+	lo[n] = (struct option){ "help", no_argument, NULL, 'h' };
+	lo[n + 1] = (struct option){ NULL, 0, NULL, 0 };
+}
+
+static int bad_option(const struct cmd *cmd, int c, char **argv)
+{
+	const char *arg = argv[optind - 1];
+	char shortopt[3] = { '-', (char)optopt, '\0' };
+
+	if (optopt > 0 && optopt < 256)
+		arg = shortopt;
+	if (c == ':')
+		return usage_error(cmd, "option '%s' needs an argument", arg);
+	return usage_error(cmd, "unknown option '%s'", arg);
+}
+
+int opt_parse(const struct cmd *cmd, int argc, char **argv, struct optval *ov)
+{
+	struct option lo[OPT_MAX + 2];
+	int c;
+
+	memset(ov, 0, sizeof(*ov));
+	build_longopts(cmd, lo);
+	optind = 0;	/* full re-initialisation: commands may run more than once */
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":", lo, NULL)) != -1) {
+		if (c == 'h') {
+			opt_usage(cmd);
+			return OPT_HELP;
+		}
+		if (c < 256)
+			return bad_option(cmd, c, argv);
+		if (ov->val[c - 256])
+			return usage_error(cmd, "option '--%s' given twice",
+					   cmd->opts[c - 256].name);
+		ov->val[c - 256] = optarg ? optarg : "";
+	}
+	ov->first = optind;
+	return NFQLB_OK;
+}
+
+const char *opt_get(const struct cmd *cmd, const struct optval *ov,
+		    const char *name)
+{
+	size_t i, n = opt_count(cmd);
+
+	for (i = 0; i < n; i++)
+		if (strcmp(cmd->opts[i].name, name) == 0)
+			return ov->val[i];
+	return NULL;
+}
+
+int opt_u32(const char *s, uint32_t min, uint32_t max, uint32_t *out)
+{
+	unsigned long long v;
+	int base = 10;
+	char *end;
+
+	if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
+		base = 16;
+		s += 2;
+	}
+	if (!(s[0] >= '0' && s[0] <= '9') && !(base == 16 && s[0] != '\0' &&
+						 strchr("abcdefABCDEF", s[0])))
+		return -1;
+	errno = 0;
+	v = strtoull(s, &end, base);
+	if (errno || *end || v < min || v > max)
+		return -1;
+	*out = (uint32_t)v;
+	return 0;
+}
+
+const char *opt_shm_name(const struct cmd *cmd, const struct optval *ov)
+{
+	const char *name = opt_get(cmd, ov, "shm");
+
+	if (!name)
+		name = getenv("NFQLB_SHM");
+	if (!name || !*name)
+		name = SHM_NAME_DEFAULT;
+	return name;
+}

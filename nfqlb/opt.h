@@ -1,0 +1,95 @@
+/* opt.h: command tables, option tables, and the CLI's error conventions.
+ *
+ * One option table per command yields both the getopt_long() parsing and
+ * the --help text.  Errors print as "nfqlb: <cmd>: <reason>".
+ */
+#ifndef NFQLB_OPT_H
+#define NFQLB_OPT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+/* Exit codes of every command. */
+enum nfqlb_exit {
+	NFQLB_OK = 0,		/* success */
+	NFQLB_FAIL = 1,		/* the command failed */
+	NFQLB_USAGE = 2,	/* bad command line */
+};
+
+#define OPT_HELP (-1)
+
+struct opt {
+	const char *name;	/* long option, without "--"; NULL ends a table */
+	const char *arg;	/* metavariable, or NULL for a flag */
+	const char *help;
+};
+
+/* The values of one command line: val[i] belongs to cmd->opts[i]. */
+#define OPT_MAX 16
+struct optval {
+	const char *val[OPT_MAX];	/* argument; "" for a given flag; NULL if absent */
+	int first;			/* index in argv of the first positional */
+};
+
+struct cmd {
+	const char *name;
+	/* Runs with the options already parsed; returns an enum nfqlb_exit. */
+	int (*fn)(const struct cmd *cmd, const struct optval *ov, int argc,
+		  char **argv);
+	const char *help;	/* one line */
+	const char *args;	/* positional arguments, e.g. "ID...", or NULL */
+	const struct opt *opts;
+};
+
+/**
+ * opt_parse - parse a command's options
+ * @cmd: the command
+ * @argc: argument count, argv[0] being the command name
+ * @argv: arguments
+ * @ov: written
+ *
+ * Handles --help itself.  Returns 0 to go on, OPT_HELP after printing the
+ * help, or NFQLB_USAGE after printing a usage error.
+ */
+int opt_parse(const struct cmd *cmd, int argc, char **argv, struct optval *ov);
+
+/**
+ * opt_get - the value of an option by name, or NULL if absent
+ */
+const char *opt_get(const struct cmd *cmd, const struct optval *ov,
+		    const char *name);
+
+/**
+ * opt_u32 - parse a decimal or 0x-hexadecimal number within [min, max]
+ *
+ * Returns 0, or -1 for anything else (sign, spaces, junk, out of range).
+ */
+int opt_u32(const char *s, uint32_t min, uint32_t max, uint32_t *out);
+
+/**
+ * opt_usage - print a command's usage and options to stdout
+ */
+void opt_usage(const struct cmd *cmd);
+
+/**
+ * usage_error - print "nfqlb: <cmd>: <reason>" and a hint to stderr
+ *
+ * Returns NFQLB_USAGE.
+ */
+int usage_error(const struct cmd *cmd, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/**
+ * cmd_error - print "nfqlb: <cmd>: <reason>" to stderr
+ *
+ * Returns NFQLB_FAIL.
+ */
+int cmd_error(const struct cmd *cmd, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/**
+ * opt_shm_name - the state object's name: --shm, else $NFQLB_SHM, else "nfqlb"
+ */
+const char *opt_shm_name(const struct cmd *cmd, const struct optval *ov);
+
+#endif

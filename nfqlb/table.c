@@ -1,0 +1,440 @@
+/* table.c: the commands that create, edit and print the shared table. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "maglev/maglev.h"
+#include "nfqlb/cli.h"
+#include "nfqlb/lb.h"
+#include "nfqlb/table.h"
+
+static const struct opt shm_only_opts[] = {
+	{ "shm", "NAME", "state object in /dev/shm (default $NFQLB_SHM or nfqlb)" },
+	{ NULL, NULL, NULL },
+};
+
+static const struct opt init_opts[] = {
+	{ "shm", "NAME", "state object in /dev/shm (default $NFQLB_SHM or nfqlb)" },
+	{ "M", "PRIME", "table size, a prime (default 997)" },
+	{ "N", "MAX_TARGETS", "most active targets (default 32)" },
+	{ "hash", "MODE", "5tuple, addr or src (default 5tuple)" },
+	{ "seed", "N", "hash seed, 0..4294967295 (default 0)" },
+	{ "force", NULL, "replace an existing table" },
+	{ NULL, NULL, NULL },
+};
+
+static const struct opt activate_opts[] = {
+	{ "shm", "NAME", "state object in /dev/shm (default $NFQLB_SHM or nfqlb)" },
+	{ "weight", "W", "weight 1..1000 (default 1; kept for active ids)" },
+	{ NULL, NULL, NULL },
+};
+
+static const struct opt print_opts[] = {
+	{ "shm", "NAME", "state object in /dev/shm (default $NFQLB_SHM or nfqlb)" },
+	{ "json", NULL, "print one JSON object" },
+	{ NULL, NULL, NULL },
+};
+
+struct shm *table_open(const struct cmd *cmd, const char *name, bool writable)
+{
+	char why[SHM_WHY_MAX] = "";
+	struct shm *s = shm_attach(name, writable, why);
+
+	if (s)
+		return s;
+	if (errno == ENOENT)
+		cmd_error(cmd, "table \"%s\" does not exist (create it with 'nfqlb init')",
+			  name);
+	else if (errno == EACCES)
+		cmd_error(cmd, "table \"%s\": permission denied", name);
+	else
+		cmd_error(cmd, "table \"%s\": %s", name, why);
+	return NULL;
+}
+
+static int no_args(const struct cmd *cmd, const struct optval *ov, int argc)
+{
+	if (argc > ov->first)
+		return usage_error(cmd, "unexpected argument");
+	return NFQLB_OK;
+}
+
+static int bad_prime(const struct cmd *cmd, uint32_t m)
+{
+	uint32_t lo = maglev_prime_below(m), hi = maglev_prime_above(m);
+
+	if (lo && hi <= SHM_M_MAX)
+		return usage_error(cmd, "M %u is not prime; the nearest primes are %u and %u",
+				   m, lo, hi);
+	if (lo)
+		return usage_error(cmd, "M %u is not prime; the nearest prime below is %u",
+				   m, lo);
+	return usage_error(cmd, "M %u is not prime; the smallest prime is 2", m);
+}
+
+static int init_params(const struct cmd *cmd, const struct optval *ov,
+		       struct shm_params *p)
+{
+	const char *v;
+	int mode;
+
+	*p = (struct shm_params){ 997, 32, 0, HASH_5TUPLE };
+	v = opt_get(cmd, ov, "M");
+	if (v && opt_u32(v, 0, UINT32_MAX, &p->m) < 0)
+		return usage_error(cmd, "bad M '%s': want a prime 2..%u", v, SHM_M_MAX);
+	if (p->m < 2 || p->m > SHM_M_MAX)
+		return usage_error(cmd, "M %u is out of range 2..%u", p->m, SHM_M_MAX);
+	if (!maglev_is_prime(p->m))
+		return bad_prime(cmd, p->m);
+	v = opt_get(cmd, ov, "N");
+	if (v && opt_u32(v, 1, SHM_N_MAX, &p->n) < 0)
+		return usage_error(cmd, "bad N '%s': want 1..%u", v, SHM_N_MAX);
+	if (p->n > p->m)
+		return usage_error(cmd, "N %u is larger than M %u", p->n, p->m);
+	v = opt_get(cmd, ov, "hash");
+	if (v && (mode = hash_mode_parse(v)) < 0)
+		return usage_error(cmd, "bad hash mode '%s': want 5tuple, addr or src", v);
+	if (v)
+		p->mode = (enum hash_mode)mode;
+	v = opt_get(cmd, ov, "seed");
+	if (v && opt_u32(v, 0, UINT32_MAX, &p->seed) < 0)
+		return usage_error(cmd, "bad seed '%s': want 0..4294967295", v);
+	return NFQLB_OK;
+}
+
+static int do_init(const struct cmd *cmd, const struct optval *ov, int argc,
+		   char **argv)
+{
+	const char *name = opt_shm_name(cmd, ov);
+	struct shm_params p;
+	int r;
+
+	(void)argv;
+	if ((r = no_args(cmd, ov, argc)) || (r = init_params(cmd, ov, &p)))
+		return r;
+	if (shm_name_check(name) < 0)
+		return usage_error(cmd, "bad table name \"%s\"", name);
+	if (shm_create(name, &p, opt_get(cmd, ov, "force") != NULL) == 0)
+		return NFQLB_OK;
+	if (errno == EEXIST)
+		return cmd_error(cmd, "table \"%s\" already exists (use --force to replace it)",
+				 name);
+	if (errno == EACCES)
+		return cmd_error(cmd, "table \"%s\": permission denied", name);
+	return cmd_error(cmd, "table \"%s\": %s", name, strerror(errno));
+}
+
+static int do_delete(const struct cmd *cmd, const struct optval *ov, int argc,
+		     char **argv)
+{
+	const char *name = opt_shm_name(cmd, ov);
+	int r;
+
+	(void)argv;
+	if ((r = no_args(cmd, ov, argc)))
+		return r;
+	if (shm_name_check(name) < 0)
+		return usage_error(cmd, "bad table name \"%s\"", name);
+	if (shm_remove(name) == 0)
+		return NFQLB_OK;
+	if (errno == ENOENT)
+		return cmd_error(cmd, "table \"%s\" does not exist", name);
+	if (errno == EACCES)
+		return cmd_error(cmd, "table \"%s\": permission denied", name);
+	return cmd_error(cmd, "table \"%s\": %s", name, strerror(errno));
+}
+
+/* Parse the ID... arguments.  Returns 0, or an exit code after a message. */
+static int parse_ids(const struct cmd *cmd, const struct optval *ov, int argc,
+		     char **argv, uint32_t **ids, size_t *k)
+{
+	int i;
+
+	*k = 0;
+	if (argc == ov->first)
+		return usage_error(cmd, "no target id given");
+	*ids = malloc(sizeof(**ids) * (size_t)(argc - ov->first));
+	if (!*ids)
+		return cmd_error(cmd, "%s", strerror(errno));
+	for (i = ov->first; i < argc; i++)
+		if (opt_u32(argv[i], 1, UINT32_MAX, &(*ids)[(*k)++]) < 0) {
+			free(*ids);
+			return usage_error(cmd, "bad target id '%s': want 1..4294967295",
+					   argv[i]);
+		}
+	return NFQLB_OK;
+}
+
+static int edit_ids(const struct cmd *cmd, const struct optval *ov, int argc,
+		    char **argv, uint32_t weight)
+{
+	const char *name = opt_shm_name(cmd, ov);
+	char why[SHM_WHY_MAX] = "";
+	uint32_t *ids = NULL, bad = 0;
+	struct shm *s;
+	size_t k;
+	int r;
+
+	if ((r = parse_ids(cmd, ov, argc, argv, &ids, &k)))
+		return r;
+	if (shm_name_check(name) < 0) {
+		free(ids);
+		return usage_error(cmd, "bad table name \"%s\"", name);
+	}
+	s = table_open(cmd, name, true);
+	if (!s)
+		r = NFQLB_FAIL;
+	else if (cmd == &cmd_activate)
+		r = shm_activate(s, ids, k, weight, &bad, why);
+	else
+		r = shm_deactivate(s, ids, k, &bad, why);
+	if (r < 0)
+		r = cmd_error(cmd, "%s; nothing changed", why);
+	shm_detach(s);
+	free(ids);
+	return r;
+}
+
+static int do_activate(const struct cmd *cmd, const struct optval *ov, int argc,
+		       char **argv)
+{
+	const char *v = opt_get(cmd, ov, "weight");
+	uint32_t weight = 0;
+
+	if (v && opt_u32(v, 1, MAGLEV_WEIGHT_MAX, &weight) < 0)
+		return usage_error(cmd, "bad weight '%s': want 1..%u", v,
+				   MAGLEV_WEIGHT_MAX);
+	return edit_ids(cmd, ov, argc, argv, weight);
+}
+
+static int do_deactivate(const struct cmd *cmd, const struct optval *ov,
+			 int argc, char **argv)
+{
+	return edit_ids(cmd, ov, argc, argv, 0);
+}
+
+/* Open a table read-only and copy its current, validated content. */
+static int load_view(const struct cmd *cmd, const struct optval *ov,
+		     struct shm **s, struct shm_view *v)
+{
+	const char *name = opt_shm_name(cmd, ov);
+	char why[SHM_WHY_MAX] = "";
+
+	if (shm_name_check(name) < 0)
+		return usage_error(cmd, "bad table name \"%s\"", name);
+	*s = table_open(cmd, name, false);
+	if (!*s)
+		return NFQLB_FAIL;
+	if (shm_view_init(v, (*s)->m, (*s)->n) == 0 && shm_read(*s, v, why) == 0)
+		return NFQLB_OK;
+	if (!v->lookup)
+		snprintf(why, sizeof(why), "%s", strerror(errno));
+	shm_view_free(v);
+	shm_detach(*s);
+	return cmd_error(cmd, "table \"%s\": %s", name, why);
+}
+
+static void show_json(const struct shm *s, const struct shm_view *v)
+{
+	const char *sep = "";
+	uint32_t i;
+
+	printf("{\"M\":%u,\"N\":%u,\"hash\":\"%s\",\"seed\":%u,\"generation\":%llu,"
+	       "\"targets\":[", s->m, s->n, hash_mode_name(s->mode), s->seed,
+	       (unsigned long long)v->generation);
+	for (i = 0; i < v->n; i++) {
+		if (!v->targets[i].active)
+			continue;
+		printf("%s{\"id\":%u,\"weight\":%u,\"entries\":%u}", sep,
+		       v->targets[i].id, v->targets[i].weight, v->targets[i].entries);
+		sep = ",";
+	}
+	printf("],\"lookup\":[");
+	for (i = 0; i < v->m; i++)
+		printf("%s%u", i ? "," : "", v->lookup[i] == SHM_NO_SLOT ? 0 :
+		       v->targets[v->lookup[i]].id);
+	printf("]}\n");
+}
+
+static void show_text(const struct shm *s, const struct shm_view *v)
+{
+	uint32_t i, nactive = 0;
+
+	printf("table %s: M %u, N %u, hash %s, seed %u, generation %llu\n",
+	       s->name + 1, s->m, s->n, hash_mode_name(s->mode), s->seed,
+	       (unsigned long long)v->generation);
+	printf("%12s %7s %8s %8s\n", "id", "weight", "entries", "share");
+	for (i = 0; i < v->n; i++) {
+		if (!v->targets[i].active)
+			continue;
+		nactive++;
+		printf("%12u %7u %8u %7.2f%%\n", v->targets[i].id,
+		       v->targets[i].weight, v->targets[i].entries,
+		       100.0 * v->targets[i].entries / s->m);
+	}
+	if (!nactive)
+		printf("(no active targets)\n");
+}
+
+static int do_show(const struct cmd *cmd, const struct optval *ov, int argc,
+		   char **argv)
+{
+	struct shm_view v;
+	struct shm *s;
+	int r;
+
+	(void)argv;
+	if ((r = no_args(cmd, ov, argc)) || (r = load_view(cmd, ov, &s, &v)))
+		return r;
+	if (opt_get(cmd, ov, "json"))
+		show_json(s, &v);
+	else
+		show_text(s, &v);
+	shm_view_free(&v);
+	shm_detach(s);
+	return NFQLB_OK;
+}
+
+static uint64_t load64(const uint64_t *p)
+{
+	return __atomic_load_n(p, __ATOMIC_RELAXED);
+}
+
+static void stats_json_queues(const struct shm *s)
+{
+	const char *sep = "";
+	unsigned int i;
+
+	printf("],\"queues\":[");
+	for (i = 0; i < SHM_WORKERS; i++) {
+		const struct shm_worker *w = shm_worker_at(s, i);
+
+		if (w->queue == UINT32_MAX)
+			continue;
+		printf("%s{\"queue\":%u,\"running\":%s,\"waiting\":%llu,"
+		       "\"queue_dropped\":%llu,\"user_dropped\":%llu}", sep,
+		       w->queue, w->owner ? "true" : "false",
+		       (unsigned long long)load64(&w->q_total),
+		       (unsigned long long)load64(&w->q_dropped),
+		       (unsigned long long)load64(&w->u_dropped));
+		sep = ",";
+	}
+	printf("]}\n");
+}
+
+static void stats_json(const struct shm *s, const struct shm_view *v,
+		       const uint64_t *target, const uint64_t *cnt)
+{
+	const char *sep = "";
+	uint32_t i;
+
+	printf("{\"generation\":%llu,\"no_target\":%llu,\"accepted\":%llu,"
+	       "\"dropped\":%llu,\"kinds\":{", (unsigned long long)v->generation,
+	       (unsigned long long)cnt[LB_CNT_NO_TARGET],
+	       (unsigned long long)cnt[LB_CNT_ACCEPT],
+	       (unsigned long long)cnt[LB_CNT_DROP]);
+	for (i = 0; i < PKT_KIND_MAX; i++)
+		printf("%s\"%s\":%llu", i ? "," : "", pkt_kind_name(i),
+		       (unsigned long long)cnt[i]);
+	printf("},\"targets\":[");
+	for (i = 0; i < v->n; i++) {
+		if (!v->targets[i].id)
+			continue;
+		printf("%s{\"id\":%u,\"active\":%s,\"packets\":%llu}", sep,
+		       v->targets[i].id, v->targets[i].active ? "true" : "false",
+		       (unsigned long long)target[i]);
+		sep = ",";
+	}
+	stats_json_queues(s);
+}
+
+static void stats_text_queues(const struct shm *s)
+{
+	unsigned int i;
+
+	printf("%6s %8s %8s %14s %13s\n", "queue", "worker", "waiting",
+	       "queue-dropped", "user-dropped");
+	for (i = 0; i < SHM_WORKERS; i++) {
+		const struct shm_worker *w = shm_worker_at(s, i);
+
+		if (w->queue == UINT32_MAX)
+			continue;
+		printf("%6u %8s %8llu %14llu %13llu\n", w->queue,
+		       w->owner ? "running" : "stopped",
+		       (unsigned long long)load64(&w->q_total),
+		       (unsigned long long)load64(&w->q_dropped),
+		       (unsigned long long)load64(&w->u_dropped));
+	}
+}
+
+static void stats_text(const struct shm *s, const struct shm_view *v,
+		       const uint64_t *target, const uint64_t *cnt)
+{
+	uint32_t i;
+
+	printf("table %s: generation %llu\n", s->name + 1,
+	       (unsigned long long)v->generation);
+	printf("%12s %9s %14s\n", "id", "state", "packets");
+	for (i = 0; i < v->n; i++)
+		if (v->targets[i].id)
+			printf("%12u %9s %14llu\n", v->targets[i].id,
+			       v->targets[i].active ? "active" : "inactive",
+			       (unsigned long long)target[i]);
+	printf("no target: %llu\nverdicts: accepted %llu, dropped %llu\nkinds:",
+	       (unsigned long long)cnt[LB_CNT_NO_TARGET],
+	       (unsigned long long)cnt[LB_CNT_ACCEPT],
+	       (unsigned long long)cnt[LB_CNT_DROP]);
+	for (i = 0; i < PKT_KIND_MAX; i++)
+		printf(" %s %llu", pkt_kind_name(i), (unsigned long long)cnt[i]);
+	printf("\n");
+	stats_text_queues(s);
+}
+
+static int do_stats(const struct cmd *cmd, const struct optval *ov, int argc,
+		    char **argv)
+{
+	uint64_t cnt[SHM_CNT_MAX], *target;
+	struct shm_view v;
+	struct shm *s;
+	int r;
+
+	(void)argv;
+	if ((r = no_args(cmd, ov, argc)) || (r = load_view(cmd, ov, &s, &v)))
+		return r;
+	target = calloc(s->n, sizeof(*target));
+	if (!target)
+		r = cmd_error(cmd, "%s", strerror(errno));
+	else
+		shm_counts(s, target, cnt);
+	if (target && opt_get(cmd, ov, "json"))
+		stats_json(s, &v, target, cnt);
+	else if (target)
+		stats_text(s, &v, target, cnt);
+	free(target);
+	shm_view_free(&v);
+	shm_detach(s);
+	return r;
+}
+
+const struct cmd cmd_init = {
+	"init", do_init, "create the shared table", NULL, init_opts,
+};
+const struct cmd cmd_delete = {
+	"delete", do_delete, "delete the shared table", NULL, shm_only_opts,
+};
+const struct cmd cmd_activate = {
+	"activate", do_activate, "activate targets (as one update)", "ID...",
+	activate_opts,
+};
+const struct cmd cmd_deactivate = {
+	"deactivate", do_deactivate, "deactivate targets (as one update)", "ID...",
+	shm_only_opts,
+};
+const struct cmd cmd_show = {
+	"show", do_show, "print the table and its targets", NULL, print_opts,
+};
+const struct cmd cmd_stats = {
+	"stats", do_stats, "print packet counters per target and per queue", NULL,
+	print_opts,
+};

@@ -1,0 +1,415 @@
+/* test_shm.c: the shared state: creation, validation, updates, concurrency. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "maglev/maglev.h"
+#include "shm/shm.h"
+#include "test/unit/suites.h"
+
+static char name[64];
+static char why[SHM_WHY_MAX];
+
+static void setup(void)
+{
+	snprintf(name, sizeof(name), "nfqlb-unit-%d", (int)getpid());
+	shm_unlink(name);
+}
+
+static void teardown(void)
+{
+	char path[80];
+
+	snprintf(path, sizeof(path), "/%s", name);
+	shm_unlink(path);
+}
+
+static struct shm *make(uint32_t m, uint32_t n)
+{
+	struct shm_params p = { m, n, 0, HASH_5TUPLE };
+	struct shm *s;
+
+	ck_assert_int_eq(shm_create(name, &p, false), 0);
+	s = shm_attach(name, true, why);
+	ck_assert_msg(s != NULL, "attach: %s", why);
+	return s;
+}
+
+/* The current table as ids (0 = empty), validated. */
+static uint64_t read_ids(struct shm *s, uint32_t *ids)
+{
+	struct shm_view v;
+	uint32_t i;
+	uint64_t g;
+
+	ck_assert_int_eq(shm_view_init(&v, s->m, s->n), 0);
+	ck_assert_msg(shm_read(s, &v, why) == 0, "read: %s", why);
+	for (i = 0; i < s->m; i++)
+		ids[i] = v.lookup[i] == SHM_NO_SLOT ? 0 : v.targets[v.lookup[i]].id;
+	g = v.generation;
+	shm_view_free(&v);
+	return g;
+}
+
+static void write_file(const char *data, size_t len)
+{
+	char path[80];
+	int fd;
+
+	snprintf(path, sizeof(path), "/%s", name);
+	fd = shm_open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(write(fd, data, len), (ssize_t)len);
+	close(fd);
+}
+
+START_TEST(test_create_attach)
+{
+	struct shm *s = make(997, 32);
+	uint32_t ids[997], i;
+	struct stat st;
+
+	ck_assert_uint_eq(s->m, 997);
+	ck_assert_uint_eq(s->n, 32);
+	ck_assert_int_eq(fstat(s->fd, &st), 0);
+	ck_assert_uint_eq(st.st_mode & 0777, 0600);
+	ck_assert_uint_eq(read_ids(s, ids), 0);
+	for (i = 0; i < 997; i++)
+		ck_assert_uint_eq(ids[i], 0);
+	shm_detach(s);
+}
+END_TEST
+
+START_TEST(test_create_exists)
+{
+	struct shm_params p = { 997, 32, 0, HASH_ADDR };
+	struct shm *old = make(7, 2), *s;
+
+	ck_assert_int_eq(shm_create(name, &p, false), -1);
+	ck_assert_int_eq(errno, EEXIST);
+	ck_assert(!shm_retired(old));
+	ck_assert_int_eq(shm_create(name, &p, true), 0);
+	ck_assert(shm_retired(old));	/* a worker on it can notice */
+	s = shm_attach(name, false, why);
+	ck_assert_ptr_nonnull(s);
+	ck_assert_uint_eq(s->m, 997);
+	ck_assert_int_eq(s->mode, HASH_ADDR);
+	shm_detach(s);
+	shm_detach(old);
+}
+END_TEST
+
+START_TEST(test_create_rejects)
+{
+	struct shm_params p = { 1000, 32, 0, HASH_5TUPLE };
+
+	ck_assert_int_eq(shm_create(name, &p, false), -1);
+	ck_assert_int_eq(errno, EINVAL);
+	p = (struct shm_params){ 7, 8, 0, HASH_5TUPLE };	/* N > M */
+	ck_assert_int_eq(shm_create(name, &p, false), -1);
+	p = (struct shm_params){ 7, 2, 0, HASH_MODE_MAX };
+	ck_assert_int_eq(shm_create(name, &p, false), -1);
+	p.mode = HASH_SRC;
+	ck_assert_int_eq(shm_create("a/b", &p, false), -1);
+	ck_assert_int_eq(shm_create("", &p, false), -1);
+}
+END_TEST
+
+START_TEST(test_attach_missing)
+{
+	ck_assert_ptr_null(shm_attach(name, false, why));
+	ck_assert_int_eq(errno, ENOENT);
+}
+END_TEST
+
+START_TEST(test_attach_garbage)
+{
+	char junk[4096];
+	size_t i;
+
+	for (i = 0; i < sizeof(junk); i++)
+		junk[i] = (char)(i * 131 + 7);
+	write_file(junk, 10);
+	ck_assert_ptr_null(shm_attach(name, false, why));
+	ck_assert_int_eq(errno, EBADMSG);
+	ck_assert_msg(strstr(why, "truncated"), "%s", why);
+	write_file(junk, sizeof(junk));
+	ck_assert_ptr_null(shm_attach(name, false, why));
+	ck_assert_int_eq(errno, EBADMSG);
+	ck_assert_msg(strstr(why, "magic"), "%s", why);
+	write_file("", 0);
+	ck_assert_ptr_null(shm_attach(name, true, why));
+	ck_assert_int_eq(errno, EBADMSG);
+}
+END_TEST
+
+/* Corrupt one thing in a valid object; attaching must fail with `err`. */
+enum corruption { BAD_VERSION, BAD_M, BAD_N, BAD_SIZE, BAD_HASH, CORRUPTION_MAX };
+
+START_TEST(test_attach_corrupt_header)
+{
+	const int want[CORRUPTION_MAX] = { EPROTONOSUPPORT, EBADMSG, EBADMSG,
+					   EBADMSG, EBADMSG };
+	struct shm *s = make(997, 32);
+
+	switch (_i) {
+	case BAD_VERSION: s->hdr->version = 2; break;
+	case BAD_M: s->hdr->m = 1000; break;
+	case BAD_N: s->hdr->n = 0; break;
+	case BAD_SIZE: ck_assert_int_eq(ftruncate(s->fd, (off_t)s->size / 2), 0); break;
+	case BAD_HASH: s->hdr->hash_mode = 9; break;
+	}
+	shm_detach(s);
+	ck_assert_ptr_null(shm_attach(name, false, why));
+	ck_assert_int_eq(errno, want[_i]);
+	ck_assert_uint_gt(strlen(why), 0);
+}
+END_TEST
+
+/* The published buffer of a writable handle, for corrupting it. */
+static struct shm_target *live_targets(struct shm *s)
+{
+	return (struct shm_target *)((char *)s->hdr + sizeof(struct shm_hdr) +
+		(s->hdr->generation & 1) *
+		((s->n * sizeof(struct shm_target) + s->m * 4 + 63) & ~63ul));
+}
+
+START_TEST(test_corrupt_table)
+{
+	struct shm *s = make(997, 32);
+	const uint32_t ids[2] = { 5, 6 };
+	uint32_t bad, table[997];
+	struct shm_view v;
+
+	ck_assert_int_eq(shm_activate(s, ids, 2, 0, &bad, why), 0);
+	live_targets(s)[0].active = 0;	/* lookup now names an inactive slot */
+	ck_assert_int_eq(shm_view_init(&v, 997, 32), 0);
+	ck_assert_int_eq(shm_read(s, &v, why), -1);
+	ck_assert_int_eq(errno, EBADMSG);
+	ck_assert_msg(strstr(why, "names no active target"), "%s", why);
+	ck_assert_int_eq(shm_activate(s, ids, 1, 0, &bad, why), -1);
+	ck_assert_int_eq(errno, EBADMSG);
+	live_targets(s)[0].active = 1;
+	live_targets(s)[1].id = 5;	/* the same id twice */
+	ck_assert_int_eq(shm_read(s, &v, why), -1);
+	ck_assert_msg(strstr(why, "twice"), "%s", why);
+	live_targets(s)[1].id = 6;
+	live_targets(s)[1].entries++;
+	ck_assert_int_eq(shm_read(s, &v, why), -1);
+	live_targets(s)[1].entries--;
+	ck_assert_uint_eq(read_ids(s, table), 1);
+	shm_view_free(&v);
+	shm_detach(s);
+}
+END_TEST
+
+START_TEST(test_activate_deactivate)
+{
+	struct shm *s = make(997, 3);
+	const uint32_t abc[3] = { 10, 20, 30 }, d = 40, x = 99;
+	uint32_t bad = 0, t1[997], t2[997], i;
+
+	ck_assert_int_eq(shm_activate(s, abc, 3, 0, &bad, why), 0);
+	ck_assert_uint_eq(read_ids(s, t1), 1);	/* three ids, one update */
+	ck_assert_int_eq(shm_activate(s, abc, 2, 0, &bad, why), 0);
+	ck_assert_uint_eq(read_ids(s, t2), 1);	/* nothing changed, no new generation */
+	ck_assert_int_eq(shm_activate(s, &d, 1, 0, &bad, why), -1);
+	ck_assert_int_eq(errno, ENOSPC);
+	ck_assert_uint_eq(bad, 40);
+	ck_assert_int_eq(shm_deactivate(s, &x, 1, &bad, why), -1);
+	ck_assert_int_eq(errno, ENOENT);
+	ck_assert_uint_eq(bad, 99);
+	ck_assert_uint_eq(read_ids(s, t2), 1);
+	ck_assert_mem_eq(t1, t2, sizeof(t1));
+	ck_assert_int_eq(shm_deactivate(s, abc + 1, 1, &bad, why), 0);
+	ck_assert_uint_eq(read_ids(s, t2), 2);
+	for (i = 0; i < 997; i++)
+		ck_assert_uint_ne(t2[i], 20);
+	ck_assert_int_eq(shm_activate(s, &d, 1, 0, &bad, why), 0);	/* reuses the slot */
+	ck_assert_uint_eq(read_ids(s, t2), 3);
+	ck_assert_int_eq(shm_activate(s, &d, 1, 5, &bad, why), 0);	/* weight only */
+	ck_assert_uint_eq(read_ids(s, t2), 4);
+	ck_assert_int_eq(shm_activate(s, &d, 1, 5, &bad, why), 0);
+	ck_assert_uint_eq(read_ids(s, t2), 4);
+	shm_detach(s);
+}
+END_TEST
+
+/* The table equals maglev_build() of the same set, whatever the history. */
+START_TEST(test_matches_build)
+{
+	struct shm *s = make(997, 8);
+	const uint32_t first[4] = { 7, 3, 9, 1 }, second[2] = { 3, 9 }, again[1] = { 3 };
+	const struct maglev_target set[3] = { { 7, 1 }, { 1, 1 }, { 3, 1 } };
+	uint32_t bad, got[997], want[997], i;
+
+	ck_assert_int_eq(shm_activate(s, first, 4, 0, &bad, why), 0);
+	ck_assert_int_eq(shm_deactivate(s, second, 2, &bad, why), 0);
+	ck_assert_int_eq(shm_activate(s, again, 1, 0, &bad, why), 0);
+	read_ids(s, got);
+	ck_assert_int_eq(maglev_build(want, 997, 0, set, 3), 0);
+	for (i = 0; i < 997; i++)
+		ck_assert_uint_eq(got[i], set[want[i]].id);
+	shm_detach(s);
+}
+END_TEST
+
+static void writer_child(int k, int rounds)
+{
+	struct shm *s = shm_attach(name, true, why);
+	uint32_t bad, id;
+	int j;
+
+	if (!s)
+		_exit(2);
+	for (j = 0; j < rounds; j++) {
+		id = 1000u * (uint32_t)(k + 1) + (uint32_t)j;
+		if (shm_activate(s, &id, 1, 0, &bad, why) < 0 ||
+		    shm_deactivate(s, &id, 1, &bad, why) < 0)
+			_exit(1);
+	}
+	shm_detach(s);
+	_exit(0);
+}
+
+START_TEST(test_concurrent_writers)
+{
+	const int rounds = 150;
+	struct shm *s = make(997, 4);
+	uint32_t bad, one = 1, ids[997], i;
+	pid_t pid[2];
+	int k, st;
+
+	ck_assert_int_eq(shm_activate(s, &one, 1, 0, &bad, why), 0);
+	for (k = 0; k < 2; k++) {
+		pid[k] = fork();
+		if (pid[k] == 0)
+			writer_child(k, rounds);
+	}
+	for (k = 0; k < 2; k++) {
+		ck_assert_int_eq(waitpid(pid[k], &st, 0), pid[k]);
+		ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "writer %d failed", k);
+	}
+	/* Every update published exactly once: no update was lost. */
+	ck_assert_uint_eq(read_ids(s, ids), 1 + 2 * 2 * rounds);
+	for (i = 0; i < 997; i++)
+		ck_assert_uint_eq(ids[i], 1);
+	shm_detach(s);
+}
+END_TEST
+
+static void toggler_child(int rounds)
+{
+	struct shm *s = shm_attach(name, true, why);
+	uint32_t bad, four = 4;
+	int j;
+
+	if (!s)
+		_exit(2);
+	for (j = 0; j < rounds; j++)
+		if (shm_activate(s, &four, 1, 0, &bad, why) < 0 ||
+		    shm_deactivate(s, &four, 1, &bad, why) < 0)
+			_exit(1);
+	_exit(0);
+}
+
+static void ids_of_set(uint32_t *ids, const struct maglev_target *t, uint32_t n)
+{
+	uint32_t i;
+
+	ck_assert_int_eq(maglev_build(ids, 997, 0, t, n), 0);
+	for (i = 0; i < 997; i++)
+		ids[i] = t[ids[i]].id;
+}
+
+START_TEST(test_reader_never_torn)
+{
+	const struct maglev_target set[4] = { { 1, 1 }, { 2, 1 }, { 3, 1 }, { 4, 1 } };
+	const uint32_t abc[3] = { 1, 2, 3 };
+	uint32_t a[997], b[997], got[997], bad;
+	struct shm *s = make(997, 4);
+	int st, reads = 0, seen_a = 0, seen_b = 0;
+	pid_t pid;
+
+	ids_of_set(a, set, 3);
+	ids_of_set(b, set, 4);
+	ck_assert_int_eq(shm_activate(s, abc, 3, 0, &bad, why), 0);
+	pid = fork();
+	if (pid == 0)
+		toggler_child(3000);
+	while (waitpid(pid, &st, WNOHANG) == 0 && reads++ < 200000) {
+		read_ids(s, got);
+		if (memcmp(got, a, sizeof(a)) == 0)
+			seen_a++;
+		else if (memcmp(got, b, sizeof(b)) == 0)
+			seen_b++;
+		else
+			ck_abort_msg("read %d: a table that is neither A nor B", reads);
+	}
+	ck_assert_int_gt(seen_a + seen_b, 100);
+	shm_detach(s);
+}
+END_TEST
+
+START_TEST(test_counters)
+{
+	struct shm *s = make(997, 2);
+	const uint32_t ab[2] = { 7, 8 }, c = 9;
+	uint64_t target[2], cnt[SHM_CNT_MAX];
+	struct shm_worker *w1, *w2;
+	uint32_t bad;
+
+	ck_assert_int_eq(shm_activate(s, ab, 2, 0, &bad, why), 0);
+	w1 = shm_worker_claim(s, getpid(), 0);
+	w2 = shm_worker_claim(s, getpid(), 1);
+	ck_assert_ptr_nonnull(w1);
+	ck_assert_ptr_nonnull(w2);
+	ck_assert_ptr_ne(w1, w2);
+	shm_count(&w1->target[0], 5);
+	shm_count(&w2->target[0], 2);
+	shm_count(&w2->target[1], 1);
+	shm_count(&w1->cnt[3], 4);
+	shm_counts(s, target, cnt);
+	ck_assert_uint_eq(target[0], 7);
+	ck_assert_uint_eq(target[1], 1);
+	ck_assert_uint_eq(cnt[3], 4);
+	/* Slot 0 goes to a new id: its count starts again from 0. */
+	ck_assert_int_eq(shm_deactivate(s, ab, 1, &bad, why), 0);
+	ck_assert_int_eq(shm_activate(s, &c, 1, 0, &bad, why), 0);
+	shm_count(&w1->target[0], 1);
+	shm_counts(s, target, cnt);
+	ck_assert_uint_eq(target[0], 1);
+	shm_worker_release(w1);
+	ck_assert_ptr_eq(shm_worker_claim(s, getpid(), 0), w1);	/* same queue, same set */
+	shm_detach(s);
+}
+END_TEST
+
+Suite *make_shm_suite(void)
+{
+	Suite *s = suite_create("shm");
+	TCase *tc = tcase_create("state");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_create_attach);
+	tcase_add_test(tc, test_create_exists);
+	tcase_add_test(tc, test_create_rejects);
+	tcase_add_test(tc, test_attach_missing);
+	tcase_add_test(tc, test_attach_garbage);
+	tcase_add_loop_test(tc, test_attach_corrupt_header, 0, CORRUPTION_MAX);
+	tcase_add_test(tc, test_corrupt_table);
+	tcase_add_test(tc, test_activate_deactivate);
+	tcase_add_test(tc, test_matches_build);
+	tcase_add_test(tc, test_concurrent_writers);
+	tcase_add_test(tc, test_reader_never_torn);
+	tcase_add_test(tc, test_counters);
+	tcase_set_timeout(tc, 60);
+	suite_add_tcase(s, tc);
+	return s;
+}
