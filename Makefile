@@ -20,12 +20,12 @@ CLI_SRC  := nfqlb/main.c nfqlb/opt.c nfqlb/cli.c nfqlb/table.c nfqlb/lb.c nfqlb/
 UNIT_SRC := $(wildcard test/unit/*.c)
 TOOL_SRC := $(wildcard test/tools/*.c)
 
-LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
-CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/%.o)
-UNIT_OBJ := $(UNIT_SRC:%.c=$(BUILD)/%.o)
+LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
+CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
+UNIT_OBJ := $(UNIT_SRC:%.c=$(BUILD)/obj/%.o)
 TOOLS    := $(TOOL_SRC:test/tools/%.c=$(BUILD)/tools/%)
 # The CLI code minus main() is linked into the unit tests so they can drive it.
-CLI_LIB_OBJ := $(filter-out $(BUILD)/nfqlb/main.o,$(CLI_OBJ))
+CLI_LIB_OBJ := $(filter-out $(BUILD)/obj/nfqlb/main.o,$(CLI_OBJ))
 
 NFQLB  := $(BUILD)/nfqlb
 UNIT   := $(BUILD)/check-all
@@ -34,14 +34,14 @@ UNIT   := $(BUILD)/check-all
 
 all: $(NFQLB) tools ## build build/nfqlb and the test tools
 
-$(BUILD)/%.o: %.c
+$(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c -o $@ $<
 
 $(BUILD)/libnfqlb.a: $(LIB_OBJ) $(CLI_LIB_OBJ)
 	$(AR) rcs $@ $^
 
-$(NFQLB): $(BUILD)/nfqlb/main.o $(BUILD)/libnfqlb.a
+$(NFQLB): $(BUILD)/obj/nfqlb/main.o $(BUILD)/libnfqlb.a
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
 $(UNIT): $(UNIT_OBJ) $(BUILD)/libnfqlb.a

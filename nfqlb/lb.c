@@ -315,16 +315,18 @@ static int worker_open(const struct cmd *cmd, struct worker *wk,
 	s = table_open(cmd, c->name, true);
 	if (!s)
 		return -1;
-	if (worker_attach(wk, s, why) < 0) {
-		shm_detach(s);
-		cmd_error(cmd, "table \"%s\": %s", c->name, why);
-		return -1;
-	}
+	/* Bind first: a counter set marked running means packets flow. */
 	wk->q = queue_open(&qc, why);
 	if (!wk->q) {
+		shm_detach(s);
 		cmd_error(cmd, "queue %u: %s%s", queue, why,
 			  errno == EPERM ? " (needs CAP_NET_ADMIN)" :
 			  errno == EBUSY ? " (another process is bound to it)" : "");
+		return -1;
+	}
+	if (worker_attach(wk, s, why) < 0) {
+		shm_detach(s);
+		cmd_error(cmd, "table \"%s\": %s", c->name, why);
 		return -1;
 	}
 	return 0;

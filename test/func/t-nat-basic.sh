@@ -1,0 +1,113 @@
+#!/bin/bash
+# t-nat-basic: the core end-to-end case in NAT mode.
+#
+#	client --- lb --- t1, t2, t3
+#
+# lb queues new flows to the VIP to NFQUEUE 0, where `nfqlb lb` marks each
+# packet with the chosen target's id, and iptables DNATs each mark to one
+# target.  The ids are 101..103, not 1..3, to show the mark is the id.
+# Checks: connections spread over all targets (TCP and UDP, IPv4 and IPv6),
+# a deactivated target gets no new connections, `show --json` tells the
+# generation and targets, traffic stops without the worker, and the worker
+# exits 0 within 2 s of SIGTERM.
+# shellcheck source-path=SCRIPTDIR
+. "$(dirname "$0")/lib.sh"
+
+need_root
+need_cmd ip iptables ip6tables timeout
+need_bins
+
+COUNT=60
+
+# expect_spread OUTPUT RC WANT...: no failure, and each target in WANT got
+# connections ("t2=0" means t2 must get none).
+expect_spread()
+{
+	local out=$1 rc=$2 w name n
+
+	shift 2
+	if [ "$rc" -ne 0 ] || [ "$(conn_count "$out" failed)" -ne 0 ]; then
+		fail "nfqlb-conn failed (exit $rc): $(echo "$out" | tr '\n' ' ')"
+	fi
+	for w in "$@"; do
+		name=${w%=0}
+		n=$(conn_count "$out" "$name")
+		if [ "$w" != "$name" ]; then
+			[ "$n" -eq 0 ] || fail "$name got $n connections, want 0"
+		else
+			[ "$n" -gt 0 ] || fail "$name got no connections:" \
+				"$(echo "$out" | tr '\n' ' ')"
+		fi
+	done
+}
+
+# expect_table GENERATION IDS: what `nfqlb show --json` reports.
+expect_table()
+{
+	local json gen ids
+
+	json=$("$NFQLB" show --json) || fail "nfqlb show --json failed"
+	gen=$(echo "$json" | json_num generation)
+	ids=$(echo "$json" | json_ids)
+	[ "$gen" = "$1" ] || fail "show --json: generation $gen, want $1"
+	[ "$ids" = "$2" ] || fail "show --json: targets \"$ids\", want \"$2\""
+}
+
+info "topology: client, lb, t1..t3"
+topo_nat t1 t2 t3
+nat_rules 101:1 102:2 103:3
+
+info "table $NFQLB_SHM: init, activate 101 102 103"
+"$NFQLB" init --M 997 || fail "nfqlb init failed"
+expect_table 0 ""
+"$NFQLB" activate 101 102 103 || fail "nfqlb activate failed"
+expect_table 1 "101 102 103"
+
+start_bg lb "$NFQLB" lb --queue 0
+LB_PID=$BG_PID
+wait_for lb_ready || fail "the lb worker did not attach to queue 0"
+wait_for -n 20 lb_probe "$VIP4" 80 || fail "no answer through the worker"
+alive "$LB_PID" || fail "the lb worker exited"
+
+for proto in tcp udp; do
+	flag=""
+	[ $proto = udp ] && flag=-u
+	for vip in "$VIP4" "$VIP6"; do
+		info "$COUNT $proto exchanges to $vip"
+		out=$(conn client -c $COUNT -t 500 $flag "$vip" 80)
+		expect_spread "$out" $? t1 t2 t3
+	done
+done
+
+info "deactivate 102"
+"$NFQLB" deactivate 102 || fail "nfqlb deactivate failed"
+expect_table 2 "101 103"
+for vip in "$VIP4" "$VIP6"; do
+	info "$COUNT tcp exchanges to $vip without 102"
+	out=$(conn client -c $COUNT -t 500 "$vip" 80)
+	expect_spread "$out" $? t1 t2=0 t3
+done
+
+stats=$("$NFQLB" stats --json) || fail "nfqlb stats --json failed"
+echo "$stats" | grep -q '"id":101,"active":true,"packets":[1-9]' ||
+	fail "stats: no packets counted for 101: $stats"
+echo "$stats" | grep -q '"id":102,"active":false' ||
+	fail "stats: 102 is not inactive: $stats"
+
+info "SIGTERM to the worker"
+kill -TERM "$LB_PID"
+for ((i = 0; i < 20; i++)); do
+	alive "$LB_PID" || break
+	sleep 0.1
+done
+alive "$LB_PID" && fail "the lb worker still runs 2 s after SIGTERM"
+wait "$LB_PID"
+rc=$?
+[ $rc -eq 0 ] || fail "the lb worker exited with status $rc after SIGTERM"
+
+info "without a worker the queue drops the VIP's traffic"
+out=$(conn client -c 3 -t 300 "$VIP4" 80 2>/dev/null)
+[ "$(conn_count "$out" failed)" -eq 3 ] ||
+	fail "traffic passed without a worker: $(echo "$out" | tr '\n' ' ')"
+
+pass
