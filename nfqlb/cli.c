@@ -89,8 +89,8 @@ int nfqlb_run(int argc, char **argv)
 		return do_help(&cmd_help, &(struct optval){ .first = argc }, argc, argv);
 	c = find_cmd(strcmp(argv[1], "--version") == 0 ? "version" : argv[1]);
 	if (!c) {
-		fprintf(stderr, "nfqlb: unknown command '%s'\n"
-			"Try 'nfqlb help'.\n", argv[1]);
+		fprintf(stderr, "nfqlb: unknown command '%s' (see 'nfqlb help')\n",
+			argv[1]);
 		return NFQLB_USAGE;
 	}
 	r = opt_parse(c, argc - 1, argv + 1, &ov);

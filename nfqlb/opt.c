@@ -52,7 +52,6 @@ int usage_error(const struct cmd *cmd, const char *fmt, ...)
 	va_start(ap, fmt);
 	verror(cmd, fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "Try 'nfqlb %s --help'.\n", cmd->name);
 	return NFQLB_USAGE;
 }
 

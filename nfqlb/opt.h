@@ -72,7 +72,7 @@ int opt_u32(const char *s, uint32_t min, uint32_t max, uint32_t *out);
 void opt_usage(const struct cmd *cmd);
 
 /**
- * usage_error - print "nfqlb: <cmd>: <reason>" and a hint to stderr
+ * usage_error - print "nfqlb: <cmd>: <reason>" to stderr, for a usage error
  *
  * Returns NFQLB_USAGE.
  */

@@ -73,7 +73,7 @@ static int lines(const char *s)
 	return n;
 }
 
-/* A usage error: exit 2, "nfqlb: <cmd>: ..." naming `what`, then a hint. */
+/* A usage error: exit 2 and one line "nfqlb: <cmd>: ..." naming `what`. */
 struct usage_case {
 	const char *args[6];
 	const char *what;
@@ -123,7 +123,7 @@ START_TEST(test_usage_errors)
 	snprintf(prefix, sizeof(prefix), "nfqlb: %s: ", c->args[0]);
 	ck_assert_msg(strncmp(err, prefix, strlen(prefix)) == 0, "stderr: %s", err);
 	ck_assert_msg(strstr(err, c->what), "want '%s' in: %s", c->what, err);
-	ck_assert_int_eq(lines(err), 2);	/* the reason and a hint */
+	ck_assert_int_eq(lines(err), 1);
 	ck_assert_str_eq(out, "");
 }
 END_TEST
