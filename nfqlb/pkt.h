@@ -54,6 +54,14 @@ struct pkt_key {
  * IPv6 packet too big) get the key of the quoted packet with source and
  * destination, and the ports, swapped: the key of the flow they are about.
  *
+ * A packet cut short by the capture is keyed on what was captured: an IPv6
+ * extension chain longer than PKT_EXT_MAX headers or running past the
+ * capture gives PKT_L3 (w[9] is the next-header value the walk stopped at),
+ * and so do fewer than 4 bytes of transport header.  A chain that runs past
+ * the packet's own end (payload_len says it was all captured), an ICMP
+ * error that does not quote a whole IP header of its own family, and a TCP
+ * data offset below 5 give PKT_MALFORMED.
+ *
  * Returns the kind of packet.  Never fails otherwise; does not set errno.
  */
 enum pkt_kind pkt_classify(const uint8_t *data, size_t len, struct pkt_key *key);
