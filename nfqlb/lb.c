@@ -302,6 +302,32 @@ static int lb_parse(const struct cmd *cmd, const struct optval *ov, int argc,
 	return NFQLB_OK;
 }
 
+/* Whether a queue is bound in this namespace (by anyone). */
+static bool queue_bound(uint16_t queue)
+{
+	unsigned int num;
+	char line[256];
+	bool found = false;
+	FILE *f = fopen(PROC_QUEUES, "r");
+
+	if (!f)
+		return false;
+	while (!found && fgets(line, sizeof(line), f))
+		found = sscanf(line, "%u", &num) == 1 && num == queue;
+	fclose(f);
+	return found;
+}
+
+/* The kernel answers EPERM both without CAP_NET_ADMIN and when another
+ * socket holds the queue: tell which. */
+static const char *queue_hint(int err, uint16_t queue)
+{
+	if (err == EPERM)
+		return queue_bound(queue) ? " (another process is bound to it)" :
+					    " (needs CAP_NET_ADMIN)";
+	return "";
+}
+
 static int worker_open(const struct cmd *cmd, struct worker *wk,
 		       const struct lb_conf *c, uint16_t queue)
 {
@@ -318,10 +344,8 @@ static int worker_open(const struct cmd *cmd, struct worker *wk,
 	/* Bind first: a counter set marked running means packets flow. */
 	wk->q = queue_open(&qc, why);
 	if (!wk->q) {
+		cmd_error(cmd, "queue %u: %s%s", queue, why, queue_hint(errno, queue));
 		shm_detach(s);
-		cmd_error(cmd, "queue %u: %s%s", queue, why,
-			  errno == EPERM ? " (needs CAP_NET_ADMIN)" :
-			  errno == EBUSY ? " (another process is bound to it)" : "");
 		return -1;
 	}
 	if (worker_attach(wk, s, why) < 0) {

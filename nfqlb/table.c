@@ -301,6 +301,17 @@ static uint64_t load64(const uint64_t *p)
 	return __atomic_load_n(p, __ATOMIC_RELAXED);
 }
 
+/* Packets a counter set has classified: the sum over packet kinds. */
+static uint64_t set_packets(const struct shm_worker *w)
+{
+	uint64_t sum = 0;
+	unsigned int k;
+
+	for (k = 0; k < PKT_KIND_MAX; k++)
+		sum += load64(&w->cnt[k]);
+	return sum;
+}
+
 static void stats_json_queues(const struct shm *s)
 {
 	const char *sep = "";
@@ -312,9 +323,10 @@ static void stats_json_queues(const struct shm *s)
 
 		if (w->queue == UINT32_MAX)
 			continue;
-		printf("%s{\"queue\":%u,\"running\":%s,\"waiting\":%llu,"
+		printf("%s{\"queue\":%u,\"running\":%s,\"packets\":%llu,\"waiting\":%llu,"
 		       "\"queue_dropped\":%llu,\"user_dropped\":%llu}", sep,
 		       w->queue, w->owner ? "true" : "false",
+		       (unsigned long long)set_packets(w),
 		       (unsigned long long)load64(&w->q_total),
 		       (unsigned long long)load64(&w->q_dropped),
 		       (unsigned long long)load64(&w->u_dropped));
@@ -353,15 +365,16 @@ static void stats_text_queues(const struct shm *s)
 {
 	unsigned int i;
 
-	printf("%6s %8s %8s %14s %13s\n", "queue", "worker", "waiting",
-	       "queue-dropped", "user-dropped");
+	printf("%6s %8s %14s %8s %14s %13s\n", "queue", "worker", "packets",
+	       "waiting", "queue-dropped", "user-dropped");
 	for (i = 0; i < SHM_WORKERS; i++) {
 		const struct shm_worker *w = shm_worker_at(s, i);
 
 		if (w->queue == UINT32_MAX)
 			continue;
-		printf("%6u %8s %8llu %14llu %13llu\n", w->queue,
+		printf("%6u %8s %14llu %8llu %14llu %13llu\n", w->queue,
 		       w->owner ? "running" : "stopped",
+		       (unsigned long long)set_packets(w),
 		       (unsigned long long)load64(&w->q_total),
 		       (unsigned long long)load64(&w->q_dropped),
 		       (unsigned long long)load64(&w->u_dropped));
