@@ -132,7 +132,7 @@ struct queue *queue_open(const struct queue_conf *conf, char *why)
 {
 	uint32_t seq = (uint32_t)time(NULL);
 	struct queue *q = calloc(1, sizeof(*q));
-	char cfg[1024];
+	char cfg[1024] = { 0 };	/* the kernel reads struct padding too */
 	size_t len;
 	int err;
 
