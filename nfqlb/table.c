@@ -214,29 +214,69 @@ static int do_deactivate(const struct cmd *cmd, const struct optval *ov,
 	return edit_ids(cmd, ov, argc, argv, 0);
 }
 
+/* What show and stats print: a validated copy of the table, and counters. */
+struct snap {
+	struct shm *s;
+	struct shm_view v;
+	uint64_t *target;	/* n packet counters, one per slot */
+	uint64_t cnt[SHM_CNT_MAX];
+};
+
+typedef void (*snap_printer)(const struct snap *sn);
+
+static void snap_free(struct snap *sn)
+{
+	free(sn->target);
+	shm_view_free(&sn->v);
+	shm_detach(sn->s);
+}
+
 /* Open a table read-only and copy its current, validated content. */
-static int load_view(const struct cmd *cmd, const struct optval *ov,
-		     struct shm **s, struct shm_view *v)
+static int snap_load(const struct cmd *cmd, const struct optval *ov,
+		     struct snap *sn)
 {
 	const char *name = opt_shm_name(cmd, ov);
 	char why[SHM_WHY_MAX] = "";
 
+	memset(sn, 0, sizeof(*sn));
 	if (shm_name_check(name) < 0)
 		return usage_error(cmd, "bad table name \"%s\"", name);
-	*s = table_open(cmd, name, false);
-	if (!*s)
+	sn->s = table_open(cmd, name, false);
+	if (!sn->s)
 		return NFQLB_FAIL;
-	if (shm_view_init(v, (*s)->m, (*s)->n) == 0 && shm_read(*s, v, why) == 0)
+	sn->target = calloc(sn->s->n, sizeof(*sn->target));
+	if (sn->target && shm_view_init(&sn->v, sn->s->m, sn->s->n) == 0 &&
+	    shm_read(sn->s, &sn->v, why) == 0) {
+		shm_counts(sn->s, sn->target, sn->cnt);
 		return NFQLB_OK;
-	if (!v->lookup)
+	}
+	if (!sn->v.lookup)
 		snprintf(why, sizeof(why), "%s", strerror(errno));
-	shm_view_free(v);
-	shm_detach(*s);
+	snap_free(sn);
 	return cmd_error(cmd, "table \"%s\": %s", name, why);
 }
 
-static void show_json(const struct shm *s, const struct shm_view *v)
+/* show and stats: no arguments; one printer for text, one for --json. */
+static int print_cmd(const struct cmd *cmd, const struct optval *ov, int argc,
+		     snap_printer text, snap_printer json)
 {
+	struct snap sn;
+	int r;
+
+	if ((r = no_args(cmd, ov, argc)) || (r = snap_load(cmd, ov, &sn)))
+		return r;
+	if (opt_get(cmd, ov, "json"))
+		json(&sn);
+	else
+		text(&sn);
+	snap_free(&sn);
+	return NFQLB_OK;
+}
+
+static void show_json(const struct snap *sn)
+{
+	const struct shm_view *v = &sn->v;
+	const struct shm *s = sn->s;
 	const char *sep = "";
 	uint32_t i;
 
@@ -257,8 +297,10 @@ static void show_json(const struct shm *s, const struct shm_view *v)
 	printf("]}\n");
 }
 
-static void show_text(const struct shm *s, const struct shm_view *v)
+static void show_text(const struct snap *sn)
 {
+	const struct shm_view *v = &sn->v;
+	const struct shm *s = sn->s;
 	uint32_t i, nactive = 0;
 
 	printf("table %s: M %u, N %u, hash %s, seed %u, generation %llu\n",
@@ -280,20 +322,8 @@ static void show_text(const struct shm *s, const struct shm_view *v)
 static int do_show(const struct cmd *cmd, const struct optval *ov, int argc,
 		   char **argv)
 {
-	struct shm_view v;
-	struct shm *s;
-	int r;
-
 	(void)argv;
-	if ((r = no_args(cmd, ov, argc)) || (r = load_view(cmd, ov, &s, &v)))
-		return r;
-	if (opt_get(cmd, ov, "json"))
-		show_json(s, &v);
-	else
-		show_text(s, &v);
-	shm_view_free(&v);
-	shm_detach(s);
-	return NFQLB_OK;
+	return print_cmd(cmd, ov, argc, show_text, show_json);
 }
 
 static uint64_t load64(const uint64_t *p)
@@ -335,9 +365,10 @@ static void stats_json_queues(const struct shm *s)
 	printf("]}\n");
 }
 
-static void stats_json(const struct shm *s, const struct shm_view *v,
-		       const uint64_t *target, const uint64_t *cnt)
+static void stats_json(const struct snap *sn)
 {
+	const uint64_t *target = sn->target, *cnt = sn->cnt;
+	const struct shm_view *v = &sn->v;
 	const char *sep = "";
 	uint32_t i;
 
@@ -358,7 +389,7 @@ static void stats_json(const struct shm *s, const struct shm_view *v,
 		       (unsigned long long)target[i]);
 		sep = ",";
 	}
-	stats_json_queues(s);
+	stats_json_queues(sn->s);
 }
 
 static void stats_text_queues(const struct shm *s)
@@ -381,12 +412,13 @@ static void stats_text_queues(const struct shm *s)
 	}
 }
 
-static void stats_text(const struct shm *s, const struct shm_view *v,
-		       const uint64_t *target, const uint64_t *cnt)
+static void stats_text(const struct snap *sn)
 {
+	const uint64_t *target = sn->target, *cnt = sn->cnt;
+	const struct shm_view *v = &sn->v;
 	uint32_t i;
 
-	printf("table %s: generation %llu\n", s->name + 1,
+	printf("table %s: generation %llu\n", sn->s->name + 1,
 	       (unsigned long long)v->generation);
 	printf("%12s %9s %14s\n", "id", "state", "packets");
 	for (i = 0; i < v->n; i++)
@@ -401,33 +433,14 @@ static void stats_text(const struct shm *s, const struct shm_view *v,
 	for (i = 0; i < PKT_KIND_MAX; i++)
 		printf(" %s %llu", pkt_kind_name(i), (unsigned long long)cnt[i]);
 	printf("\n");
-	stats_text_queues(s);
+	stats_text_queues(sn->s);
 }
 
 static int do_stats(const struct cmd *cmd, const struct optval *ov, int argc,
 		    char **argv)
 {
-	uint64_t cnt[SHM_CNT_MAX], *target;
-	struct shm_view v;
-	struct shm *s;
-	int r;
-
 	(void)argv;
-	if ((r = no_args(cmd, ov, argc)) || (r = load_view(cmd, ov, &s, &v)))
-		return r;
-	target = calloc(s->n, sizeof(*target));
-	if (!target)
-		r = cmd_error(cmd, "%s", strerror(errno));
-	else
-		shm_counts(s, target, cnt);
-	if (target && opt_get(cmd, ov, "json"))
-		stats_json(s, &v, target, cnt);
-	else if (target)
-		stats_text(s, &v, target, cnt);
-	free(target);
-	shm_view_free(&v);
-	shm_detach(s);
-	return r;
+	return print_cmd(cmd, ov, argc, stats_text, stats_json);
 }
 
 const struct cmd cmd_init = {

@@ -30,6 +30,13 @@ marked5()
 	nsx lb iptables -nvxL OUTPUT | awk '/mark match 0x5$/ { print $1 }'
 }
 
+# marked5_is N: N packets left marked 5 (the kernel queues a datagram before
+# send() returns, so callers wait_for it).
+marked5_is()
+{
+	[ "$(marked5)" -eq "$1" ]
+}
+
 # queue_packets Q: packets the worker on queue Q classified.
 queue_packets()
 {
@@ -46,7 +53,7 @@ wait_for lb_ready || fail "the worker did not start"
 info "100 datagrams from CPU 0 and CPU 1: queues 0 and 1"
 send 50 0
 send 50 1
-[ "$(marked5)" -eq 100 ] || fail "marked $(marked5) of 100"
+wait_for marked5_is 100 || fail "marked $(marked5) of 100"
 q0=$(queue_packets 0)
 q1=$(queue_packets 1)
 [ "${q0:-0}" -gt 0 ] && [ "${q1:-0}" -gt 0 ] || fail "queue 0: $q0, queue 1: $q1 packets"
@@ -66,5 +73,5 @@ wait "$LB_PID" 2>/dev/null
 start_bg lb "$NFQLB" lb --queue 0:1
 wait_for lb_ready || fail "the restarted worker did not start"
 send 50
-[ "$(marked5)" -eq 150 ] || fail "after the restart: marked $(marked5) of 150"
+wait_for marked5_is 150 || fail "after the restart: marked $(marked5) of 150"
 pass
