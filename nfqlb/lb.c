@@ -121,24 +121,39 @@ static void refresh(struct worker *wk)
 	wk->spare = t;
 }
 
-static void read_proc(struct worker *wk)
-{
+/* One queue's row of the kernel's queue table, in this namespace. */
+struct proc_queue {
 	unsigned long long total, dropped, udropped;
+};
+
+/* Returns 0 with the row when the queue is bound (by anyone), else -1. */
+static int proc_queue(uint16_t queue, struct proc_queue *row)
+{
 	unsigned int num, portid, mode, range;
 	char line[256];
+	int ret = -1;
 	FILE *f = fopen(PROC_QUEUES, "r");
 
 	if (!f)
-		return;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "%u %u %llu %u %u %llu %llu", &num, &portid, &total,
-			   &mode, &range, &dropped, &udropped) == 7 &&
-		    num == wk->queue) {
-			__atomic_store_n(&wk->w->q_total, total, __ATOMIC_RELAXED);
-			__atomic_store_n(&wk->w->q_dropped, dropped, __ATOMIC_RELAXED);
-			__atomic_store_n(&wk->w->u_dropped, udropped, __ATOMIC_RELAXED);
-		}
+		return -1;
+	while (ret < 0 && fgets(line, sizeof(line), f))
+		if (sscanf(line, "%u %u %llu %u %u %llu %llu", &num, &portid,
+			   &row->total, &mode, &range, &row->dropped,
+			   &row->udropped) == 7 && num == queue)
+			ret = 0;
 	fclose(f);
+	return ret;
+}
+
+static void read_proc(struct worker *wk)
+{
+	struct proc_queue row;
+
+	if (proc_queue(wk->queue, &row) < 0)
+		return;
+	__atomic_store_n(&wk->w->q_total, row.total, __ATOMIC_RELAXED);
+	__atomic_store_n(&wk->w->q_dropped, row.dropped, __ATOMIC_RELAXED);
+	__atomic_store_n(&wk->w->u_dropped, row.udropped, __ATOMIC_RELAXED);
 }
 
 static int worker_attach(struct worker *wk, struct shm *s, char *why)
@@ -302,29 +317,15 @@ static int lb_parse(const struct cmd *cmd, const struct optval *ov, int argc,
 	return NFQLB_OK;
 }
 
-/* Whether a queue is bound in this namespace (by anyone). */
-static bool queue_bound(uint16_t queue)
-{
-	unsigned int num;
-	char line[256];
-	bool found = false;
-	FILE *f = fopen(PROC_QUEUES, "r");
-
-	if (!f)
-		return false;
-	while (!found && fgets(line, sizeof(line), f))
-		found = sscanf(line, "%u", &num) == 1 && num == queue;
-	fclose(f);
-	return found;
-}
-
 /* The kernel answers EPERM both without CAP_NET_ADMIN and when another
  * socket holds the queue: tell which. */
 static const char *queue_hint(int err, uint16_t queue)
 {
+	struct proc_queue row;
+
 	if (err == EPERM)
-		return queue_bound(queue) ? " (another process is bound to it)" :
-					    " (needs CAP_NET_ADMIN)";
+		return proc_queue(queue, &row) == 0 ?
+		       " (another process is bound to it)" : " (needs CAP_NET_ADMIN)";
 	return "";
 }
 
