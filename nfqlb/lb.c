@@ -22,7 +22,7 @@
 #define PROC_QUEUES "/proc/net/netfilter/nfnetlink_queue"
 
 static const struct opt lb_opts[] = {
-	{ "shm", "NAME", "state object in /dev/shm (default $NFQLB_SHM or nfqlb)" },
+	OPT_SHM,
 	{ "queue", "N|A:B", "queue number, or a range with one thread each (default 0)" },
 	{ "qlength", "L", "most packets the kernel holds per queue (default 4096)" },
 	{ "no-target", "drop|accept", "verdict when no target is active (default drop)" },
@@ -300,8 +300,6 @@ static int lb_parse(const struct cmd *cmd, const struct optval *ov, int argc,
 			       NF_DROP, opt_get(cmd, ov, "fail-open") != NULL };
 	if (argc > ov->first)
 		return usage_error(cmd, "unexpected argument");
-	if (shm_name_check(c->name) < 0)
-		return usage_error(cmd, "bad table name \"%s\"", c->name);
 	v = opt_get(cmd, ov, "queue");
 	if (parse_queues(v, c) < 0)
 		return usage_error(cmd, "bad queue '%s': want N or A:B within 0..65535, at most %u queues",

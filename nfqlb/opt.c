@@ -65,6 +65,16 @@ int cmd_error(const struct cmd *cmd, const char *fmt, ...)
 	return NFQLB_FAIL;
 }
 
+static int opt_index(const struct cmd *cmd, const char *name)
+{
+	size_t i, n = opt_count(cmd);
+
+	for (i = 0; i < n; i++)
+		if (strcmp(cmd->opts[i].name, name) == 0)
+			return (int)i;
+	return -1;
+}
+
 static void build_longopts(const struct cmd *cmd, struct option *lo)
 {
 	size_t i, n = opt_count(cmd);
@@ -111,18 +121,18 @@ int opt_parse(const struct cmd *cmd, int argc, char **argv, struct optval *ov)
 		ov->val[c - 256] = optarg ? optarg : "";
 	}
 	ov->first = optind;
+	/* Every command that names a table gets a usable name, or stops here. */
+	if (opt_index(cmd, "shm") >= 0 && shm_name_check(opt_shm_name(cmd, ov)) < 0)
+		return usage_error(cmd, "bad table name \"%s\"", opt_shm_name(cmd, ov));
 	return NFQLB_OK;
 }
 
 const char *opt_get(const struct cmd *cmd, const struct optval *ov,
 		    const char *name)
 {
-	size_t i, n = opt_count(cmd);
+	int i = opt_index(cmd, name);
 
-	for (i = 0; i < n; i++)
-		if (strcmp(cmd->opts[i].name, name) == 0)
-			return ov->val[i];
-	return NULL;
+	return i < 0 ? NULL : ov->val[i];
 }
 
 int opt_u32(const char *s, uint32_t min, uint32_t max, uint32_t *out)

@@ -18,6 +18,9 @@ enum nfqlb_exit {
 
 #define OPT_HELP (-1)
 
+/* The --shm option, which every command that uses a table has. */
+#define OPT_SHM { "shm", "NAME", "state object in /dev/shm (default $NFQLB_SHM or nfqlb)" }
+
 struct opt {
 	const char *name;	/* long option, without "--"; NULL ends a table */
 	const char *arg;	/* metavariable, or NULL for a flag */
@@ -48,7 +51,8 @@ struct cmd {
  * @argv: arguments
  * @ov: written
  *
- * Handles --help itself.  Returns 0 to go on, OPT_HELP after printing the
+ * Handles --help itself, and checks the table name of a command that has
+ * an OPT_SHM option.  Returns 0 to go on, OPT_HELP after printing the
  * help, or NFQLB_USAGE after printing a usage error.
  */
 int opt_parse(const struct cmd *cmd, int argc, char **argv, struct optval *ov);

@@ -10,12 +10,12 @@
 #include "nfqlb/table.h"
 
 static const struct opt shm_only_opts[] = {
-	{ "shm", "NAME", "state object in /dev/shm (default $NFQLB_SHM or nfqlb)" },
+	OPT_SHM,
 	{ NULL, NULL, NULL },
 };
 
 static const struct opt init_opts[] = {
-	{ "shm", "NAME", "state object in /dev/shm (default $NFQLB_SHM or nfqlb)" },
+	OPT_SHM,
 	{ "M", "PRIME", "table size, a prime (default 997)" },
 	{ "N", "MAX_TARGETS", "most active targets (default 32)" },
 	{ "hash", "MODE", "5tuple, addr or src (default 5tuple)" },
@@ -25,13 +25,13 @@ static const struct opt init_opts[] = {
 };
 
 static const struct opt activate_opts[] = {
-	{ "shm", "NAME", "state object in /dev/shm (default $NFQLB_SHM or nfqlb)" },
+	OPT_SHM,
 	{ "weight", "W", "weight 1..1000 (default 1; kept for active ids)" },
 	{ NULL, NULL, NULL },
 };
 
 static const struct opt print_opts[] = {
-	{ "shm", "NAME", "state object in /dev/shm (default $NFQLB_SHM or nfqlb)" },
+	OPT_SHM,
 	{ "json", NULL, "print one JSON object" },
 	{ NULL, NULL, NULL },
 };
@@ -113,8 +113,6 @@ static int do_init(const struct cmd *cmd, const struct optval *ov, int argc,
 	(void)argv;
 	if ((r = no_args(cmd, ov, argc)) || (r = init_params(cmd, ov, &p)))
 		return r;
-	if (shm_name_check(name) < 0)
-		return usage_error(cmd, "bad table name \"%s\"", name);
 	if (shm_create(name, &p, opt_get(cmd, ov, "force") != NULL) == 0)
 		return NFQLB_OK;
 	if (errno == EEXIST)
@@ -134,8 +132,6 @@ static int do_delete(const struct cmd *cmd, const struct optval *ov, int argc,
 	(void)argv;
 	if ((r = no_args(cmd, ov, argc)))
 		return r;
-	if (shm_name_check(name) < 0)
-		return usage_error(cmd, "bad table name \"%s\"", name);
 	if (shm_remove(name) == 0)
 		return NFQLB_OK;
 	if (errno == ENOENT)
@@ -178,10 +174,6 @@ static int edit_ids(const struct cmd *cmd, const struct optval *ov, int argc,
 
 	if ((r = parse_ids(cmd, ov, argc, argv, &ids, &k)))
 		return r;
-	if (shm_name_check(name) < 0) {
-		free(ids);
-		return usage_error(cmd, "bad table name \"%s\"", name);
-	}
 	s = table_open(cmd, name, true);
 	if (!s)
 		r = NFQLB_FAIL;
@@ -239,8 +231,6 @@ static int snap_load(const struct cmd *cmd, const struct optval *ov,
 	char why[SHM_WHY_MAX] = "";
 
 	memset(sn, 0, sizeof(*sn));
-	if (shm_name_check(name) < 0)
-		return usage_error(cmd, "bad table name \"%s\"", name);
 	sn->s = table_open(cmd, name, false);
 	if (!sn->s)
 		return NFQLB_FAIL;
