@@ -73,6 +73,8 @@ static bool is_packet(const char *buf, size_t len)
 	       nlh->nlmsg_type == ((NFNL_SUBSYS_QUEUE << 8) | NFQNL_MSG_PACKET);
 }
 
+static void requeue(struct queue *q, const char *buf, size_t len);
+
 /* Wait for the two acks.  Packets that arrive meanwhile are kept for the
  * first queue_recv(), so none is left without a verdict. */
 static int read_acks(struct queue *q, uint32_t seq, char *why)
@@ -91,7 +93,9 @@ static int read_acks(struct queue *q, uint32_t seq, char *why)
 			return -1;
 		}
 		if (is_packet(dst, (size_t)n)) {
-			if (dst != ack)
+			if (dst == ack)
+				requeue(q, ack, (size_t)n);
+			else
 				q->stash_len[q->nstash++] = (unsigned int)n;
 			continue;
 		}
@@ -217,6 +221,18 @@ static int take_stash(struct queue *q, struct queue_pkt *pkts)
 		n = parse_dgram(q, q->buf[i], q->stash_len[i], pkts, n);
 	q->nstash = 0;
 	return (int)n;
+}
+
+/* More packets than the stash holds: send them round the hook again
+ * (NF_REPEAT) rather than leave them without a verdict. */
+static void requeue(struct queue *q, const char *buf, size_t len)
+{
+	struct queue_pkt pkts[QUEUE_BATCH];
+	unsigned int i, n = parse_dgram(q, buf, len, pkts, 0);
+
+	for (i = 0; i < n; i++)
+		queue_verdict(q, pkts[i].id, NF_REPEAT, 0);
+	queue_flush(q);
 }
 
 int queue_recv(struct queue *q, struct queue_pkt *pkts, unsigned int max)
