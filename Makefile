@@ -2,7 +2,7 @@
 
 BUILD   ?= build
 CC      ?= cc
-PKGS    := libnetfilter_queue libmnl
+PKGS    := libnetfilter_queue libmnl libnl-route-3.0 libnl-3.0
 WARN    := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
            -Wformat=2 -Wvla
 # CI (CI=true in the environment) and `make WERROR=1` turn warnings into errors.
@@ -16,7 +16,7 @@ LDLIBS  += $(shell pkg-config --libs $(PKGS)) -lpthread
 CHECK_LIBS := $(shell pkg-config --libs check 2>/dev/null)
 
 LIB_SRC  := maglev/maglev.c maglev/hash.c shm/shm.c nfqlb/pkt.c
-CLI_SRC  := nfqlb/main.c nfqlb/opt.c nfqlb/cli.c nfqlb/table.c nfqlb/lb.c nfqlb/queue.c
+CLI_SRC  := $(filter-out $(LIB_SRC),$(wildcard nfqlb/*.c))
 UNIT_SRC := $(wildcard test/unit/*.c)
 TOOL_SRC := $(wildcard test/tools/*.c)
 
@@ -78,5 +78,9 @@ clean: ## remove build/
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | \
 		awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
+
+# Each test area under test/ may add its own targets in a fragment
+# (test/fuzz/fuzz.mk, test/bench/bench.mk, ...); they are part of this one make.
+include $(wildcard test/*/*.mk)
 
 -include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(UNIT_OBJ:.o=.d)

@@ -8,7 +8,7 @@ export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -q
 $SUDO apt-get install -y -q --no-install-recommends \
 	build-essential pkg-config \
-	libnetfilter-queue-dev libmnl-dev \
-	check \
-	iptables iproute2 procps psmisc \
-	python3
+	libnetfilter-queue-dev libmnl-dev libnl-3-dev libnl-route-3-dev \
+	check clang libclang-rt-14-dev valgrind \
+	iptables iproute2 procps psmisc util-linux ethtool iperf3 \
+	gnuplot-nox python3
