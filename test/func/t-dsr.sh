@@ -214,9 +214,10 @@ info "SYN-only, pure DSR"
 rules_apply --syn-only
 for vip in "$VIP4" "$VIP6"; do
 	spread "$vip" t1 t2 t3
-	# The SYN and the first ACK of each connection (see README), and a
-	# few to spare; all packets mode queued ALL_Q.
-	hold "$vip" 30
+	# The SYN and the first ACK of each connection (see README), and,
+	# when the worker is slow, the data that follows the ACK before its
+	# verdict; all packets mode queued ALL_Q.
+	hold "$vip" 40
 done
 [ "$(returns)" -eq 0 ] || fail "replies went through lb in DSR"
 
@@ -227,7 +228,7 @@ for ((i = 1; i <= NT; i++)); do
 done
 for vip in "$VIP4" "$VIP6"; do
 	spread "$vip" t1 t2 t3
-	hold "$vip" 30
+	hold "$vip" 40
 done
 [ "$(returns)" -gt 0 ] || fail "no reply went through lb"
 

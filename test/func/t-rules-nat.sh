@@ -87,8 +87,9 @@ rules_apply --syn-only
 for vip in "$VIP4" "$VIP6"; do
 	spread "$vip"
 	spread "$vip" -u
-	# One packet per connection: its first.
-	hold "$vip" 10 10
+	# One packet per connection, its SYN; a SYN sent again while the
+	# first waits in the queue (a worker slower than 1 s) is queued too.
+	hold "$vip" 10 12
 done
 
 rules_apply --syn-only --delete
