@@ -133,14 +133,14 @@ spread()
 	done
 }
 
-# hold VIP MAXQ: 10 connections held 3 s (about 30 exchanges each) must
+# hold VIP MAXQ: 10 connections held 2 s (about 20 exchanges each) must
 # all work, with at most MAXQ packets queued.
 hold()
 {
 	local vip=$1 maxq=$2 q0 q out
 
 	q0=$(queued)
-	out=$(conn client -c 10 -k 3 -t 1000 "$vip" 80) ||
+	out=$(conn client -c 10 -k 2 -t 1000 "$vip" 80) ||
 		fail "held connections to $vip failed: $(echo "$out" | tr '\n' ' ')"
 	[ "$(conn_count "$out" failed)" -eq 0 ] || fail "held connections to $vip failed: $out"
 	q=$(($(queued) - q0))
