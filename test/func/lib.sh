@@ -394,3 +394,234 @@ lb_probe()
 {
 	CONN_TIMEOUT=5 conn client -c 1 -t 250 "$1" "$2" >/dev/null 2>&1
 }
+
+# ---------------------------------------------------------------- routing by fwmark
+
+# sysctl_in NS KEY=VALUE...: set sysctls inside NS, or fail.
+sysctl_in()
+{
+	local n=$1
+
+	shift
+	nsx "$n" sysctl -qw "$@" >/dev/null || fail "sysctl $* in $n"
+}
+
+# rp_filter_off NS...: no IPv4 reverse-path filter in NS, on every interface
+# present and to come.  With routing by fwmark, packets arrive where the
+# route back does not point (replies from the VIP on a target's link,
+# requests on a target's link to the load balancer).
+rp_filter_off()
+{
+	local n
+
+	for n in "$@"; do
+		nsx "$n" sh -c 'for f in /proc/sys/net/ipv4/conf/*/rp_filter; do
+			echo 0 >"$f"; done' || fail "rp_filter in $n"
+	done
+}
+
+# vip_on_lo NS: NS holds VIP4 and VIP6 on lo, and neither answers nor
+# announces ARP for them on its links (arp_ignore=1, arp_announce=2), as a
+# target behind a load balancer that routes by fwmark does.
+vip_on_lo()
+{
+	sysctl_in "$1" net.ipv4.conf.all.arp_ignore=1 \
+		net.ipv4.conf.all.arp_announce=2
+	addr_add "$1" lo "$VIP4/32" "$VIP6/128"
+}
+
+# echo_vip NS NAME [PORT]: nfqlb-echo in NS answering NAME on the VIPs'
+# PORT (default 80), one server bound to VIP4 and one to VIP6, so that UDP
+# answers leave from the VIP (a wildcard socket would answer from the
+# link's address).  Waits until both answer inside NS.
+echo_vip()
+{
+	local p=${3:-80} v
+
+	start_bg "$1" "$TOOLS/nfqlb-echo" -4 -p "$p" -n "$2" -a "$VIP4"
+	start_bg "$1" "$TOOLS/nfqlb-echo" -6 -p "$p" -n "$2" -a "$VIP6"
+	for v in "$VIP4" "$VIP6"; do
+		wait_for _echo_is "$1" "$2" "$v" "$p" ||
+			fail "the echo server in $1 does not answer on $v:$p"
+	done
+}
+
+_echo_is()
+{
+	[ "$(nsx "$1" "$TOOLS/nfqlb-conn" -c 1 -t 200 "$3" "$4")" = "$2 1" ]
+}
+
+# topo_fwmark T...: client --- lb --- T... with topo_nat's addresses, but
+# the targets hold the VIP (vip_on_lo) and serve it (echo_vip), and lb
+# takes a packet for the VIP to the target its fwmark names (policy routing,
+# see fwmark_routes).  Replies go back through lb, so lb's conntrack sees
+# both directions.  No NFQUEUE rules yet: see vip_rules.
+topo_fwmark()
+{
+	local i=0 t
+
+	ns_add client lb "$@"
+	veth_add client eth0 lb c0
+	addr_add client eth0 10.200.0.2/24 fd00:200::2/64
+	addr_add lb c0 10.200.0.1/24 fd00:200::1/64
+	route_add client default 10.200.0.1
+	route_add client default fd00:200::1
+	forwarding_on lb
+	for t in "$@"; do
+		i=$((i + 1))
+		veth_add lb "t$i" "$t" eth0
+		addr_add lb "t$i" "10.200.$i.1/24" "fd00:200:$i::1/64"
+		addr_add "$t" eth0 "10.200.$i.2/24" "fd00:200:$i::2/64"
+		route_add "$t" default "10.200.$i.1"
+		route_add "$t" default "fd00:200:$i::1"
+		vip_on_lo "$t"
+		rp_filter_off "$t"
+		echo_vip "$t" "$t"
+	done
+	rp_filter_off lb
+}
+
+# fwmark_routes NS ID:I...: in NS, packets marked ID go to target I
+# (target_addr4/6), by `nfqlb route add` for IPv4 and IPv6.
+fwmark_routes()
+{
+	local n=$1 pair id i
+
+	shift
+	for pair in "$@"; do
+		id=${pair%%:*}
+		i=${pair#*:}
+		nsx "$n" ip rule add fwmark "$id" table "$id" &&
+		nsx "$n" ip route add default via "$(target_addr4 "$i")" table "$id" &&
+		nsx "$n" ip -6 rule add fwmark "$id" table "$id" &&
+		nsx "$n" ip -6 route add default via "$(target_addr6 "$i")" table "$id" ||
+			fail "cannot route mark $id to target $i in $n"
+	done
+}
+
+# vip_rules NS [RULES_OPTION...]: `nfqlb rules --vip VIP4 RULES_OPTION...`
+# applied with iptables-restore --noflush inside NS, and the same for VIP6
+# with ip6tables-restore.  The rules are kept in $LOGDIR/rules-NS-*.log, so
+# a failing test shows them.
+vip_rules()
+{
+	local n=$1 syn=0 o
+
+	shift
+	for o in "$@"; do
+		[ "$o" = --syn-only ] && syn=1
+	done
+	_hand_rules "$VIP4" "$syn" >"$LOGDIR/rules-$n-4.log"
+	_hand_rules "$VIP6" "$syn" >"$LOGDIR/rules-$n-6.log"
+	nsx "$n" iptables-restore --noflush <"$LOGDIR/rules-$n-4.log" ||
+		fail "iptables-restore in $n refused the rules for $VIP4"
+	nsx "$n" ip6tables-restore --noflush <"$LOGDIR/rules-$n-6.log" ||
+		fail "ip6tables-restore in $n refused the rules for $VIP6"
+}
+
+_hand_rules()
+{
+	echo "*mangle"
+	if [ "$2" = 1 ]; then
+		echo "-A PREROUTING -d $1 -m conntrack --ctstate ESTABLISHED,RELATED -j CONNMARK --restore-mark"
+		echo "-A PREROUTING -d $1 -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT"
+		echo "-A PREROUTING -d $1 -j NFQUEUE --queue-num 0"
+		echo "-A POSTROUTING -d $1 -m conntrack --ctstate NEW -j CONNMARK --save-mark"
+	else
+		echo "-A PREROUTING -d $1 -j NFQUEUE --queue-num 0"
+	fi
+	echo "COMMIT"
+}
+
+# lb_start NS [LB_OPTION...]: `nfqlb lb --queue 0 LB_OPTION...` in NS,
+# waited for until a TCP exchange with VIP4 gets through.  LB_PID is its PID.
+lb_start()
+{
+	local n=$1
+
+	shift
+	start_bg "$n" "$NFQLB" lb --queue 0 "$@"
+	LB_PID=$BG_PID
+	wait_for -n 100 lb_probe "$VIP4" 80 ||
+		fail "no answer through the worker in $n"
+}
+
+# queue_packets Q [SHM]: the packets the worker on queue Q classified, from
+# `nfqlb stats --json` of table SHM (default $NFQLB_SHM).
+queue_packets()
+{
+	local n
+
+	n=$("$NFQLB" stats --shm "${2:-$NFQLB_SHM}" --json |
+		grep -o "\"queue\":$1,\"running\":[a-z]*,\"packets\":[0-9]*" |
+		cut -d: -f4)
+	echo "${n:-0}"
+}
+
+# queue_packets_over Q MIN [SHM]: true when queue Q classified more than MIN.
+queue_packets_over()
+{
+	[ "$(queue_packets "$1" "${3:-}")" -gt "$2" ]
+}
+
+# conn_keep NAME NS ARGS...: nfqlb-conn ARGS inside NS in the background
+# (bounded by CONN_TIMEOUT seconds, default 60), its output in
+# $LOGDIR/NAME.log.  BG_PID is its PID; conn_keep_check waits for it.
+conn_keep()
+{
+	local name=$1 n=$2
+
+	shift 2
+	timeout "${CONN_TIMEOUT:-60}" ip netns exec "${NS_PREFIX}$n" \
+		"$TOOLS/nfqlb-conn" "$@" >"$LOGDIR/$name.log" 2>&1 &
+	BG_PID=$!
+	_PIDS+=("$BG_PID")
+}
+
+# conn_keep_check NAME PID: wait for the nfqlb-conn of conn_keep NAME and
+# fail unless it exited 0 with "failed 0" and "moved 0".  Its output is
+# left in CONN_OUT.
+conn_keep_check()
+{
+	local rc
+
+	wait "$2"
+	rc=$?
+	CONN_OUT=$(cat "$LOGDIR/$1.log")
+	[ "$rc" -eq 0 ] && [ "$(conn_count "$CONN_OUT" failed)" -eq 0 ] &&
+		[ "$(conn_count "$CONN_OUT" moved)" -eq 0 ] && return 0
+	stats_save
+	fail "$1: nfqlb-conn exit $rc: $(echo "$CONN_OUT" | tr '\n' ' ')"
+}
+
+# stats_save [SHM...]: `nfqlb stats` of the tables (default $NFQLB_SHM)
+# into $LOGDIR, so that a failure shows them.
+stats_save()
+{
+	local s
+
+	for s in "${@:-$NFQLB_SHM}"; do
+		"$NFQLB" stats --shm "$s" >"$LOGDIR/stats-$s.log" 2>&1
+	done
+}
+
+# fwd_count NS: packets NS forwarded to the VIPs (IPv4 + IPv6), counted by
+# the rules fwd_count_rules adds.
+fwd_count()
+{
+	{
+		nsx "$1" iptables-save -c -t filter
+		nsx "$1" ip6tables-save -c -t filter
+	} | sed -n 's/^\[\([0-9]*\):.*-A FORWARD .*nfqlb-fwd-count.*/\1/p' |
+		awk '{ s += $1 } END { print s + 0 }'
+}
+
+# fwd_count_rules NS: count, without deciding anything, the packets NS
+# forwards to the VIPs (filter FORWARD rules with no target).
+fwd_count_rules()
+{
+	nsx "$1" iptables -A FORWARD -d "$VIP4" -m comment \
+		--comment nfqlb-fwd-count || fail "iptables in $1"
+	nsx "$1" ip6tables -A FORWARD -d "$VIP6" -m comment \
+		--comment nfqlb-fwd-count || fail "ip6tables in $1"
+}
