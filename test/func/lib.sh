@@ -550,12 +550,11 @@ lb_start()
 # `nfqlb stats --json` of table SHM (default $NFQLB_SHM).
 queue_packets()
 {
-	local n
-
-	n=$("$NFQLB" stats --shm "${2:-$NFQLB_SHM}" --json |
+	# A worker killed by SIGKILL may leave its counter set behind and the
+	# next one take another: add up every set of queue Q.
+	"$NFQLB" stats --shm "${2:-$NFQLB_SHM}" --json |
 		grep -o "\"queue\":$1,\"running\":[a-z]*,\"packets\":[0-9]*" |
-		cut -d: -f4)
-	echo "${n:-0}"
+		awk -F: '{ s += $4 } END { print s + 0 }'
 }
 
 # queue_packets_over Q MIN [SHM]: true when queue Q classified more than MIN.
@@ -624,4 +623,46 @@ fwd_count_rules()
 		--comment nfqlb-fwd-count || fail "iptables in $1"
 	nsx "$1" ip6tables -A FORWARD -d "$VIP6" -m comment \
 		--comment nfqlb-fwd-count || fail "ip6tables in $1"
+}
+
+# fwd_over NS N: NS forwarded more than N packets to the VIPs.
+fwd_over()
+{
+	[ "$(fwd_count "$1")" -gt "$2" ]
+}
+
+# fwd_flows NS N WHAT: NS forwards N more packets to the VIPs within 10 s,
+# or the test fails with "traffic stopped WHAT".
+fwd_flows()
+{
+	local f
+
+	f=$(fwd_count "$1")
+	wait_for -n 100 fwd_over "$1" $((f + $2)) ||
+		fail "traffic to the VIP through $1 stopped $3"
+}
+
+# lb_stop SIGNAL: send SIGNAL to the worker LB_PID and reap it; after
+# SIGTERM it must exit 0.
+lb_stop()
+{
+	local rc
+
+	kill -"$1" "$LB_PID"
+	wait "$LB_PID" 2>/dev/null
+	rc=$?
+	if [ "$1" = TERM ] && [ $rc -ne 0 ]; then
+		fail "the worker exited with status $rc after SIGTERM"
+	fi
+}
+
+# conn_keep_both NAME COUNT SECONDS TIMEOUT_MS: conn_keep NAME-4 and NAME-6
+# from the client, COUNT connections to VIP4 and to VIP6 held for SECONDS,
+# every wait bounded by TIMEOUT_MS.  Their PIDs are KEEP4 and KEEP6.
+conn_keep_both()
+{
+	conn_keep "$1-4" client -c "$2" -k "$3" -t "$4" "$VIP4" 80
+	KEEP4=$BG_PID
+	conn_keep "$1-6" client -c "$2" -k "$3" -t "$4" "$VIP6" 80
+	KEEP6=$BG_PID
 }

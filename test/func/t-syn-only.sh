@@ -30,44 +30,11 @@ need_bins
 
 CONNS=20	# long-lived connections per address family
 
-# keep_both NAME SECONDS: CONNS long-lived connections to each VIP in the
-# background; their PIDs in KEEP4 and KEEP6.
-keep_both()
-{
-	conn_keep "$1-4" client -c $CONNS -k "$2" -t 5000 "$VIP4" 80
-	KEEP4=$BG_PID
-	conn_keep "$1-6" client -c $CONNS -k "$2" -t 5000 "$VIP6" 80
-	KEEP6=$BG_PID
-}
-
-# fwd_over N: lb forwarded more than N packets to the VIPs.
-fwd_over()
-{
-	[ "$(fwd_count lb)" -gt "$1" ]
-}
-
-# flowing WHAT: established traffic crosses lb: at least 2 packets per
+# flowing WHAT: established traffic crosses lb, at least 2 packets per
 # connection within 10 s.
 flowing()
 {
-	local f
-
-	f=$(fwd_count lb)
-	wait_for -n 100 fwd_over $((f + 4 * CONNS)) ||
-		fail "established connections stopped $1"
-}
-
-# stop_lb SIGNAL: stop the worker with SIGNAL and wait until it is gone.
-stop_lb()
-{
-	local rc
-
-	kill -"$1" "$LB_PID"
-	wait "$LB_PID" 2>/dev/null
-	rc=$?
-	if [ "$1" = TERM ] && [ $rc -ne 0 ]; then
-		fail "the worker exited with status $rc after SIGTERM"
-	fi
+	fwd_flows lb $((4 * CONNS)) "$1"
 }
 
 info "topology: client, lb, t1..t3 holding the VIP"
@@ -82,7 +49,7 @@ lb_start lb
 info "(a) $CONNS + $CONNS long-lived connections, then deactivate 102"
 q0=$(queue_packets 0)
 f0=$(fwd_count lb)
-keep_both drain 6
+conn_keep_both drain $CONNS 6 5000
 wait_for -n 100 queue_packets_over 0 $((q0 + 2 * CONNS - 1)) ||
 	fail "the connections did not open (queue: $(queue_packets 0) packets)"
 flowing "before the drain"
@@ -110,13 +77,13 @@ info "$opened connections opened, $q packets queued, $f forwarded"
 info "(b) $CONNS + $CONNS long-lived connections across two restarts"
 "$NFQLB" activate 102 || fail "nfqlb activate failed"
 q0=$(queue_packets 0)
-keep_both restart 10
+conn_keep_both restart $CONNS 10 5000
 wait_for -n 100 queue_packets_over 0 $((q0 + 2 * CONNS - 1)) ||
 	fail "the connections did not open (queue: $(queue_packets 0) packets)"
 flowing "before the restarts"
 for sig in TERM KILL; do
 	info "SIG$sig to the worker"
-	stop_lb $sig
+	lb_stop $sig
 	flowing "without a worker (after SIG$sig)"
 	out=$(CONN_TIMEOUT=5 conn client -c 1 -t 300 "$VIP4" 80 2>/dev/null)
 	[ "$(conn_count "$out" failed)" -eq 1 ] ||
