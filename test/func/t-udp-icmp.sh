@@ -61,7 +61,7 @@ udp_flows()
 
 	q0=$(queue_packets 0)
 	f0=$(fwd_count lb)
-	out=$(CONN_TIMEOUT=30 conn client -u -c $FLOWS -k 3 -t 2000 "$1" 80 2>&1)
+	out=$(CONN_TIMEOUT=30 conn client -u -c $FLOWS -k 3 -t 5000 "$1" 80 2>&1)
 	rc=$?
 	q1=$(queue_packets 0)
 	f1=$(fwd_count lb)
