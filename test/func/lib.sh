@@ -486,11 +486,9 @@ topo_fwmark()
 # (IPv4) and ADDR6 (IPv6), by `nfqlb route add`.
 fwmark_route()
 {
-	nsx "$1" ip rule add fwmark "$2" table "$2" &&
-	nsx "$1" ip route add default via "$3" table "$2" &&
-	nsx "$1" ip -6 rule add fwmark "$2" table "$2" &&
-	nsx "$1" ip -6 route add default via "$4" table "$2" ||
-		fail "cannot route mark $2 via $3 and $4 in $1"
+	nsx "$1" "$NFQLB" route add "$2" via "$3" &&
+	nsx "$1" "$NFQLB" route add "$2" via "$4" ||
+		fail "nfqlb route add $2 via $3 / $4 failed in $1"
 }
 
 # fwmark_routes NS ID:I...: in NS, packets marked ID go to target I
@@ -513,32 +511,20 @@ fwmark_routes()
 # a failing test shows them.
 vip_rules()
 {
-	local n=$1 syn=0 o
+	local n=$1 f
 
 	shift
-	for o in "$@"; do
-		[ "$o" = --syn-only ] && syn=1
+	for f in 4 6; do
+		if [ $f = 4 ]; then
+			"$NFQLB" rules --vip "$VIP4" "$@"
+		else
+			"$NFQLB" rules --vip "$VIP6" "$@"
+		fi >"$LOGDIR/rules-$n-$f.log" || fail "nfqlb rules failed"
 	done
-	_hand_rules "$VIP4" "$syn" >"$LOGDIR/rules-$n-4.log"
-	_hand_rules "$VIP6" "$syn" >"$LOGDIR/rules-$n-6.log"
 	nsx "$n" iptables-restore --noflush <"$LOGDIR/rules-$n-4.log" ||
 		fail "iptables-restore in $n refused the rules for $VIP4"
 	nsx "$n" ip6tables-restore --noflush <"$LOGDIR/rules-$n-6.log" ||
 		fail "ip6tables-restore in $n refused the rules for $VIP6"
-}
-
-_hand_rules()
-{
-	echo "*mangle"
-	if [ "$2" = 1 ]; then
-		echo "-A PREROUTING -d $1 -m conntrack --ctstate ESTABLISHED,RELATED -j CONNMARK --restore-mark"
-		echo "-A PREROUTING -d $1 -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT"
-		echo "-A PREROUTING -d $1 -j NFQUEUE --queue-num 0"
-		echo "-A POSTROUTING -d $1 -m conntrack --ctstate NEW -j CONNMARK --save-mark"
-	else
-		echo "-A PREROUTING -d $1 -j NFQUEUE --queue-num 0"
-	fi
-	echo "COMMIT"
 }
 
 # lb_start NS [LB_OPTION...]: `nfqlb lb --queue 0 LB_OPTION...` in NS,

@@ -5,9 +5,11 @@
 #	client --- lb --- t1, t2, t3 (each holds the VIP on lo)
 #
 # Mode: `nfqlb rules --vip ... --syn-only` and routing by fwmark (`nfqlb
-# route add`), replies back through lb.  Only a connection's first packet
-# goes through the queue; lb's conntrack keeps the mark the worker gave it
-# (CONNMARK) and puts it back on every later packet.  The mark decides every
+# route add`), replies back through lb.  Only a connection's first packets
+# go through the queue (with nfqlb's rules, the SYN, which they leave
+# untracked, and the first ACK, which makes lb's conntrack entry); lb's
+# conntrack keeps the mark the worker gave (CONNMARK) and puts it back on
+# every later packet.  The mark decides every
 # packet's target, so a connection that lost its mark would reach another
 # target and be reset: surviving is the connmark's doing, not NAT's.
 #
@@ -15,8 +17,8 @@
 # (a) drain: 2 x 20 long-lived connections (nfqlb-conn -k, one message
 #     every 100 ms) while target 102 is deactivated but keeps running: none
 #     fails or changes target (t2 served some of them), new connections
-#     avoid t2, and the queue saw about one packet per connection (between
-#     1 and 2 per connection opened) while lb forwarded many more.
+#     avoid t2, and the queue saw 1 to 3 packets per connection opened,
+#     while lb forwarded at least 10 per connection.
 # (b) restart: 2 x 20 connections while the worker is stopped by SIGTERM,
 #     started again, killed by SIGKILL, started again: none fails or changes
 #     target; while no worker runs, established traffic still flows and a
@@ -70,7 +72,7 @@ opened=$((2 * CONNS + 30))
 q=$(( $(queue_packets 0) - q0 ))
 f=$(( $(fwd_count lb) - f0 ))
 info "$opened connections opened, $q packets queued, $f forwarded"
-[ $q -ge $opened ] && [ $q -le $((2 * opened)) ] ||
+[ $q -ge $opened ] && [ $q -le $((3 * opened)) ] ||
 	fail "$q packets went through the queue for $opened connections"
 [ $f -ge $((10 * opened)) ] || fail "lb forwarded only $f packets"
 
