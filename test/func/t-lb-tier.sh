@@ -29,7 +29,7 @@ need_bins
 CONNS=16	# long-lived connections per address family
 SHM1=$NFQLB_SHM
 SHM2=$NFQLB_SHM-lb2
-IDS="101 102 103 104"
+IDS=(101 102 103 104)
 
 # lookup SHM: the table's lookup entries, from `nfqlb show --json`.
 lookup()
@@ -49,8 +49,8 @@ lb_setup()
 	local id i=0
 
 	"$NFQLB" init --shm "$2" --M 997 || fail "nfqlb init --shm $2 failed"
-	"$NFQLB" activate --shm "$2" $IDS || fail "nfqlb activate --shm $2 failed"
-	for id in $IDS; do
+	"$NFQLB" activate --shm "$2" "${IDS[@]}" || fail "nfqlb activate --shm $2 failed"
+	for id in "${IDS[@]}"; do
 		i=$((i + 1))
 		fwmark_route "lb$1" "$id" "$(tier_addr4 "$1" $i)" "$(tier_addr6 "$1" $i)"
 	done

@@ -57,8 +57,8 @@ wait_for -n 100 queue_packets_over 0 $((q0 + 2 * CONNS - 1)) ||
 flowing "before the drain"
 "$NFQLB" deactivate 102 || fail "nfqlb deactivate failed"
 flowing "after the drain"
-out=$(conn client -c 30 -t 1000 "$VIP4" 80)
-[ $? -eq 0 ] && [ "$(conn_count "$out" t2)" -eq 0 ] &&
+out=$(conn client -c 30 -t 1000 "$VIP4" 80) &&
+	[ "$(conn_count "$out" t2)" -eq 0 ] &&
 	[ "$(conn_count "$out" t1)" -gt 0 ] && [ "$(conn_count "$out" t3)" -gt 0 ] ||
 	fail "new connections after the drain: $(echo "$out" | tr '\n' ' ')"
 conn_keep_check drain-4 "$KEEP4"
