@@ -233,13 +233,26 @@ lab_probe_addr()
 	if [ "$LAB_MODE" = dsr ]; then echo "$LAB_VIP4"; else lab_target_addr4 "$1"; fi
 }
 
+# lab_stop PID: stop a process started by start_bg and forget it, so the
+# cleanup never signals its number again once the system reuses it.
+lab_stop()
+{
+	local i
+
+	stop_pid "$1" "${2:-2}"
+	for i in "${!_PIDS[@]}"; do
+		[ "${_PIDS[$i]}" = "$1" ] && unset "_PIDS[$i]"
+	done
+	return 0
+}
+
 # lab_echo_stop I: stop target I's echo server (its connections end).
 lab_echo_stop()
 {
 	local pid=${LAB_ECHO_PIDS[$1]:-}
 
 	[ -n "$pid" ] || return 0
-	stop_pid "$pid" 2
+	lab_stop "$pid"
 	LAB_ECHO_PIDS[$1]=""
 }
 

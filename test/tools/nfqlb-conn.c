@@ -814,8 +814,11 @@ static int run_init(struct run *r, const struct opts *o, struct tally *t)
 	}
 	if (o->csv && !(r->csv = fopen(o->csv, "w")))
 		return -1;
-	if (r->csv)
+	if (r->csv) {
+		/* Line by line, so that others can follow the run. */
+		setvbuf(r->csv, NULL, _IOLBF, 0);
 		fprintf(r->csv, "time,conn,port,target,event\n");
+	}
 	return 0;
 }
 
