@@ -27,9 +27,10 @@
 #        Replies take LAB_RETURN: "direct" (via rt, past the load
 #        balancers: direct server return) or "lb" (back through lb1).
 #   LAB_SYN=1 adds SYN-only mode (`nfqlb rules --syn-only`) to either:
-#        only new connections are queued; conntrack keeps the mark of
-#        established ones.  Conntrack must see both directions, so SYN-only
-#        DSR returns through the load balancer (LAB_RETURN=lb, K=1).
+#        only each connection's first packets are queued; conntrack keeps
+#        the mark of the others.  It works with direct return too, where
+#        the load balancer sees one direction only: the rules leave the SYN
+#        untracked, and conntrack picks the flow up from its first ACK.
 #
 # Addresses: client I 10.1.I.2 / fd00:1:I::2; rt-lbJ link 10.2.J.0/24
 # (rt .1, lbJ .2); the back segment 10.3.0.0/16 / fd00:3::/64 with lbJ at
@@ -82,8 +83,7 @@ lab_config()
 	[ -n "$LAB_ROUTER" ] || { [ "$LAB_K" -gt 1 ] && LAB_ROUTER=1 || LAB_ROUTER=0; }
 	if [ -z "$LAB_RETURN" ]; then
 		LAB_RETURN=lb
-		[ "$LAB_MODE" = dsr ] && [ "$LAB_ROUTER" = 1 ] &&
-			[ "$LAB_SYN" = 0 ] && LAB_RETURN=direct
+		[ "$LAB_MODE" = dsr ] && [ "$LAB_ROUTER" = 1 ] && LAB_RETURN=direct
 	fi
 	case $LAB_MODE in nat | dsr) ;; *) fail "LAB_MODE must be nat or dsr" ;; esac
 	case $LAB_RETURN in lb | direct) ;; *) fail "LAB_RETURN must be lb or direct" ;; esac
@@ -96,11 +96,6 @@ lab_config()
 		fail "LAB_RETURN=direct needs the router (LAB_ROUTER=1)"
 	[ "$LAB_MODE" = dsr ] || [ "$LAB_RETURN" = lb ] ||
 		fail "NAT replies must return through the load balancer"
-	if [ "$LAB_SYN" = 1 ] && [ "$LAB_MODE" = dsr ] &&
-		{ [ "$LAB_RETURN" = direct ] || [ "$LAB_K" -gt 1 ]; }; then
-		fail "SYN-only DSR needs replies through the one load balancer" \
-			"(LAB_RETURN=lb, LAB_K=1): conntrack must see both directions"
-	fi
 }
 
 # ---------------------------------------------------------------- build

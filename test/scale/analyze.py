@@ -188,16 +188,19 @@ def table(results):
 
 
 def write_plot(run, outdir, ids):
-    """live.csv shifted to the mark, with one column per lab target."""
+    """live.csv shifted to the mark, one column per lab target; only the
+    rows where a count changes (and the last), as steps need no more."""
     src = os.path.join(run["dir"], "live.csv")
     name = os.path.basename(run["dir"])
-    with open(src) as f, open(os.path.join(outdir, name + ".dat"), "w") as o:
-        rd = csv.DictReader(f)
+    with open(src) as f:
+        rows = [(float(r["time"]) - run["mark"],
+                 " ".join(r.get(f"t{i}", "0") or "0" for i in ids))
+                for r in csv.DictReader(f)]
+    with open(os.path.join(outdir, name + ".dat"), "w") as o:
         o.write("time " + " ".join(f"t{i}" for i in ids) + "\n")
-        for row in rd:
-            t = float(row["time"]) - run["mark"]
-            o.write(f"{t:.1f} " + " ".join(row.get(f"t{i}", "0") or "0"
-                                          for i in ids) + "\n")
+        for k, (t, v) in enumerate(rows):
+            if k == 0 or k == len(rows) - 1 or v != rows[k - 1][1]:
+                o.write(f"{t:.1f} {v}\n")
 
 
 def write_vars(runs, outdir, ids):
