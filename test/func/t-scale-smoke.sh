@@ -50,7 +50,7 @@ expect()
 
 	v=$(field "$1" "$2" "$3") || fail "$1 $2: no result"
 	[ -n "$v" ] || fail "$1 $2: no value for $3"
-	[ "$v" "$4" "$5" ] ||
+	test "$v" "$4" "$5" ||
 		fail "$1 $2: $3 is $v, want $4 $5 ($(grep "^$1,$2," "$out/results.csv"))"
 }
 

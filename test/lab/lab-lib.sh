@@ -49,8 +49,9 @@ LAB_VIP4=10.100.0.1
 LAB_VIP6=fd00:100::1
 LAB_PORT=80
 
-LAB_ECHO_PIDS=()	# LAB_ECHO_PIDS[I]: target I's echo server
+# shellcheck disable=SC2034	# for the scripts that source this file
 LAB_LB_PIDS=()		# LAB_LB_PIDS[J]: lbJ's worker
+LAB_ECHO_PIDS=()	# LAB_ECHO_PIDS[I]: target I's echo server
 
 # ---------------------------------------------------------------- names
 
@@ -87,9 +88,9 @@ lab_config()
 	fi
 	case $LAB_MODE in nat | dsr) ;; *) fail "LAB_MODE must be nat or dsr" ;; esac
 	case $LAB_RETURN in lb | direct) ;; *) fail "LAB_RETURN must be lb or direct" ;; esac
-	[ "$LAB_N" -ge 1 ] && [ "$LAB_N" -le 250 ] || fail "LAB_N must be 1..250"
-	[ "$LAB_K" -ge 1 ] && [ "$LAB_K" -le 8 ] || fail "LAB_K must be 1..8"
-	[ "$LAB_C" -ge 1 ] && [ "$LAB_C" -le 8 ] || fail "LAB_C must be 1..8"
+	{ [ "$LAB_N" -ge 1 ] && [ "$LAB_N" -le 250 ]; } || fail "LAB_N must be 1..250"
+	{ [ "$LAB_K" -ge 1 ] && [ "$LAB_K" -le 8 ]; } || fail "LAB_K must be 1..8"
+	{ [ "$LAB_C" -ge 1 ] && [ "$LAB_C" -le 8 ]; } || fail "LAB_C must be 1..8"
 	[ "$LAB_K" -eq 1 ] || [ "$LAB_ROUTER" = 1 ] ||
 		fail "more than one load balancer needs the router (LAB_ROUTER=1)"
 	[ "$LAB_RETURN" = lb ] || [ "$LAB_ROUTER" = 1 ] ||
@@ -151,8 +152,8 @@ lab_build_router()
 	lab_sysctl rt net.ipv4.fib_multipath_hash_policy=1 \
 		net.ipv6.fib_multipath_hash_policy=1
 	# shellcheck disable=SC2086
-	ip -n "$(ns rt)" route add "$LAB_VIP4/32" $hops4 &&
-		ip -n "$(ns rt)" -6 route add "$LAB_VIP6/128" $hops6 ||
+	{ ip -n "$(ns rt)" route add "$LAB_VIP4/32" $hops4 &&
+		ip -n "$(ns rt)" -6 route add "$LAB_VIP6/128" $hops6; } ||
 		fail "cannot add the ECMP routes to the VIP in rt"
 	veth_add rt back sw rt
 	addr_add rt back 10.3.0.254/16 fd00:3::fe/64
@@ -312,8 +313,8 @@ lab_rules()
 			fail "$lb: $(lab_ipt "$fam")-restore refused nfqlb rules"
 	done
 	[ "$LAB_MODE" = nat ] && [ "$LAB_K" -gt 1 ] || return 0
-	nsx "$lb" iptables -t nat -A POSTROUTING -o back -j MASQUERADE &&
-		nsx "$lb" ip6tables -t nat -A POSTROUTING -o back -j MASQUERADE ||
+	{ nsx "$lb" iptables -t nat -A POSTROUTING -o back -j MASQUERADE &&
+		nsx "$lb" ip6tables -t nat -A POSTROUTING -o back -j MASQUERADE; } ||
 		fail "$lb: cannot add SNAT"
 }
 
@@ -329,7 +330,8 @@ lab_flush_rules()
 
 	for ipt in iptables ip6tables; do
 		for t in raw mangle nat filter; do
-			nsx "$1" "$ipt" -t "$t" -F && nsx "$1" "$ipt" -t "$t" -X ||
+			{ nsx "$1" "$ipt" -t "$t" -F &&
+				nsx "$1" "$ipt" -t "$t" -X; } ||
 				fail "$1: cannot flush $ipt -t $t"
 		done
 	done
@@ -342,9 +344,9 @@ lab_routes()
 
 	[ "$LAB_MODE" = dsr ] || return 0
 	for ((i = 1; i <= LAB_N; i++)); do
-		nsx "$lb" "$NFQLB" route add "$i" via "$(lab_target_addr4 "$i")" &&
+		{ nsx "$lb" "$NFQLB" route add "$i" via "$(lab_target_addr4 "$i")" &&
 			nsx "$lb" "$NFQLB" route add "$i" via \
-				"$(lab_target_addr6 "$i")" ||
+				"$(lab_target_addr6 "$i")"; } ||
 			fail "$lb: nfqlb route add $i failed"
 	done
 }
@@ -361,6 +363,7 @@ lab_table()
 lab_lb_start()
 {
 	start_bg "lb$1" "$NFQLB" lb --queue 0
+	# shellcheck disable=SC2034
 	LAB_LB_PIDS[$1]=$BG_PID
 	wait_for lb_ready || fail "lb$1's worker did not start"
 }

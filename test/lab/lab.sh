@@ -67,6 +67,7 @@ need_cmd ip iptables ip6tables iptables-restore ip6tables-restore timeout
 need_bins
 
 lab_up
+# shellcheck disable=SC2119	# all targets
 lab_start
 lab_describe
 export LAB_NS=$NS_PREFIX LAB_VIP4 LAB_VIP6 LAB_PORT LAB_N LAB_K LAB_C \

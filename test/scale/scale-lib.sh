@@ -52,7 +52,9 @@ _scale_hmark()
 # scale_setup: the lab with N+ADD targets, table 1..N, lb1's worker.
 scale_setup()
 {
+	# shellcheck disable=SC2034	# read by lab-lib.sh
 	LAB_MODE=dsr LAB_ROUTER=1 LAB_RETURN=direct LAB_K=1 LAB_C=1
+	# shellcheck disable=SC2034
 	LAB_N=$((SCALE_N + SCALE_ADD)) LAB_M=$SCALE_M
 	[ "$SCALE_DEL" -lt "$SCALE_N" ] || fail "SCALE_DEL must be below SCALE_N"
 	[ -n "$SCALE_OUT" ] || fail "SCALE_OUT is not set"
