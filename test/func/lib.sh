@@ -394,3 +394,53 @@ lb_probe()
 {
 	CONN_TIMEOUT=5 conn client -c 1 -t 250 "$1" "$2" >/dev/null 2>&1
 }
+
+# ---------------------------------------------------------------- robustness
+
+# vip_on_lb: give lb the VIPs on lo and an nfqlb-echo named "lb" on port
+# 80, so that a packet nfqlb did not mark (fail-open, --queue-bypass) is
+# not DNATed and is answered by "lb" instead of a target.  Call after
+# topo_nat.
+vip_on_lb()
+{
+	ip -n "${NS_PREFIX}lb" addr add "$VIP4/32" dev lo || fail "VIP on lb"
+	ip -n "${NS_PREFIX}lb" -6 addr add "$VIP6/128" dev lo nodad || fail "VIP6 on lb"
+	start_bg lb "$TOOLS/nfqlb-echo" -p 80 -n lb
+	wait_for nsx lb "$TOOLS/nfqlb-conn" -c 1 -t 200 "$VIP4" 80 ||
+		fail "the echo on lb does not answer"
+}
+
+# lb_mac: the MAC address of lb's interface towards the client.
+lb_mac()
+{
+	ip -n "${NS_PREFIX}lb" -br link show c0 | awk '{ print $3 }'
+}
+
+# inject FAM ARGS...: nfqlb-inject from the client to the VIP of family
+# FAM (4 or 6), from CPU 0 so that frames are handled in the order sent.
+inject()
+{
+	local fam=$1 src=10.200.0.2 dst=$VIP4
+
+	shift
+	[ "$fam" = 6 ] && src=fd00:200::2 dst=$VIP6
+	nsx client taskset -c 0 "$TOOLS/nfqlb-inject" -i eth0 -m "$(lb_mac)" \
+		-s "$src" -d "$dst" "$@" >/dev/null ||
+		fail "nfqlb-inject $* (IPv$fam) failed"
+}
+
+# proc_queue Q COLUMN: a column of queue Q's row in lb's
+# /proc/net/netfilter/nfnetlink_queue (3 waiting, 6 queue dropped, 7 user
+# dropped); empty while nobody is bound to Q.
+proc_queue()
+{
+	nsx lb awk -v q="$1" -v c="$2" '$1 == q { print $c }' \
+		/proc/net/netfilter/nfnetlink_queue
+}
+
+# stats_queue Q KEY: KEY ("packets", "waiting", "queue_dropped",
+# "user_dropped") of queue Q in `nfqlb stats --json`.
+stats_queue()
+{
+	"$NFQLB" stats --json | grep -o "{\"queue\":$1,[^}]*}" | json_num "$2"
+}

@@ -60,21 +60,12 @@ declare -A FATE6=(
 )
 KINDS4="ip-short ihl-long ihl-short len-long len-short csum len-trim tcp-doff frag-tiny frag-overlap icmp-trunc icmp-noports"
 KINDS6="ip-short len-long len-trim tcp-doff ext-past hbh-past ext-many frag-tiny frag-overlap icmp-trunc icmp-noports"
+SPORT=30000	# each injection takes the next COPIES source ports (and IP ids)
 COUNTERS="l4 icmp-echo icmp-error fragment l3 malformed accepted dropped no_target"
 declare -A EXP
 
-# inject FAM KIND COUNT: COUNT copies from the client, always from CPU 0 so
+
 # that frames are handled in the order they were sent.
-inject()
-{
-	local src=10.200.0.2 dst=$VIP4
-
-	[ "$1" = 6 ] && src=fd00:200::2 dst=$VIP6
-	nsx client taskset -c 0 "$TOOLS/nfqlb-inject" -i eth0 -m "$LB_MAC" \
-		-s "$src" -d "$dst" -c "$3" -P "$((30000 + RANDOM % 900))" "$2" \
-		>/dev/null || fail "nfqlb-inject $2 (IPv$1) failed"
-}
-
 # counters: the values of COUNTERS in `nfqlb stats --json`, one line.
 counters()
 {
@@ -123,8 +114,9 @@ check_kind()
 	if [ "$fam" = 4 ]; then fate=${FATE4[$kind]}; else fate=${FATE6[$kind]}; fi
 	read -r nk verdict mib <<<"$fate"
 	[ -n "$mib" ] && [ "$mib" != - ] && before=$(snmp "$mib")
-	inject "$fam" "$kind" "$COPIES"
-	inject "$fam" echo 1
+	inject "$fam" -c "$COPIES" -P "$SPORT" "$kind"
+	SPORT=$((SPORT + COPIES))
+	inject "$fam" -P 30999 echo
 	EXP[icmp-echo]=$((EXP[icmp-echo] + 1))
 	EXP[accepted]=$((EXP[accepted] + 1))
 	if [ "$nk" != - ]; then
@@ -183,7 +175,6 @@ nsx client iptables -A OUTPUT -p icmp --icmp-type destination-unreachable -j DRO
 	fail "iptables"
 nsx client ip6tables -A OUTPUT -p icmpv6 --icmpv6-type destination-unreachable -j DROP ||
 	fail "ip6tables"
-LB_MAC=$(ip -n "$(ns lb)" -br link show c0 | awk '{ print $3 }')
 
 "$NFQLB" init || fail "init"
 "$NFQLB" activate "${IDS[@]}" || fail "activate"
@@ -240,17 +231,19 @@ mix4=$!
 mix6=$!
 for k in $KINDS4; do
 	read -r nk verdict _ <<<"${FATE4[$k]}"
-	inject 4 "$k" "$COPIES"
+	inject 4 -c "$COPIES" -P "$SPORT" "$k"
+	SPORT=$((SPORT + COPIES))
 	[ "$nk" != - ] && [ "$nk" != l4 ] && EXP[$nk]=$((EXP[$nk] + COPIES))
 	[ "$verdict" = dropped ] && EXP[dropped]=$((EXP[dropped] + COPIES))
 done
 for k in $KINDS6; do
 	read -r nk verdict _ <<<"${FATE6[$k]}"
-	inject 6 "$k" "$COPIES"
+	inject 6 -c "$COPIES" -P "$SPORT" "$k"
+	SPORT=$((SPORT + COPIES))
 	[ "$nk" != - ] && [ "$nk" != l4 ] && EXP[$nk]=$((EXP[$nk] + COPIES))
 	[ "$verdict" = dropped ] && EXP[dropped]=$((EXP[dropped] + COPIES))
 done
-inject 4 echo 1
+inject 4 -P 30999 echo
 EXP[icmp-echo]=$((EXP[icmp-echo] + 1))
 wait "$mix4" "$mix6"
 for f in 4 6; do
