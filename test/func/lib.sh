@@ -405,9 +405,21 @@ vip_on_lb()
 {
 	ip -n "${NS_PREFIX}lb" addr add "$VIP4/32" dev lo || fail "VIP on lb"
 	ip -n "${NS_PREFIX}lb" -6 addr add "$VIP6/128" dev lo nodad || fail "VIP6 on lb"
-	start_bg lb "$TOOLS/nfqlb-echo" -p 80 -n lb
-	wait_for nsx lb "$TOOLS/nfqlb-conn" -c 1 -t 200 "$VIP4" 80 ||
-		fail "the echo on lb does not answer"
+	# Bound to the VIPs, so that UDP answers come from them.
+	start_bg lb "$TOOLS/nfqlb-echo" -4 -a "$VIP4" -p 80 -n lb
+	start_bg lb "$TOOLS/nfqlb-echo" -6 -a "$VIP6" -p 80 -n lb
+	# Not asked through the VIP: lb's own packets to it pass PREROUTING,
+	# and the queue.
+	wait_for _vip_listens || fail "the echo on lb does not listen on the VIPs"
+}
+
+_vip_listens()
+{
+	local l
+
+	l=$(nsx lb ss -Hlntu)
+	echo "$l" | grep -q "$VIP4:80 " && echo "$l" | grep -q "\[$VIP6\]:80 " &&
+		[ "$(echo "$l" | grep -c ":80 ")" -ge 4 ]
 }
 
 # lb_mac: the MAC address of lb's interface towards the client.
@@ -418,12 +430,13 @@ lb_mac()
 
 # inject FAM ARGS...: nfqlb-inject from the client to the VIP of family
 # FAM (4 or 6), from CPU 0 so that frames are handled in the order sent.
+# The source is the client's address, or $INJECT_SRC4 / $INJECT_SRC6.
 inject()
 {
-	local fam=$1 src=10.200.0.2 dst=$VIP4
+	local fam=$1 src=${INJECT_SRC4:-10.200.0.2} dst=$VIP4
 
 	shift
-	[ "$fam" = 6 ] && src=fd00:200::2 dst=$VIP6
+	[ "$fam" = 6 ] && src=${INJECT_SRC6:-fd00:200::2} dst=$VIP6
 	nsx client taskset -c 0 "$TOOLS/nfqlb-inject" -i eth0 -m "$(lb_mac)" \
 		-s "$src" -d "$dst" "$@" >/dev/null ||
 		fail "nfqlb-inject $* (IPv$fam) failed"
