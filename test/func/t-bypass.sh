@@ -3,7 +3,8 @@
 #
 #	client --- lb (VIP on lo, echo "lb") --- t1, t2, t3
 #
-# NAT mode with --queue-bypass on the NFQUEUE rules.  lb holds the VIPs and
+# NAT mode, with the rules of `nfqlb rules --bypass` (every packet to the
+# VIP queued, with --queue-bypass).  lb holds the VIPs and
 # answers on port 80 as "lb", so "lb" answering means "accepted without a
 # mark": not DNATed to a target.
 #   - With the worker: flows from fixed source ports (nfqlb-flows) are
@@ -23,19 +24,23 @@ need_bins
 
 FLOWS=40
 
-# bypass_rules: the NFQUEUE rules of nat_rules, with --queue-bypass.
+# bypass_rules: `nfqlb rules --bypass` for both VIPs, NAT to t1..t3.
 bypass_rules()
 {
-	local p
+	local r4 r6 i nat4="" nat6=""
 
-	nsx lb iptables -t mangle -F PREROUTING || fail "iptables"
-	nsx lb ip6tables -t mangle -F PREROUTING || fail "ip6tables"
-	for p in tcp udp; do
-		nsx lb iptables -t mangle -A PREROUTING -d "$VIP4" -p "$p" --dport 80 \
-			-j NFQUEUE --queue-num 0 --queue-bypass || fail "iptables"
-		nsx lb ip6tables -t mangle -A PREROUTING -d "$VIP6" -p "$p" --dport 80 \
-			-j NFQUEUE --queue-num 0 --queue-bypass || fail "ip6tables"
+	for i in 1 2 3; do
+		nat4="$nat4 --nat 10$i=$(target_addr4 $i)"
+		nat6="$nat6 --nat 10$i=$(target_addr6 $i)"
 	done
+	# shellcheck disable=SC2086
+	r4=$("$NFQLB" rules --vip "$VIP4" --bypass $nat4) || fail "nfqlb rules (IPv4)"
+	# shellcheck disable=SC2086
+	r6=$("$NFQLB" rules --vip "$VIP6" --bypass $nat6) || fail "nfqlb rules (IPv6)"
+	echo "$r4" | grep -q -- '-j NFQUEUE .*--queue-bypass' ||
+		fail "nfqlb rules --bypass: no --queue-bypass: $r4"
+	echo "$r4" | nsx lb iptables-restore --noflush || fail "iptables-restore: $r4"
+	echo "$r6" | nsx lb ip6tables-restore --noflush || fail "ip6tables-restore: $r6"
 }
 
 # flows VIP SPORT FILE: the target of each of FLOWS flows, into FILE.
@@ -91,7 +96,6 @@ unmarked_local()
 
 info "topology: client, lb with the VIP, t1..t3; NFQUEUE with --queue-bypass"
 topo_nat t1 t2 t3
-nat_rules 101:1 102:2 103:3
 bypass_rules
 vip_on_lb
 nsx lb iptables -A INPUT -d "$VIP4" -m mark --mark 0 || fail "iptables"
