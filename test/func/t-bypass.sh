@@ -89,6 +89,11 @@ bound()
 	[ -n "$(proc_queue 0 2)" ]
 }
 
+unbound()
+{
+	! bound
+}
+
 unmarked_local()
 {
 	nsx lb iptables -nvxL INPUT | awk '/mark match 0x0$/ { s += $1 } END { print s + 0 }'
@@ -117,13 +122,16 @@ done
 # Long-lived connections across the death and the restart.
 start_bg client "$TOOLS/nfqlb-conn" -c 10 -k 12 -t 3000 "$VIP4" 80
 KEEP_PID=$BG_PID
-KEEP_LOG=$(echo "$LOGDIR"/client-nfqlb-conn-*.log)
+established()
+{
+	[ "$(nsx client ss -Htn state established dst "$VIP4" | wc -l)" -eq 10 ]
+}
+wait_for established || fail "the long-lived connections did not open"
 
 info "SIGKILL: packets are accepted unmarked, not dropped"
 kill -KILL "$LB_PID"
 wait "$LB_PID" 2>/dev/null
-wait_for "! bound" 2>/dev/null
-bound && fail "queue 0 is still bound after SIGKILL"
+wait_for unbound || fail "queue 0 is still bound after SIGKILL"
 "$NFQLB" stats --json | grep -q '"queue":0,"running":false' ||
 	fail "stats shows the killed worker running: $("$NFQLB" stats --json | grep -o '"queues".*')"
 before=$(unmarked_local)
@@ -156,8 +164,10 @@ done
 info "the connections held open across it"
 wait "$KEEP_PID"
 rc=$?
+KEEP_LOG=$(echo "$LOGDIR"/client-nfqlb-conn-*.log)
 [ $rc -eq 0 ] || fail "long-lived connections failed (exit $rc): $(tr '\n' ' ' <"$KEEP_LOG")"
-grep -q '^failed 0$' "$KEEP_LOG" && grep -q '^moved 0$' "$KEEP_LOG" ||
+grep -q '^failed 0$' "$KEEP_LOG" && grep -q '^moved 0$' "$KEEP_LOG" &&
+	! grep -q '^lb ' "$KEEP_LOG" ||
 	fail "long-lived connections: $(tr '\n' ' ' <"$KEEP_LOG")"
 stop_pid "$LB_PID" 5 || fail "the worker exited with status $? on SIGTERM"
 pass
