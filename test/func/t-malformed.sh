@@ -69,13 +69,18 @@ declare -A EXP
 # counters: the values of COUNTERS in `nfqlb stats --json`, one line.
 counters()
 {
-	local json c out=""
-
-	json=$("$NFQLB" stats --json) || return 1
-	for c in $COUNTERS; do
-		out="$out $(echo "$json" | json_num "$c")"
-	done
-	echo "${out# }"
+	"$NFQLB" stats --json | awk -v keys="$COUNTERS" '{
+		n = split(keys, k, " ")
+		for (i = 1; i <= n; i++) {
+			v = ""
+			if (match($0, "\"" k[i] "\":[0-9]+")) {
+				v = substr($0, RSTART, RLENGTH)
+				sub(/.*:/, "", v)
+			}
+			out = out (i > 1 ? " " : "") v
+		}
+		print out
+	}'
 }
 
 expected()
@@ -123,7 +128,7 @@ check_kind()
 		EXP[$nk]=$((EXP[$nk] + COPIES))
 		EXP[$verdict]=$((EXP[$verdict] + COPIES))
 	fi
-	wait_for -n 100 counters_are_expected ||
+	wait_for -n 250 -i 0.02 counters_are_expected ||
 		fail "IPv$fam $kind: counters ($COUNTERS) are $(counters), want $(expected)"
 	if [ -n "$mib" ] && [ "$mib" != - ]; then
 		after=$(snmp "$mib")
