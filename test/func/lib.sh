@@ -761,3 +761,66 @@ _tier_ecmp()
 	nsx router ip -6 route add "$VIP6/128" "${hops6[@]}" ||
 		fail "cannot add the ECMP routes to the VIP in router"
 }
+
+# ---------------------------------------------------------------- robustness
+
+# vip_on_lb: give lb the VIPs on lo and an nfqlb-echo named "lb" on port
+# 80, so that a packet nfqlb did not mark (fail-open, --queue-bypass) is
+# not DNATed and is answered by "lb" instead of a target.  Call after
+# topo_nat.
+vip_on_lb()
+{
+	ip -n "${NS_PREFIX}lb" addr add "$VIP4/32" dev lo || fail "VIP on lb"
+	ip -n "${NS_PREFIX}lb" -6 addr add "$VIP6/128" dev lo nodad || fail "VIP6 on lb"
+	# Bound to the VIPs, so that UDP answers come from them.
+	start_bg lb "$TOOLS/nfqlb-echo" -4 -a "$VIP4" -p 80 -n lb
+	start_bg lb "$TOOLS/nfqlb-echo" -6 -a "$VIP6" -p 80 -n lb
+	# Not asked through the VIP: lb's own packets to it pass PREROUTING,
+	# and the queue.
+	wait_for _vip_listens || fail "the echo on lb does not listen on the VIPs"
+}
+
+_vip_listens()
+{
+	local l
+
+	l=$(nsx lb ss -Hlntu)
+	echo "$l" | grep -q "$VIP4:80 " && echo "$l" | grep -q "\[$VIP6\]:80 " &&
+		[ "$(echo "$l" | grep -c ":80 ")" -ge 4 ]
+}
+
+# lb_mac: the MAC address of lb's interface towards the client.
+lb_mac()
+{
+	ip -n "${NS_PREFIX}lb" -br link show c0 | awk '{ print $3 }'
+}
+
+# inject FAM ARGS...: nfqlb-inject from the client to the VIP of family
+# FAM (4 or 6), from CPU 0 so that frames are handled in the order sent.
+# The source is the client's address, or $INJECT_SRC4 / $INJECT_SRC6.
+inject()
+{
+	local fam=$1 src=${INJECT_SRC4:-10.200.0.2} dst=$VIP4
+
+	shift
+	[ "$fam" = 6 ] && src=${INJECT_SRC6:-fd00:200::2} dst=$VIP6
+	nsx client taskset -c 0 "$TOOLS/nfqlb-inject" -i eth0 -m "$(lb_mac)" \
+		-s "$src" -d "$dst" "$@" >/dev/null ||
+		fail "nfqlb-inject $* (IPv$fam) failed"
+}
+
+# proc_queue Q COLUMN: a column of queue Q's row in lb's
+# /proc/net/netfilter/nfnetlink_queue (3 waiting, 6 queue dropped, 7 user
+# dropped); empty while nobody is bound to Q.
+proc_queue()
+{
+	nsx lb awk -v q="$1" -v c="$2" '$1 == q { print $c }' \
+		/proc/net/netfilter/nfnetlink_queue
+}
+
+# stats_queue Q KEY: KEY ("packets", "waiting", "queue_dropped",
+# "user_dropped") of queue Q in `nfqlb stats --json`.
+stats_queue()
+{
+	"$NFQLB" stats --json | grep -o "{\"queue\":$1,[^}]*}" | json_num "$2"
+}
