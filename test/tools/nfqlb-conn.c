@@ -17,25 +17,14 @@
  *
  * Every wait is bounded by the timeout, and the whole run by COUNT and time.
  */
-#include <arpa/inet.h>
-#include <errno.h>
 #include <getopt.h>
-#include <netinet/in.h>
-#include <poll.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdbool.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
-enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };
-
 #define PROG		"nfqlb-conn"
+#include "test/tools/tools.h"
+
 #define NAME_LEN	64
 #define MAX_NAMES	64	/* distinct targets tracked in -s samples */
 #define SAMPLE_MS	100	/* -s: one row this often */
@@ -89,54 +78,6 @@ static void usage(FILE *f)
 		" failed or moved, 2 usage.\n");
 }
 
-static void __attribute__((noreturn, format(printf, 1, 2)))
-usage_error(const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stderr, PROG ": ");
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fprintf(stderr, " (try -h)\n");
-	exit(EXIT_USAGE);
-}
-
-static unsigned long parse_num(const char *s, const char *what,
-			       unsigned long min, unsigned long max)
-{
-	unsigned long v;
-	char *end;
-
-	errno = 0;
-	v = strtoul(s, &end, 10);
-	if (errno || end == s || *end || *s == '-' || v < min || v > max)
-		usage_error("argument \"%s\" is wrong: %s must be %lu..%lu",
-			    s, what, min, max);
-	return v;
-}
-
-static void parse_dst(const char *addr, const char *port, struct opts *o)
-{
-	struct sockaddr_in *s4 = (struct sockaddr_in *)&o->dst;
-	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&o->dst;
-	uint16_t p = (uint16_t)parse_num(port, "PORT", 1, 65535);
-
-	memset(&o->dst, 0, sizeof(o->dst));
-	if (inet_pton(AF_INET, addr, &s4->sin_addr) == 1) {
-		s4->sin_family = AF_INET;
-		s4->sin_port = htons(p);
-		o->dlen = sizeof(*s4);
-	} else if (inet_pton(AF_INET6, addr, &s6->sin6_addr) == 1) {
-		s6->sin6_family = AF_INET6;
-		s6->sin6_port = htons(p);
-		o->dlen = sizeof(*s6);
-	} else {
-		usage_error("argument \"%s\" is wrong: not an IPv4 or IPv6 "
-			    "address", addr);
-	}
-}
-
 static void check_keep_opts(const struct opts *o)
 {
 	if (!o->keep_s) {
@@ -181,15 +122,7 @@ static void parse_opts(int argc, char **argv, struct opts *o)
 	check_keep_opts(o);
 	if (!o->interval_ms)
 		o->interval_ms = 100;
-	parse_dst(argv[optind], argv[optind + 1], o);
-}
-
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	parse_dst(argv[optind], argv[optind + 1], &o->dst, &o->dlen);
 }
 
 static void sleep_until_us(int64_t t_us)
@@ -205,13 +138,6 @@ static void sleep_until_us(int64_t t_us)
 	ts.tv_nsec = (left % 1000000) * 1000;
 	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
 		;
-}
-
-static int ms_left(int64_t deadline)
-{
-	int64_t left = deadline - now_ms();
-
-	return left < 0 ? 0 : (int)left;
 }
 
 static void __attribute__((format(printf, 2, 3)))
@@ -294,31 +220,6 @@ static int start_connect(const struct opts *o)
 		return -1;
 	}
 	return fd;
-}
-
-/* The result of a finished non-blocking connect(), as 0 or -1 and errno. */
-static int connect_result(int fd)
-{
-	int err = 0;
-	socklen_t len = sizeof(err);
-
-	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
-		return -1;
-	errno = err;
-	return err ? -1 : 0;
-}
-
-static int wait_fd(int fd, short events, int64_t deadline)
-{
-	struct pollfd p = { .fd = fd, .events = events };
-	int r;
-
-	do
-		r = poll(&p, 1, ms_left(deadline));
-	while (r < 0 && errno == EINTR);
-	if (r == 0)
-		errno = ETIMEDOUT;
-	return r > 0 ? 0 : -1;
 }
 
 /*
@@ -523,9 +424,7 @@ static unsigned local_port(int fd)
 
 	if (getsockname(fd, (struct sockaddr *)&ss, &len) < 0)
 		return 0;
-	if (ss.ss_family == AF_INET)
-		return ntohs(((struct sockaddr_in *)&ss)->sin_port);
-	return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+	return sockaddr_port(&ss);
 }
 
 static void k_send(struct run *r, size_t i, int64_t now)

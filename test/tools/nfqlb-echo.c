@@ -13,23 +13,15 @@
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE	/* accept4, signalfd */
 #endif
-#include <arpa/inet.h>
-#include <errno.h>
 #include <getopt.h>
-#include <netinet/in.h>
 #include <signal.h>
-#include <stdarg.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 #include <sys/epoll.h>
 #include <sys/signalfd.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
-enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };
-
 #define PROG		"nfqlb-echo"
+#include "test/tools/tools.h"
+
 #define NAME_MAX_LEN	63
 #define OUT_MAX		4096	/* a connection owing more than this is closed */
 #define MAX_ADDRS	8
@@ -69,31 +61,6 @@ static void usage(FILE *f)
 		"times\n", MAX_ADDRS);
 }
 
-static void __attribute__((noreturn, format(printf, 1, 2)))
-usage_error(const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stderr, PROG ": ");
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fprintf(stderr, " (try -h)\n");
-	exit(EXIT_USAGE);
-}
-
-static void parse_port(const char *s, unsigned short *port)
-{
-	char *end;
-	unsigned long v;
-
-	errno = 0;
-	v = strtoul(s, &end, 10);
-	if (errno || end == s || *end || v < 1 || v > 65535 || *s == '-')
-		usage_error("argument \"%s\" is wrong: PORT must be 1..65535", s);
-	*port = (unsigned short)v;
-}
-
 static void parse_name(const char *s)
 {
 	static char buf[NAME_MAX_LEN + 2];
@@ -116,7 +83,8 @@ static void parse_opts(int argc, char **argv, struct opts *o)
 		switch (c) {
 		case '4': o->fam = FAM_4; break;
 		case '6': o->fam = FAM_6; break;
-		case 'p': parse_port(optarg, &o->port); break;
+		case 'p': o->port = (unsigned short)parse_num(optarg, "PORT", 1,
+								65535); break;
 		case 'n': o->name = optarg; break;
 		case 'a':
 			if (o->naddrs == MAX_ADDRS)
@@ -134,20 +102,6 @@ static void parse_opts(int argc, char **argv, struct opts *o)
 	if (!o->name)
 		usage_error("missing -n NAME");
 	parse_name(o->name);
-}
-
-static void __attribute__((noreturn, format(printf, 1, 2)))
-die(const char *fmt, ...)
-{
-	va_list ap;
-	int e = errno;
-
-	fprintf(stderr, PROG ": ");
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fprintf(stderr, ": %s\n", strerror(e));
-	exit(EXIT_FAIL);
 }
 
 static struct ent *ent_new(enum kind kind, int fd, size_t extra)

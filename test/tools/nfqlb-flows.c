@@ -9,23 +9,12 @@
  * next SYN of the same flow open a new connection, chosen afresh.
  * Every wait is bounded by the timeout.
  */
-#include <arpa/inet.h>
-#include <errno.h>
 #include <getopt.h>
-#include <netinet/in.h>
-#include <poll.h>
-#include <stdarg.h>
-#include <stdbool.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
-enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };
-
 #define PROG		"nfqlb-flows"
+#include "test/tools/tools.h"
+
 #define NAME_LEN	64
 
 struct opts {
@@ -34,19 +23,6 @@ struct opts {
 	struct sockaddr_storage dst;
 	socklen_t dlen;
 };
-
-static void __attribute__((noreturn, format(printf, 1, 2)))
-usage_error(const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stderr, PROG ": ");
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fprintf(stderr, " (try -h)\n");
-	exit(EXIT_USAGE);
-}
 
 static void usage(FILE *f)
 {
@@ -58,41 +34,6 @@ static void usage(FILE *f)
 		"Exit 0 all answered, 1 some failed, 2 usage.\n");
 }
 
-static unsigned long num(const char *s, const char *what, unsigned long min,
-			 unsigned long max)
-{
-	unsigned long v;
-	char *end;
-
-	errno = 0;
-	v = strtoul(s, &end, 10);
-	if (errno || end == s || *end || *s == '-' || v < min || v > max)
-		usage_error("argument \"%s\" is wrong: %s must be %lu..%lu", s,
-			    what, min, max);
-	return v;
-}
-
-static void parse_dst(const char *addr, const char *port, struct opts *o)
-{
-	struct sockaddr_in *s4 = (struct sockaddr_in *)&o->dst;
-	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&o->dst;
-	uint16_t p = (uint16_t)num(port, "PORT", 1, 65535);
-
-	memset(&o->dst, 0, sizeof(o->dst));
-	if (inet_pton(AF_INET, addr, &s4->sin_addr) == 1) {
-		s4->sin_family = AF_INET;
-		s4->sin_port = htons(p);
-		o->dlen = sizeof(*s4);
-	} else if (inet_pton(AF_INET6, addr, &s6->sin6_addr) == 1) {
-		s6->sin6_family = AF_INET6;
-		s6->sin6_port = htons(p);
-		o->dlen = sizeof(*s6);
-	} else {
-		usage_error("argument \"%s\" is wrong: not an IPv4 or IPv6 address",
-			    addr);
-	}
-}
-
 static void parse_opts(int argc, char **argv, struct opts *o)
 {
 	int c;
@@ -100,9 +41,11 @@ static void parse_opts(int argc, char **argv, struct opts *o)
 	*o = (struct opts){ .timeout_ms = 1000 };
 	while ((c = getopt(argc, argv, "P:c:t:h")) != -1) {
 		switch (c) {
-		case 'P': o->sport = (unsigned short)num(optarg, "SPORT", 1, 65535); break;
-		case 'c': o->count = num(optarg, "COUNT", 1, 10000); break;
-		case 't': o->timeout_ms = num(optarg, "TIMEOUT_MS", 1, 60000); break;
+		case 'P': o->sport = (unsigned short)parse_num(optarg, "SPORT", 1,
+								65535); break;
+		case 'c': o->count = parse_num(optarg, "COUNT", 1, 10000); break;
+		case 't': o->timeout_ms = parse_num(optarg, "TIMEOUT_MS", 1,
+						     60000); break;
 		case 'h': usage(stdout); exit(EXIT_OK);
 		default: usage(stderr); exit(EXIT_USAGE);
 		}
@@ -113,28 +56,7 @@ static void parse_opts(int argc, char **argv, struct opts *o)
 		usage_error("SPORT + COUNT runs past port 65535");
 	if (optind + 2 != argc)
 		usage_error("expected ADDR PORT");
-	parse_dst(argv[optind], argv[optind + 1], o);
-}
-
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static int wait_fd(int fd, short events, int64_t deadline)
-{
-	struct pollfd p = { .fd = fd, .events = events };
-	int64_t left;
-	int r;
-
-	do {
-		left = deadline - now_ms();
-		r = poll(&p, 1, left < 0 ? 0 : (int)left);
-	} while (r < 0 && errno == EINTR);
-	return r > 0 ? 0 : -1;
+	parse_dst(argv[optind], argv[optind + 1], &o->dst, &o->dlen);
 }
 
 /* A non-blocking TCP socket bound to the source port, connect() started. */
@@ -168,13 +90,10 @@ static int open_flow(const struct opts *o, unsigned short sport)
 static int ask(int fd, const struct opts *o, char *name)
 {
 	int64_t deadline = now_ms() + (int64_t)o->timeout_ms;
-	socklen_t len = sizeof(int);
 	size_t got = 0;
-	int err = 0;
 	ssize_t n;
 
-	if (wait_fd(fd, POLLOUT, deadline) < 0 ||
-	    getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0 || err ||
+	if (wait_fd(fd, POLLOUT, deadline) < 0 || connect_result(fd) < 0 ||
 	    send(fd, "hello\n", 6, MSG_NOSIGNAL) != 6)
 		return -1;
 	while (got < NAME_LEN - 1 && wait_fd(fd, POLLIN, deadline) == 0) {

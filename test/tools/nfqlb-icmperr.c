@@ -12,27 +12,17 @@
  *
  * Prints "NAME LOCAL_PORT".  Exit 0 ok, 1 failure, 2 usage.
  */
-#include <arpa/inet.h>
-#include <errno.h>
 #include <getopt.h>
 #include <netinet/icmp6.h>
-#include <netinet/in.h>
 #include <netinet/ip.h>
 #include <netinet/ip6.h>
 #include <netinet/ip_icmp.h>
 #include <netinet/udp.h>
-#include <poll.h>
-#include <stdarg.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
-enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };
-
 #define PROG		"nfqlb-icmperr"
+#include "test/tools/tools.h"
+
 #define NAME_LEN	64
 #define QUOTED_DATA	6	/* bytes of UDP payload the quoted header claims */
 
@@ -72,68 +62,6 @@ static void usage(FILE *f)
 		"Prints \"NAME LOCAL_PORT\".  Exit 0 ok, 1 failure, 2 usage.\n");
 }
 
-static void __attribute__((noreturn, format(printf, 1, 2)))
-usage_error(const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stderr, PROG ": ");
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fprintf(stderr, " (try -h)\n");
-	exit(EXIT_USAGE);
-}
-
-static void __attribute__((noreturn, format(printf, 1, 2)))
-die(const char *fmt, ...)
-{
-	va_list ap;
-	int e = errno;
-
-	fprintf(stderr, PROG ": ");
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fprintf(stderr, ": %s\n", strerror(e));
-	exit(EXIT_FAIL);
-}
-
-static unsigned long parse_num(const char *s, const char *what,
-			       unsigned long min, unsigned long max)
-{
-	unsigned long v;
-	char *end;
-
-	errno = 0;
-	v = strtoul(s, &end, 10);
-	if (errno || end == s || *end || *s == '-' || v < min || v > max)
-		usage_error("argument \"%s\" is wrong: %s must be %lu..%lu",
-			    s, what, min, max);
-	return v;
-}
-
-static void parse_dst(const char *addr, const char *port, struct opts *o)
-{
-	struct sockaddr_in *s4 = (struct sockaddr_in *)&o->dst;
-	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&o->dst;
-	uint16_t p = (uint16_t)parse_num(port, "PORT", 1, 65535);
-
-	memset(&o->dst, 0, sizeof(o->dst));
-	if (inet_pton(AF_INET, addr, &s4->sin_addr) == 1) {
-		s4->sin_family = AF_INET;
-		s4->sin_port = htons(p);
-		o->dlen = sizeof(*s4);
-	} else if (inet_pton(AF_INET6, addr, &s6->sin6_addr) == 1) {
-		s6->sin6_family = AF_INET6;
-		s6->sin6_port = htons(p);
-		o->dlen = sizeof(*s6);
-	} else {
-		usage_error("argument \"%s\" is wrong: not an IPv4 or IPv6 "
-			    "address", addr);
-	}
-}
-
 static void parse_opts(int argc, char **argv, struct opts *o)
 {
 	int c;
@@ -151,7 +79,7 @@ static void parse_opts(int argc, char **argv, struct opts *o)
 	}
 	if (argc - optind != 2)
 		usage_error("expected ADDR PORT");
-	parse_dst(argv[optind], argv[optind + 1], o);
+	parse_dst(argv[optind], argv[optind + 1], &o->dst, &o->dlen);
 	if (!o->mtu)
 		o->mtu = o->dst.ss_family == AF_INET ? 1200 : 1280;
 }
@@ -286,13 +214,6 @@ static void send_error(const struct opts *o, const struct sockaddr_storage *us)
 	close(fd);
 }
 
-static uint16_t local_port(const struct sockaddr_storage *ss)
-{
-	if (ss->ss_family == AF_INET)
-		return ntohs(((const struct sockaddr_in *)ss)->sin_port);
-	return ntohs(((const struct sockaddr_in6 *)ss)->sin6_port);
-}
-
 int main(int argc, char **argv)
 {
 	struct sockaddr_storage us;
@@ -304,6 +225,6 @@ int main(int argc, char **argv)
 	fd = exchange(&o, name, &us);
 	send_error(&o, &us);
 	close(fd);
-	printf("%s %u\n", name, local_port(&us));
+	printf("%s %u\n", name, sockaddr_port(&us));
 	return EXIT_OK;
 }
