@@ -274,26 +274,27 @@ static unsigned int k_ip_short(const struct ctx *c, struct frame *f)
 	return 1;
 }
 
-/* IHL 15 (60 bytes) in a 34-byte packet. */
-static unsigned int k_ihl_long(const struct ctx *c, struct frame *f)
+/* A good IPv4 UDP frame whose version/IHL byte says vihl instead. */
+static unsigned int udp_ihl(const struct ctx *c, struct frame *f, uint8_t vihl)
 {
 	uint8_t *p = eth(c, f);
 
 	k_udp(c, f);
-	p[0] = 0x4f;
+	p[0] = vihl;
 	ip4_csum(p, IP4_HLEN);
 	return 1;
+}
+
+/* IHL 15 (60 bytes) in a 34-byte packet. */
+static unsigned int k_ihl_long(const struct ctx *c, struct frame *f)
+{
+	return udp_ihl(c, f, 0x4f);
 }
 
 /* IHL 3: a header shorter than the minimum. */
 static unsigned int k_ihl_short(const struct ctx *c, struct frame *f)
 {
-	uint8_t *p = eth(c, f);
-
-	k_udp(c, f);
-	p[0] = 0x43;
-	ip4_csum(p, IP4_HLEN);
-	return 1;
+	return udp_ihl(c, f, 0x43);
 }
 
 /* A length field 100 bytes longer than the packet. */
