@@ -7,9 +7,9 @@
 #include <unistd.h>
 
 #include "nfqlb/cli.h"
+#include "test/unit/cli_run.h"
 #include "test/unit/suites.h"
 
-static char out[1 << 16], err[4096];
 static char name[64];
 
 static void setup(void)
@@ -26,51 +26,19 @@ static void teardown(void)
 	shm_unlink(path);
 }
 
-static void slurp(FILE *f, char *buf, size_t size)
-{
-	size_t n;
-
-	rewind(f);
-	n = fread(buf, 1, size - 1, f);
-	buf[n] = '\0';
-	fclose(f);
-}
-
 /* Run one nfqlb command line (NULL-terminated); capture stdout and stderr. */
 static int run(const char *arg, ...)
 {
-	FILE *fo = tmpfile(), *fe = tmpfile();
-	int so = dup(1), se = dup(2), argc = 1, ret;
-	char *argv[32] = { "nfqlb" };
+	const char *args[CLI_ARGS_MAX];
+	int n = 0;
 	va_list ap;
 
 	va_start(ap, arg);
-	for (; arg && argc < 31; arg = va_arg(ap, const char *))
-		argv[argc++] = (char *)arg;
+	for (; arg && n < CLI_ARGS_MAX - 1; arg = va_arg(ap, const char *))
+		args[n++] = arg;
 	va_end(ap);
-	fflush(stdout);
-	fflush(stderr);
-	dup2(fileno(fo), 1);
-	dup2(fileno(fe), 2);
-	ret = nfqlb_run(argc, argv);
-	fflush(stdout);
-	fflush(stderr);
-	dup2(so, 1);
-	dup2(se, 2);
-	close(so);
-	close(se);
-	slurp(fo, out, sizeof(out));
-	slurp(fe, err, sizeof(err));
-	return ret;
-}
-
-static int lines(const char *s)
-{
-	int n = 0;
-
-	for (; *s; s++)
-		n += *s == '\n';
-	return n;
+	args[n] = NULL;
+	return cli_run(NULL, args);
 }
 
 /* A usage error: exit 2 and one line "nfqlb: <cmd>: ..." naming `what`. */
@@ -116,47 +84,36 @@ static const struct usage_case usage_cases[] = {
 START_TEST(test_usage_errors)
 {
 	const struct usage_case *c = &usage_cases[_i];
-	char prefix[64];
 
-	ck_assert_int_eq(run(c->args[0], c->args[1], c->args[2], c->args[3],
-			     c->args[4], c->args[5], NULL), 2);
-	snprintf(prefix, sizeof(prefix), "nfqlb: %s: ", c->args[0]);
-	ck_assert_msg(strncmp(err, prefix, strlen(prefix)) == 0, "stderr: %s", err);
-	ck_assert_msg(strstr(err, c->what), "want '%s' in: %s", c->what, err);
-	ck_assert_int_eq(lines(err), 1);
-	ck_assert_str_eq(out, "");
+	cli_want_error(run(c->args[0], c->args[1], c->args[2], c->args[3],
+			   c->args[4], c->args[5], NULL), 2, c->args[0], c->what);
+	ck_assert_str_eq(cli_out, "");
 }
 END_TEST
 
 START_TEST(test_help)
 {
 	ck_assert_int_eq(run(NULL), 2);
-	ck_assert_ptr_nonnull(strstr(out, "activate"));
+	ck_assert_ptr_nonnull(strstr(cli_out, "activate"));
 	ck_assert_int_eq(run("nosuch", NULL), 2);
-	ck_assert_ptr_nonnull(strstr(err, "unknown command 'nosuch'"));
+	ck_assert_ptr_nonnull(strstr(cli_err, "unknown command 'nosuch'"));
 	ck_assert_int_eq(run("help", NULL), 0);
-	ck_assert_ptr_nonnull(strstr(out, "deactivate"));
+	ck_assert_ptr_nonnull(strstr(cli_out, "deactivate"));
 	ck_assert_int_eq(run("help", "init", NULL), 0);
-	ck_assert_ptr_nonnull(strstr(out, "usage: nfqlb init"));
+	ck_assert_ptr_nonnull(strstr(cli_out, "usage: nfqlb init"));
 	ck_assert_int_eq(run("init", "--help", NULL), 0);
-	ck_assert_ptr_nonnull(strstr(out, "--force"));
+	ck_assert_ptr_nonnull(strstr(cli_out, "--force"));
 	ck_assert_int_eq(run("lb", "--help", NULL), 0);
-	ck_assert_ptr_nonnull(strstr(out, "--fail-open"));
+	ck_assert_ptr_nonnull(strstr(cli_out, "--fail-open"));
 	ck_assert_int_eq(run("version", NULL), 0);
-	ck_assert_ptr_nonnull(strstr(out, NFQLB_VERSION));
+	ck_assert_ptr_nonnull(strstr(cli_out, NFQLB_VERSION));
 }
 END_TEST
 
 /* A failure: exit 1 and exactly one line "nfqlb: <cmd>: ...what...". */
 static void want_failure(int ret, const char *cmd, const char *what)
 {
-	char prefix[64];
-
-	snprintf(prefix, sizeof(prefix), "nfqlb: %s: ", cmd);
-	ck_assert_int_eq(ret, 1);
-	ck_assert_msg(strncmp(err, prefix, strlen(prefix)) == 0, "stderr: %s", err);
-	ck_assert_msg(strstr(err, what), "want '%s' in: %s", what, err);
-	ck_assert_int_eq(lines(err), 1);
+	cli_want_error(ret, 1, cmd, what);
 }
 
 START_TEST(test_lifecycle)
@@ -174,22 +131,22 @@ START_TEST(test_lifecycle)
 	want_failure(run("deactivate", "101", "9", NULL), "deactivate",
 		     "target 9 is not active; nothing changed");
 	ck_assert_int_eq(run("show", "--json", NULL), 0);
-	ck_assert_msg(strncmp(out, "{\"M\":7,\"N\":3,\"hash\":\"src\",\"seed\":16,"
+	ck_assert_msg(strncmp(cli_out, "{\"M\":7,\"N\":3,\"hash\":\"src\",\"seed\":16,"
 			      "\"generation\":2,\"targets\":[{\"id\":101,\"weight\":1,",
-			      60) == 0, "%s", out);
-	ck_assert_int_eq(lines(out), 1);
-	ck_assert_ptr_nonnull(strstr(out, "{\"id\":102,\"weight\":1,"));
-	ck_assert_ptr_nonnull(strstr(out, "{\"id\":103,\"weight\":2,"));
+			      60) == 0, "%s", cli_out);
+	ck_assert_int_eq(cli_lines(cli_out), 1);
+	ck_assert_ptr_nonnull(strstr(cli_out, "{\"id\":102,\"weight\":1,"));
+	ck_assert_ptr_nonnull(strstr(cli_out, "{\"id\":103,\"weight\":2,"));
 	ck_assert_int_eq(run("deactivate", "101", "102", NULL), 0);
 	ck_assert_int_eq(run("show", "--json", NULL), 0);
-	ck_assert_ptr_nonnull(strstr(out, "\"generation\":3,\"targets\":[{\"id\":103,"
-				   "\"weight\":2,\"entries\":7}],\"lookup\":[103,103,103,"
-				   "103,103,103,103]}"));
+	ck_assert_ptr_nonnull(strstr(cli_out, "\"generation\":3,\"targets\":[{\"id\":103,"
+				       "\"weight\":2,\"entries\":7}],\"lookup\":[103,103,103,"
+				       "103,103,103,103]}"));
 	ck_assert_int_eq(run("show", NULL), 0);
-	ck_assert_ptr_nonnull(strstr(out, "M 7, N 3, hash src, seed 16, generation 3"));
-	ck_assert_ptr_nonnull(strstr(out, "100.00%"));
+	ck_assert_ptr_nonnull(strstr(cli_out, "M 7, N 3, hash src, seed 16, generation 3"));
+	ck_assert_ptr_nonnull(strstr(cli_out, "100.00%"));
 	ck_assert_int_eq(run("stats", "--json", NULL), 0);
-	ck_assert_ptr_nonnull(strstr(out, "{\"id\":101,\"active\":false,\"packets\":0}"));
+	ck_assert_ptr_nonnull(strstr(cli_out, "{\"id\":101,\"active\":false,\"packets\":0}"));
 	ck_assert_int_eq(run("delete", NULL), 0);
 	want_failure(run("show", "--json", NULL), "show", "does not exist");
 }

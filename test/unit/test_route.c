@@ -13,65 +13,17 @@
 #include <netlink/route/link.h>
 #include <netlink/route/link/veth.h>
 
-#include "nfqlb/cli.h"
 #include "nfqlb/route.h"
+#include "test/unit/cli_run.h"
 #include "test/unit/suites.h"
 
-static char out[1 << 14], err[4096];
-
-static void slurp(FILE *f, char *buf, size_t size)
-{
-	size_t n;
-
-	rewind(f);
-	n = fread(buf, 1, size - 1, f);
-	buf[n] = '\0';
-	fclose(f);
-}
-
-/* Run `nfqlb route ARGS` (NULL-terminated); capture stdout and stderr. */
-static int run_argv(const char *const *args)
-{
-	FILE *fo = tmpfile(), *fe = tmpfile();
-	int so = dup(1), se = dup(2), argc = 2, ret;
-	char *argv[16] = { "nfqlb", "route" };
-
-	for (; *args && argc < 15; args++)
-		argv[argc++] = (char *)*args;
-	fflush(stdout);
-	fflush(stderr);
-	dup2(fileno(fo), 1);
-	dup2(fileno(fe), 2);
-	ret = nfqlb_run(argc, argv);
-	fflush(stdout);
-	fflush(stderr);
-	dup2(so, 1);
-	dup2(se, 2);
-	close(so);
-	close(se);
-	slurp(fo, out, sizeof(out));
-	slurp(fe, err, sizeof(err));
-	return ret;
-}
-
-#define RUN(...) run_argv((const char *const[]){ __VA_ARGS__, NULL })
-
-static int lines(const char *s)
-{
-	int n = 0;
-
-	for (; *s; s++)
-		n += *s == '\n';
-	return n;
-}
+/* Run `nfqlb route ARGS`; capture stdout and stderr. */
+#define RUN(...) cli_run("route", (const char *const[]){ __VA_ARGS__, NULL })
 
 /* Exit code ret, and one line on stderr naming what. */
 static void want_error(int ret, int code, const char *what)
 {
-	ck_assert_int_eq(ret, code);
-	ck_assert_msg(strncmp(err, "nfqlb: route: ", 14) == 0, "stderr: %s", err);
-	ck_assert_msg(strstr(err, what), "want '%s' in: %s", what, err);
-	ck_assert_int_eq(lines(err), 1);
+	cli_want_error(ret, code, "route", what);
 }
 
 struct bad_case {
@@ -111,8 +63,8 @@ START_TEST(test_bad_args)
 {
 	const struct bad_case *c = &bad_cases[_i];
 
-	want_error(run_argv(c->args), 2, c->what);
-	ck_assert_str_eq(out, "");
+	want_error(cli_run("route", c->args), 2, c->what);
+	ck_assert_str_eq(cli_out, "");
 }
 END_TEST
 
@@ -194,13 +146,13 @@ START_TEST(test_add_show_del)
 	if (!netns_fixture())
 		return;
 	ck_assert_int_eq(RUN("show"), 0);
-	ck_assert_str_eq(out, "");
+	ck_assert_str_eq(cli_out, "");
 	ck_assert_int_eq(RUN("add", "1", "via", "10.9.0.2"), 0);
-	ck_assert_str_eq(err, "");
+	ck_assert_str_eq(cli_err, "");
 	ck_assert_int_eq(RUN("add", "1", "via", "10.9.0.2", "dev", "v0"), 0);
 	ck_assert_int_eq(RUN("add", "2", "via", "fd00:9::2", "dev", "v0", "--table", "77"), 0);
 	ck_assert_int_eq(RUN("show"), 0);
-	ck_assert_str_eq(out, R1 D1 R2 D2);
+	ck_assert_str_eq(cli_out, R1 D1 R2 D2);
 	want_error(RUN("add", "1", "via", "10.9.0.3"), 1, "already routes via 10.9.0.2 dev v0");
 	want_error(RUN("add", "1", "via", "10.9.0.2", "--table", "5"), 1,
 		   "already looks up table 1001");
@@ -208,15 +160,15 @@ START_TEST(test_add_show_del)
 	want_error(RUN("add", "3", "via", "fd00:8::1"), 1, "the gateway is unreachable");
 	want_error(RUN("add", "3", "via", "10.9.0.3", "dev", "v9"), 1, "unknown device 'v9'");
 	ck_assert_int_eq(RUN("show"), 0);
-	ck_assert_str_eq(out, R1 D1 R2 D2);
+	ck_assert_str_eq(cli_out, R1 D1 R2 D2);
 	ck_assert_int_eq(RUN("del", "1"), 0);
 	want_error(RUN("del", "1"), 1, "id 1: nothing installed by nfqlb");
 	want_error(RUN("del", "2", "--table", "78"), 1, "nothing installed");
 	ck_assert_int_eq(RUN("show"), 0);
-	ck_assert_str_eq(out, R2 D2);
+	ck_assert_str_eq(cli_out, R2 D2);
 	ck_assert_int_eq(RUN("del", "2"), 0);
 	ck_assert_int_eq(RUN("show"), 0);
-	ck_assert_str_eq(out, "");
+	ck_assert_str_eq(cli_out, "");
 }
 END_TEST
 

@@ -1,63 +1,17 @@
 /* test_rules.c: `nfqlb rules`: the output of each mode, and bad input. */
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "nfqlb/cli.h"
 #include "nfqlb/rules.h"
+#include "test/unit/cli_run.h"
 #include "test/unit/suites.h"
-
-static char out[1 << 16], err[4096];
-
-static void slurp(FILE *f, char *buf, size_t size)
-{
-	size_t n;
-
-	rewind(f);
-	n = fread(buf, 1, size - 1, f);
-	buf[n] = '\0';
-	fclose(f);
-}
-
-/* Run `nfqlb rules ARGS` (argv NULL-terminated); capture stdout and stderr. */
-static int run_argv(char **args)
-{
-	FILE *fo = tmpfile(), *fe = tmpfile();
-	int so = dup(1), se = dup(2), argc = 2, ret;
-	char *argv[160] = { "nfqlb", "rules" };
-
-	for (; *args && argc < 159; args++)
-		argv[argc++] = *args;
-	fflush(stdout);
-	fflush(stderr);
-	dup2(fileno(fo), 1);
-	dup2(fileno(fe), 2);
-	ret = nfqlb_run(argc, argv);
-	fflush(stdout);
-	fflush(stderr);
-	dup2(so, 1);
-	dup2(se, 2);
-	close(so);
-	close(se);
-	slurp(fo, out, sizeof(out));
-	slurp(fe, err, sizeof(err));
-	return ret;
-}
-
-static int lines(const char *s)
-{
-	int n = 0;
-
-	for (; *s; s++)
-		n += *s == '\n';
-	return n;
-}
 
 /* The output without its leading "#" comment lines. */
 static const char *body(void)
 {
-	const char *p = out;
+	const char *p = cli_out;
 
 	while (*p == '#') {
 		p = strchr(p, '\n');
@@ -163,8 +117,8 @@ START_TEST(test_output)
 {
 	const struct out_case *c = &out_cases[_i];
 
-	ck_assert_int_eq(run_argv((char **)c->args), 0);
-	ck_assert_str_eq(err, "");
+	ck_assert_int_eq(cli_run("rules", c->args), 0);
+	ck_assert_str_eq(cli_err, "");
 	ck_assert_str_eq(body(), c->want);
 }
 END_TEST
@@ -172,24 +126,24 @@ END_TEST
 /* The comments name the family, the restore command and how to remove. */
 START_TEST(test_header)
 {
-	char *v4[] = { "--vip", "10.0.0.0/8", "--queue", "3", NULL };
-	char *v6[] = { "--vip", "fd00::1", "--syn-only", NULL };
+	const char *v4[] = { "--vip", "10.0.0.0/8", "--queue", "3", NULL };
+	const char *v6[] = { "--vip", "fd00::1", "--syn-only", NULL };
 
-	ck_assert_int_eq(run_argv(v4), 0);
-	ck_assert_ptr_nonnull(strstr(out, "IPv4"));
-	ck_assert_ptr_nonnull(strstr(out, "iptables-restore --noflush"));
-	ck_assert_ptr_null(strstr(out, "ip6tables"));
-	ck_assert_ptr_nonnull(strstr(out, "nfqlb rules --vip 10.0.0.0/8 --queue 3 --delete"
-				       " | iptables-restore --noflush\n"));
-	ck_assert_ptr_nonnull(strstr(out, "all packets queued"));
-	ck_assert_ptr_nonnull(strstr(out, "marks only"));
-	ck_assert_int_eq(run_argv(v6), 0);
-	ck_assert_msg(strncmp(out, "# ", 2) == 0, "%s", out);
-	ck_assert_ptr_nonnull(strstr(out, "IPv6"));
-	ck_assert_ptr_nonnull(strstr(out, "ip6tables-restore --noflush"));
-	ck_assert_ptr_nonnull(strstr(out, "SYN-only"));
-	ck_assert_ptr_nonnull(strstr(out, "nfqlb rules --vip fd00::1/128 --syn-only"
-				       " | ip6tables-restore --noflush\n"));
+	ck_assert_int_eq(cli_run("rules", v4), 0);
+	ck_assert_ptr_nonnull(strstr(cli_out, "IPv4"));
+	ck_assert_ptr_nonnull(strstr(cli_out, "iptables-restore --noflush"));
+	ck_assert_ptr_null(strstr(cli_out, "ip6tables"));
+	ck_assert_ptr_nonnull(strstr(cli_out, "nfqlb rules --vip 10.0.0.0/8 --queue 3 --delete"
+					   " | iptables-restore --noflush\n"));
+	ck_assert_ptr_nonnull(strstr(cli_out, "all packets queued"));
+	ck_assert_ptr_nonnull(strstr(cli_out, "marks only"));
+	ck_assert_int_eq(cli_run("rules", v6), 0);
+	ck_assert_msg(strncmp(cli_out, "# ", 2) == 0, "%s", cli_out);
+	ck_assert_ptr_nonnull(strstr(cli_out, "IPv6"));
+	ck_assert_ptr_nonnull(strstr(cli_out, "ip6tables-restore --noflush"));
+	ck_assert_ptr_nonnull(strstr(cli_out, "SYN-only"));
+	ck_assert_ptr_nonnull(strstr(cli_out, "nfqlb rules --vip fd00::1/128 --syn-only"
+					   " | ip6tables-restore --noflush\n"));
 }
 END_TEST
 
@@ -242,11 +196,8 @@ START_TEST(test_bad_input)
 {
 	const struct bad_case *c = &bad_cases[_i];
 
-	ck_assert_int_eq(run_argv((char **)c->args), 2);
-	ck_assert_msg(strncmp(err, "nfqlb: rules: ", 14) == 0, "stderr: %s", err);
-	ck_assert_msg(strstr(err, c->what), "want '%s' in: %s", c->what, err);
-	ck_assert_int_eq(lines(err), 1);
-	ck_assert_str_eq(out, "");
+	cli_want_error(cli_run("rules", c->args), 2, "rules", c->what);
+	ck_assert_str_eq(cli_out, "");
 }
 END_TEST
 
@@ -254,7 +205,7 @@ END_TEST
 START_TEST(test_nat_many)
 {
 	static char val[OPT_REPEAT_MAX + 1][32];
-	char *args[2 * (OPT_REPEAT_MAX + 1) + 3] = { "--vip", "10.0.0.1" };
+	const char *args[2 * (OPT_REPEAT_MAX + 1) + 3] = { "--vip", "10.0.0.1" };
 	int i, n = 2;
 
 	for (i = 0; i < OPT_REPEAT_MAX; i++) {
@@ -263,15 +214,15 @@ START_TEST(test_nat_many)
 		args[n++] = val[i];
 	}
 	args[n] = NULL;
-	ck_assert_int_eq(run_argv(args), 0);
-	ck_assert_ptr_nonnull(strstr(out, "--mark 1 -j DNAT --to-destination 10.0.1.1\n"));
-	ck_assert_ptr_nonnull(strstr(out, "--mark 64 -j DNAT --to-destination 10.0.1.64\n"));
+	ck_assert_int_eq(cli_run("rules", args), 0);
+	ck_assert_ptr_nonnull(strstr(cli_out, "--mark 1 -j DNAT --to-destination 10.0.1.1\n"));
+	ck_assert_ptr_nonnull(strstr(cli_out, "--mark 64 -j DNAT --to-destination 10.0.1.64\n"));
 	snprintf(val[i], sizeof(val[i]), "%d=10.0.1.%d", i + 1, i + 1);
 	args[n++] = "--nat";
 	args[n++] = val[i];
 	args[n] = NULL;
-	ck_assert_int_eq(run_argv(args), 2);
-	ck_assert_ptr_nonnull(strstr(err, "nfqlb: rules: option '--nat' given more than 64 times"));
+	ck_assert_int_eq(cli_run("rules", args), 2);
+	ck_assert_ptr_nonnull(strstr(cli_err, "nfqlb: rules: option '--nat' given more than 64 times"));
 }
 END_TEST
 
