@@ -273,6 +273,38 @@ alive()
 
 # ---------------------------------------------------------------- topologies
 
+# client_link NS: client's eth0 (10.200.0.2/24, fd00:200::2/64) linked to
+# NS's c0 (10.200.0.1/24, fd00:200::1/64); client routes everything via NS.
+client_link()
+{
+	veth_add client eth0 "$1" c0
+	addr_add client eth0 10.200.0.2/24 fd00:200::2/64
+	addr_add "$1" c0 10.200.0.1/24 fd00:200::1/64
+	route_add client default 10.200.0.1
+	route_add client default fd00:200::1
+}
+
+# _topo_star T...: the namespaces, links, addresses and routes that
+# topo_nat and topo_fwmark share: client --- lb --- T..., target i at
+# 10.200.i.2 / fd00:200:i::2 behind lb's 10.200.i.1 / fd00:200:i::1,
+# routing back via lb; lb forwards.
+_topo_star()
+{
+	local i=0 t
+
+	ns_add client lb "$@"
+	client_link lb
+	forwarding_on lb
+	for t in "$@"; do
+		i=$((i + 1))
+		veth_add lb "t$i" "$t" eth0
+		addr_add lb "t$i" "10.200.$i.1/24" "fd00:200:$i::1/64"
+		addr_add "$t" eth0 "10.200.$i.2/24" "fd00:200:$i::2/64"
+		route_add "$t" default "10.200.$i.1"
+		route_add "$t" default "fd00:200:$i::1"
+	done
+}
+
 # topo_nat NAME...: the NAT topology used by several tests.
 #
 #	client --- lb --- t1, t2, ... (one veth per target)
@@ -286,23 +318,10 @@ topo_nat()
 {
 	local i=0 t
 
-	ns_add client lb "$@"
-	veth_add client eth0 lb c0
-	addr_add client eth0 10.200.0.2/24 fd00:200::2/64
-	addr_add lb c0 10.200.0.1/24 fd00:200::1/64
-	route_add client default 10.200.0.1
-	route_add client default fd00:200::1
-	forwarding_on lb
+	_topo_star "$@"
 	for t in "$@"; do
-		i=$((i + 1))
-		veth_add lb "t$i" "$t" eth0
-		addr_add lb "t$i" "10.200.$i.1/24" "fd00:200:$i::1/64"
-		addr_add "$t" eth0 "10.200.$i.2/24" "fd00:200:$i::2/64"
-		route_add "$t" default "10.200.$i.1"
-		route_add "$t" default "fd00:200:$i::1"
 		start_bg "$t" "$TOOLS/nfqlb-echo" -p 80 -n "$t"
 	done
-	i=0
 	for t in "$@"; do
 		i=$((i + 1))
 		wait_for nsx lb "$TOOLS/nfqlb-conn" -c 1 -t 200 "10.200.$i.2" 80 ||
@@ -459,22 +478,10 @@ _echo_is()
 # both directions.  No NFQUEUE rules yet: see vip_rules.
 topo_fwmark()
 {
-	local i=0 t
+	local t
 
-	ns_add client lb "$@"
-	veth_add client eth0 lb c0
-	addr_add client eth0 10.200.0.2/24 fd00:200::2/64
-	addr_add lb c0 10.200.0.1/24 fd00:200::1/64
-	route_add client default 10.200.0.1
-	route_add client default fd00:200::1
-	forwarding_on lb
+	_topo_star "$@"
 	for t in "$@"; do
-		i=$((i + 1))
-		veth_add lb "t$i" "$t" eth0
-		addr_add lb "t$i" "10.200.$i.1/24" "fd00:200:$i::1/64"
-		addr_add "$t" eth0 "10.200.$i.2/24" "fd00:200:$i::2/64"
-		route_add "$t" default "10.200.$i.1"
-		route_add "$t" default "fd00:200:$i::1"
 		vip_on_lo "$t"
 		rp_filter_off "$t"
 		echo_vip "$t" "$t"
@@ -659,6 +666,22 @@ conn_keep_both()
 	KEEP4=$BG_PID
 	conn_keep "$1-6" client -c "$2" -k "$3" -t "$4" "$VIP6" 80
 	KEEP6=$BG_PID
+}
+
+# topo_fwmark_lb [RULES_OPTION...]: topo_fwmark t1 t2 t3 made ready for a
+# test of the worker: lb routes marks 101..103 to t1..t3 (fwmark_routes),
+# queues the VIPs' packets (vip_rules lb --queue 0 RULES_OPTION...) and
+# counts those it forwards (fwd_count_rules); the table has 101, 102 and
+# 103 active, and the worker runs (lb_start; its PID is LB_PID).
+topo_fwmark_lb()
+{
+	topo_fwmark t1 t2 t3
+	fwmark_routes lb 101:1 102:2 103:3
+	vip_rules lb --queue 0 "$@"
+	fwd_count_rules lb
+	"$NFQLB" init || fail "nfqlb init failed"
+	"$NFQLB" activate 101 102 103 || fail "nfqlb activate failed"
+	lb_start lb
 }
 
 # ---------------------------------------------------------------- LB tier

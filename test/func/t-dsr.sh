@@ -37,11 +37,7 @@ topo_dsr()
 	nsx sw ip link set br0 up
 	nsx sw sysctl -qw net.bridge.bridge-nf-call-iptables=0 \
 		net.bridge.bridge-nf-call-ip6tables=0 >/dev/null 2>&1
-	veth_add client eth0 rt c0
-	addr_add client eth0 10.200.0.2/24 fd00:200::2/64
-	addr_add rt c0 10.200.0.1/24 fd00:200::1/64
-	route_add client default 10.200.0.1
-	route_add client default fd00:200::1
+	client_link rt
 	veth_add rt a0 lb eth0
 	addr_add rt a0 10.200.1.1/24 fd00:200:1::1/64
 	addr_add lb eth0 10.200.1.2/24 fd00:200:1::2/64
@@ -56,10 +52,7 @@ topo_dsr()
 	for ((i = 1; i <= $1; i++)); do
 		ns_add "t$i"
 		bridge_port "t$i" eth0 "10.200.2.1$i/24" "fd00:200:2::1$i/64"
-		nsx "t$i" ip addr add "$VIP4/32" dev lo || fail "VIP on t$i"
-		nsx "t$i" ip -6 addr add "$VIP6/128" dev lo nodad || fail "VIP6 on t$i"
-		nsx "t$i" sysctl -qw net.ipv4.conf.all.arp_ignore=1 \
-			net.ipv4.conf.all.arp_announce=2 >/dev/null
+		vip_on_lo "t$i"
 		route_add "t$i" default 10.200.2.1
 		route_add "t$i" default fd00:200:2::1
 		start_bg "t$i" "$TOOLS/nfqlb-echo" -p 80 -n "t$i"

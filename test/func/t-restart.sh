@@ -27,13 +27,7 @@ need_bins
 CONNS=20	# long-lived connections per address family
 
 info "topology: client, lb, t1..t3 holding the VIP"
-topo_fwmark t1 t2 t3
-fwmark_routes lb 101:1 102:2 103:3
-vip_rules lb --queue 0
-fwd_count_rules lb
-"$NFQLB" init || fail "nfqlb init failed"
-"$NFQLB" activate 101 102 103 || fail "nfqlb activate failed"
-lb_start lb
+topo_fwmark_lb
 
 info "$CONNS + $CONNS long-lived connections across two restarts"
 q0=$(queue_packets 0)

@@ -26,7 +26,7 @@ need_cmd ip iptables ip6tables iptables-restore ip6tables-restore timeout
 need_bins
 [ -x "$TOOLS/nfqlb-icmperr" ] || fail "$TOOLS/nfqlb-icmperr is not built"
 
-TARGETS="t1 t2 t3"
+TARGETS="t1 t2 t3"	# topo_fwmark_lb's targets
 FLOWS=12
 ERRORS=6	# ICMP errors per family
 
@@ -110,13 +110,7 @@ icmp_error()
 }
 
 info "topology: client, lb, t1..t3 holding the VIP"
-topo_fwmark $TARGETS
-fwmark_routes lb 101:1 102:2 103:3
-vip_rules lb --queue 0
-fwd_count_rules lb
-"$NFQLB" init || fail "nfqlb init failed"
-"$NFQLB" activate 101 102 103 || fail "nfqlb activate failed"
-lb_start lb
+topo_fwmark_lb
 
 for vip in "$VIP4" "$VIP6"; do
 	info "$FLOWS UDP flows to $vip for 3 s"
