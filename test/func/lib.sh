@@ -668,16 +668,17 @@ conn_keep_both()
 	KEEP6=$BG_PID
 }
 
-# topo_fwmark_lb [RULES_OPTION...]: topo_fwmark t1 t2 t3 made ready for a
+# topo_fwmark_lb RULES_OPTION...: topo_fwmark t1 t2 t3 made ready for a
 # test of the worker: lb routes marks 101..103 to t1..t3 (fwmark_routes),
-# queues the VIPs' packets (vip_rules lb --queue 0 RULES_OPTION...) and
-# counts those it forwards (fwd_count_rules); the table has 101, 102 and
-# 103 active, and the worker runs (lb_start; its PID is LB_PID).
+# queues the VIPs' packets (vip_rules lb RULES_OPTION..., which must name
+# queue 0) and counts those it forwards (fwd_count_rules); the table has
+# 101, 102 and 103 active, and the worker on queue 0 runs (lb_start; its
+# PID is LB_PID).
 topo_fwmark_lb()
 {
 	topo_fwmark t1 t2 t3
 	fwmark_routes lb 101:1 102:2 103:3
-	vip_rules lb --queue 0 "$@"
+	vip_rules lb "$@"
 	fwd_count_rules lb
 	"$NFQLB" init || fail "nfqlb init failed"
 	"$NFQLB" activate 101 102 103 || fail "nfqlb activate failed"
@@ -846,4 +847,40 @@ proc_queue()
 stats_queue()
 {
 	"$NFQLB" stats --json | grep -o "{\"queue\":$1,[^}]*}" | json_num "$2"
+}
+
+# ---------------------------------------------------------------- checks
+
+# spread_all VIP PROTO COUNT: COUNT exchanges from the client with VIP:80
+# over PROTO (tcp or udp), all answered, some by each of t1..t3 and none by
+# "lb" (which answers only what went unmarked, see vip_on_lb).
+spread_all()
+{
+	local flag="" out t
+
+	[ "$2" = udp ] && flag=-u
+	out=$(conn client -c "$3" -t 1000 $flag "$1" 80) ||
+		fail "$2 to $1 failed: $(echo "$out" | tr '\n' ' ')"
+	for t in t1 t2 t3; do
+		[ "$(conn_count "$out" "$t")" -gt 0 ] ||
+			fail "$2 to $1: $t got nothing: $(echo "$out" | tr '\n' ' ')"
+	done
+	[ "$(conn_count "$out" lb)" -eq 0 ] ||
+		fail "$2 to $1: went unmarked: $(echo "$out" | tr '\n' ' ')"
+}
+
+# hold_queued VIP MIN MAX: 10 connections from the client to VIP:80, held
+# 2 s, all work, and queue 0's worker classified between MIN and MAX
+# packets meanwhile.  HELD_Q is how many.
+hold_queued()
+{
+	local q0 out
+
+	q0=$(queue_packets 0)
+	out=$(conn client -c 10 -k 2 -t 1000 "$1" 80) ||
+		fail "held connections to $1 failed: $(echo "$out" | tr '\n' ' ')"
+	HELD_Q=$(( $(queue_packets 0) - q0 ))
+	info "$1: 10 held connections, $HELD_Q packets queued"
+	[ "$HELD_Q" -ge "$2" ] && [ "$HELD_Q" -le "$3" ] ||
+		fail "$1: $HELD_Q packets queued for 10 held connections, want $2..$3"
 }

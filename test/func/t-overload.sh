@@ -47,17 +47,7 @@ run_lb()
 # balanced PROTO: 60 exchanges, all answered, by every target, none by lb.
 balanced()
 {
-	local flag="" out
-
-	[ "$1" = udp ] && flag=-u
-	out=$(conn client -c 60 -t 1000 $flag "$VIP4" 80) ||
-		fail "$1 traffic failed: $(echo "$out" | tr '\n' ' ')"
-	for t in t1 t2 t3; do
-		[ "$(conn_count "$out" "$t")" -gt 0 ] ||
-			fail "$1: $t got nothing: $(echo "$out" | tr '\n' ' ')"
-	done
-	[ "$(conn_count "$out" lb)" -eq 0 ] ||
-		fail "$1: packets went unmarked: $(echo "$out" | tr '\n' ' ')"
+	spread_all "$VIP4" "$1" 60
 }
 
 # proc_is Q COLUMN N

@@ -27,7 +27,7 @@ need_bins
 CONNS=20	# long-lived connections per address family
 
 info "topology: client, lb, t1..t3 holding the VIP"
-topo_fwmark_lb
+topo_fwmark_lb --queue 0
 
 info "$CONNS + $CONNS long-lived connections across two restarts"
 q0=$(queue_packets 0)

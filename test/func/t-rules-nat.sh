@@ -17,12 +17,6 @@ need_bins
 
 COUNT=30
 
-# queued: the packets queue 0's worker has classified.
-queued()
-{
-	"$NFQLB" stats --json | grep -o '"queues":.*' | json_num packets
-}
-
 # rules_apply ARGS...: nfqlb rules --nat for both VIPs, into the kernel
 # (with --delete among ARGS: out of it).
 rules_apply()
@@ -33,36 +27,6 @@ rules_apply()
 	"$NFQLB" rules --vip "$VIP6" --nat "1=$(target_addr6 1)" --nat "2=$(target_addr6 2)" \
 		--nat "3=$(target_addr6 3)" "$@" | nsx lb ip6tables-restore --noflush ||
 		fail "ip6tables-restore refused: nfqlb rules --vip $VIP6 $*"
-}
-
-# spread VIP [-u]: COUNT exchanges reach every target.
-spread()
-{
-	local out rc t
-
-	out=$(conn client -c $COUNT -t 1000 "$@" 80)
-	rc=$?
-	[ $rc -eq 0 ] && [ "$(conn_count "$out" failed)" -eq 0 ] ||
-		fail "exchanges to $* failed (exit $rc): $(echo "$out" | tr '\n' ' ')"
-	for t in t1 t2 t3; do
-		[ "$(conn_count "$out" $t)" -gt 0 ] ||
-			fail "$*: $t got none: $(echo "$out" | tr '\n' ' ')"
-	done
-}
-
-# hold VIP MIN MAX: 10 connections held 2 s work, and between MIN and MAX
-# packets were queued meanwhile.
-hold()
-{
-	local vip=$1 q0 q out
-
-	q0=$(queued)
-	out=$(conn client -c 10 -k 2 -t 1000 "$vip" 80) ||
-		fail "held connections to $vip failed: $(echo "$out" | tr '\n' ' ')"
-	q=$(($(queued) - q0))
-	info "$vip: 10 held connections, $q packets queued"
-	[ "$q" -ge "$2" ] && [ "$q" -le "$3" ] ||
-		fail "$vip: $q packets queued for 10 held connections, want $2..$3"
 }
 
 info "topology: client, lb, t1..t3"
@@ -76,20 +40,20 @@ info "all packets queued"
 rules_apply
 wait_for -n 30 lb_probe "$VIP4" 80 || fail "no answer through the worker"
 for vip in "$VIP4" "$VIP6"; do
-	spread "$vip"
-	spread "$vip" -u
-	hold "$vip" 100 100000
+	spread_all "$vip" tcp $COUNT
+	spread_all "$vip" udp $COUNT
+	hold_queued "$vip" 100 100000
 done
 
 info "SYN-only"
 rules_apply --delete
 rules_apply --syn-only
 for vip in "$VIP4" "$VIP6"; do
-	spread "$vip"
-	spread "$vip" -u
+	spread_all "$vip" tcp $COUNT
+	spread_all "$vip" udp $COUNT
 	# One packet per connection, its SYN; a SYN sent again while the
 	# first waits in the queue (a worker slower than 1 s) is queued too.
-	hold "$vip" 10 12
+	hold_queued "$vip" 10 12
 done
 
 rules_apply --syn-only --delete

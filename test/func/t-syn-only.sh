@@ -40,7 +40,7 @@ flowing()
 }
 
 info "topology: client, lb, t1..t3 holding the VIP"
-topo_fwmark_lb --syn-only
+topo_fwmark_lb --queue 0 --syn-only
 
 info "(a) $CONNS + $CONNS long-lived connections, then deactivate 102"
 q0=$(queue_packets 0)

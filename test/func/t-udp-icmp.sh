@@ -110,7 +110,7 @@ icmp_error()
 }
 
 info "topology: client, lb, t1..t3 holding the VIP"
-topo_fwmark_lb
+topo_fwmark_lb --queue 0
 
 for vip in "$VIP4" "$VIP6"; do
 	info "$FLOWS UDP flows to $vip for 3 s"
