@@ -668,6 +668,19 @@ conn_keep_both()
 	KEEP6=$BG_PID
 }
 
+# conn_keep_opened NAME COUNT SECONDS TIMEOUT_MS: conn_keep_both, then wait
+# (10 s at most) until queue 0's worker has classified at least a packet
+# for each of the 2 x COUNT connections.
+conn_keep_opened()
+{
+	local q0
+
+	q0=$(queue_packets 0)
+	conn_keep_both "$@"
+	wait_for -n 100 queue_packets_over 0 $((q0 + 2 * $2 - 1)) ||
+		fail "the connections did not open (queue: $(queue_packets 0) packets)"
+}
+
 # topo_fwmark_lb RULES_OPTION...: topo_fwmark t1 t2 t3 made ready for a
 # test of the worker: lb routes marks 101..103 to t1..t3 (fwmark_routes),
 # queues the VIPs' packets (vip_rules lb RULES_OPTION..., which must name
@@ -851,22 +864,39 @@ stats_queue()
 
 # ---------------------------------------------------------------- checks
 
+# expect_spread WHAT OUTPUT RC WANT...: nfqlb-conn's OUTPUT and exit code
+# RC show no failure, and each target in WANT got connections ("t2=0"
+# means t2 must get none).  WHAT names the traffic in failure messages.
+expect_spread()
+{
+	local what=$1 out=$2 rc=$3 w name n
+
+	shift 3
+	if [ "$rc" != 0 ] || [ "$(conn_count "$out" failed)" -ne 0 ]; then
+		fail "$what: nfqlb-conn failed (exit $rc): $(echo "$out" | tr '\n' ' ')"
+	fi
+	for w in "$@"; do
+		name=${w%=0}
+		n=$(conn_count "$out" "$name")
+		if [ "$w" != "$name" ]; then
+			[ "$n" -eq 0 ] || fail "$what: $name got $n connections, want 0"
+		else
+			[ "$n" -gt 0 ] || fail "$what: $name got no connections:" \
+				"$(echo "$out" | tr '\n' ' ')"
+		fi
+	done
+}
+
 # spread_all VIP PROTO COUNT: COUNT exchanges from the client with VIP:80
 # over PROTO (tcp or udp), all answered, some by each of t1..t3 and none by
 # "lb" (which answers only what went unmarked, see vip_on_lb).
 spread_all()
 {
-	local flag="" out t
+	local flag="" out
 
 	[ "$2" = udp ] && flag=-u
-	out=$(conn client -c "$3" -t 1000 $flag "$1" 80) ||
-		fail "$2 to $1 failed: $(echo "$out" | tr '\n' ' ')"
-	for t in t1 t2 t3; do
-		[ "$(conn_count "$out" "$t")" -gt 0 ] ||
-			fail "$2 to $1: $t got nothing: $(echo "$out" | tr '\n' ' ')"
-	done
-	[ "$(conn_count "$out" lb)" -eq 0 ] ||
-		fail "$2 to $1: went unmarked: $(echo "$out" | tr '\n' ' ')"
+	out=$(conn client -c "$3" -t 1000 $flag "$1" 80)
+	expect_spread "$2 to $1" "$out" $? t1 t2 t3 lb=0
 }
 
 # hold_queued VIP MIN MAX: 10 connections from the client to VIP:80, held

@@ -102,22 +102,11 @@ rules_apply()
 # some ("t2=0": none).
 spread()
 {
-	local vip=$1 out rc w name n
+	local vip=$1 out
 
 	shift
 	out=$(conn client -c $COUNT -t 1000 "$vip" 80)
-	rc=$?
-	[ $rc -eq 0 ] && [ "$(conn_count "$out" failed)" -eq 0 ] ||
-		fail "connections to $vip failed (exit $rc): $(echo "$out" | tr '\n' ' ')"
-	for w in "$@"; do
-		name=${w%=0}
-		n=$(conn_count "$out" "$name")
-		if [ "$w" != "$name" ]; then
-			[ "$n" -eq 0 ] || fail "$vip: $name got $n connections, want 0"
-		else
-			[ "$n" -gt 0 ] || fail "$vip: $name got none: $(echo "$out" | tr '\n' ' ')"
-		fi
-	done
+	expect_spread "connections to $vip" "$out" $? "$@"
 }
 
 info "topology: client, rt, lb, bridge, t1..t$NT"

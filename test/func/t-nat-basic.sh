@@ -19,28 +19,6 @@ need_bins
 
 COUNT=60
 
-# expect_spread OUTPUT RC WANT...: no failure, and each target in WANT got
-# connections ("t2=0" means t2 must get none).
-expect_spread()
-{
-	local out=$1 rc=$2 w name n
-
-	shift 2
-	if [ "$rc" -ne 0 ] || [ "$(conn_count "$out" failed)" -ne 0 ]; then
-		fail "nfqlb-conn failed (exit $rc): $(echo "$out" | tr '\n' ' ')"
-	fi
-	for w in "$@"; do
-		name=${w%=0}
-		n=$(conn_count "$out" "$name")
-		if [ "$w" != "$name" ]; then
-			[ "$n" -eq 0 ] || fail "$name got $n connections, want 0"
-		else
-			[ "$n" -gt 0 ] || fail "$name got no connections:" \
-				"$(echo "$out" | tr '\n' ' ')"
-		fi
-	done
-}
-
 # expect_table GENERATION IDS: what `nfqlb show --json` reports.
 expect_table()
 {
@@ -75,7 +53,7 @@ for proto in tcp udp; do
 	for vip in "$VIP4" "$VIP6"; do
 		info "$COUNT $proto exchanges to $vip"
 		out=$(conn client -c $COUNT -t 500 $flag "$vip" 80)
-		expect_spread "$out" $? t1 t2 t3
+		expect_spread "$proto to $vip" "$out" $? t1 t2 t3
 	done
 done
 
@@ -85,7 +63,7 @@ expect_table 2 "101 103"
 for vip in "$VIP4" "$VIP6"; do
 	info "$COUNT tcp exchanges to $vip without 102"
 	out=$(conn client -c $COUNT -t 500 "$vip" 80)
-	expect_spread "$out" $? t1 t2=0 t3
+	expect_spread "tcp to $vip" "$out" $? t1 t2=0 t3
 done
 
 stats=$("$NFQLB" stats --json) || fail "nfqlb stats --json failed"
