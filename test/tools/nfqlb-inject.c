@@ -371,23 +371,26 @@ static size_t dstopts(uint8_t *h, uint8_t nh, uint8_t hdrlen, size_t room)
 	return n;
 }
 
-/* A destination options header that claims 48 bytes, of which 16 are in a
+/* An options header of type nh that claims 48 bytes, of which 16 are in a
  * packet whose payload length is right. */
-static unsigned int k_ext_past(const struct ctx *c, struct frame *f)
+static unsigned int opts_past(const struct ctx *c, struct frame *f, uint8_t nh)
 {
 	uint8_t pl[16];
 
 	dstopts(pl, P_UDP, 5, sizeof(pl));
-	return one(f, ip6_packet(c, eth(c, f), P_DSTOPTS, pl, sizeof(pl)));
+	return one(f, ip6_packet(c, eth(c, f), nh, pl, sizeof(pl)));
+}
+
+/* A destination options header running past the end of the packet. */
+static unsigned int k_ext_past(const struct ctx *c, struct frame *f)
+{
+	return opts_past(c, f, P_DSTOPTS);
 }
 
 /* The same past the end, but as a hop-by-hop header. */
 static unsigned int k_hbh_past(const struct ctx *c, struct frame *f)
 {
-	uint8_t pl[16];
-
-	dstopts(pl, P_UDP, 5, sizeof(pl));
-	return one(f, ip6_packet(c, eth(c, f), P_HOPOPTS, pl, sizeof(pl)));
+	return opts_past(c, f, P_HOPOPTS);
 }
 
 /* EXT_MANY destination options headers, then a UDP datagram. */
