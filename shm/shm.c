@@ -574,21 +574,59 @@ static int read_once(const struct shm *s, struct shm_view *v)
 	return 0;
 }
 
-int shm_read(const struct shm *s, struct shm_view *v, char *why)
+/*
+ * Writers hold the lock while a buffer is marked busy, so a busy mark that
+ * outlasts the lock is damage (a writer that died would leave the other
+ * buffer busy, not this one).  Ask for the lock without waiting: if nobody
+ * holds it, one more read under it decides.  A writer's own handle already
+ * holds it (`locked`); flock() again would turn its lock into a shared one.
+ */
+static int read_unbusy(const struct shm *s, struct shm_view *v, bool locked,
+		       char *why)
 {
-	int i;
+	int r;
+
+	if (!locked && flock(s->fd, LOCK_SH | LOCK_NB) < 0)
+		return errno == EWOULDBLOCK ? 1 : fail(errno, why, "lock: %s",
+						       strerror(errno));
+	r = read_once(s, v);
+	if (!locked)
+		flock(s->fd, LOCK_UN);
+	if (shm_lost(s))
+		return fail(EIO, why, "the object was truncated while in use");
+	if (r < 0)
+		return fail(EBADMSG, why,
+			    "the published table is marked busy but no writer holds the lock");
+	return shm_view_check(v, why);
+}
+
+static int read_table(const struct shm *s, struct shm_view *v, bool locked,
+		      char *why)
+{
+	int i, r;
 
 	if (v->m != s->m || v->n != s->n)
 		return fail(EINVAL, why, "view does not match the table size");
 	for (i = 0; i < READ_TRIES; i++) {
-		if (read_once(s, v) == 0 && !shm_lost(s))
-			return shm_view_check(v, why);
+		r = read_once(s, v);
 		if (shm_lost(s))
 			return fail(EIO, why, "the object was truncated while in use");
+		if (r == 0)
+			return shm_view_check(v, why);
+		if (locked || i == 100) {
+			r = read_unbusy(s, v, locked, why);
+			if (r <= 0)
+				return r;
+		}
 		if (i > 100)
 			usleep(100);
 	}
 	return fail(EAGAIN, why, "the table kept changing while being read");
+}
+
+int shm_read(const struct shm *s, struct shm_view *v, char *why)
+{
+	return read_table(s, v, false, why);
 }
 
 /* Fill v's lookup from its active targets, and each target's entry count. */
@@ -632,6 +670,10 @@ static void publish(struct shm *s, const struct shm_view *v)
 	unsigned int b = (g + 1) & 1;
 	uint32_t q = __atomic_load_n(&s->hdr->seq[b], __ATOMIC_RELAXED);
 
+	/* Odd: a writer died while writing this buffer.  We hold the lock,
+	 * so nobody writes it now; start from the next even value, or the
+	 * buffer would be published marked busy. */
+	q += q & 1;
 	__atomic_store_n(&s->hdr->seq[b], q + 1, __ATOMIC_RELAXED);
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 	memcpy(buf_targets(s, b), v->targets, sizeof(*v->targets) * s->n);
@@ -689,7 +731,7 @@ static int update(struct shm *s, edit_fn fn, struct edit *e, char *why)
 		shm_view_free(&v);
 		return -1;
 	}
-	ret = shm_read(s, &v, why);
+	ret = read_table(s, &v, true, why);
 	if (ret == 0)
 		ret = fn(&v, e, why);
 	if (ret > 0 && build_lookup(&v, s->seed) < 0)

@@ -92,6 +92,8 @@ random.seed(4); sys.stdout.buffer.write(bytes(random.getrandbits(8) for _ in ran
 	weight-zero) poke "$(slot_off 0 1)" '<I' 0; echo "corrupt target slot" ;;
 	active-two) poke "$(slot_off 0 2)" '<I' 2; echo "corrupt target slot" ;;
 	id-zero) poke "$(slot_off 0 0)" '<I' 0; echo "corrupt target slot" ;;
+	published-busy) poke $(( 48 + 4 * ($(peek 40 '<Q') & 1) )) '<I' 3
+		echo "marked busy but no writer holds the lock" ;;
 	missing) rm -f "$SHMF"; echo "does not exist" ;;
 	*) fail "unknown damage $1" ;;
 	esac
@@ -119,7 +121,7 @@ refuses()
 CASES="magic version m-not-prime m-prime-wrong-size n-over-m n-zero workers
 hash-mode size-field truncated-header truncated-half empty grown garbage
 lookup-unknown-slot lookup-inactive-slot lookup-empty entries-count
-duplicate-id weight-zero active-two id-zero missing"
+duplicate-id weight-zero active-two id-zero published-busy missing"
 
 ns_add lb
 n=0

@@ -566,6 +566,55 @@ START_TEST(test_guard_slots)
 }
 END_TEST
 
+/* A writer killed in the middle of publish() leaves the buffer it was
+ * writing marked busy (an odd sequence number).  The next writer, which
+ * holds the lock, must not take that for a stable buffer, nor publish the
+ * buffer still marked busy. */
+START_TEST(test_writer_died_mid_publish)
+{
+	struct shm *s = make(997, 32);
+	const uint32_t ids[3] = { 5, 6, 7 };
+	uint32_t bad, table[997];
+	uint64_t g;
+
+	ck_assert_int_eq(shm_activate(s, ids, 1, 0, &bad, why), 0);
+	g = shm_generation(s);
+	s->hdr->seq[(g + 1) & 1] |= 1;		/* died after marking it */
+	ck_assert_int_eq(shm_activate(s, ids + 1, 1, 0, &bad, why), 0);
+	ck_assert_uint_eq(shm_generation(s), g + 1);
+	ck_assert_uint_eq(s->hdr->seq[(g + 1) & 1] & 1, 0);
+	ck_assert_uint_eq(read_ids(s, table), g + 1);
+	ck_assert_int_eq(shm_activate(s, ids + 2, 1, 0, &bad, why), 0);
+	ck_assert_uint_eq(read_ids(s, table), g + 2);
+	shm_detach(s);
+}
+END_TEST
+
+/* The published buffer marked busy while nobody holds the lock is damage,
+ * not a writer at work: readers say so instead of waiting for it. */
+START_TEST(test_published_stuck_busy)
+{
+	struct shm *s = make(997, 32), *r;
+	const uint32_t id = 5;
+	struct shm_view v;
+	uint32_t bad;
+
+	ck_assert_int_eq(shm_activate(s, &id, 1, 0, &bad, why), 0);
+	s->hdr->seq[shm_generation(s) & 1] |= 1;
+	r = shm_attach(name, false, why);
+	ck_assert_ptr_nonnull(r);
+	ck_assert_int_eq(shm_view_init(&v, 997, 32), 0);
+	ck_assert_int_eq(shm_read(r, &v, why), -1);
+	ck_assert_int_eq(errno, EBADMSG);
+	ck_assert_msg(strstr(why, "no writer"), "%s", why);
+	ck_assert_int_eq(shm_activate(s, &id, 1, 3, &bad, why), -1);
+	ck_assert_int_eq(errno, EBADMSG);
+	shm_view_free(&v);
+	shm_detach(r);
+	shm_detach(s);
+}
+END_TEST
+
 Suite *make_shm_suite(void)
 {
 	Suite *s = suite_create("shm");
@@ -589,6 +638,8 @@ Suite *make_shm_suite(void)
 	tcase_add_test(tc, test_truncated_under_counters);
 	tcase_add_test(tc, test_foreign_sigbus_kills);
 	tcase_add_test(tc, test_guard_slots);
+	tcase_add_test(tc, test_writer_died_mid_publish);
+	tcase_add_test(tc, test_published_stuck_busy);
 	tcase_set_timeout(tc, 60);
 	suite_add_tcase(s, tc);
 	return s;
