@@ -5,6 +5,8 @@
 #   1. activate 7 8: packets are marked 7 or 8;
 #   2. the published lookup is overwritten in place, generation unchanged:
 #      the worker goes on with its private copy; show refuses the object;
+#   2b. generation 2 is published with its buffer marked busy although no
+#      writer holds the lock: logged once, the last table kept, no stall;
 #   3. the object is truncated to half its size while traffic flows (the
 #      pages the worker touches stay): every packet is still marked, and
 #      the worker logs the damage once, not per packet or per second;
@@ -114,6 +116,17 @@ during_traffic true
 "$NFQLB" show >/dev/null 2>&1 && fail "show accepted the overwritten table"
 [ "$(log_count 'nfqlb: lb: queue [0-9]*:')" -eq 0 ] ||
 	fail "the worker logged a table it never had to read: $(cat "$LB_LOG")"
+
+info "2b. generation 2 published with its buffer stuck busy (no writer)"
+# seq[0] at offset 48 odd, then the generation (offset 40) to 2.
+printf '\001\000\000\000' | dd of="$SHMF" bs=1 seek=48 conv=notrunc status=none || fail "dd"
+printf '\002\000\000\000\000\000\000\000' |
+	dd of="$SHMF" bs=1 seek=40 conv=notrunc status=none || fail "dd"
+during_traffic true
+wait_for -n 50 logged 1 'generation 2 is invalid (the published table is marked busy' ||
+	fail "the stuck buffer was not reported: $(cat "$LB_LOG")"
+during_traffic true
+logged 1 'generation 2 is invalid' || fail "the stuck buffer was logged again: $(cat "$LB_LOG")"
 
 info "3. truncate to half the size while traffic flows"
 during_traffic truncate -s $((SIZE / 2)) "$SHMF"
