@@ -39,6 +39,9 @@ void opt_usage(const struct cmd *cmd)
 }
 
 static void verror(const struct cmd *cmd, const char *fmt, va_list ap)
+	__attribute__((format(printf, 2, 0)));
+
+static void verror(const struct cmd *cmd, const char *fmt, va_list ap)
 {
 	fprintf(stderr, "nfqlb: %s: ", cmd->name);
 	vfprintf(stderr, fmt, ap);

@@ -73,6 +73,9 @@ static uint64_t *bases(const struct shm *s)
 }
 
 static int fail(int err, char *why, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int fail(int err, char *why, const char *fmt, ...)
 {
 	va_list ap;
 
