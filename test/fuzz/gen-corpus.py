@@ -7,7 +7,9 @@ Writes DIR/pkt/* (crafted IPv4 and IPv6 packets, from the IP header on),
 DIR/shm/* (a flags byte, see fuzz_shm.c, then a state file) and DIR/cli/*
 (command lines, arguments separated by NUL).  The output depends on
 nothing but this script: run it again after changing it, and commit the
-files.  Layouts follow nfqlb/pkt.h and shm/shm.h.
+files.  Files it does not write are left alone: those are inputs the
+fuzzers found, kept as regression seeds.  Layouts follow nfqlb/pkt.h and
+shm/shm.h.
 """
 import os
 import struct
