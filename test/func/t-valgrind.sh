@@ -60,6 +60,8 @@ vg 2 show extra
 vg 2 stats --bogus
 vg 2 show --shm
 vg 2 show --shm a/b
+vg 2 delete --shm ''		# empty: an error, not the default table
+vg 2 show --shm=
 vg 2 lb --queue 70000
 vg 2 lb --no-target maybe
 

@@ -16,8 +16,8 @@
  *     binds a queue or waits for a signal; its signal mask is restored.
  * What must hold: the exit code is 0, 1 or 2; a failure prints exactly one
  * line on stderr, "nfqlb: ...", and a success prints none; the parse run
- * alone and the full run agree on usage errors; and the sandbox table, if
- * it still exists, is valid.
+ * alone and the full run agree on usage errors; a --shm given is the table
+ * used; and the sandbox table, if it still exists, is valid.
  */
 #include <errno.h>
 #include <signal.h>
@@ -184,6 +184,9 @@ static int parse_only(const struct cmd *c, int argc, char **argv, bool *run)
 	REQUIRE(r == 0 || r == OPT_HELP || r == NFQLB_USAGE);
 	REQUIRE(r != NFQLB_USAGE || one_line(err_buf));
 	REQUIRE(r == NFQLB_USAGE || err_buf[0] == '\0');
+	/* A table named on the command line is the table used, or an error. */
+	if (r == 0 && opt_get(c, &ov, "shm"))
+		REQUIRE(strcmp(opt_shm_name(c, &ov), opt_get(c, &ov, "shm")) == 0);
 	*run = r != 0 || strcmp(opt_shm_name(c, &ov), sandbox) == 0;
 	return r;
 }
