@@ -12,7 +12,7 @@
 . "$(dirname "$0")/lib.sh"
 
 need_root
-need_cmd ip timeout python3 cmp truncate
+need_cmd ip timeout python3 cmp truncate od dd
 [ -x "$NFQLB" ] || fail "$NFQLB is not built"
 
 SHMF=/dev/shm/$NFQLB_SHM
@@ -22,35 +22,37 @@ N=32
 # target slots and M 4-byte lookup entries, each rounded up to 64 bytes.
 BUF=$(( (N * 16 + M * 4 + 63) / 64 * 64 ))
 
-# poke OFFSET FORMAT VALUE: write one little-endian value (Python struct
-# format, e.g. <I or <Q) into the object, in place.
-poke()
+# poke32 OFFSET VALUE / poke64 OFFSET VALUE: write a little-endian value
+# into the object, in place.
+poke32()
 {
-	python3 - "$SHMF" "$1" "$2" "$3" <<'PY' || fail "poke $*"
-import struct, sys
-path, off, fmt, val = sys.argv[1], int(sys.argv[2]), sys.argv[3], int(sys.argv[4], 0)
-with open(path, "r+b") as f:
-    f.seek(off)
-    f.write(struct.pack(fmt, val))
-PY
+	local v=$2
+
+	# shellcheck disable=SC2059
+	printf "$(printf '\\%03o\\%03o\\%03o\\%03o' $((v & 255)) $((v >> 8 & 255)) \
+		$((v >> 16 & 255)) $((v >> 24 & 255)))" |
+		dd of="$SHMF" bs=1 seek="$1" conv=notrunc status=none || fail "poke $*"
+}
+poke64()
+{
+	poke32 "$1" $(($2 & 0xffffffff))
+	poke32 $(($1 + 4)) $(($2 >> 32))
 }
 
-# peek OFFSET FORMAT: read one value.
-peek()
+# peek32 OFFSET / peek64 OFFSET: read one value.
+peek32()
 {
-	python3 - "$SHMF" "$1" "$2" <<'PY'
-import struct, sys
-with open(sys.argv[1], "rb") as f:
-    f.seek(int(sys.argv[2]))
-    fmt = sys.argv[3]
-    print(struct.unpack(fmt, f.read(struct.calcsize(fmt)))[0])
-PY
+	od -An -tu4 -j "$1" -N4 "$SHMF" | tr -d ' '
+}
+peek64()
+{
+	od -An -tu8 -j "$1" -N8 "$SHMF" | tr -d ' '
 }
 
 # Offsets in the published buffer (generation & 1).
 pub()
 {
-	echo $(( 128 + ($(peek 40 '<Q') & 1) * BUF ))
+	echo $(( 128 + ($(peek64 40) & 1) * BUF ))
 }
 slot_off()	# SLOT FIELD(0 id, 1 weight, 2 active, 3 entries)
 {
@@ -65,15 +67,15 @@ lookup_off()	# ENTRY
 damage()
 {
 	case $1 in
-	magic) poke 0 '<I' 0x12345678; echo "bad magic" ;;
-	version) poke 4 '<I' 2; echo "layout version 2 is not supported" ;;
-	m-not-prime) poke 12 '<I' 1000; echo "corrupt header" ;;
-	m-prime-wrong-size) poke 12 '<I' 991; echo "does not match" ;;
-	n-over-m) poke 16 '<I' 998; echo "corrupt header" ;;
-	n-zero) poke 16 '<I' 0; echo "corrupt header" ;;
-	workers) poke 20 '<I' 65; echo "corrupt header" ;;
-	hash-mode) poke 24 '<I' 7; echo "corrupt header" ;;
-	size-field) poke 32 '<Q' $(( $(stat -c %s "$SHMF") + 64 )); echo "does not match" ;;
+	magic) poke32 0 0x12345678; echo "bad magic" ;;
+	version) poke32 4 2; echo "layout version 2 is not supported" ;;
+	m-not-prime) poke32 12 1000; echo "corrupt header" ;;
+	m-prime-wrong-size) poke32 12 991; echo "does not match" ;;
+	n-over-m) poke32 16 998; echo "corrupt header" ;;
+	n-zero) poke32 16 0; echo "corrupt header" ;;
+	workers) poke32 20 65; echo "corrupt header" ;;
+	hash-mode) poke32 24 7; echo "corrupt header" ;;
+	size-field) poke64 32 $(( $(stat -c %s "$SHMF") + 64 )); echo "does not match" ;;
 	truncated-header) truncate -s 100 "$SHMF"; echo "truncated" ;;
 	truncated-half) truncate -s $(( $(stat -c %s "$SHMF") / 2 )) "$SHMF"
 		echo "does not match" ;;
@@ -82,17 +84,17 @@ damage()
 	garbage) python3 -c 'import random, sys
 random.seed(4); sys.stdout.buffer.write(bytes(random.getrandbits(8) for _ in range(38144)))' \
 			>"$SHMF"; echo "bad magic" ;;
-	lookup-unknown-slot) poke "$(lookup_off 5)" '<I' 40; echo "names no active target" ;;
-	lookup-inactive-slot) poke "$(lookup_off 5)" '<I' 7; echo "names no active target" ;;
-	lookup-empty) poke "$(lookup_off 5)" '<I' 0xffffffff; echo "names no active target" ;;
-	entries-count) poke "$(slot_off 0 3)" '<I' $(( $(peek "$(slot_off 0 3)" '<I') + 1 ))
+	lookup-unknown-slot) poke32 "$(lookup_off 5)" 40; echo "names no active target" ;;
+	lookup-inactive-slot) poke32 "$(lookup_off 5)" 7; echo "names no active target" ;;
+	lookup-empty) poke32 "$(lookup_off 5)" 0xffffffff; echo "names no active target" ;;
+	entries-count) poke32 "$(slot_off 0 3)" $(( $(peek32 "$(slot_off 0 3)") + 1 ))
 		echo "claims" ;;
-	duplicate-id) poke "$(slot_off 1 0)" '<I' "$(peek "$(slot_off 0 0)" '<I')"
+	duplicate-id) poke32 "$(slot_off 1 0)" "$(peek32 "$(slot_off 0 0)")"
 		echo "active twice" ;;
-	weight-zero) poke "$(slot_off 0 1)" '<I' 0; echo "corrupt target slot" ;;
-	active-two) poke "$(slot_off 0 2)" '<I' 2; echo "corrupt target slot" ;;
-	id-zero) poke "$(slot_off 0 0)" '<I' 0; echo "corrupt target slot" ;;
-	published-busy) poke $(( 48 + 4 * ($(peek 40 '<Q') & 1) )) '<I' 3
+	weight-zero) poke32 "$(slot_off 0 1)" 0; echo "corrupt target slot" ;;
+	active-two) poke32 "$(slot_off 0 2)" 2; echo "corrupt target slot" ;;
+	id-zero) poke32 "$(slot_off 0 0)" 0; echo "corrupt target slot" ;;
+	published-busy) poke32 $(( 48 + 4 * ($(peek64 40) & 1) )) 3
 		echo "marked busy but no writer holds the lock" ;;
 	missing) rm -f "$SHMF"; echo "does not exist" ;;
 	*) fail "unknown damage $1" ;;
