@@ -64,10 +64,11 @@ func: all ## run the function tests (network namespaces; skipped when not root)
 	NFQLB=$(abspath $(NFQLB)) TOOLS=$(abspath $(BUILD)/tools) test/func/run.sh
 
 # Each step is its own recipe line: make stops at the first that fails.
-check: ## run every test: unit, unit under sanitizers, function tests
+check: ## run every test: unit, unit under sanitizers, function tests, fuzz smoke run
 	$(MAKE) unit
 	$(MAKE) unit-san
 	$(MAKE) func
+	$(MAKE) fuzz-smoke
 
 demo: all ## run the demo: DSR lab, spread over targets, scale-in/out loss table (root, ~1 min)
 	NFQLB=$(abspath $(NFQLB)) TOOLS=$(abspath $(BUILD)/tools) test/demo.sh

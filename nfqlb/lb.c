@@ -124,10 +124,12 @@ static void refresh(struct worker *wk)
 	char why[SHM_WHY_MAX];
 	struct shm_view t;
 
-	if (g == wk->view.generation || g == wk->bad_gen)
+	/* A lost handle (the object was truncated) reads zeros: housekeeping
+	 * reports it once and reattaches. */
+	if (g == wk->view.generation || g == wk->bad_gen || shm_lost(wk->shm))
 		return;
 	if (shm_read(wk->shm, &wk->spare, why) < 0) {
-		if (errno == EAGAIN)
+		if (errno == EAGAIN || errno == EIO)
 			return;
 		wk->bad_gen = g;
 		lb_log("queue %u: table generation %llu is invalid (%s); keeping generation %llu",
@@ -248,7 +250,7 @@ static void housekeeping(struct worker *wk)
 	if (now.tv_sec < wk->next_house)
 		return;
 	wk->next_house = now.tv_sec + 1;
-	if (shm_retired(wk->shm))
+	if (shm_retired(wk->shm) || shm_check_size(wk->shm, NULL) < 0)
 		reattach(wk);
 	read_proc(wk);
 	errors = queue_errors(wk->q, &last);

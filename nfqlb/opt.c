@@ -39,6 +39,9 @@ void opt_usage(const struct cmd *cmd)
 }
 
 static void verror(const struct cmd *cmd, const char *fmt, va_list ap)
+	__attribute__((format(printf, 2, 0)));
+
+static void verror(const struct cmd *cmd, const char *fmt, va_list ap)
 {
 	fprintf(stderr, "nfqlb: %s: ", cmd->name);
 	vfprintf(stderr, fmt, ap);
@@ -195,9 +198,10 @@ const char *opt_shm_name(const struct cmd *cmd, const struct optval *ov)
 {
 	const char *name = opt_get(cmd, ov, "shm");
 
-	if (!name)
-		name = getenv("NFQLB_SHM");
-	if (!name || !*name)
-		name = SHM_NAME_DEFAULT;
-	return name;
+	/* An empty --shm is an error opt_parse() reports, not the default:
+	 * `--shm "$UNSET"` must not reach the default table. */
+	if (name)
+		return name;
+	name = getenv("NFQLB_SHM");
+	return name && *name ? name : SHM_NAME_DEFAULT;
 }

@@ -1,6 +1,7 @@
 /* shm.c: the shared state (see shm.h for the layout and the protocol). */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -72,6 +73,9 @@ static uint64_t *bases(const struct shm *s)
 }
 
 static int fail(int err, char *why, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int fail(int err, char *why, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -82,6 +86,183 @@ static int fail(int err, char *why, const char *fmt, ...)
 	}
 	errno = err;
 	return -1;
+}
+
+/*
+ * The truncation guard (see shm_lost() in shm.h).
+ *
+ * Anyone who can write the object can also ftruncate() it smaller, and then
+ * touching a mapped page past the new end raises SIGBUS: without a guard a
+ * careless `truncate -s 0` kills every worker in the middle of its packet
+ * path.  The alternatives do not work: checking the size with fstat() before
+ * each access costs a system call per packet and still leaves a window
+ * between the check and the access; reading through pread() instead of a
+ * mapping cannot carry the counters a worker writes for every packet; and
+ * tmpfs objects made by shm_open() cannot be sealed against shrinking.  So
+ * each mapping is registered here, and a SIGBUS handler that finds the
+ * faulting address in a registered mapping maps zeroed private memory over
+ * the whole of it (MAP_FIXED keeps every pointer into it valid), marks the
+ * handle lost and returns: the faulting instruction runs again on the new
+ * pages and the process goes on.  Its owner sees shm_lost(), stops trusting
+ * what it reads there, and detaches.  This is what Wayland compositors do
+ * with the shared buffers their clients may truncate.
+ *
+ * The handler reads only this static table, never a handle that another
+ * thread may be freeing: it dereferences the owner only of the entry that
+ * holds the faulting address, which is the faulting thread's own handle.
+ */
+struct guard {
+	uintptr_t base;		/* atomic; 0 for a free entry */
+	uintptr_t end;
+	struct shm *owner;
+};
+
+static struct guard guards[SHM_GUARD_MAX];
+static struct sigaction prev_sigbus;
+static pthread_once_t guard_once = PTHREAD_ONCE_INIT;
+static int guard_errno;
+
+/* Map zeroed private memory over s's mapping, at the same address. */
+static void lose(struct shm *s)
+{
+	int prot = PROT_READ | (s->writable ? PROT_WRITE : 0);
+
+	if (mmap(s->hdr, s->size, prot, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED,
+		 -1, 0) != MAP_FAILED)
+		__atomic_store_n(&s->lost, 1, __ATOMIC_RELEASE);
+}
+
+static struct shm *guard_find(uintptr_t a)
+{
+	unsigned int i;
+
+	for (i = 0; i < SHM_GUARD_MAX; i++) {
+		uintptr_t base = __atomic_load_n(&guards[i].base, __ATOMIC_ACQUIRE);
+
+		if (base && a >= base && a < guards[i].end)
+			return guards[i].owner;
+	}
+	return NULL;
+}
+
+/* Not ours: what would have happened without us. */
+static void chain_sigbus(int sig, siginfo_t *si, void *uc)
+{
+	struct sigaction dfl = { .sa_handler = SIG_DFL };
+
+	if (prev_sigbus.sa_handler == SIG_DFL || prev_sigbus.sa_handler == SIG_IGN)
+		sigaction(SIGBUS, &dfl, NULL);	/* the fault repeats and kills */
+	else if (prev_sigbus.sa_flags & SA_SIGINFO)
+		prev_sigbus.sa_sigaction(sig, si, uc);
+	else
+		prev_sigbus.sa_handler(sig);
+}
+
+static void on_sigbus(int sig, siginfo_t *si, void *uc)
+{
+	int err = errno;
+	struct shm *s = NULL;
+
+	if (si->si_code == BUS_ADRERR)
+		s = guard_find((uintptr_t)si->si_addr);
+	if (s)
+		lose(s);
+	errno = err;
+	if (!s || !shm_lost(s))
+		chain_sigbus(sig, si, uc);
+}
+
+static void guard_install(void)
+{
+	struct sigaction sa = { .sa_sigaction = on_sigbus,
+				.sa_flags = SA_SIGINFO | SA_RESTART };
+
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(SIGBUS, &sa, &prev_sigbus) < 0)
+		guard_errno = errno;
+}
+
+/* Register s's mapping.  Returns 0, or -1 with errno set. */
+static int guard_add(struct shm *s)
+{
+	uintptr_t zero = 0, base = (uintptr_t)s->hdr;
+	unsigned int i;
+
+	pthread_once(&guard_once, guard_install);
+	if (guard_errno) {
+		errno = guard_errno;
+		return -1;
+	}
+	for (i = 0; i < SHM_GUARD_MAX; i++) {
+		struct guard *g = &guards[i];
+
+		if (__atomic_load_n(&g->base, __ATOMIC_RELAXED))
+			continue;
+		/* Claim the entry with a placeholder; publish the range last. */
+		if (!__atomic_compare_exchange_n(&g->base, &zero, UINTPTR_MAX, false,
+						 __ATOMIC_ACQUIRE, __ATOMIC_RELAXED)) {
+			zero = 0;
+			continue;
+		}
+		g->owner = s;
+		g->end = base + s->size;
+		__atomic_store_n(&g->base, base, __ATOMIC_RELEASE);
+		return 0;
+	}
+	errno = ENFILE;
+	return -1;
+}
+
+static void guard_del(const struct shm *s)
+{
+	unsigned int i;
+
+	for (i = 0; i < SHM_GUARD_MAX; i++)
+		if (__atomic_load_n(&guards[i].base, __ATOMIC_RELAXED) ==
+		    (uintptr_t)s->hdr && guards[i].owner == s)
+			__atomic_store_n(&guards[i].base, 0, __ATOMIC_RELEASE);
+}
+
+/* Map s->size bytes of s->fd, guarded.  Returns 0, or -1 with errno set. */
+static int map_guarded(struct shm *s)
+{
+	int prot = PROT_READ | (s->writable ? PROT_WRITE : 0);
+	void *map = mmap(NULL, s->size, prot, MAP_SHARED, s->fd, 0);
+	int err;
+
+	if (map == MAP_FAILED)
+		return -1;
+	s->hdr = map;
+	if (guard_add(s) == 0)
+		return 0;
+	err = errno;
+	munmap(map, s->size);
+	s->hdr = NULL;
+	errno = err;
+	return -1;
+}
+
+static void unmap_guarded(struct shm *s)
+{
+	if (!s->hdr)
+		return;
+	guard_del(s);
+	munmap(s->hdr, s->size);
+	s->hdr = NULL;
+}
+
+int shm_check_size(struct shm *s, char *why)
+{
+	struct stat st;
+
+	if (fstat(s->fd, &st) < 0)
+		return fail(errno, why, "fstat: %s", strerror(errno));
+	if (!shm_lost(s) && (uint64_t)st.st_size != s->size)
+		lose(s);
+	if (shm_lost(s))
+		return fail(EIO, why, "the object was resized to %llu bytes while in use (it had %llu)",
+			    (unsigned long long)st.st_size, (unsigned long long)s->size);
+	return 0;
 }
 
 int shm_name_check(const char *name)
@@ -165,25 +346,25 @@ static void init_content(struct shm_hdr *h, const struct shm_params *p)
 
 static int create_new(const char *path, const struct shm_params *p)
 {
-	uint64_t size = total_size(p->m, p->n);
-	void *map = MAP_FAILED;
-	int fd, ret = -1, err;
+	struct shm s = { .writable = true, .size = total_size(p->m, p->n) };
+	int ret = -1, err;
 
-	fd = shm_open(path, O_RDWR | O_CREAT | O_EXCL, 0600);
-	if (fd < 0)
+	s.fd = shm_open(path, O_RDWR | O_CREAT | O_EXCL, 0600);
+	if (s.fd < 0)
 		return -1;
-	if (fchmod(fd, 0600) < 0 || ftruncate(fd, (off_t)size) < 0)
+	if (fchmod(s.fd, 0600) < 0 || ftruncate(s.fd, (off_t)s.size) < 0 ||
+	    map_guarded(&s) < 0)
 		goto out;
-	map = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	if (map == MAP_FAILED)
-		goto out;
-	init_content(map, p);
+	init_content(s.hdr, p);
 	ret = 0;
+	if (shm_lost(&s)) {
+		errno = EIO;
+		ret = -1;
+	}
 out:
 	err = errno;
-	if (map != MAP_FAILED)
-		munmap(map, size);
-	close(fd);
+	unmap_guarded(&s);
+	close(s.fd);
 	if (ret < 0)
 		shm_unlink(path);
 	errno = err;
@@ -206,30 +387,33 @@ int shm_create(const char *name, const struct shm_params *p, bool force)
 	return create_new(path, p);
 }
 
+/* Read and check the header through the descriptor, then map exactly the
+ * size the checked copy gives: later changes to the header cannot make the
+ * handle disagree with its mapping. */
 static struct shm *attach_fd(struct shm *s, char *why)
 {
+	struct shm_hdr h;
 	struct stat st;
-	int prot = PROT_READ | (s->writable ? PROT_WRITE : 0);
-	void *map;
+	ssize_t got;
 
-	if (fstat(s->fd, &st) < 0)
-		return NULL;
-	if ((uint64_t)st.st_size < sizeof(struct shm_hdr)) {
-		fail(EBADMSG, why, "object is truncated (%llu bytes)",
-		     (unsigned long long)st.st_size);
+	got = pread(s->fd, &h, sizeof(h), 0);
+	if (got < 0 || fstat(s->fd, &st) < 0) {
+		fail(errno, why, "%s", strerror(errno));
 		return NULL;
 	}
-	map = mmap(NULL, (size_t)st.st_size, prot, MAP_SHARED, s->fd, 0);
-	if (map == MAP_FAILED)
+	if ((size_t)got < sizeof(h))
+		st.st_size = got;
+	if (hdr_check(&h, (uint64_t)st.st_size, why) < 0)
 		return NULL;
-	s->hdr = map;
-	s->size = (size_t)st.st_size;
-	if (hdr_check(s->hdr, (uint64_t)st.st_size, why) < 0)
+	s->size = (size_t)h.size;
+	if (map_guarded(s) < 0) {
+		fail(errno, why, "%s", strerror(errno));
 		return NULL;
-	s->m = s->hdr->m;
-	s->n = s->hdr->n;
-	s->seed = s->hdr->seed;
-	s->mode = (enum hash_mode)s->hdr->hash_mode;
+	}
+	s->m = h.m;
+	s->n = h.n;
+	s->seed = h.seed;
+	s->mode = (enum hash_mode)h.hash_mode;
 	return s;
 }
 
@@ -262,8 +446,7 @@ void shm_detach(struct shm *s)
 {
 	if (!s)
 		return;
-	if (s->hdr)
-		munmap(s->hdr, s->size);
+	unmap_guarded(s);
 	if (s->fd >= 0)
 		close(s->fd);
 	free(s);
@@ -394,19 +577,59 @@ static int read_once(const struct shm *s, struct shm_view *v)
 	return 0;
 }
 
-int shm_read(const struct shm *s, struct shm_view *v, char *why)
+/*
+ * Writers hold the lock while a buffer is marked busy, so a busy mark that
+ * outlasts the lock is damage (a writer that died would leave the other
+ * buffer busy, not this one).  Ask for the lock without waiting: if nobody
+ * holds it, one more read under it decides.  A writer's own handle already
+ * holds it (`locked`); flock() again would turn its lock into a shared one.
+ */
+static int read_unbusy(const struct shm *s, struct shm_view *v, bool locked,
+		       char *why)
 {
-	int i;
+	int r;
+
+	if (!locked && flock(s->fd, LOCK_SH | LOCK_NB) < 0)
+		return errno == EWOULDBLOCK ? 1 : fail(errno, why, "lock: %s",
+						       strerror(errno));
+	r = read_once(s, v);
+	if (!locked)
+		flock(s->fd, LOCK_UN);
+	if (shm_lost(s))
+		return fail(EIO, why, "the object was truncated while in use");
+	if (r < 0)
+		return fail(EBADMSG, why,
+			    "the published table is marked busy but no writer holds the lock");
+	return shm_view_check(v, why);
+}
+
+static int read_table(const struct shm *s, struct shm_view *v, bool locked,
+		      char *why)
+{
+	int i, r;
 
 	if (v->m != s->m || v->n != s->n)
 		return fail(EINVAL, why, "view does not match the table size");
 	for (i = 0; i < READ_TRIES; i++) {
-		if (read_once(s, v) == 0)
+		r = read_once(s, v);
+		if (shm_lost(s))
+			return fail(EIO, why, "the object was truncated while in use");
+		if (r == 0)
 			return shm_view_check(v, why);
+		if (locked || i == 100) {
+			r = read_unbusy(s, v, locked, why);
+			if (r <= 0)
+				return r;
+		}
 		if (i > 100)
 			usleep(100);
 	}
 	return fail(EAGAIN, why, "the table kept changing while being read");
+}
+
+int shm_read(const struct shm *s, struct shm_view *v, char *why)
+{
+	return read_table(s, v, false, why);
 }
 
 /* Fill v's lookup from its active targets, and each target's entry count. */
@@ -450,6 +673,10 @@ static void publish(struct shm *s, const struct shm_view *v)
 	unsigned int b = (g + 1) & 1;
 	uint32_t q = __atomic_load_n(&s->hdr->seq[b], __ATOMIC_RELAXED);
 
+	/* Odd: a writer died while writing this buffer.  We hold the lock,
+	 * so nobody writes it now; start from the next even value, or the
+	 * buffer would be published marked busy. */
+	q += q & 1;
 	__atomic_store_n(&s->hdr->seq[b], q + 1, __ATOMIC_RELAXED);
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 	memcpy(buf_targets(s, b), v->targets, sizeof(*v->targets) * s->n);
@@ -507,7 +734,7 @@ static int update(struct shm *s, edit_fn fn, struct edit *e, char *why)
 		shm_view_free(&v);
 		return -1;
 	}
-	ret = shm_read(s, &v, why);
+	ret = read_table(s, &v, true, why);
 	if (ret == 0)
 		ret = fn(&v, e, why);
 	if (ret > 0 && build_lookup(&v, s->seed) < 0)
@@ -516,6 +743,10 @@ static int update(struct shm *s, edit_fn fn, struct edit *e, char *why)
 		for (i = 0; i < e->nreused; i++)
 			bases(s)[e->reused[i]] = slot_total(s, e->reused[i]);
 		publish(s, &v);
+		/* Truncated meanwhile: the update went to the guard's zero
+		 * pages, not to the object. */
+		if (shm_lost(s))
+			ret = fail(EIO, why, "the object was truncated while being written");
 	}
 	err = errno;
 	flock(s->fd, LOCK_UN);

@@ -33,6 +33,7 @@
 #define SHM_CNT_MAX 16		/* generic counters per set, see nfqlb/lb.h */
 #define SHM_NO_SLOT UINT32_MAX	/* an empty lookup entry */
 #define SHM_WHY_MAX 160
+#define SHM_GUARD_MAX 256	/* handles open at once in a process */
 
 struct shm_hdr {
 	uint32_t magic;
@@ -77,6 +78,7 @@ struct shm {
 	struct shm_hdr *hdr;		/* the mapping */
 	uint32_t m, n, seed;		/* copies validated at attach time */
 	enum hash_mode mode;
+	int lost;			/* atomic; see shm_lost() */
 };
 
 /* A private, consistent copy of a published table. */
@@ -107,7 +109,8 @@ int shm_name_check(const char *name);
  * @force: replace an existing object; a worker using it switches to the new one
  *
  * The object gets mode 0600.  Returns 0, or -1 with errno EEXIST (exists and
- * !force), EINVAL (bad name or parameters) or an error from shm_open(),
+ * !force), EINVAL (bad name or parameters), EIO (someone truncated it while
+ * it was being filled; it is removed) or an error from shm_open(),
  * ftruncate() or mmap().
  */
 int shm_create(const char *name, const struct shm_params *p, bool force);
@@ -118,11 +121,47 @@ int shm_create(const char *name, const struct shm_params *p, bool force);
  * @writable: map it for writing (needed by writers and workers)
  * @why: filled with the reason on failure (SHM_WHY_MAX bytes)
  *
+ * The header is copied once and the copy validated, so a header that
+ * changes meanwhile cannot make the handle disagree with the mapping.
+ * The mapping is guarded against truncation: see shm_lost().
+ *
  * Returns the handle, or NULL with errno ENOENT (missing), EACCES (no
  * permission), EBADMSG (truncated, garbage or inconsistent header),
- * EPROTONOSUPPORT (other layout version) or another error from the system.
+ * EPROTONOSUPPORT (other layout version), EIO (shrunk while being read),
+ * ENFILE (SHM_GUARD_MAX handles already open) or another error from the
+ * system.
  */
 struct shm *shm_attach(const char *name, bool writable, char *why);
+
+/**
+ * shm_lost - whether the handle's object was truncated under its mapping
+ * @s: the handle
+ *
+ * Whoever can write the object can also shrink it, and touching a mapped
+ * page past the new end raises SIGBUS.  The first shm_attach() or
+ * shm_create() of a process installs a SIGBUS handler for that: a fault in
+ * a handle's mapping replaces the whole mapping with zeroed private memory
+ * and marks the handle lost, so the access completes and the process goes
+ * on.  Faults anywhere else go to the handler installed before, or kill the
+ * process as usual.  A lost handle reads zeros and its writes reach nobody:
+ * shm_read() and the updates fail with EIO; detach it and attach again.
+ */
+static inline bool shm_lost(const struct shm *s)
+{
+	return __atomic_load_n(&s->lost, __ATOMIC_ACQUIRE) != 0;
+}
+
+/**
+ * shm_check_size - whether the object still has the size it had at attach
+ * @s: the handle
+ * @why: filled with the reason on failure
+ *
+ * One fstat().  A changed size means someone damaged the object: the handle
+ * is then made lost at once (see shm_lost()), whether or not a page it uses
+ * went away.  Returns 0, or -1 with errno EIO (lost or resized) or an error
+ * from fstat().
+ */
+int shm_check_size(struct shm *s, char *why);
 
 /**
  * shm_detach - unmap and close a handle
@@ -191,8 +230,8 @@ int shm_view_check(const struct shm_view *v, char *why);
  * @v: a view of the same m and n, written
  * @why: filled with the reason on failure
  *
- * Returns 0, or -1 with errno EBADMSG (invalid content) or EAGAIN (writers
- * kept changing the buffer; try again).
+ * Returns 0, or -1 with errno EBADMSG (invalid content), EAGAIN (writers
+ * kept changing the buffer; try again) or EIO (the handle is lost).
  */
 int shm_read(const struct shm *s, struct shm_view *v, char *why);
 
@@ -209,7 +248,9 @@ int shm_read(const struct shm *s, struct shm_view *v, char *why);
  * Serialised against other writers with flock().  Nothing changes on error;
  * the generation is not bumped when nothing changes.
  * Returns 0, or -1 with errno EINVAL, ENOSPC (more than n active), EBADMSG
- * (the current table is invalid) or an error from the system.
+ * (the current table is invalid), EIO (the object was truncated, before or
+ * while writing: the update may not have been stored) or an error from the
+ * system.
  */
 int shm_activate(struct shm *s, const uint32_t *ids, size_t k,
 		 uint32_t weight, uint32_t *bad, char *why);
@@ -223,7 +264,7 @@ int shm_activate(struct shm *s, const uint32_t *ids, size_t k,
  * @why: filled with the reason on failure
  *
  * Returns 0, or -1 with errno ENOENT (an id is not active; nothing changes),
- * EBADMSG or an error from the system.
+ * EBADMSG, EIO (as for shm_activate()) or an error from the system.
  */
 int shm_deactivate(struct shm *s, const uint32_t *ids, size_t k, uint32_t *bad,
 		   char *why);

@@ -7,6 +7,7 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include "maglev/maglev.h"
@@ -150,12 +151,16 @@ START_TEST(test_attach_garbage)
 END_TEST
 
 /* Corrupt one thing in a valid object; attaching must fail with `err`. */
-enum corruption { BAD_VERSION, BAD_M, BAD_N, BAD_SIZE, BAD_HASH, CORRUPTION_MAX };
+enum corruption { BAD_VERSION, BAD_M, BAD_N, BAD_SIZE, BAD_HASH, BAD_MAGIC,
+		  BAD_N_OVER_M, BAD_M_PRIME_SIZE, BAD_HDR_SIZE, BAD_WORKERS,
+		  BAD_SIZE_FIELD, BAD_GROWN, CORRUPTION_MAX };
 
 START_TEST(test_attach_corrupt_header)
 {
 	const int want[CORRUPTION_MAX] = { EPROTONOSUPPORT, EBADMSG, EBADMSG,
-					   EBADMSG, EBADMSG };
+					   EBADMSG, EBADMSG, EBADMSG, EBADMSG,
+					   EBADMSG, EBADMSG, EBADMSG, EBADMSG,
+					   EBADMSG };
 	struct shm *s = make(997, 32);
 
 	switch (_i) {
@@ -164,6 +169,13 @@ START_TEST(test_attach_corrupt_header)
 	case BAD_N: s->hdr->n = 0; break;
 	case BAD_SIZE: ck_assert_int_eq(ftruncate(s->fd, (off_t)s->size / 2), 0); break;
 	case BAD_HASH: s->hdr->hash_mode = 9; break;
+	case BAD_MAGIC: s->hdr->magic ^= 1; break;
+	case BAD_N_OVER_M: s->hdr->m = 7; s->hdr->n = 11; break;
+	case BAD_M_PRIME_SIZE: s->hdr->m = 991; break;	/* prime, wrong size */
+	case BAD_HDR_SIZE: s->hdr->hdr_size = 64; break;
+	case BAD_WORKERS: s->hdr->workers = 65; break;
+	case BAD_SIZE_FIELD: s->hdr->size += 64; break;
+	case BAD_GROWN: ck_assert_int_eq(ftruncate(s->fd, (off_t)s->size + 4096), 0); break;
 	}
 	shm_detach(s);
 	ck_assert_ptr_null(shm_attach(name, false, why));
@@ -391,6 +403,218 @@ START_TEST(test_counters)
 }
 END_TEST
 
+/* Another process's view of the object: shrink it to `size` bytes. */
+static void shrink(off_t size)
+{
+	char path[80];
+	int fd;
+
+	snprintf(path, sizeof(path), "/%s", name);
+	fd = shm_open(path, O_RDWR, 0);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(ftruncate(fd, size), 0);
+	close(fd);
+}
+
+/* Truncated to nothing under a reader (_i = 1: a read-only handle): the
+ * next read touches a page that is gone; the guard turns the SIGBUS into
+ * EIO, and the handle reads zeros from then on. */
+START_TEST(test_truncated_under_reader)
+{
+	struct shm *w = make(997, 32), *s;
+	const uint32_t ids[2] = { 5, 6 };
+	uint64_t target[32], cnt[SHM_CNT_MAX];
+	uint32_t bad;
+	struct shm_view v;
+
+	ck_assert_int_eq(shm_activate(w, ids, 2, 0, &bad, why), 0);
+	s = _i ? shm_attach(name, false, why) : w;
+	ck_assert_ptr_nonnull(s);
+	ck_assert_int_eq(shm_view_init(&v, 997, 32), 0);
+	ck_assert_int_eq(shm_read(s, &v, why), 0);
+	ck_assert_int_eq(shm_check_size(s, why), 0);
+	shrink(0);
+	ck_assert(!shm_lost(s));
+	ck_assert_int_eq(shm_read(s, &v, why), -1);
+	ck_assert_int_eq(errno, EIO);
+	ck_assert_msg(strstr(why, "truncated"), "%s", why);
+	ck_assert(shm_lost(s));
+	ck_assert_uint_eq(shm_generation(s), 0);
+	shm_counts(s, target, cnt);
+	ck_assert_uint_eq(target[0], 0);
+	ck_assert_int_eq(shm_check_size(s, why), -1);
+	ck_assert_int_eq(errno, EIO);
+	shm_view_free(&v);
+	if (s != w)
+		shm_detach(s);
+	shm_detach(w);
+	/* The object itself is refused now. */
+	ck_assert_ptr_null(shm_attach(name, false, why));
+	ck_assert_int_eq(errno, EBADMSG);
+}
+END_TEST
+
+/* Truncated before an update is written: the update fails, and says so,
+ * instead of reporting success for a table that went nowhere. */
+START_TEST(test_truncated_under_writer)
+{
+	struct shm *s = make(997, 32);
+	const uint32_t ids[2] = { 5, 6 };
+	uint32_t bad;
+
+	ck_assert_int_eq(shm_activate(s, ids, 1, 0, &bad, why), 0);
+	shrink(4096);	/* the header survives, buffer 1 and the rest do not */
+	ck_assert_int_eq(shm_activate(s, ids + 1, 1, 0, &bad, why), -1);
+	ck_assert_int_eq(errno, EIO);
+	ck_assert(shm_lost(s));
+	ck_assert_int_eq(shm_deactivate(s, ids, 1, &bad, why), -1);
+	ck_assert_int_eq(errno, EIO);
+	shm_detach(s);
+}
+END_TEST
+
+/* A worker's counter writes past the new end are absorbed, and a resize
+ * that leaves every used page in place is still noticed by the size check. */
+START_TEST(test_truncated_under_counters)
+{
+	struct shm *s = make(997, 32);
+	struct shm_worker *last = shm_worker_at(s, SHM_WORKERS - 1);
+	struct shm_view v;
+
+	ck_assert_int_eq(shm_view_init(&v, 997, 32), 0);
+	shrink((off_t)s->size / 2);
+	ck_assert_int_eq(shm_read(s, &v, why), 0);	/* buffers still there */
+	ck_assert(!shm_lost(s));
+	shm_count(&last->cnt[0], 1);			/* SIGBUS, absorbed */
+	ck_assert(shm_lost(s));
+	ck_assert_uint_eq(last->cnt[0], 1);		/* private zero page + 1 */
+	shm_detach(s);
+
+	s = shm_attach(name, true, why);
+	ck_assert_ptr_null(s);
+	teardown();
+	s = make(997, 32);
+	shrink((off_t)s->size - 64);	/* no page of the mapping goes away */
+	ck_assert_int_eq(shm_check_size(s, why), -1);
+	ck_assert_int_eq(errno, EIO);
+	ck_assert_msg(strstr(why, "resized"), "%s", why);
+	ck_assert(shm_lost(s));
+	ck_assert_int_eq(shm_read(s, &v, why), -1);
+	ck_assert_int_eq(errno, EIO);
+	shm_view_free(&v);
+	shm_detach(s);
+}
+END_TEST
+
+/* The guard handles faults in table mappings only: a SIGBUS anywhere else
+ * still goes to the handler before it (ASan's under unit-san) or kills. */
+START_TEST(test_foreign_sigbus_kills)
+{
+	struct shm *s = make(7, 2);
+	pid_t pid;
+	int st;
+
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		char path[] = "/tmp/nfqlb-unit-bus-XXXXXX";
+		int fd = mkstemp(path);
+		volatile char *p;
+
+		unlink(path);
+		if (fd < 0 || ftruncate(fd, 4096) < 0)
+			_exit(2);
+		p = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+		if (p == MAP_FAILED || ftruncate(fd, 0) < 0)
+			_exit(2);
+		dup2(fd, 2);	/* a sanitizer's report of the expected fault */
+		p[0] = 1;
+		_exit(0);
+	}
+	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+	/* Killed by SIGBUS, or, under a sanitizer, its SIGBUS report. */
+	ck_assert_msg(WIFSIGNALED(st) ? WTERMSIG(st) == SIGBUS :
+		      WIFEXITED(st) && WEXITSTATUS(st) != 0 && WEXITSTATUS(st) != 2,
+		      "a foreign SIGBUS did not kill (status 0x%x)", st);
+	shm_detach(s);
+}
+END_TEST
+
+/* SHM_GUARD_MAX handles at once; one more is refused, and detaching frees
+ * the entries again. */
+START_TEST(test_guard_slots)
+{
+	static struct shm *h[SHM_GUARD_MAX];
+	struct shm *s = make(7, 2);
+	int i, n;
+
+	for (n = 0; n < SHM_GUARD_MAX; n++) {
+		h[n] = shm_attach(name, false, why);
+		if (!h[n])
+			break;
+	}
+	/* The fixture's own handle holds one entry (plus any leaked ones). */
+	ck_assert_int_le(n, SHM_GUARD_MAX - 1);
+	ck_assert_int_ge(n, SHM_GUARD_MAX - 8);
+	ck_assert_int_eq(errno, ENFILE);
+	for (i = 0; i < n; i++)
+		shm_detach(h[i]);
+	h[0] = shm_attach(name, false, why);
+	ck_assert_ptr_nonnull(h[0]);
+	shm_detach(h[0]);
+	shm_detach(s);
+}
+END_TEST
+
+/* A writer killed in the middle of publish() leaves the buffer it was
+ * writing marked busy (an odd sequence number).  The next writer, which
+ * holds the lock, must not take that for a stable buffer, nor publish the
+ * buffer still marked busy. */
+START_TEST(test_writer_died_mid_publish)
+{
+	struct shm *s = make(997, 32);
+	const uint32_t ids[3] = { 5, 6, 7 };
+	uint32_t bad, table[997];
+	uint64_t g;
+
+	ck_assert_int_eq(shm_activate(s, ids, 1, 0, &bad, why), 0);
+	g = shm_generation(s);
+	s->hdr->seq[(g + 1) & 1] |= 1;		/* died after marking it */
+	ck_assert_int_eq(shm_activate(s, ids + 1, 1, 0, &bad, why), 0);
+	ck_assert_uint_eq(shm_generation(s), g + 1);
+	ck_assert_uint_eq(s->hdr->seq[(g + 1) & 1] & 1, 0);
+	ck_assert_uint_eq(read_ids(s, table), g + 1);
+	ck_assert_int_eq(shm_activate(s, ids + 2, 1, 0, &bad, why), 0);
+	ck_assert_uint_eq(read_ids(s, table), g + 2);
+	shm_detach(s);
+}
+END_TEST
+
+/* The published buffer marked busy while nobody holds the lock is damage,
+ * not a writer at work: readers say so instead of waiting for it. */
+START_TEST(test_published_stuck_busy)
+{
+	struct shm *s = make(997, 32), *r;
+	const uint32_t id = 5;
+	struct shm_view v;
+	uint32_t bad;
+
+	ck_assert_int_eq(shm_activate(s, &id, 1, 0, &bad, why), 0);
+	s->hdr->seq[shm_generation(s) & 1] |= 1;
+	r = shm_attach(name, false, why);
+	ck_assert_ptr_nonnull(r);
+	ck_assert_int_eq(shm_view_init(&v, 997, 32), 0);
+	ck_assert_int_eq(shm_read(r, &v, why), -1);
+	ck_assert_int_eq(errno, EBADMSG);
+	ck_assert_msg(strstr(why, "no writer"), "%s", why);
+	ck_assert_int_eq(shm_activate(s, &id, 1, 3, &bad, why), -1);
+	ck_assert_int_eq(errno, EBADMSG);
+	shm_view_free(&v);
+	shm_detach(r);
+	shm_detach(s);
+}
+END_TEST
+
 Suite *make_shm_suite(void)
 {
 	Suite *s = suite_create("shm");
@@ -409,6 +633,13 @@ Suite *make_shm_suite(void)
 	tcase_add_test(tc, test_concurrent_writers);
 	tcase_add_test(tc, test_reader_never_torn);
 	tcase_add_test(tc, test_counters);
+	tcase_add_loop_test(tc, test_truncated_under_reader, 0, 2);
+	tcase_add_test(tc, test_truncated_under_writer);
+	tcase_add_test(tc, test_truncated_under_counters);
+	tcase_add_test(tc, test_foreign_sigbus_kills);
+	tcase_add_test(tc, test_guard_slots);
+	tcase_add_test(tc, test_writer_died_mid_publish);
+	tcase_add_test(tc, test_published_stuck_busy);
 	tcase_set_timeout(tc, 60);
 	suite_add_tcase(s, tc);
 	return s;

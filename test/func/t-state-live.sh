@@ -1,0 +1,179 @@
+#!/bin/bash
+# t-state-live: the worker survives damage to the object while it runs.
+# One namespace; UDP to 127.0.0.1:9999 goes through NFQUEUE 0 on OUTPUT,
+# and a filter rule per mark counts the packets that come back marked.
+#   1. activate 7 8: packets are marked 7 or 8;
+#   2. the published lookup is overwritten in place, generation unchanged:
+#      the worker goes on with its private copy; show refuses the object;
+#   2b. generation 2 is published with its buffer marked busy although no
+#      writer holds the lock: logged once, the last table kept, no stall;
+#   3. the object is truncated to half its size while traffic flows (the
+#      pages the worker touches stay): every packet is still marked, and
+#      the worker logs the damage once, not per packet or per second;
+#   4. init --force + activate 9: the worker takes the new object;
+#   5. the object is truncated to 0 while traffic flows (the worker's next
+#      access to it faults): the worker neither dies nor drops, marks with
+#      target 9, and logs once more, once;
+#   6. init --force + activate 7: the worker follows again; SIGTERM: exit 0.
+# shellcheck source-path=SCRIPTDIR
+. "$(dirname "$0")/lib.sh"
+
+need_root
+need_cmd ip iptables timeout dd truncate
+need_bins
+
+ns_add lb
+nsx lb iptables -t mangle -A OUTPUT -p udp -d 127.0.0.1 --dport 9999 \
+	-j NFQUEUE --queue-num 0 || fail "iptables"
+for m in 7 8 9; do
+	nsx lb iptables -A OUTPUT -p udp --dport 9999 -m mark --mark $m ||
+		fail "iptables"
+done
+
+# send N: N datagrams, each from a new source port.
+send()
+{
+	nsx lb timeout 30 bash -c \
+		'for ((i = 0; i < $1; i++)); do echo x >/dev/udp/127.0.0.1/9999; done' \
+		_ "$1" 2>/dev/null
+}
+
+# marked M...: packets that left marked with any of M... so far.
+marked()
+{
+	local hex="" m
+
+	for m in "$@"; do
+		hex="$hex $(printf '0x%x' "$m")"
+	done
+	nsx lb iptables -nvxL OUTPUT | awk -v want="$hex " '
+		/mark match/ && index(want, " " $NF " ") { sum += $1 }
+		END { print sum + 0 }'
+}
+
+# marked_is N M...: exactly N packets so far carry one of the marks M...
+marked_is()
+{
+	local n=$1
+
+	shift
+	[ "$(marked "$@")" -eq "$n" ]
+}
+
+log_count()
+{
+	grep -c -- "$1" "$LB_LOG"
+}
+
+# logged N PATTERN: the worker's log has exactly N lines matching PATTERN.
+logged()
+{
+	[ "$(log_count "$2")" -eq "$1" ]
+}
+
+# during_traffic CMD...: run CMD while 600 datagrams are on their way;
+# then all of them (and those sent before, SENT in total) must be marked
+# with one of MARKS.
+during_traffic()
+{
+	local pid
+
+	send 600 &
+	pid=$!
+	sleep 0.3
+	"$@" || fail "$*"
+	wait "$pid"
+	SENT=$((SENT + 600))
+	# shellcheck disable=SC2086
+	wait_for -n 100 marked_is "$SENT" $MARKS ||
+		fail "$(marked $MARKS) of $SENT packets marked with $MARKS after '$*'"
+	alive "$LB_PID" || fail "the worker died after '$*'"
+}
+
+"$NFQLB" init || fail "init"
+"$NFQLB" activate 7 8 || fail "activate"
+start_bg lb "$NFQLB" lb --queue 0
+LB_PID=$BG_PID
+wait_for lb_ready || fail "the worker did not start"
+LB_LOG=$(ls "$LOGDIR"/lb-nfqlb-*.log)
+SHMF=/dev/shm/$NFQLB_SHM
+SIZE=$(stat -c %s "$SHMF")
+MARKS="7 8"
+SENT=0
+
+info "1. 40 datagrams over targets 7 and 8"
+send 40
+SENT=40
+wait_for marked_is 40 7 8 || fail "marked $(marked 7 8) of 40"
+[ "$(marked 7)" -gt 0 ] && [ "$(marked 8)" -gt 0 ] || fail "not spread over 7 and 8"
+
+info "2. the published lookup overwritten in place, generation unchanged"
+# Generation 1 publishes buffer 1: at 128 + 4544, its lookup 512 bytes in.
+head -c 3988 /dev/zero | tr '\0' '\375' |
+	dd of="$SHMF" bs=1 seek=$((128 + 4544 + 512)) conv=notrunc status=none ||
+	fail "dd"
+during_traffic true
+"$NFQLB" show >/dev/null 2>&1 && fail "show accepted the overwritten table"
+[ "$(log_count 'nfqlb: lb: queue [0-9]*:')" -eq 0 ] ||
+	fail "the worker logged a table it never had to read: $(cat "$LB_LOG")"
+
+info "2b. generation 2 published with its buffer stuck busy (no writer)"
+# seq[0] at offset 48 odd, then the generation (offset 40) to 2.
+printf '\001\000\000\000' | dd of="$SHMF" bs=1 seek=48 conv=notrunc status=none || fail "dd"
+printf '\002\000\000\000\000\000\000\000' |
+	dd of="$SHMF" bs=1 seek=40 conv=notrunc status=none || fail "dd"
+during_traffic true
+wait_for -n 50 logged 1 'generation 2 is invalid (the published table is marked busy' ||
+	fail "the stuck buffer was not reported: $(cat "$LB_LOG")"
+during_traffic true
+logged 1 'generation 2 is invalid' || fail "the stuck buffer was logged again: $(cat "$LB_LOG")"
+
+info "3. truncate to half the size while traffic flows"
+during_traffic truncate -s $((SIZE / 2)) "$SHMF"
+wait_for -n 50 grep -q "keeping the last table" "$LB_LOG" ||
+	fail "the worker did not notice the truncation: $(cat "$LB_LOG")"
+sleep 2.5	# the worker checks once a second: it must not say it again
+send 20
+SENT=$((SENT + 20))
+wait_for marked_is "$SENT" 7 8 || fail "marked $(marked 7 8) of $SENT"
+[ "$(log_count 'keeping the last table')" -eq 1 ] ||
+	fail "the truncation was not logged exactly once: $(cat "$LB_LOG")"
+"$NFQLB" stats >/dev/null 2>&1 && fail "stats accepted the truncated object"
+
+info "4. init --force and activate 9: the worker follows"
+"$NFQLB" init --force || fail "init --force"
+"$NFQLB" activate 9 || fail "activate 9"
+wait_for -n 50 grep -q "was replaced" "$LB_LOG" || fail "the worker did not switch tables"
+send 20
+SENT=$((SENT + 20))
+wait_for marked_is 20 9 || fail "marked 9: $(marked 9), want 20"
+MARKS="7 8 9"
+
+info "5. truncate to 0 while traffic flows"
+during_traffic truncate -s 0 "$SHMF"
+wait_for -n 50 logged 2 'keeping the last table' ||
+	fail "the worker did not log the second truncation: $(cat "$LB_LOG")"
+before9=$(marked 9)
+send 20
+SENT=$((SENT + 20))
+wait_for marked_is $((before9 + 20)) 9 || fail "after truncate -s 0 not marked 9"
+sleep 2.5
+[ "$(log_count 'keeping the last table')" -eq 2 ] ||
+	fail "the truncation to 0 was logged more than once: $(cat "$LB_LOG")"
+grep -q "Bus error\|SIGBUS" "$LB_LOG" && fail "a SIGBUS reached the log"
+
+info "6. init --force and activate 7: the worker follows; SIGTERM"
+"$NFQLB" init --force || fail "init --force"
+"$NFQLB" activate 7 || fail "activate 7"
+wait_for -n 50 logged 2 'was replaced' ||
+	fail "the worker did not switch tables again"
+before7=$(marked 7)
+send 20
+wait_for marked_is $((before7 + 20)) 7 || fail "the new table 7 was not used"
+"$NFQLB" stats --json | grep -q '"packets":20' ||
+	fail "the new object's counters: $("$NFQLB" stats --json)"
+kill -TERM "$LB_PID"
+wait "$LB_PID"
+rc=$?
+[ $rc -eq 0 ] || fail "the worker exited with $rc"
+pass

@@ -1,0 +1,69 @@
+#!/bin/bash
+# t-valgrind-lb: `nfqlb lb` under valgrind --leak-check=full handles
+# packets, a truncated object (the SIGBUS guard), a replaced object and
+# SIGTERM, and then exits 0 with 0 errors and every heap block freed.
+# One namespace; UDP to 127.0.0.1:9999 goes through NFQUEUE 0 on OUTPUT.
+# shellcheck source-path=SCRIPTDIR
+. "$(dirname "$0")/lib.sh"
+
+need_root
+need_cmd ip iptables timeout valgrind truncate
+need_bins
+
+ns_add lb
+nsx lb iptables -t mangle -A OUTPUT -p udp -d 127.0.0.1 --dport 9999 \
+	-j NFQUEUE --queue-num 0 || fail "iptables"
+for m in 7 9; do
+	nsx lb iptables -A OUTPUT -p udp --dport 9999 -m mark --mark $m ||
+		fail "iptables"
+done
+
+send()
+{
+	nsx lb timeout 20 bash -c \
+		'for ((i = 0; i < $1; i++)); do echo x >/dev/udp/127.0.0.1/9999; done' \
+		_ "$1" 2>/dev/null
+}
+
+# marked_is M N: N packets so far left marked M.
+marked_is()
+{
+	[ "$(nsx lb iptables -nvxL OUTPUT | awk -v m="$(printf '0x%x' "$1")" \
+		'$0 ~ "mark match " m "$" { print $1 }')" -eq "$2" ]
+}
+
+"$NFQLB" init || fail "init"
+"$NFQLB" activate 7 || fail "activate"
+VG_LOG=$LOGDIR/valgrind.txt
+start_bg lb valgrind --leak-check=full --show-leak-kinds=all \
+	--errors-for-leak-kinds=all --error-exitcode=99 --log-file="$VG_LOG" \
+	"$NFQLB" lb --queue 0
+LB_PID=$BG_PID
+wait_for -n 300 lb_ready || fail "the worker did not start under valgrind"
+
+info "packets, marked 7"
+send 50
+wait_for -n 200 marked_is 7 50 || fail "not all 50 packets were marked 7"
+
+info "the object truncated to 0 under the worker, then replaced"
+truncate -s 0 "/dev/shm/$NFQLB_SHM" || fail "truncate"
+send 20
+wait_for -n 200 marked_is 7 70 || fail "packets after the truncation were not marked 7"
+LB_LOG=$(ls "$LOGDIR"/lb-valgrind-*.log)
+wait_for -n 300 grep -q "keeping the last table" "$LB_LOG" ||
+	fail "the worker did not report the truncation"
+"$NFQLB" init --force || fail "init --force"
+"$NFQLB" activate 9 || fail "activate 9"
+wait_for -n 300 grep -q "was replaced" "$LB_LOG" || fail "the worker did not switch tables"
+send 20
+wait_for -n 200 marked_is 9 20 || fail "the new table was not used"
+
+info "SIGTERM"
+kill -TERM "$LB_PID"
+wait "$LB_PID"
+rc=$?
+grep -q "ERROR SUMMARY: 0 errors" "$VG_LOG" || fail "valgrind errors: $(cat "$VG_LOG")"
+grep -q "All heap blocks were freed -- no leaks are possible" "$VG_LOG" ||
+	fail "the worker left heap blocks: $(cat "$VG_LOG")"
+[ "$rc" -eq 0 ] || fail "the worker exited $rc under valgrind: $(cat "$VG_LOG")"
+pass

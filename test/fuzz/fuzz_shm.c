@@ -1,0 +1,232 @@
+/* fuzz_shm.c: libFuzzer target for the validation of the shared state.
+ *
+ * The input is a state file: byte 0 holds flags, the rest is written as
+ * the object /dev/shm/nfqlb-fuzz-<pid>, and the production code opens it by
+ * name, as every command and the worker do:
+ *   bit 0  pad: set the object's size to the size its header claims (at
+ *          most FUZZ_SIZE_MAX), so short inputs reach the table checks;
+ *   bit 1  writable: attach for writing and run activate and deactivate;
+ *   bit 2  also run `nfqlb show --json` and `nfqlb stats --json` on it.
+ * What must hold: a refused object gets errno EBADMSG or EPROTONOSUPPORT
+ * and a one-line reason; an accepted one has a sane header; a table that
+ * shm_read() accepts passes an independent re-check; show and stats agree
+ * with shm_read(); writers refuse an invalid table without changing the
+ * generation, and turn a valid one they change into exactly the Maglev
+ * table of its active targets.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "maglev/maglev.h"
+#include "nfqlb/cli.h"
+#include "shm/shm.h"
+
+#define REQUIRE(c) do {							\
+	if (!(c)) {							\
+		fprintf(stderr, "fuzz_shm: %s:%d: contract broken: %s\n",	\
+			__FILE__, __LINE__, #c);			\
+		abort();						\
+	}								\
+} while (0)
+
+#define FUZZ_SIZE_MAX (4u << 20)
+#define F_PAD 1
+#define F_WRITE 2
+#define F_CLI 4
+
+int LLVMFuzzerInitialize(int *argc, char ***argv);
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static char name[64];
+static char path[80];
+static FILE *devnull;
+
+static void remove_object(void)
+{
+	shm_unlink(path);
+}
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	(void)argc;
+	(void)argv;
+	snprintf(name, sizeof(name), "nfqlb-fuzz-%d", (int)getpid());
+	snprintf(path, sizeof(path), "/%s", name);
+	devnull = fopen("/dev/null", "w");
+	REQUIRE(devnull != NULL);
+	atexit(remove_object);
+	return 0;
+}
+
+static void write_object(const uint8_t *data, size_t size, bool pad)
+{
+	int fd = shm_open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+	uint64_t want;
+
+	REQUIRE(fd >= 0);
+	REQUIRE(size == 0 || write(fd, data, size) == (ssize_t)size);
+	if (pad && size >= sizeof(struct shm_hdr)) {
+		memcpy(&want, data + offsetof(struct shm_hdr, size), sizeof(want));
+		if (want <= FUZZ_SIZE_MAX)
+			REQUIRE(ftruncate(fd, (off_t)want) == 0);
+	}
+	close(fd);
+}
+
+static void check_why(const char *why)
+{
+	REQUIRE(why[0] != '\0');
+	REQUIRE(strchr(why, '\n') == NULL);
+	REQUIRE(strlen(why) < SHM_WHY_MAX);
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* The rules of shm_view_check(), written again from shm.h. */
+static void recheck_view(const struct shm_view *v)
+{
+	uint32_t *count = calloc(v->n, sizeof(*count)), *ids = calloc(v->n, sizeof(*ids));
+	uint32_t i, k = 0;
+
+	REQUIRE(count && ids);
+	for (i = 0; i < v->n; i++) {
+		const struct shm_target *t = &v->targets[i];
+
+		REQUIRE(t->active <= 1);
+		if (!t->active)
+			continue;
+		REQUIRE(t->id != 0 && t->weight >= 1 && t->weight <= MAGLEV_WEIGHT_MAX);
+		ids[k++] = t->id;
+	}
+	qsort(ids, k, sizeof(*ids), cmp_u32);
+	for (i = 1; i < k; i++)
+		REQUIRE(ids[i] != ids[i - 1]);
+	for (i = 0; i < v->m; i++) {
+		uint32_t slot = v->lookup[i];
+
+		REQUIRE(k ? slot < v->n && v->targets[slot].active : slot == SHM_NO_SLOT);
+		if (k)
+			count[slot]++;
+	}
+	for (i = 0; i < v->n; i++)
+		REQUIRE(!v->targets[i].active || v->targets[i].entries == count[i]);
+	free(count);
+	free(ids);
+}
+
+static void check_header(const struct shm *s)
+{
+	REQUIRE(s->m >= 2 && s->m <= SHM_M_MAX && maglev_is_prime(s->m));
+	REQUIRE(s->n >= 1 && s->n <= SHM_N_MAX && s->n <= s->m);
+	REQUIRE((unsigned int)s->mode < HASH_MODE_MAX);
+	REQUIRE(s->size >= sizeof(struct shm_hdr));
+}
+
+/* The view must be the Maglev table of its own active targets. */
+static void check_is_maglev(const struct shm *s, const struct shm_view *v)
+{
+	struct maglev_target *t = calloc(v->n, sizeof(*t));
+	uint32_t *want = calloc(v->m, sizeof(*want)), i, k = 0;
+
+	REQUIRE(t && want);
+	for (i = 0; i < v->n; i++)
+		if (v->targets[i].active)
+			t[k++] = (struct maglev_target){ v->targets[i].id, v->targets[i].weight };
+	REQUIRE(maglev_build(want, v->m, s->seed, t, k) == 0);
+	for (i = 0; i < v->m; i++)
+		REQUIRE(k ? v->lookup[i] != SHM_NO_SLOT &&
+			    v->targets[v->lookup[i]].id == t[want[i]].id :
+			    v->lookup[i] == SHM_NO_SLOT);
+	free(t);
+	free(want);
+}
+
+/* Run activate then deactivate; `valid` says whether the table was. */
+static void check_writers(struct shm *s, struct shm_view *v, bool valid,
+			  const uint8_t *data, size_t size)
+{
+	uint32_t ids[2] = { 7, 1u + (size ? data[size - 1] : 0) }, bad = 0;
+	uint32_t weight = size > 1 ? data[size - 2] % 4 : 0;
+	uint64_t g = shm_generation(s);
+	char why[SHM_WHY_MAX] = "";
+	int r = shm_activate(s, ids, 2, weight, &bad, why);
+
+	if (!valid || r < 0) {
+		REQUIRE(r < 0);
+		/* A header marked retired sends writers to the new object. */
+		REQUIRE(errno == (valid ? ENOSPC : EBADMSG) ||
+			(errno == ESTALE && shm_retired(s)));
+		check_why(why);
+		REQUIRE(shm_generation(s) == g);
+		return;
+	}
+	REQUIRE(shm_read(s, v, why) == 0);
+	recheck_view(v);
+	/* No change (both ids active, no new weight) publishes nothing: the
+	 * lookup stays whatever valid table the input held. */
+	if (shm_generation(s) != g)
+		check_is_maglev(s, v);
+	REQUIRE(shm_deactivate(s, ids, 1, &bad, why) == 0);
+	REQUIRE(shm_read(s, v, why) == 0);
+	check_is_maglev(s, v);
+}
+
+/* show and stats say yes exactly when shm_read() did. */
+static void check_cli(bool valid)
+{
+	char *show[] = { "nfqlb", "show", "--json", "--shm", name, NULL };
+	char *stats[] = { "nfqlb", "stats", "--json", "--shm", name, NULL };
+	FILE *out = stdout, *err = stderr;
+
+	stdout = devnull;
+	stderr = devnull;
+	REQUIRE(nfqlb_run(5, show) == (valid ? 0 : 1));
+	REQUIRE(nfqlb_run(5, stats) == (valid ? 0 : 1));
+	stdout = out;
+	stderr = err;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	uint8_t flags = size ? data[0] : 0;
+	char why[SHM_WHY_MAX] = "";
+	struct shm_view v;
+	struct shm *s;
+	bool valid;
+
+	write_object(data + !!size, size - !!size, flags & F_PAD);
+	s = shm_attach(name, flags & F_WRITE, why);
+	if (!s) {
+		REQUIRE(errno == EBADMSG || errno == EPROTONOSUPPORT);
+		check_why(why);
+		return 0;
+	}
+	check_header(s);
+	REQUIRE(shm_view_init(&v, s->m, s->n) == 0);
+	valid = shm_read(s, &v, why) == 0;
+	if (valid)
+		recheck_view(&v);
+	else
+		REQUIRE(errno == EBADMSG);
+	if (!valid)
+		check_why(why);
+	if (flags & F_CLI)
+		check_cli(valid);
+	if (flags & F_WRITE)
+		check_writers(s, &v, valid, data, size);
+	shm_view_free(&v);
+	shm_detach(s);
+	return 0;
+}

@@ -1,0 +1,56 @@
+#!/bin/bash
+# run-fuzz.sh SECONDS DIR NAME...: run each libFuzzer target DIR/fuzz_NAME
+# for SECONDS, starting from the seeds in test/fuzz/corpus/NAME (never
+# written) and the inputs earlier runs found in DIR/corpus/NAME.  Prints
+# one line per target with its executions, and exits 1 if any target found
+# a crash, leak, timeout or broken contract (its input is then in
+# DIR/artifacts/NAME/, its log in DIR/NAME.log).
+
+secs=${1:?usage: run-fuzz.sh SECONDS DIR NAME...}
+dir=${2:?usage: run-fuzz.sh SECONDS DIR NAME...}
+shift 2
+src=$(cd "$(dirname "$0")" && pwd)
+failed=0
+total=0
+
+# Per-target options: the longest input worth trying, and a dictionary.
+opts_for()
+{
+	case $1 in
+	pkt) echo "-max_len=1024" ;;
+	shm) echo "-max_len=16384" ;;
+	cli) echo "-max_len=512 -dict=$src/cli.dict" ;;
+	esac
+}
+
+for name in "$@"; do
+	bin=$dir/fuzz_$name
+	work=$dir/corpus/$name
+	art=$dir/artifacts/$name
+	log=$dir/$name.log
+	[ -x "$bin" ] || { echo "run-fuzz: $bin is not built"; exit 1; }
+	mkdir -p "$work" "$art"
+	rm -f "$art"/*
+	# shellcheck disable=SC2046
+	"$bin" -max_total_time="$secs" -print_final_stats=1 -timeout=10 \
+		-rss_limit_mb=2048 -artifact_prefix="$art/" $(opts_for "$name") \
+		"$work" "$src/corpus/$name" >"$log" 2>&1 &
+	pid=$!
+	wait "$pid"
+	rc=$?
+	# A target that died could not remove its sandbox object.
+	rm -f "/dev/shm/nfqlb-fuzz-$pid" "/dev/shm/nfqlb-fuzz-cli-$pid"
+	execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")
+	found=$(find "$art" -type f | wc -l)
+	printf 'fuzz_%-4s %10s executions in %ss, %s artifacts, exit %s\n' \
+		"$name" "${execs:-?}" "$secs" "$found" "$rc"
+	if [ "$rc" -ne 0 ] || [ "$found" -ne 0 ] || [ -z "$execs" ]; then
+		failed=$((failed + 1))
+		echo "FAILED fuzz_$name; last lines of $log:"
+		tail -n 30 "$log"
+	else
+		total=$((total + execs))
+	fi
+done
+echo "fuzz: $total executions in the targets that passed, $failed failed"
+[ "$failed" -eq 0 ]
