@@ -1,6 +1,7 @@
 /* lb.c: `nfqlb lb`, the NFQUEUE worker: one thread per queue. */
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -19,6 +20,8 @@
 #define QUEUE_MAX SHM_WORKERS
 #define QLENGTH_DEFAULT 4096
 #define RECV_TIMEOUT_MS 250
+#define RT_PRIORITY_DEFAULT 1
+#define RT_PRIORITY_MAX 99
 #define PROC_QUEUES "/proc/net/netfilter/nfnetlink_queue"
 
 static const struct opt lb_opts[] = {
@@ -27,6 +30,8 @@ static const struct opt lb_opts[] = {
 	{ "qlength", "L", "most packets the kernel holds per queue (default 4096)" },
 	{ "no-target", "drop|accept", "verdict when no target is active (default drop)" },
 	{ "fail-open", NULL, "let the kernel accept packets unmarked when a queue is full" },
+	{ "cpu", "LIST", "pin the queue threads, in order, to these CPUs (e.g. 1 or 0,1 or 0-3)" },
+	{ "rt-priority", "P", "SCHED_FIFO priority of the queue threads, 0 for none (default 1)" },
 	{ NULL, NULL, NULL },
 };
 
@@ -36,6 +41,10 @@ struct lb_conf {
 	uint32_t qlength;
 	uint32_t no_target;	/* NF_DROP or NF_ACCEPT */
 	bool fail_open;
+	uint32_t rt_priority;	/* SCHED_FIFO priority; 0: the normal scheduler */
+	bool rt_given;		/* --rt-priority was given: failing to get it is fatal */
+	unsigned int ncpu;	/* CPUs in --cpu; 0 leaves the threads unpinned */
+	int cpu[QUEUE_MAX];
 };
 
 struct worker {
@@ -47,6 +56,7 @@ struct worker {
 	struct shm_worker *w;
 	struct shm_view view, spare;
 	struct queue *q;
+	bool rt;		/* runs with SCHED_FIFO */
 	uint64_t bad_gen;	/* an invalid generation, already logged */
 	bool gone_logged;	/* "table deleted" already logged */
 	uint64_t errors_logged;
@@ -264,6 +274,10 @@ static void *worker_main(void *arg)
 			if (queue_flush(wk->q) < 0 && errno != EINTR)
 				lb_log("queue %u: verdicts: %s", wk->queue, strerror(errno));
 		}
+		/* A full batch means more is waiting: SCHED_FIFO does not share
+		 * the CPU between threads of one priority unless they yield. */
+		if (wk->rt && n == QUEUE_BATCH)
+			sched_yield();
 		housekeeping(wk);
 	}
 	return NULL;
@@ -291,13 +305,92 @@ static int parse_queues(const char *v, struct lb_conf *c)
 	return 0;
 }
 
+/* A CPU number or range "N" / "N-M" at s, up to end; appended to cpu. */
+static int parse_cpu_range(const char *s, size_t len, int *cpu, unsigned int max,
+			   unsigned int *n)
+{
+	uint32_t a, b;
+	char buf[32], *dash;
+
+	if (len == 0 || len >= sizeof(buf))
+		return -1;
+	memcpy(buf, s, len);
+	buf[len] = '\0';
+	dash = strchr(buf, '-');
+	if (dash)
+		*dash = '\0';
+	if (opt_u32(buf, 0, CPU_SETSIZE - 1, &a) < 0 ||
+	    opt_u32(dash ? dash + 1 : buf, 0, CPU_SETSIZE - 1, &b) < 0 || b < a)
+		return -1;
+	for (; a <= b; a++) {
+		if (*n == max) {
+			errno = E2BIG;
+			return -1;
+		}
+		cpu[(*n)++] = (int)a;
+	}
+	return 0;
+}
+
+int lb_parse_cpus(const char *s, int *cpu, unsigned int max, char *why)
+{
+	unsigned int i, n = 0;
+	cpu_set_t allowed;
+	const char *end;
+
+	for (;; s = end + 1) {
+		end = strchrnul(s, ',');
+		errno = EINVAL;
+		if (parse_cpu_range(s, (size_t)(end - s), cpu, max, &n) < 0) {
+			if (errno == E2BIG)
+				snprintf(why, LB_WHY_MAX, "more CPUs than queues (%u)", max);
+			else
+				snprintf(why, LB_WHY_MAX, "want CPU numbers and ranges like 0,2-3");
+			return -1;
+		}
+		if (*end == '\0')
+			break;
+	}
+	if (sched_getaffinity(0, sizeof(allowed), &allowed) < 0)
+		CPU_ZERO(&allowed);
+	for (i = 0; i < n; i++)
+		if (!CPU_ISSET(cpu[i], &allowed)) {
+			snprintf(why, LB_WHY_MAX, "CPU %d is not available to this process", cpu[i]);
+			errno = EINVAL;
+			return -1;
+		}
+	return (int)n;
+}
+
+static int parse_sched(const struct cmd *cmd, const struct optval *ov,
+		       struct lb_conf *c)
+{
+	const char *v = opt_get(cmd, ov, "rt-priority");
+	char why[LB_WHY_MAX];
+	int n;
+
+	c->rt_priority = RT_PRIORITY_DEFAULT;
+	c->rt_given = v != NULL;
+	if (v && opt_u32(v, 0, RT_PRIORITY_MAX, &c->rt_priority) < 0)
+		return usage_error(cmd, "bad rt-priority '%s': want 0..%u", v, RT_PRIORITY_MAX);
+	v = opt_get(cmd, ov, "cpu");
+	if (!v)
+		return NFQLB_OK;
+	n = lb_parse_cpus(v, c->cpu, (unsigned int)(c->qlast - c->qfirst) + 1, why);
+	if (n < 0)
+		return usage_error(cmd, "bad cpu list '%s': %s", v, why);
+	c->ncpu = (unsigned int)n;
+	return NFQLB_OK;
+}
+
 static int lb_parse(const struct cmd *cmd, const struct optval *ov, int argc,
 		    struct lb_conf *c)
 {
 	const char *v;
 
-	*c = (struct lb_conf){ opt_shm_name(cmd, ov), 0, 0, QLENGTH_DEFAULT,
-			       NF_DROP, opt_get(cmd, ov, "fail-open") != NULL };
+	*c = (struct lb_conf){ .name = opt_shm_name(cmd, ov), .qlength = QLENGTH_DEFAULT,
+			       .no_target = NF_DROP,
+			       .fail_open = opt_get(cmd, ov, "fail-open") != NULL };
 	if (argc > ov->first)
 		return usage_error(cmd, "unexpected argument");
 	v = opt_get(cmd, ov, "queue");
@@ -312,7 +405,7 @@ static int lb_parse(const struct cmd *cmd, const struct optval *ov, int argc,
 		c->no_target = NF_ACCEPT;
 	else if (v && strcmp(v, "drop") != 0)
 		return usage_error(cmd, "bad no-target '%s': want drop or accept", v);
-	return NFQLB_OK;
+	return parse_sched(cmd, ov, c);
 }
 
 /* The kernel answers EPERM both without CAP_NET_ADMIN and when another
@@ -369,6 +462,66 @@ static void log_start(const struct lb_conf *c, const struct worker *wk)
 	       c->no_target == NF_DROP ? "drop" : "accept", c->fail_open ? "on" : "off");
 }
 
+/* Where and how a queue thread runs, set before it starts. */
+static void thread_attr(pthread_attr_t *a, const struct lb_conf *c,
+			unsigned int i, bool rt)
+{
+	struct sched_param sp = { .sched_priority = (int)c->rt_priority };
+	cpu_set_t set;
+
+	pthread_attr_init(a);
+	if (c->ncpu) {
+		CPU_ZERO(&set);
+		CPU_SET(c->cpu[i % c->ncpu], &set);
+		pthread_attr_setaffinity_np(a, sizeof(set), &set);
+	}
+	if (rt) {
+		pthread_attr_setinheritsched(a, PTHREAD_EXPLICIT_SCHED);
+		pthread_attr_setschedpolicy(a, SCHED_FIFO);
+		pthread_attr_setschedparam(a, &sp);
+	}
+}
+
+static void log_thread(const struct lb_conf *c, const struct worker *wk, unsigned int i)
+{
+	char cpu[16] = "any";
+
+	if (c->ncpu)
+		snprintf(cpu, sizeof(cpu), "%d", c->cpu[i % c->ncpu]);
+	if (wk->rt)
+		lb_log("queue %u: CPU %s, SCHED_FIFO priority %u", wk->queue, cpu, c->rt_priority);
+	else
+		lb_log("queue %u: CPU %s, normal scheduler", wk->queue, cpu);
+}
+
+/*
+ * Real-time priority keeps the worker from being starved by the kernel's
+ * receive processing on its CPU under a flood (BENCHMARKS.md).  Without the
+ * permission, and unless --rt-priority asked for it, run without.
+ */
+static int start_worker(struct worker *wk, const struct lb_conf *c, unsigned int i)
+{
+	pthread_attr_t a;
+	int err;
+
+	wk->rt = c->rt_priority != 0;
+	thread_attr(&a, c, i, wk->rt);
+	err = pthread_create(&wk->thread, &a, worker_main, wk);
+	pthread_attr_destroy(&a);
+	if (err == EPERM && wk->rt && !c->rt_given) {
+		lb_log("queue %u: no permission for SCHED_FIFO; using the normal scheduler",
+		       wk->queue);
+		wk->rt = false;
+		thread_attr(&a, c, i, false);
+		err = pthread_create(&wk->thread, &a, worker_main, wk);
+		pthread_attr_destroy(&a);
+	}
+	if (err == 0)
+		log_thread(c, wk, i);
+	errno = err;
+	return err ? -1 : 0;
+}
+
 static void on_wakeup(int sig)
 {
 	(void)sig;	/* only interrupts a blocked recvmmsg() */
@@ -385,15 +538,15 @@ static void block_signals(sigset_t *set)
 	sigaction(SIGUSR1, &sa, NULL);	/* no SA_RESTART */
 }
 
-static void run_workers(struct worker *wk, unsigned int n, const sigset_t *set)
+static void run_workers(struct worker *wk, const struct lb_conf *c, unsigned int n,
+			const sigset_t *set)
 {
 	unsigned int i;
 	int sig = 0;
 
 	for (i = 0; i < n; i++) {
-		errno = pthread_create(&wk[i].thread, NULL, worker_main, &wk[i]);
-		if (errno) {
-			fatal(&wk[i], "thread");
+		if (start_worker(&wk[i], c, i) < 0) {
+			fatal(&wk[i], wk[i].rt ? "thread with SCHED_FIFO" : "thread");
 			break;
 		}
 		wk[i].started = true;
@@ -434,7 +587,7 @@ static int do_lb(const struct cmd *cmd, const struct optval *ov, int argc,
 			r = NFQLB_FAIL;
 	if (r == NFQLB_OK) {
 		log_start(&c, &wk[0]);
-		run_workers(wk, n, &set);
+		run_workers(wk, &c, n, &set);
 	}
 	for (i = 0; i < n; i++) {
 		queue_close(wk[i].q);

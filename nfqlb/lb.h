@@ -16,4 +16,20 @@ enum lb_cnt {
 
 _Static_assert(LB_CNT_MAX <= SHM_CNT_MAX, "counters fit the shared state");
 
+#define LB_WHY_MAX 96
+
+/**
+ * lb_parse_cpus - parse the CPU list of `nfqlb lb --cpu`
+ * @s: CPU numbers and ranges, comma-separated: "1", "0,1", "0-3", "0,2-3"
+ * @cpu: written with the CPUs in list order (a range ascending)
+ * @max: room in @cpu: the number of queue threads
+ * @why: filled with a one-line reason on failure (LB_WHY_MAX bytes)
+ *
+ * A CPU may appear more than once.  Every CPU must be in this process's
+ * affinity mask.
+ * Returns the number of CPUs, or -1 with errno EINVAL (bad syntax, a CPU
+ * not available) or E2BIG (more than @max CPUs).
+ */
+int lb_parse_cpus(const char *s, int *cpu, unsigned int max, char *why);
+
 #endif
