@@ -79,33 +79,75 @@ static void lb_log(const char *fmt, ...)
 	fprintf(stderr, "nfqlb: lb: %s\n", line);
 }
 
-/* The per-packet path: classify, hash, look up; no locks, no system calls. */
-static void decide(struct worker *wk, const struct queue_pkt *p)
+/*
+ * The per-packet path, in three passes over the batch so that the CPU
+ * overlaps the packets' independent work (each hash is a chain of
+ * multiplications): classify all, hash all, then look up all.  No locks,
+ * atomics or system calls.
+ */
+static inline __attribute__((always_inline)) void
+hash_all(const struct pkt_key *key, unsigned int n, enum hash_mode mode,
+	 uint32_t seed, uint32_t m, struct lb_result *res)
+{
+	unsigned int i;
+
+	for (i = 0; i < n; i++)
+		res[i].slot = hash_reduce(hash_flow(key[i].w, mode, seed), m);
+}
+
+void lb_lookup_batch(const struct shm_view *v, enum hash_mode mode, uint32_t seed,
+		     const struct queue_pkt *pkts, unsigned int n,
+		     struct lb_result *res)
+{
+	struct pkt_key key[QUEUE_BATCH];
+	unsigned int i;
+
+	for (i = 0; i < n; i++)
+		res[i].kind = (uint8_t)pkt_classify(pkts[i].data, pkts[i].len, &key[i]);
+	/* A constant mode lets the compiler drop the per-word tests. */
+	if (mode == HASH_5TUPLE)
+		hash_all(key, n, HASH_5TUPLE, seed, v->m, res);
+	else if (mode == HASH_ADDR)
+		hash_all(key, n, HASH_ADDR, seed, v->m, res);
+	else
+		hash_all(key, n, HASH_SRC, seed, v->m, res);
+	for (i = 0; i < n; i++)
+		res[i].slot = res[i].kind == PKT_MALFORMED ? SHM_NO_SLOT :
+			      v->lookup[res[i].slot];
+}
+
+/* Count one packet and batch its verdict. */
+static void decide(struct worker *wk, const struct queue_pkt *p,
+		   const struct lb_result *r)
 {
 	struct shm_worker *w = wk->w;
-	struct pkt_key key;
-	enum pkt_kind kind;
-	uint32_t slot;
 
-	kind = pkt_classify(p->data, p->len, &key);
-	shm_count(&w->cnt[kind], 1);
-	if (kind == PKT_MALFORMED) {
+	shm_count(&w->cnt[r->kind], 1);
+	if (r->kind == PKT_MALFORMED) {
 		shm_count(&w->cnt[LB_CNT_DROP], 1);
 		queue_verdict(wk->q, p->id, NF_DROP, 0);
 		return;
 	}
-	slot = wk->view.lookup[hash_reduce(hash_flow(key.w, wk->shm->mode, wk->shm->seed),
-					   wk->view.m)];
-	if (slot == SHM_NO_SLOT) {
+	if (r->slot == SHM_NO_SLOT) {
 		shm_count(&w->cnt[LB_CNT_NO_TARGET], 1);
 		shm_count(&w->cnt[wk->conf->no_target == NF_DROP ?
 				  LB_CNT_DROP : LB_CNT_ACCEPT], 1);
 		queue_verdict(wk->q, p->id, wk->conf->no_target, 0);
 		return;
 	}
-	shm_count(&w->target[slot], 1);
+	shm_count(&w->target[r->slot], 1);
 	shm_count(&w->cnt[LB_CNT_ACCEPT], 1);
-	queue_verdict(wk->q, p->id, NF_ACCEPT, wk->view.targets[slot].id);
+	queue_verdict(wk->q, p->id, NF_ACCEPT, wk->view.targets[r->slot].id);
+}
+
+static void handle_batch(struct worker *wk, const struct queue_pkt *pkts, unsigned int n)
+{
+	struct lb_result res[QUEUE_BATCH];
+	unsigned int i;
+
+	lb_lookup_batch(&wk->view, wk->shm->mode, wk->shm->seed, pkts, n, res);
+	for (i = 0; i < n; i++)
+		decide(wk, &pkts[i], &res[i]);
 }
 
 /* Once per batch: adopt a newly published table, if it is valid. */
@@ -259,7 +301,7 @@ static void *worker_main(void *arg)
 {
 	struct queue_pkt pkts[QUEUE_BATCH];
 	struct worker *wk = arg;
-	int i, n;
+	int n;
 
 	while (!__atomic_load_n(&stopping, __ATOMIC_RELAXED)) {
 		n = queue_recv(wk->q, pkts, QUEUE_BATCH);
@@ -269,8 +311,7 @@ static void *worker_main(void *arg)
 		}
 		if (n > 0) {
 			refresh(wk);
-			for (i = 0; i < n; i++)
-				decide(wk, &pkts[i]);
+			handle_batch(wk, pkts, (unsigned int)n);
 			if (queue_flush(wk->q) < 0 && errno != EINTR)
 				lb_log("queue %u: verdicts: %s", wk->queue, strerror(errno));
 		}

@@ -3,6 +3,7 @@
 #define NFQLB_LB_H
 
 #include "nfqlb/pkt.h"
+#include "nfqlb/queue.h"
 #include "shm/shm.h"
 
 /* Indexes into struct shm_worker.cnt.  0..PKT_KIND_MAX-1 count packets per
@@ -17,6 +18,28 @@ enum lb_cnt {
 _Static_assert(LB_CNT_MAX <= SHM_CNT_MAX, "counters fit the shared state");
 
 #define LB_WHY_MAX 96
+
+/* What the worker found for one packet. */
+struct lb_result {
+	uint8_t kind;		/* enum pkt_kind */
+	uint32_t slot;		/* target slot, or SHM_NO_SLOT (and for PKT_MALFORMED) */
+};
+
+/**
+ * lb_lookup_batch - classify, hash and look up a batch of packets
+ * @v: the table
+ * @mode: the table's hash mode
+ * @seed: the table's seed
+ * @pkts: the packets
+ * @n: how many, at most QUEUE_BATCH
+ * @res: n results, written
+ *
+ * The worker's whole per-packet decision; pure, so the micro benchmark
+ * measures exactly this.
+ */
+void lb_lookup_batch(const struct shm_view *v, enum hash_mode mode, uint32_t seed,
+		     const struct queue_pkt *pkts, unsigned int n,
+		     struct lb_result *res);
 
 /**
  * lb_parse_cpus - parse the CPU list of `nfqlb lb --cpu`
