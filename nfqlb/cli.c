@@ -3,6 +3,8 @@
 #include <string.h>
 
 #include "nfqlb/cli.h"
+#include "nfqlb/route.h"
+#include "nfqlb/rules.h"
 #include "shm/shm.h"
 
 static int do_help(const struct cmd *cmd, const struct optval *ov, int argc,
@@ -20,7 +22,7 @@ static const struct cmd cmd_version = {
 
 static const struct cmd *const cmds[] = {
 	&cmd_init, &cmd_delete, &cmd_activate, &cmd_deactivate, &cmd_show,
-	&cmd_stats, &cmd_lb, &cmd_version, &cmd_help,
+	&cmd_stats, &cmd_lb, &cmd_rules, &cmd_route, &cmd_version, &cmd_help,
 };
 
 #define NCMDS (sizeof(cmds) / sizeof(cmds[0]))

@@ -99,10 +99,36 @@ static int bad_option(const struct cmd *cmd, int c, char **argv)
 	return usage_error(cmd, "unknown option '%s'", arg);
 }
 
+static bool repeatable(const struct opt *o)
+{
+	size_t n = o->arg ? strlen(o->arg) : 0;
+
+	return n > 3 && strcmp(o->arg + n - 3, "...") == 0;
+}
+
+/* Keep option i's value; a repeatable option's values are all kept. */
+static int store(const struct cmd *cmd, struct optval *ov, int i, const char *v)
+{
+	bool rep = repeatable(&cmd->opts[i]);
+
+	if (ov->val[i] && !rep)
+		return usage_error(cmd, "option '--%s' given twice", cmd->opts[i].name);
+	if (!ov->val[i])
+		ov->val[i] = v;
+	if (!rep)
+		return NFQLB_OK;
+	if (ov->nrep == OPT_REPEAT_MAX)
+		return usage_error(cmd, "option '--%s' given more than %d times",
+				   cmd->opts[i].name, OPT_REPEAT_MAX);
+	ov->rep[ov->nrep] = v;
+	ov->rep_opt[ov->nrep++] = (unsigned char)i;
+	return NFQLB_OK;
+}
+
 int opt_parse(const struct cmd *cmd, int argc, char **argv, struct optval *ov)
 {
 	struct option lo[OPT_MAX + 2];
-	int c;
+	int c, r;
 
 	memset(ov, 0, sizeof(*ov));
 	build_longopts(cmd, lo);
@@ -115,10 +141,8 @@ int opt_parse(const struct cmd *cmd, int argc, char **argv, struct optval *ov)
 		}
 		if (c < 256)
 			return bad_option(cmd, c, argv);
-		if (ov->val[c - 256])
-			return usage_error(cmd, "option '--%s' given twice",
-					   cmd->opts[c - 256].name);
-		ov->val[c - 256] = optarg ? optarg : "";
+		if ((r = store(cmd, ov, c - 256, optarg ? optarg : "")))
+			return r;
 	}
 	ov->first = optind;
 	/* Every command that names a table gets a usable name, or stops here. */
@@ -133,6 +157,17 @@ const char *opt_get(const struct cmd *cmd, const struct optval *ov,
 	int i = opt_index(cmd, name);
 
 	return i < 0 ? NULL : ov->val[i];
+}
+
+const char *opt_nth(const struct cmd *cmd, const struct optval *ov,
+		    const char *name, int n)
+{
+	int i = opt_index(cmd, name), k;
+
+	for (k = 0; i >= 0 && k < ov->nrep; k++)
+		if (ov->rep_opt[k] == i && n-- == 0)
+			return ov->rep[k];
+	return NULL;
 }
 
 int opt_u32(const char *s, uint32_t min, uint32_t max, uint32_t *out)

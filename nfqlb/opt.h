@@ -23,15 +23,22 @@ enum nfqlb_exit {
 
 struct opt {
 	const char *name;	/* long option, without "--"; NULL ends a table */
-	const char *arg;	/* metavariable, or NULL for a flag */
+	/* Metavariable, or NULL for a flag.  One that ends in "..." marks an
+	 * option that may be given more than once (see opt_nth). */
+	const char *arg;
 	const char *help;
 };
 
 /* The values of one command line: val[i] belongs to cmd->opts[i]. */
 #define OPT_MAX 16
+#define OPT_REPEAT_MAX 64	/* values of repeatable options, in all */
 struct optval {
 	const char *val[OPT_MAX];	/* argument; "" for a given flag; NULL if absent */
 	int first;			/* index in argv of the first positional */
+	/* Every value of a repeatable option, in command-line order. */
+	const char *rep[OPT_REPEAT_MAX];
+	unsigned char rep_opt[OPT_REPEAT_MAX];	/* index into cmd->opts */
+	int nrep;
 };
 
 struct cmd {
@@ -62,6 +69,12 @@ int opt_parse(const struct cmd *cmd, int argc, char **argv, struct optval *ov);
  */
 const char *opt_get(const struct cmd *cmd, const struct optval *ov,
 		    const char *name);
+
+/**
+ * opt_nth - the n-th value (from 0) of a repeatable option, or NULL
+ */
+const char *opt_nth(const struct cmd *cmd, const struct optval *ov,
+		    const char *name, int n);
 
 /**
  * opt_u32 - parse a decimal or 0x-hexadecimal number within [min, max]
