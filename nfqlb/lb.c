@@ -11,10 +11,12 @@
 #include <unistd.h>
 
 #include <linux/netfilter.h>
+#include <net/if.h>
 
 #include "nfqlb/cli.h"
 #include "nfqlb/lb.h"
 #include "nfqlb/queue.h"
+#include "nfqlb/shed.h"
 #include "nfqlb/table.h"
 
 #define QUEUE_MAX SHM_WORKERS
@@ -22,6 +24,7 @@
 #define RECV_TIMEOUT_MS 250
 #define RT_PRIORITY_DEFAULT 1
 #define RT_PRIORITY_MAX 99
+#define SHED_TICK_NS 10000000	/* the shedding controller runs every 10 ms */
 #define PROC_QUEUES "/proc/net/netfilter/nfnetlink_queue"
 
 static const struct opt lb_opts[] = {
@@ -32,6 +35,7 @@ static const struct opt lb_opts[] = {
 	{ "fail-open", NULL, "let the kernel accept packets unmarked when a queue is full" },
 	{ "cpu", "LIST", "pin the queue threads, in order, to these CPUs (e.g. 1 or 0,1 or 0-3)" },
 	{ "rt-priority", "P", "SCHED_FIFO priority of the queue threads, 0 for none (default 1)" },
+	{ "shed", "IFNAME", "under overload, drop packets arriving on IFNAME early (XDP)" },
 	{ NULL, NULL, NULL },
 };
 
@@ -45,6 +49,7 @@ struct lb_conf {
 	bool rt_given;		/* --rt-priority was given: failing to get it is fatal */
 	unsigned int ncpu;	/* CPUs in --cpu; 0 leaves the threads unpinned */
 	int cpu[QUEUE_MAX];
+	const char *shed;	/* --shed: the interface, or NULL */
 };
 
 struct worker {
@@ -441,6 +446,9 @@ static int lb_parse(const struct cmd *cmd, const struct optval *ov, int argc,
 	v = opt_get(cmd, ov, "qlength");
 	if (v && opt_u32(v, 1, 1u << 24, &c->qlength) < 0)
 		return usage_error(cmd, "bad qlength '%s': want 1..16777216", v);
+	c->shed = opt_get(cmd, ov, "shed");
+	if (c->shed && (!*c->shed || strlen(c->shed) >= IF_NAMESIZE))
+		return usage_error(cmd, "bad shed interface '%s'", c->shed);
 	v = opt_get(cmd, ov, "no-target");
 	if (v && strcmp(v, "accept") == 0)
 		c->no_target = NF_ACCEPT;
@@ -579,8 +587,83 @@ static void block_signals(sigset_t *set)
 	sigaction(SIGUSR1, &sa, NULL);	/* no SA_RESTART */
 }
 
+/* The shedding controller, run by the main thread (shed.h). */
+struct shedder {
+	struct shed *shed;
+	uint32_t share;		/* of 2^32 */
+	uint64_t drops;		/* our queues' drops at the last tick */
+	double sum;		/* of the shares since the last log line, in % */
+	unsigned int ticks;	/* since the last log line */
+	bool shedding;		/* as of the last log line */
+};
+
+/* Our queues, in one read: the fullest one's backlog and all their drops. */
+static void proc_sum(const struct lb_conf *c, uint64_t *waiting, uint64_t *drops)
+{
+	unsigned long long total, dropped, udropped;
+	unsigned int num, portid, mode, range;
+	char line[256];
+	FILE *f = fopen(PROC_QUEUES, "r");
+
+	*waiting = 0;
+	*drops = 0;
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "%u %u %llu %u %u %llu %llu", &num, &portid, &total,
+			   &mode, &range, &dropped, &udropped) == 7 &&
+		    num >= c->qfirst && num <= c->qlast) {
+			*waiting = total > *waiting ? total : *waiting;
+			*drops += dropped + udropped;
+		}
+	fclose(f);
+}
+
+/* Every 10 s while shedding, and once when it stops: the average share. */
+static void shed_log(struct shedder *sh)
+{
+	sh->sum += sh->share / 42949672.96;
+	if (++sh->ticks < 1000000000 / SHED_TICK_NS * 10)
+		return;
+	if (sh->sum > 0)
+		lb_log("overload: shed %.1f%% of the packets in the last 10 s", sh->sum / sh->ticks);
+	else if (sh->shedding)
+		lb_log("overload is over: shedding stopped");
+	sh->shedding = sh->sum > 0;
+	sh->sum = 0;
+	sh->ticks = 0;
+}
+
+static void shed_tick(struct shedder *sh, const struct lb_conf *c)
+{
+	uint64_t waiting, drops;
+	uint32_t next;
+
+	proc_sum(c, &waiting, &drops);
+	next = shed_next(sh->share, waiting, drops - sh->drops, c->qlength);
+	sh->drops = drops;
+	if (next != sh->share && shed_set(sh->shed, next) == 0)
+		sh->share = next;
+	shed_log(sh);
+}
+
+/* Wait for SIGINT or SIGTERM, shedding meanwhile if asked to. */
+static int wait_signal(const sigset_t *set, struct shedder *sh, const struct lb_conf *c)
+{
+	struct timespec tick = { 0, SHED_TICK_NS };
+	int sig = 0;
+
+	if (!sh->shed) {
+		sigwait(set, &sig);
+		return sig;
+	}
+	while ((sig = sigtimedwait(set, NULL, &tick)) < 0)
+		shed_tick(sh, c);
+	return sig;
+}
+
 static void run_workers(struct worker *wk, const struct lb_conf *c, unsigned int n,
-			const sigset_t *set)
+			const sigset_t *set, struct shedder *sh)
 {
 	unsigned int i;
 	int sig = 0;
@@ -592,7 +675,7 @@ static void run_workers(struct worker *wk, const struct lb_conf *c, unsigned int
 		}
 		wk[i].started = true;
 	}
-	sigwait(set, &sig);
+	sig = wait_signal(set, sh, c);
 	if (!__atomic_load_n(&failed, __ATOMIC_RELAXED))
 		lb_log("stopping on %s", strsignal(sig));
 	__atomic_store_n(&stopping, 1, __ATOMIC_RELAXED);
@@ -604,9 +687,23 @@ static void run_workers(struct worker *wk, const struct lb_conf *c, unsigned int
 			pthread_join(wk[i].thread, NULL);
 }
 
+static int shed_start(const struct cmd *cmd, const struct lb_conf *c, struct shedder *sh)
+{
+	char why[SHED_WHY_MAX];
+	bool generic;
+
+	sh->shed = shed_open(c->shed, &generic, why);
+	if (!sh->shed)
+		return cmd_error(cmd, "shed on %s: %s", c->shed, why);
+	lb_log("shedding on %s under overload (XDP, %s mode)", c->shed,
+	       generic ? "generic" : "driver");
+	return NFQLB_OK;
+}
+
 static int do_lb(const struct cmd *cmd, const struct optval *ov, int argc,
 		 char **argv)
 {
+	struct shedder sh = { 0 };
 	struct worker *wk;
 	struct lb_conf c;
 	unsigned int i, n;
@@ -626,10 +723,13 @@ static int do_lb(const struct cmd *cmd, const struct optval *ov, int argc,
 	for (i = 0; i < n && r == NFQLB_OK; i++)
 		if (worker_open(cmd, &wk[i], &c, (uint16_t)(c.qfirst + i)) < 0)
 			r = NFQLB_FAIL;
+	if (r == NFQLB_OK && c.shed)
+		r = shed_start(cmd, &c, &sh);
 	if (r == NFQLB_OK) {
 		log_start(&c, &wk[0]);
-		run_workers(wk, &c, n, &set);
+		run_workers(wk, &c, n, &set, &sh);
 	}
+	shed_close(sh.shed);
 	for (i = 0; i < n; i++) {
 		queue_close(wk[i].q);
 		worker_detach(&wk[i]);
