@@ -351,7 +351,8 @@ static int parse_queues(const char *v, struct lb_conf *c)
 	return 0;
 }
 
-/* A CPU number or range "N" / "N-M" at s, up to end; appended to cpu. */
+/* A CPU number or range "N" / "N-M" of len bytes at s, appended to cpu.
+ * Returns 0, -1 for bad syntax, -2 when cpu[] is full. */
 static int parse_cpu_range(const char *s, size_t len, int *cpu, unsigned int max,
 			   unsigned int *n)
 {
@@ -369,43 +370,54 @@ static int parse_cpu_range(const char *s, size_t len, int *cpu, unsigned int max
 	    opt_u32(dash ? dash + 1 : buf, 0, CPU_SETSIZE - 1, &b) < 0 || b < a)
 		return -1;
 	for (; a <= b; a++) {
-		if (*n == max) {
-			errno = E2BIG;
-			return -1;
-		}
+		if (*n == max)
+			return -2;
 		cpu[(*n)++] = (int)a;
 	}
 	return 0;
 }
 
+/* Every CPU in cpu[] is in this process's affinity mask. */
+static int cpus_allowed(const int *cpu, unsigned int n, char *why)
+{
+	cpu_set_t allowed;
+	unsigned int i;
+
+	if (sched_getaffinity(0, sizeof(allowed), &allowed) < 0)
+		CPU_ZERO(&allowed);
+	for (i = 0; i < n; i++)
+		if (!CPU_ISSET(cpu[i], &allowed)) {
+			snprintf(why, LB_WHY_MAX, "CPU %d is not available to this process",
+				 cpu[i]);
+			errno = EINVAL;
+			return -1;
+		}
+	return 0;
+}
+
 int lb_parse_cpus(const char *s, int *cpu, unsigned int max, char *why)
 {
-	unsigned int i, n = 0;
-	cpu_set_t allowed;
+	unsigned int n = 0;
 	const char *end;
+	int r;
 
 	for (;; s = end + 1) {
 		end = strchrnul(s, ',');
-		errno = EINVAL;
-		if (parse_cpu_range(s, (size_t)(end - s), cpu, max, &n) < 0) {
-			if (errno == E2BIG)
-				snprintf(why, LB_WHY_MAX, "more CPUs than queues (%u)", max);
-			else
-				snprintf(why, LB_WHY_MAX, "want CPU numbers and ranges like 0,2-3");
+		r = parse_cpu_range(s, (size_t)(end - s), cpu, max, &n);
+		if (r == -2) {
+			snprintf(why, LB_WHY_MAX, "more CPUs than queues (%u)", max);
+			errno = E2BIG;
+			return -1;
+		}
+		if (r < 0) {
+			snprintf(why, LB_WHY_MAX, "want CPU numbers and ranges like 0,2-3");
+			errno = EINVAL;
 			return -1;
 		}
 		if (*end == '\0')
 			break;
 	}
-	if (sched_getaffinity(0, sizeof(allowed), &allowed) < 0)
-		CPU_ZERO(&allowed);
-	for (i = 0; i < n; i++)
-		if (!CPU_ISSET(cpu[i], &allowed)) {
-			snprintf(why, LB_WHY_MAX, "CPU %d is not available to this process", cpu[i]);
-			errno = EINVAL;
-			return -1;
-		}
-	return (int)n;
+	return cpus_allowed(cpu, n, why) < 0 ? -1 : (int)n;
 }
 
 static int parse_sched(const struct cmd *cmd, const struct optval *ov,

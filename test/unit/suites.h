@@ -10,5 +10,6 @@ Suite *make_pkt_suite(void);
 Suite *make_cli_suite(void);
 Suite *make_rules_suite(void);
 Suite *make_route_suite(void);
+Suite *make_lb_suite(void);
 
 #endif
