@@ -213,23 +213,27 @@ udp_run()
 			t ? ($15 - $7) / t * 100 : 0 }')
 }
 
-# udp_peak START: offer START pps, then 25% more each step while the
-# consumer keeps up (delivers 95%), at most 7 steps.  Sets P_PPS to the
-# best rate delivered and P_* to the figures of that step.
+# udp_peak START: offer START pps, then 25% more each step until the
+# consumer falls behind (delivers less than 95%) twice in a row, or the
+# sender cannot go faster; at most 8 steps.  Sets P_PPS to the best rate
+# delivered and the other P_* to the figures of that step.
 udp_peak()
 {
-	local rate=$1 step
+	local rate=$1 step behind=0
 
 	P_PPS=0
-	for ((step = 0; step < 7; step++)); do
+	for ((step = 0; step < 8 && behind < 2; step++)); do
 		udp_run "$rate"
 		info "  offered $U_OFFER pps (asked $rate): delivered $U_PPS"
 		if [ "$U_PPS" -gt "$P_PPS" ]; then
 			P_PPS=$U_PPS P_QDROP=$U_QDROP P_UDROP=$U_UDROP P_WORKER=$U_WORKER
 			P_BUSY=$U_BUSY P_SI=$U_SI P_OFFER=$U_OFFER
 		fi
-		# Stop when the consumer falls behind, or the sender cannot go faster.
-		[ "$U_PPS" -lt $((U_OFFER * 95 / 100)) ] && break
+		if [ "$U_PPS" -lt $((U_OFFER * 95 / 100)) ]; then
+			behind=$((behind + 1))
+		else
+			behind=0
+		fi
 		[ "$U_OFFER" -lt $((rate * 9 / 10)) ] && break
 		rate=$((rate * 5 / 4))
 	done
@@ -237,33 +241,36 @@ udp_peak()
 
 # ---------------------------------------------------------------- TCP, RR
 
-# tcp_bulk: Mbit/s of one iperf3 run from the client to the VIP (t1).
+# tcp_bulk: TCP_MBPS, Mbit/s of one iperf3 run from the client to the VIP (t1).
 tcp_bulk()
 {
 	local out=$LOGDIR/iperf.json
 
 	nsx client timeout $((TCP_SECS + 20)) taskset -c "$CLIENT_CPU" iperf3 -c "$BVIP" \
 		-p 5201 -t "$TCP_SECS" -J >"$out" 2>&1 || fail "iperf3: $(tail -n 5 "$out")"
-	python3 -c 'import json, sys
-print("%.0f" % (json.load(open(sys.argv[1]))["end"]["sum_received"]["bits_per_second"] / 1e6))' "$out"
+	TCP_MBPS=$(python3 -c 'import json, sys
+print("%.0f" % (json.load(open(sys.argv[1]))["end"]["sum_received"]["bits_per_second"] / 1e6))' "$out") ||
+		fail "iperf3 output: $(tail -n 5 "$out")"
 }
 
-# conn_rate: short TCP connections per second to the VIP (targets' port 80).
+# conn_rate: CONN_RATE, short TCP connections per second to the VIP.
 conn_rate()
 {
 	local out=$LOGDIR/conn.out
 
 	nsx client timeout $((CONN_SECS + 20)) taskset -c "$CLIENT_CPU" "$TOOLS/nfqlb-blast" \
 		conn -P 8 -d "$CONN_SECS" "$BVIP" 80 >"$out" 2>&1 || fail "conn: $(cat "$out")"
-	kv "$out" rate
+	CONN_RATE=$(kv "$out" rate)
 }
 
-# rr_latency CPU: "p50 p99" in us of UDP round trips from a client on CPU.
+# rr_latency CPU: RR_P50 and RR_P99, in us, of UDP round trips from a
+# client on CPU.
 rr_latency()
 {
 	local out=$LOGDIR/rr.out
 
 	nsx client timeout 30 taskset -c "$1" "$TOOLS/nfqlb-blast" rr -n 5000 -d 10 \
 		"$BVIP" 7 >"$out" 2>&1 || fail "rr: $(cat "$out")"
-	echo "$(kv "$out" p50_us) $(kv "$out" p99_us)"
+	RR_P50=$(kv "$out" p50_us)
+	RR_P99=$(kv "$out" p99_us)
 }

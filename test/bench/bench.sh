@@ -154,29 +154,46 @@ run_udp()
 	done
 }
 
-# The flood: twice nfqlb's peak, with and without its real-time priority.
+# flood_case CASE: start nfqlb for a flood case.
+#   rt: the defaults (SCHED_FIFO 1); nort: --rt-priority 0; shed: --shed c0
+flood_case()
+{
+	case $1 in
+	rt) consumer nfqlb --queue 0 --cpu "$LB_CPU" ;;
+	nort) consumer nfqlb --queue 0 --cpu "$LB_CPU" --rt-priority 0 ;;
+	shed) consumer nfqlb --queue 0 --cpu "$LB_CPU" --shed c0 ;;
+	esac
+}
+
+# The flood: twice nfqlb's peak, with the defaults, without real-time
+# priority, and with shedding.
 run_overload()
 {
-	local r flood peak
+	local r c flood peak
 
 	peak=$(med udp_nfqlb)
-	[ -n "$peak" ] || { targets 2; rules queue 2; consumer nfqlb --queue 0 --cpu "$LB_CPU";
-		udp_peak 150000; peak=$P_PPS; add udp_nfqlb "$peak"; consumer_stop; }
+	if [ -z "$peak" ]; then
+		targets 2
+		rules queue 2
+		consumer nfqlb --queue 0 --cpu "$LB_CPU"
+		udp_peak 150000
+		peak=$P_PPS
+		add udp_nfqlb "$peak"
+		consumer_stop
+	fi
 	flood=$((peak * 2))
 	add flood_offer_asked "$flood"
+	targets 2
 	rules queue 2
 	for ((r = 0; r < REPEATS; r++)); do
-		for c in rt nort; do
-			if [ $c = rt ]; then
-				consumer nfqlb --queue 0 --cpu "$LB_CPU"
-			else
-				consumer nfqlb --queue 0 --cpu "$LB_CPU" --rt-priority 0
-			fi
+		for c in rt nort shed; do
+			flood_case "$c"
 			udp_run "$flood"
 			info "flood ($c): offered $U_OFFER pps, delivered $U_PPS"
-			add "flood_${c}" "$U_PPS"
+			add "flood_$c" "$U_PPS"
 			add "flood_${c}_offer" "$U_OFFER"
 			add "flood_${c}_qdrop" "$U_QDROP"
+			add "flood_${c}_si" "$U_SI"
 			consumer_stop
 		done
 	done
@@ -195,8 +212,9 @@ run_tcp()
 			for c in kernel queue syn; do
 				rules "$c" 1
 				[ $c = kernel ] && consumer none || consumer nfqlb --queue 0 --cpu "$LB_CPU"
-				add "tcp_${o}_$c" "$(tcp_bulk)"
-				info "TCP offloads $o, $c: $(echo "${R[tcp_${o}_$c]}" | awk '{ print $NF }') Mbit/s"
+				tcp_bulk
+				add "tcp_${o}_$c" "$TCP_MBPS"
+				info "TCP offloads $o, $c: $TCP_MBPS Mbit/s"
 				consumer_stop
 			done
 		done
@@ -213,8 +231,9 @@ run_conn()
 		for c in kernel queue; do
 			rules "$c" 2
 			[ $c = kernel ] && consumer none || consumer nfqlb --queue 0 --cpu "$LB_CPU"
-			add "conn_$c" "$(conn_rate)"
-			info "connections/s, $c: $(echo "${R[conn_$c]}" | awk '{ print $NF }')"
+			conn_rate
+			add "conn_$c" "$CONN_RATE"
+			info "connections/s, $c: $CONN_RATE"
 			consumer_stop
 		done
 	done
@@ -224,7 +243,7 @@ run_conn()
 # Cross: the client on CLIENT_CPU.
 run_rr()
 {
-	local r c p lat
+	local r c p
 
 	targets 2
 	for ((r = 0; r < REPEATS; r++)); do
@@ -232,11 +251,11 @@ run_rr()
 			rules "$c" 2
 			[ $c = kernel ] && consumer none || consumer nfqlb --queue 0 --cpu "$LB_CPU"
 			for p in same cross; do
-				if [ $p = same ]; then lat=$(rr_latency "$LB_CPU"); else lat=$(rr_latency "$CLIENT_CPU"); fi
-				add "rr_${p}_${c}_p50" "${lat% *}"
-				add "rr_${p}_${c}_p99" "${lat#* }"
+				if [ $p = same ]; then rr_latency "$LB_CPU"; else rr_latency "$CLIENT_CPU"; fi
+				add "rr_${p}_${c}_p50" "$RR_P50"
+				add "rr_${p}_${c}_p99" "$RR_P99"
+				info "latency $c, $p CPU: p50 $RR_P50 us, p99 $RR_P99 us"
 			done
-			info "latency $c: same CPU ${R[rr_same_${c}_p50]##* } us p50, cross ${R[rr_cross_${c}_p50]##* } us"
 			consumer_stop
 		done
 	done
