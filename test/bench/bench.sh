@@ -165,35 +165,45 @@ flood_case()
 	esac
 }
 
-# The flood: twice nfqlb's peak, with the defaults, without real-time
-# priority, and with shedding.
+# flood CASE RATE: one flood run of a started case.
+flood()
+{
+	udp_run "$2"
+	info "flood ($1): offered $U_OFFER pps, delivered $U_PPS"
+	add "flood_$1" "$U_PPS"
+	add "flood_${1}_offer" "$U_OFFER"
+	add "flood_${1}_qdrop" "$U_QDROP"
+	add "flood_${1}_si" "$U_SI"
+}
+
+# The flood: twice nfqlb's peak (c), with the defaults, without real-time
+# priority, and with shedding (whose own peak is measured too, to show
+# what shedding costs without overload).
 run_overload()
 {
-	local r c flood peak
+	local r c rate peak
 
+	targets 2
+	rules queue 2
 	peak=$(med udp_nfqlb)
 	if [ -z "$peak" ]; then
-		targets 2
-		rules queue 2
 		consumer nfqlb --queue 0 --cpu "$LB_CPU"
 		udp_peak 150000
 		peak=$P_PPS
 		add udp_nfqlb "$peak"
 		consumer_stop
 	fi
-	flood=$((peak * 2))
-	add flood_offer_asked "$flood"
-	targets 2
-	rules queue 2
+	rate=$((peak * 2))
+	add flood_offer_asked "$rate"
 	for ((r = 0; r < REPEATS; r++)); do
-		for c in rt nort shed; do
+		for c in shed rt nort; do
 			flood_case "$c"
-			udp_run "$flood"
-			info "flood ($c): offered $U_OFFER pps, delivered $U_PPS"
-			add "flood_$c" "$U_PPS"
-			add "flood_${c}_offer" "$U_OFFER"
-			add "flood_${c}_qdrop" "$U_QDROP"
-			add "flood_${c}_si" "$U_SI"
+			if [ $c = shed ]; then
+				info "UDP nfqlb --shed (from $((peak * 4 / 5)) pps)"
+				udp_peak $((peak * 4 / 5))
+				add udp_shed "$P_PPS"
+			fi
+			flood "$c" "$rate"
 			consumer_stop
 		done
 	done

@@ -189,6 +189,8 @@ no packet bytes copied and one batch verdict for all packets.
 ### Flood: 2x capacity with RPS on the worker's CPU
 
 Offered twice nfqlb's peak ((c) above): asked $(m flood_offer_asked) pps.
+nfqlb's own peak with \`--shed c0\` and no flood, found as above: $(kpps udp_shed)
+($(of_peak udp_shed) of (c)'s).
 
 | nfqlb lb | offered | delivered | of peak (c) | queue drops/s | CPU ${LB_CPU} softirq |
 |---|---|---|---|---|---|
