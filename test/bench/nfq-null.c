@@ -9,8 +9,10 @@
  * NFQNL_MSG_VERDICT_BATCH message ("accept every id up to N, mark M").
  * -p sends one verdict message per packet instead, as nfqlb must.
  *
- *   nfq-null [-q QUEUE] [-m MARK] [-l QLENGTH] [-p] [-C CPU]
+ *   nfq-null [-q QUEUE] [-m MARK] [-l QLENGTH] [-p] [-C CPU] [-R PRIO]
  *
+ * -C pins it to a CPU and -R runs it SCHED_FIFO at PRIO, as nfqlb lb
+ * --cpu and --rt-priority do, so that the two compare on equal terms.
  * Runs until SIGINT or SIGTERM, then prints "packets N".
  */
 #include <arpa/inet.h>
@@ -166,6 +168,14 @@ static void serve(struct null *z)
 	}
 }
 
+static void realtime(const char *prio)
+{
+	struct sched_param sp = { .sched_priority = atoi(prio) };
+
+	if (sched_setscheduler(0, SCHED_FIFO, &sp) < 0)
+		die("SCHED_FIFO");
+}
+
 static void pin(const char *cpu)
 {
 	cpu_set_t set;
@@ -183,15 +193,16 @@ int main(int argc, char **argv)
 	uint32_t qlength = 4096;
 	int c;
 
-	while ((c = getopt(argc, argv, "q:m:l:pC:")) != -1) {
+	while ((c = getopt(argc, argv, "q:m:l:pC:R:")) != -1) {
 		switch (c) {
 		case 'q': z.queue = (uint16_t)atoi(optarg); break;
 		case 'm': z.mark = (uint32_t)strtoul(optarg, NULL, 0); break;
 		case 'l': qlength = (uint32_t)strtoul(optarg, NULL, 0); break;
 		case 'p': z.per_packet = 1; break;
 		case 'C': pin(optarg); break;
+		case 'R': realtime(optarg); break;
 		default:
-			fprintf(stderr, "usage: nfq-null [-q QUEUE] [-m MARK] [-l QLENGTH] [-p] [-C CPU]\n");
+			fprintf(stderr, "usage: nfq-null [-q QUEUE] [-m MARK] [-l QLENGTH] [-p] [-C CPU] [-R PRIO]\n");
 			return 2;
 		}
 	}
