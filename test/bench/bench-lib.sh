@@ -8,7 +8,7 @@
 # client 10.201.0.2 sends to the VIP 10.201.255.1 via lb (10.201.0.1); lb
 # DNATs to t1 10.201.1.2 or t2 10.201.2.2 by the packet's mark.  RPS on lb's
 # ingress veth c0 puts lb's receive work on LB_CPU; the client's tools run
-# on CLIENT_CPU.  Targets drop the UDP flood (port 9) in their raw table,
+# on CLIENT_CPU.  Targets drop the UDP flood (port 9000) in their raw table,
 # answer TCP on port 80 (nfqlb-echo), echo UDP on port 7 (nfqlb-blast sink
 # -e) and t1 runs iperf3 on port 5201.
 
@@ -63,7 +63,7 @@ bench_topo()
 		addr_add lb "t$i" "10.201.$i.1/24"
 		addr_add "t$i" eth0 "10.201.$i.2/24"
 		route_add "t$i" default "10.201.$i.1"
-		nsx "t$i" iptables -t raw -A PREROUTING -p udp --dport 9 -j DROP ||
+		nsx "t$i" iptables -t raw -A PREROUTING -p udp --dport 9000 -j DROP ||
 			fail "iptables in t$i"
 		start_bg "t$i" taskset -c "$CLIENT_CPU" "$TOOLS/nfqlb-echo" -p 80 -n "t$i"
 		start_bg "t$i" taskset -c "$LB_CPU" "$TOOLS/nfqlb-blast" sink -e 7
@@ -71,6 +71,7 @@ bench_topo()
 	start_bg t1 taskset -c "$CLIENT_CPU" iperf3 -s -p 5201
 	nsx lb sh -c "printf '%x' $((1 << LB_CPU)) > /sys/class/net/c0/queues/rx-0/rps_cpus" ||
 		fail "cannot set RPS on lb/c0"
+	C0_MAC=$(nsx lb cat /sys/class/net/c0/address) || fail "no MAC on lb/c0"
 	"$NFQLB" init --M 997 >/dev/null || fail "nfqlb init"
 	for i in 1 2; do
 		wait_for nsx lb "$TOOLS/nfqlb-conn" -c 1 -t 200 "10.201.$i.2" 80 ||
@@ -197,7 +198,7 @@ udp_run()
 	local out=$LOGDIR/blast.out pid a b
 
 	nsx client timeout 60 taskset -c "$CLIENT_CPU" "$TOOLS/nfqlb-blast" send -f 256 \
-		-d "$RUN_SECS" ${1:+-r "$1"} "$BVIP" 9 >"$out" 2>&1 &
+		-i eth0 -M "$C0_MAC" -d "$RUN_SECS" ${1:+-r "$1"} "$BVIP" 9000 >"$out" 2>&1 &
 	pid=$!
 	sleep 0.5
 	a=$(snapshot)

@@ -54,7 +54,7 @@ wait_for settled "$base" || fail "probe packets: counted $base, forwarded $(tota
 
 for batch in 32 1 5; do
 	info "bursts of $batch packets per flow, 64 flows"
-	nsx client timeout 20 "$TOOLS/nfqlb-blast" send -f 64 -b "$batch" -r 20000 -d 1 \
+	nsx client timeout 20 "$TOOLS/nfqlb-blast" send -c -f 64 -b "$batch" -r 20000 -d 1 \
 		"$VIP4" 80 >/dev/null || fail "the blaster failed"
 	want=$(( $(counted 101) + $(counted 102) + $(counted 103) ))
 	[ "$want" -gt "$base" ] || fail "the worker counted no new packets"

@@ -1,8 +1,8 @@
 /*
  * nfqlb-blast: traffic for the benchmarks (test/bench/).
  *
- *   send  ADDR PORT   UDP datagrams with sendmmsg() from FLOWS sockets (one
- *                     source port each), as fast as possible or at -r PPS
+ *   send  ADDR PORT   UDP datagrams with sendmmsg() over FLOWS flows, each
+ *                     packet to the next flow, as fast as possible or at -r PPS
  *   sink  PORT        count UDP datagrams with recvmmsg(); -e echoes them
  *   rr    ADDR PORT   UDP request/response round trips: p50, p99 in us
  *   conn  ADDR PORT   short TCP connections per second, -P at a time:
@@ -15,6 +15,9 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/if_packet.h>
+#include <net/ethernet.h>
+#include <net/if.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
@@ -25,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -43,7 +47,9 @@ struct opts {
 	const char *mode;
 	unsigned long flows, size, rate, batch, count, par;
 	double secs;
-	bool echo;
+	bool echo, per_flow;
+	const char *ifname;		/* send -i: a packet socket on this interface */
+	uint8_t mac[6];			/* send -M: the next hop's MAC address */
 	struct sockaddr_storage dst;
 	socklen_t dlen;
 	uint16_t port;
@@ -54,11 +60,18 @@ static volatile sig_atomic_t stop;
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: " PROG " send [-f FLOWS] [-s SIZE] [-r PPS] [-b BATCH] [-d SECONDS] ADDR PORT\n"
+		"usage: " PROG " send [-f FLOWS] [-c | -i IFNAME -M MAC] [-s SIZE] [-r PPS] [-b BATCH]\n"
+		"                   [-d SECONDS] ADDR PORT\n"
 		"       " PROG " sink [-e] [-d SECONDS] PORT\n"
 		"       " PROG " rr   [-n COUNT] [-s SIZE] [-d SECONDS] ADDR PORT\n"
 		"       " PROG " conn [-P PARALLEL] [-d SECONDS] ADDR PORT\n"
-		"  -f FLOWS    sockets, one source port each (default 256)\n"
+		"  -f FLOWS    flows: destination ports PORT..PORT+FLOWS-1, one after\n"
+		"              the other (default 256)\n"
+		"  -c          send: one connected socket per flow (source ports), a\n"
+		"              batch from each in turn\n"
+		"  -i IFNAME   send: ready-made IPv4 frames on a packet socket, each\n"
+		"              from the next source port (needs -M and root)\n"
+		"  -M MAC      send -i: the next hop's MAC address\n"
 		"  -s SIZE     UDP payload bytes (default 36: 64-byte IPv4 packets)\n"
 		"  -r PPS      send at most PPS datagrams per second (default: no limit)\n"
 		"  -b BATCH    datagrams per sendmmsg() (default 32)\n"
@@ -142,6 +155,21 @@ static void parse_dst(const char *addr, const char *port, struct opts *o)
 	}
 }
 
+static void parse_mac(const char *s, uint8_t *mac)
+{
+	unsigned int b[6], i;
+	char end;
+
+	if (sscanf(s, "%x:%x:%x:%x:%x:%x%c", &b[0], &b[1], &b[2], &b[3], &b[4], &b[5],
+		   &end) != 6)
+		usage_error("argument \"%s\" is wrong: want a MAC address", s);
+	for (i = 0; i < 6; i++) {
+		if (b[i] > 255)
+			usage_error("argument \"%s\" is wrong: want a MAC address", s);
+		mac[i] = (uint8_t)b[i];
+	}
+}
+
 static void parse_opts(int argc, char **argv, struct opts *o)
 {
 	int c;
@@ -152,7 +180,7 @@ static void parse_opts(int argc, char **argv, struct opts *o)
 		usage_error("missing mode");
 	o->mode = argv[1];
 	optind = 2;
-	while ((c = getopt(argc, argv, "f:s:r:b:d:en:P:h")) != -1) {
+	while ((c = getopt(argc, argv, "f:s:r:b:d:en:P:ci:M:h")) != -1) {
 		switch (c) {
 		case 'f': o->flows = parse_num(optarg, "FLOWS", 1, FLOWS_MAX); break;
 		case 's': o->size = parse_num(optarg, "SIZE", 16, SIZE_MAX_UDP); break;
@@ -160,6 +188,9 @@ static void parse_opts(int argc, char **argv, struct opts *o)
 		case 'b': o->batch = parse_num(optarg, "BATCH", 1, BATCH_MAX); break;
 		case 'd': o->secs = parse_secs(optarg); break;
 		case 'e': o->echo = true; break;
+		case 'c': o->per_flow = true; break;
+		case 'i': o->ifname = optarg; break;
+		case 'M': parse_mac(optarg, o->mac); break;
 		case 'n': o->count = parse_num(optarg, "COUNT", 1, RR_MAX); break;
 		case 'P': o->par = parse_num(optarg, "PARALLEL", 1, CONN_MAX); break;
 		case 'h': usage(stdout); exit(EXIT_OK);
@@ -177,6 +208,13 @@ static void parse_opts(int argc, char **argv, struct opts *o)
 	if (argc - optind != 2)
 		usage_error("%s expects ADDR PORT", o->mode);
 	parse_dst(argv[optind], argv[optind + 1], o);
+	if (o->ifname && (o->dst.ss_family != AF_INET || o->per_flow))
+		usage_error("-i sends IPv4 only, and does not go with -c");
+	if (o->ifname && !(o->mac[0] | o->mac[1] | o->mac[2] | o->mac[3] | o->mac[4] | o->mac[5]))
+		usage_error("-i needs -M MAC");
+	if (!o->per_flow && !o->ifname &&
+	    strtoul(argv[optind + 1], NULL, 10) + o->flows - 1 > 65535)
+		usage_error("ports %s..+%lu go past 65535", argv[optind + 1], o->flows - 1);
 }
 
 static int64_t now_ns(void)
@@ -235,31 +273,191 @@ static void send_report(const struct opts *o, uint64_t sent, uint64_t errs,
 	       (unsigned long long)errs, s, (double)sent / s);
 }
 
+/* The destination of flow f: the address, port PORT + f. */
+static struct sockaddr_storage *flow_addrs(const struct opts *o)
+{
+	struct sockaddr_storage *d = calloc(o->flows, sizeof(*d));
+	unsigned long f;
+	uint16_t port;
+
+	if (!d)
+		die("calloc");
+	port = ntohs(((const struct sockaddr_in *)&o->dst)->sin_port);
+	if (o->dst.ss_family == AF_INET6)
+		port = ntohs(((const struct sockaddr_in6 *)&o->dst)->sin6_port);
+	for (f = 0; f < o->flows; f++) {
+		d[f] = o->dst;
+		if (o->dst.ss_family == AF_INET6)
+			((struct sockaddr_in6 *)&d[f])->sin6_port = htons((uint16_t)(port + f));
+		else
+			((struct sockaddr_in *)&d[f])->sin_port = htons((uint16_t)(port + f));
+	}
+	return d;
+}
+
+static uint16_t ip_csum(const uint8_t *h, size_t len)
+{
+	uint32_t sum = 0;
+	size_t i;
+
+	for (i = 0; i < len; i += 2)
+		sum += (uint32_t)(h[i] << 8 | h[i + 1]);
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return (uint16_t)~sum;
+}
+
+/* Our address towards dst, as the kernel would pick it. */
+static struct in_addr source_for(const struct opts *o)
+{
+	struct sockaddr_in me;
+	socklen_t len = sizeof(me);
+	int fd = udp_connected(o);
+
+	if (getsockname(fd, (struct sockaddr *)&me, &len) < 0)
+		die("getsockname");
+	close(fd);
+	return me.sin_addr;
+}
+
+/* One Ethernet + IPv4 + UDP frame per flow, flow f from source port base + f. */
+static uint8_t *make_frames(const struct opts *o, const uint8_t *src_mac, size_t *flen)
+{
+	const struct sockaddr_in *d = (const struct sockaddr_in *)&o->dst;
+	struct in_addr src = source_for(o);
+	uint16_t base = (uint16_t)(1024 + (unsigned int)getpid() % 50000);
+	size_t n = 14 + 20 + 8 + o->size;
+	uint8_t *fr = calloc(o->flows, n), *p;
+	unsigned long f;
+
+	if (!fr)
+		die("calloc");
+	for (f = 0; f < o->flows; f++) {
+		p = fr + f * n;
+		memcpy(p, o->mac, 6);
+		memcpy(p + 6, src_mac, 6);
+		p[12] = 0x08;					/* IPv4 */
+		p += 14;
+		p[0] = 0x45;
+		p[2] = (uint8_t)((n - 14) >> 8);
+		p[3] = (uint8_t)(n - 14);
+		p[8] = 64;
+		p[9] = IPPROTO_UDP;
+		memcpy(p + 12, &src, 4);
+		memcpy(p + 16, &d->sin_addr, 4);
+		p[10] = (uint8_t)(ip_csum(p, 20) >> 8);
+		p[11] = (uint8_t)ip_csum(p, 20);
+		p[20] = (uint8_t)((base + f) >> 8);
+		p[21] = (uint8_t)(base + f);
+		memcpy(p + 22, &d->sin_port, 2);
+		p[24] = (uint8_t)((8 + o->size) >> 8);
+		p[25] = (uint8_t)(8 + o->size);		/* checksum 0: none */
+	}
+	*flen = n;
+	return fr;
+}
+
+/* A packet socket on o->ifname that skips the qdisc; its MAC into mac. */
+static int packet_socket(const struct opts *o, uint8_t *mac)
+{
+	struct sockaddr_ll ll = { .sll_family = AF_PACKET, .sll_protocol = htons(ETH_P_IP) };
+	int fd = socket(AF_PACKET, SOCK_RAW, 0), on = 1;
+	struct ifreq ifr;
+
+	if (fd < 0)
+		die("packet socket");
+	memset(&ifr, 0, sizeof(ifr));
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", o->ifname);
+	if (ioctl(fd, SIOCGIFHWADDR, &ifr) < 0)
+		die("interface %s", o->ifname);
+	memcpy(mac, ifr.ifr_hwaddr.sa_data, 6);
+	ll.sll_ifindex = (int)if_nametoindex(o->ifname);
+	if (bind(fd, (struct sockaddr *)&ll, sizeof(ll)) < 0)
+		die("bind to %s", o->ifname);
+	setsockopt(fd, SOL_PACKET, PACKET_QDISC_BYPASS, &on, sizeof(on));
+	return fd;
+}
+
+/* What run_send() sends from: see there. */
+struct sender {
+	int *fds;
+	struct sockaddr_storage *dst;	/* UDP, interleaved */
+	struct iovec *frame;		/* -i: one frame per flow */
+	struct iovec payload;
+};
+
+static void sender_open(const struct opts *o, struct sender *sd)
+{
+	static char payload[SIZE_MAX_UDP];
+	unsigned long i, nfd = o->per_flow ? o->flows : 1;
+	uint8_t mac[6], *fr;
+	size_t flen;
+
+	sd->payload = (struct iovec){ payload, o->size };
+	sd->fds = calloc(nfd, sizeof(*sd->fds));
+	sd->frame = calloc(o->flows, sizeof(*sd->frame));
+	if (!sd->fds || !sd->frame)
+		die("calloc");
+	if (o->ifname) {
+		sd->fds[0] = packet_socket(o, mac);
+		fr = make_frames(o, mac, &flen);
+		for (i = 0; i < o->flows; i++)
+			sd->frame[i] = (struct iovec){ fr + i * flen, flen };
+		return;
+	}
+	sd->dst = flow_addrs(o);
+	for (i = 0; i < nfd; i++)
+		sd->fds[i] = o->per_flow ? udp_connected(o) : socket(o->dst.ss_family, SOCK_DGRAM, 0);
+	if (sd->fds[0] < 0)
+		die("socket");
+}
+
+/* The next q datagrams, from the sent-th on. */
+static void fill_batch(const struct opts *o, struct sender *sd, struct mmsghdr *msgs,
+		       unsigned int q, uint64_t sent)
+{
+	unsigned int i;
+	size_t f;
+
+	for (i = 0; i < q; i++) {
+		f = (size_t)((sent + i) % o->flows);
+		msgs[i].msg_hdr = (struct msghdr){ .msg_iov = &sd->payload, .msg_iovlen = 1 };
+		if (o->ifname)
+			msgs[i].msg_hdr.msg_iov = &sd->frame[f];
+		else if (!o->per_flow) {
+			msgs[i].msg_hdr.msg_name = &sd->dst[f];
+			msgs[i].msg_hdr.msg_namelen = o->dlen;
+		}
+	}
+}
+
+/*
+ * Three ways to send, every packet of a batch to the next flow but in -c:
+ *   default  one unconnected UDP socket; flows are destination ports
+ *            PORT..PORT+FLOWS-1 (a route lookup per packet: the slowest)
+ *   -c       one connected UDP socket per flow (source ports), a batch
+ *            from each in turn: runs of BATCH packets of one flow
+ *   -i       ready-made frames on a packet socket, flows are source ports:
+ *            the fastest, the kernel's stack is skipped
+ */
 static int run_send(const struct opts *o)
 {
 	static struct mmsghdr msgs[BATCH_MAX];
-	static char payload[SIZE_MAX_UDP];
-	struct iovec iov = { payload, o->size };
+	struct sender sd = { 0 };
 	uint64_t sent = 0, errs = 0;
+	unsigned long f = 0;
 	int64_t t0, end;
-	unsigned long i, f = 0;
-	int *fds = calloc(o->flows, sizeof(*fds));
+	unsigned int q;
+	int r;
 
-	if (!fds)
-		die("calloc");
-	for (i = 0; i < o->flows; i++)
-		fds[i] = udp_connected(o);
-	for (i = 0; i < BATCH_MAX; i++)
-		msgs[i].msg_hdr = (struct msghdr){ .msg_iov = &iov, .msg_iovlen = 1 };
+	sender_open(o, &sd);
 	t0 = now_ns();
 	end = t0 + (int64_t)(o->secs * 1e9);
 	while (now_ns() < end) {
-		unsigned int q = send_quota(o, t0, sent);
-		int r;
-
-		if (!q)
+		if (!(q = send_quota(o, t0, sent)))
 			continue;
-		r = sendmmsg(fds[f], msgs, q, 0);
+		fill_batch(o, &sd, msgs, q, sent);
+		r = sendmmsg(sd.fds[o->per_flow ? f : 0], msgs, q, 0);
 		if (r < 0)
 			errs++;
 		else
