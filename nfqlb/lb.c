@@ -604,29 +604,35 @@ struct shedder {
 	struct shed *shed;
 	uint32_t share;		/* of 2^32 */
 	uint64_t drops;		/* our queues' drops at the last tick */
+	uint32_t ids;		/* the sum of their last packet ids then */
 	double sum;		/* of the shares since the last log line, in % */
 	unsigned int ticks;	/* since the last log line */
 	bool shedding;		/* as of the last log line */
 };
 
-/* Our queues, in one read: the fullest one's backlog and all their drops. */
-static void proc_sum(const struct lb_conf *c, uint64_t *waiting, uint64_t *drops)
+/* Our queues, in one read: the fullest one's backlog, and the sums of
+ * their drops and of their last packet ids (which count the packets they
+ * took, modulo 2^32). */
+static void proc_sum(const struct lb_conf *c, uint64_t *waiting, uint64_t *drops,
+		     uint32_t *ids)
 {
 	unsigned long long total, dropped, udropped;
-	unsigned int num, portid, mode, range;
+	unsigned int num, portid, mode, range, id;
 	char line[256];
 	FILE *f = fopen(PROC_QUEUES, "r");
 
 	*waiting = 0;
 	*drops = 0;
+	*ids = 0;
 	if (!f)
 		return;
 	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "%u %u %llu %u %u %llu %llu", &num, &portid, &total,
-			   &mode, &range, &dropped, &udropped) == 7 &&
+		if (sscanf(line, "%u %u %llu %u %u %llu %llu %u", &num, &portid, &total,
+			   &mode, &range, &dropped, &udropped, &id) == 8 &&
 		    num >= c->qfirst && num <= c->qlast) {
 			*waiting = total > *waiting ? total : *waiting;
 			*drops += dropped + udropped;
+			*ids += id;
 		}
 	fclose(f);
 }
@@ -648,12 +654,16 @@ static void shed_log(struct shedder *sh)
 
 static void shed_tick(struct shedder *sh, const struct lb_conf *c)
 {
-	uint64_t waiting, drops;
-	uint32_t next;
+	struct shed_sample s = { .qlength = c->qlength };
+	uint64_t drops;
+	uint32_t ids, next;
 
-	proc_sum(c, &waiting, &drops);
-	next = shed_next(sh->share, waiting, drops - sh->drops, c->qlength);
+	proc_sum(c, &s.waiting, &drops, &ids);
+	s.dropped = drops - sh->drops;
+	s.queued = (uint32_t)(ids - sh->ids);
 	sh->drops = drops;
+	sh->ids = ids;
+	next = shed_next(sh->share, &s);
 	if (next != sh->share && shed_set(sh->shed, next) == 0)
 		sh->share = next;
 	shed_log(sh);

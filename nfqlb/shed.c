@@ -195,17 +195,19 @@ void shed_close(struct shed *s)
 	free(s);
 }
 
-uint32_t shed_next(uint32_t share, uint64_t waiting, uint64_t dropped,
-		   uint32_t qlength)
+uint32_t shed_next(uint32_t share, const struct shed_sample *s)
 {
-	uint64_t s = share;
+	double pass = 1.0 - share / 4294967296.0;
 
-	/* Up by an eighth of what still passes, down by an eighth: the queue
-	 * stays between an eighth and a half full. */
-	if (dropped || waiting > qlength / 2)
-		s += ((uint64_t)UINT32_MAX - s) / 8 + (1u << 22);
-	else if (waiting < qlength / 8)
-		s = s > s / 8 + (1u << 20) ? s - s / 8 - (1u << 20) : 0;
-	/* Never everything: some packets keep telling how the queue does. */
-	return s > SHED_MAX ? SHED_MAX : (uint32_t)s;
+	if (s->dropped)
+		pass *= (double)s->queued / (double)(s->queued + s->dropped) * 15 / 16;
+	else if (s->waiting > s->qlength / 2)
+		pass *= 31.0 / 32;
+	else if (s->waiting < s->qlength / 8)
+		pass += (1.0 - pass) / 8 + 1.0 / 4096;
+	if (pass >= 1.0)
+		return 0;
+	if (pass < 1.0 / 32)
+		return SHED_MAX;
+	return (uint32_t)((1.0 - pass) * 4294967296.0);
 }

@@ -53,19 +53,27 @@ int shed_set(struct shed *s, uint32_t share);
  */
 void shed_close(struct shed *s);
 
+/* What the controller sees of the queues between two calls. */
+struct shed_sample {
+	uint64_t waiting;	/* packets in the fullest queue now */
+	uint64_t queued;	/* packets the queues took since the last sample */
+	uint64_t dropped;	/* packets they dropped (full, or socket full) since */
+	uint32_t qlength;	/* the queues' length */
+};
+
 /**
- * shed_next - the next share, from the queue's state since the last call
- * @share: the current share
- * @waiting: packets waiting in the queue now
- * @dropped: packets the queue dropped since the last call
- * @qlength: the queue's length
+ * shed_next - the next share, from what the queues did since the last call
+ * @share: the current share, of 2^32
+ * @s: the sample
  *
- * Increases the share while the queue drops packets or is more than half
- * full, lowers it while the queue is less than an eighth full: the kernel
- * then admits about what the worker handles.  Never more than 31/32.  Pure.
+ * When the queues dropped packets, they took only queued / (queued +
+ * dropped) of what reached them: let through that share of what passes
+ * now, a little less to drain the backlog.  While a queue is more than
+ * half full, shed a little more; while it is less than an eighth full,
+ * shed an eighth less.  The kernel then admits about what the worker
+ * handles.  Never more than 31/32.  Pure.
  * Returns the new share.
  */
-uint32_t shed_next(uint32_t share, uint64_t waiting, uint64_t dropped,
-		   uint32_t qlength);
+uint32_t shed_next(uint32_t share, const struct shed_sample *s);
 
 #endif

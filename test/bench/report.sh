@@ -164,12 +164,15 @@ report_udp()
 	cat <<EOF
 ## UDP packet rate
 
-64-byte IPv4 packets (36-byte payload) from 256 flows (\`nfqlb-blast send\`,
-sendmmsg, client on CPU ${CLIENT_CPU}); RPS on lb's ingress veth puts all of
-lb's receive work on CPU ${LB_CPU}, where the consumer also runs. Each case
-is offered rising rates (25% steps) until it stops keeping up; the figure
-is the best rate delivered to the targets (lb's transmit counters), and
-the other columns are from that step. Drops are per second; "worker" is
+64-byte IPv4 packets (36-byte payload), each from the next of 256 flows
+(source ports), sent as ready-made frames on a packet socket with
+sendmmsg (\`nfqlb-blast send -i\`, client on CPU ${CLIENT_CPU}); RPS on lb's ingress veth puts all of
+lb's receive work on CPU ${LB_CPU}, where the consumer also runs. Each
+NFQUEUE case is offered rising rates (25% steps) until it stops keeping
+up; the figure is the best rate delivered to the targets (lb's transmit
+counters), and the other columns are from that step. The kernel-only case
+(a) does not collapse under overload and gets the sender's full rate; if
+it delivers about what was offered, the sender, not the kernel, set it. Drops are per second; "worker" is
 the consumer's CPU time (user + system, which includes the kernel's receive
 work that interrupts it); the last column is CPU ${LB_CPU}'s busy and softirq
 shares.

@@ -164,21 +164,46 @@ START_TEST(cpus_too_many)
 }
 END_TEST
 
-/* Drops raise the share, steadily, but never to everything. */
+static uint32_t next(uint32_t share, uint64_t waiting, uint64_t queued,
+		     uint64_t dropped)
+{
+	struct shed_sample s = { waiting, queued, dropped, 4096 };
+
+	return shed_next(share, &s);
+}
+
+#define HALF 2147483648u
+
+/* A queue that took only half of what reached it: shed a bit over half of
+ * what passes; a quarter of what passes at a quarter shed. */
+START_TEST(shed_follows_drops)
+{
+	uint32_t s = next(0, 4096, 1000, 1000);
+
+	ck_assert_uint_gt(s, HALF);
+	ck_assert_uint_lt(s, HALF + HALF / 4);
+	s = next(HALF, 4096, 3000, 1000);	/* pass 1/2 * 3/4 * 15/16 */
+	ck_assert_uint_gt(s, HALF + HALF / 4);
+	ck_assert_uint_lt(s, HALF + HALF / 2);
+}
+END_TEST
+
+/* Drops keep raising it, but never to everything. */
 START_TEST(shed_rises)
 {
 	uint32_t s = 0, prev = 0;
 	int i;
 
 	for (i = 0; i < 200; i++) {
-		s = shed_next(s, 4096, 100, 4096);
+		s = next(s, 4096, 10, 100);
 		ck_assert_uint_ge(s, prev);
 		prev = s;
 	}
 	ck_assert_uint_gt(s, UINT32_MAX / 2);
 	ck_assert_uint_lt(s, UINT32_MAX);
-	ck_assert_uint_gt(shed_next(0, 10, 1, 4096), 0);	/* any drop */
-	ck_assert_uint_gt(shed_next(0, 2049, 0, 4096), 0);	/* half full */
+	ck_assert_uint_gt(next(0, 10, 1000, 1), 0);	/* any drop */
+	ck_assert_uint_gt(next(0, 2049, 1000, 0), 0);	/* more than half full */
+	ck_assert_uint_eq(next(0, 0, 0, 0), 0);		/* idle */
 }
 END_TEST
 
@@ -188,12 +213,11 @@ START_TEST(shed_falls)
 	uint32_t s = UINT32_MAX - UINT32_MAX / 32;
 	int i;
 
-	ck_assert_uint_eq(shed_next(s, 1000, 0, 4096), s);
-	ck_assert_uint_eq(shed_next(s, 2048, 0, 4096), s);
+	ck_assert_uint_eq(next(s, 1000, 5000, 0), s);
+	ck_assert_uint_eq(next(s, 2048, 5000, 0), s);
 	for (i = 0; i < 400 && s; i++)
-		s = shed_next(s, 100, 0, 4096);
+		s = next(s, 100, 5000, 0);
 	ck_assert_uint_eq(s, 0);
-	ck_assert_uint_eq(shed_next(0, 0, 0, 4096), 0);
 }
 END_TEST
 
@@ -208,6 +232,7 @@ Suite *make_lb_suite(void)
 	tcase_add_loop_test(tc, cpus_bad, 0, (int)(sizeof(bad_cpus) / sizeof(bad_cpus[0])));
 	tcase_add_test(tc, cpus_unavailable);
 	tcase_add_test(tc, cpus_too_many);
+	tcase_add_test(tc, shed_follows_drops);
 	tcase_add_test(tc, shed_rises);
 	tcase_add_test(tc, shed_falls);
 	suite_add_tcase(s, tc);
