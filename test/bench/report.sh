@@ -96,7 +96,8 @@ report_goals()
 	added=$(pdiff rr_same_queue_p50 rr_same_kernel_p50)
 	ns=$(m ns_per_packet)
 	build=$(m build_65537_1000)
-	flood=$(of_peak flood_shed)
+	flood=$(awk -v f="$(m flood_shed)" -v p="$(m udp_shed)" \
+		'BEGIN { if (f == "-" || p == "-" || p == 0) print "-"; else printf "%.2f\n", f / p }')
 	cat <<EOF
 ## Goals
 
@@ -111,7 +112,7 @@ report_goals()
 | added latency p50, nfqlb on the same CPU as client and server | <= 4 us | ${added} us | $(met "$added" '<=' 4) |
 | classify + hash + lookup | <= 30 ns/packet | ${ns} ns | $(met "$ns" '<=' 30) |
 | table build, M=65537, N=1000 | <= 1.8 ms | ${build} ms | $(met "$build" '<=' 1.8) |
-| flood at 2x capacity, RPS on the worker's CPU, \`--shed\` | >= 80% of peak | $(pct "$flood") | $(met "$flood" '>=' 0.8) |
+| flood at 2x capacity, RPS on the worker's CPU, \`--shed\` | >= 80% of its peak | $(pct "$flood") | $(met "$flood" '>=' 0.8) |
 
 EOF
 }
@@ -192,8 +193,10 @@ no packet bytes copied and one batch verdict for all packets.
 ### Flood: 2x capacity with RPS on the worker's CPU
 
 Offered twice nfqlb's peak ((c) above): asked $(m flood_offer_asked) pps.
-nfqlb's own peak with \`--shed c0\` and no flood, found as above: $(kpps udp_shed)
-($(of_peak udp_shed) of (c)'s).
+nfqlb's own peak with \`--shed c0\` and no flood, found as above, is
+$(kpps udp_shed) ($(of_peak udp_shed) of (c)'s: the XDP program has a cost
+of its own, see below); with shedding, the flood delivers
+**$(ratio "$(m flood_shed)" "$(m udp_shed)")** of that peak (the goal row).
 
 | nfqlb lb | offered | offered / peak | delivered | of peak (c) | queue drops/s | CPU ${LB_CPU} softirq |
 |---|---|---|---|---|---|---|
