@@ -36,6 +36,7 @@ static const struct opt lb_opts[] = {
 	{ "cpu", "LIST", "pin the queue threads, in order, to these CPUs (e.g. 1 or 0,1 or 0-3)" },
 	{ "rt-priority", "P", "SCHED_FIFO priority of the queue threads, 0 for none (default 1)" },
 	{ "shed", "IFNAME", "under overload, drop packets arriving on IFNAME early (XDP)" },
+	{ "shed-mode", "MODE", "auto, driver or generic: where the XDP program runs (default auto)" },
 	{ NULL, NULL, NULL },
 };
 
@@ -50,6 +51,7 @@ struct lb_conf {
 	unsigned int ncpu;	/* CPUs in --cpu; 0 leaves the threads unpinned */
 	int cpu[QUEUE_MAX];
 	const char *shed;	/* --shed: the interface, or NULL */
+	enum shed_mode shed_mode;
 };
 
 struct worker {
@@ -461,6 +463,12 @@ static int lb_parse(const struct cmd *cmd, const struct optval *ov, int argc,
 	c->shed = opt_get(cmd, ov, "shed");
 	if (c->shed && (!*c->shed || strlen(c->shed) >= IF_NAMESIZE))
 		return usage_error(cmd, "bad shed interface '%s'", c->shed);
+	v = opt_get(cmd, ov, "shed-mode");
+	if (v && !c->shed)
+		return usage_error(cmd, "--shed-mode needs --shed");
+	if (v && shed_mode_parse(v) < 0)
+		return usage_error(cmd, "bad shed-mode '%s': want auto, driver or generic", v);
+	c->shed_mode = v ? (enum shed_mode)shed_mode_parse(v) : SHED_AUTO;
 	v = opt_get(cmd, ov, "no-target");
 	if (v && strcmp(v, "accept") == 0)
 		c->no_target = NF_ACCEPT;
@@ -714,7 +722,7 @@ static int shed_start(const struct cmd *cmd, const struct lb_conf *c, struct she
 	char why[SHED_WHY_MAX];
 	bool generic;
 
-	sh->shed = shed_open(c->shed, &generic, why);
+	sh->shed = shed_open(c->shed, c->shed_mode, &generic, why);
 	if (!sh->shed)
 		return cmd_error(cmd, "shed on %s: %s", c->shed, why);
 	lb_log("shedding on %s under overload (XDP, %s mode)", c->shed,

@@ -124,20 +124,36 @@ static int attach(int prog, unsigned int ifindex, uint32_t mode)
 	return sys_bpf(BPF_LINK_CREATE, &a);
 }
 
-static int attach_any(struct shed *s, unsigned int ifindex, bool *generic, char *why)
+static int attach_any(struct shed *s, unsigned int ifindex, enum shed_mode mode,
+		      bool *generic, char *why)
 {
-	s->link = attach(s->prog, ifindex, XDP_FLAGS_DRV_MODE);
+	s->link = -1;
+	if (mode != SHED_GENERIC)
+		s->link = attach(s->prog, ifindex, XDP_FLAGS_DRV_MODE);
 	*generic = s->link < 0;
-	if (s->link < 0)
+	if (s->link < 0 && mode != SHED_DRIVER)
 		s->link = attach(s->prog, ifindex, XDP_FLAGS_SKB_MODE);
 	if (s->link < 0) {
-		snprintf(why, SHED_WHY_MAX, "cannot attach XDP: %s", strerror(errno));
+		snprintf(why, SHED_WHY_MAX, "cannot attach XDP%s: %s",
+			 mode == SHED_DRIVER ? " in driver mode" : "", strerror(errno));
 		return -1;
 	}
 	return 0;
 }
 
-struct shed *shed_open(const char *ifname, bool *generic, char *why)
+int shed_mode_parse(const char *name)
+{
+	static const char *const names[] = { "auto", "driver", "generic" };
+	int i;
+
+	for (i = 0; i < 3; i++)
+		if (strcmp(name, names[i]) == 0)
+			return i;
+	return -1;
+}
+
+struct shed *shed_open(const char *ifname, enum shed_mode mode, bool *generic,
+		       char *why)
 {
 	struct shed *s = calloc(1, sizeof(*s));
 	unsigned int ifindex = if_nametoindex(ifname);
@@ -159,7 +175,7 @@ struct shed *shed_open(const char *ifname, bool *generic, char *why)
 		goto fail;
 	}
 	s->prog = load_prog(s->map, why);
-	if (s->prog < 0 || attach_any(s, ifindex, generic, why) < 0)
+	if (s->prog < 0 || attach_any(s, ifindex, mode, generic, why) < 0)
 		goto fail;
 	return s;
 fail:

@@ -25,18 +25,35 @@
 
 struct shed;
 
+/* Where the program runs: the driver's XDP, else the generic one (auto). */
+enum shed_mode {
+	SHED_AUTO = 0,
+	SHED_DRIVER,
+	SHED_GENERIC,
+};
+
 /**
  * shed_open - attach the shedding program to an interface, shedding nothing
  * @ifname: the interface that receives the load balancer's traffic
- * @generic: set to true when only the generic (skb) XDP mode was available
+ * @mode: which XDP mode to use
+ * @generic: set to true when the program runs in the generic (skb) mode
  * @why: filled with the reason on failure
  *
- * Tries the driver's XDP mode first, then the generic mode.
  * Returns the handle, or NULL with errno ENODEV (no such interface), EPERM
  * (needs CAP_BPF and CAP_NET_ADMIN), EBUSY (another XDP program is
- * attached) or another error of the bpf() system call.
+ * attached), EOPNOTSUPP (no driver XDP, with SHED_DRIVER) or another error
+ * of the bpf() system call.
  */
-struct shed *shed_open(const char *ifname, bool *generic, char *why);
+struct shed *shed_open(const char *ifname, enum shed_mode mode, bool *generic,
+		       char *why);
+
+/**
+ * shed_mode_parse - the mode named "auto", "driver" or "generic"
+ * @name: the name
+ *
+ * Returns the mode, or -1 for another name.
+ */
+int shed_mode_parse(const char *name);
 
 /**
  * shed_set - set the share of packets to drop

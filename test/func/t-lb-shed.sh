@@ -35,13 +35,24 @@ rc=$?
 case $err in "nfqlb: lb: shed on nosuch0: "*) ;; *) fail "message: $err" ;; esac
 no_xdp || fail "an XDP program is attached to c0 before any worker ran"
 
-for sig in TERM KILL; do
-	info "--shed c0, then SIG$sig"
-	start_bg lb "$NFQLB" lb --shed c0
+info "usage errors"
+for args in "--shed-mode generic" "--shed c0 --shed-mode fast" "--shed ''"; do
+	err=$(eval "nsx lb \"\$NFQLB\" lb $args" 2>&1 >/dev/null)
+	rc=$?
+	[ $rc -eq 2 ] && [ "$(echo "$err" | wc -l)" -eq 1 ] ||
+		fail "lb $args: exit $rc, want 2 and one line: $err"
+done
+
+for run in "TERM auto xdp" "KILL generic xdpgeneric"; do
+	read -r sig mode want <<<"$run"
+	info "--shed c0 --shed-mode $mode, then SIG$sig"
+	start_bg lb "$NFQLB" lb --shed c0 --shed-mode "$mode"
 	LB_PID=$BG_PID
 	wait_for lb_ready || fail "the worker did not start"
 	wait_for -n 20 lb_probe "$VIP4" 80 || fail "no answer through the worker"
 	has_xdp || fail "no XDP program on c0 while the worker runs"
+	ip -n "$(ns lb)" link show c0 | grep -q "mtu [0-9]* $want " ||
+		fail "not attached as $want: $(ip -n "$(ns lb)" -d link show c0 | tr '\n' ' ')"
 	grep -q "shedding on c0" "$LOGDIR"/lb-nfqlb-*.log || fail "no log line about shedding"
 	out=$(conn client -c 40 -t 500 "$VIP4" 80)
 	[ "$(conn_count "$out" failed)" -eq 0 ] || fail "connections failed: $out"
