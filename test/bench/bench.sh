@@ -26,6 +26,7 @@ OUT=${BENCH_OUT:-$ROOT/BENCHMARKS.md}
 ONLY=${BENCH_ONLY:-micro udp overload tcp conn rr profile}
 declare -A R	# R[key]="value value ...": one value per repeat
 START=$SECONDS
+LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
 
 need_root
 need_cmd ip iptables iptables-restore ethtool iperf3 taskset python3 valgrind

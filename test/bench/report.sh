@@ -74,7 +74,9 @@ commit $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)$(git
 in ${ELAPSED} s. Do not edit by hand: run \`make bench\` (as root) again.
 
 **Machine:** $(nproc) CPUs, $(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo),
-Linux $(uname -r), load average at the end $(cut -d' ' -f1-3 /proc/loadavg).
+Linux $(uname -r); load average (1, 5, 15 min) ${LOAD_START} at the start,
+$(cut -d' ' -f1-3 /proc/loadavg) at the end: anything well above 0 means
+other work shared the CPUs and the figures are noisier.
 Every figure is the median of ${REPEATS} repeats; every macro figure is a
 ratio against a reference measured in the same run and topology, the
 reference and the case run back to back in each repeat.
