@@ -69,14 +69,14 @@ check: ## run every test: unit, unit under sanitizers, function tests
 	$(MAKE) unit-san
 	$(MAKE) func
 
-demo: all ## run the demo: client, load balancer and 3 targets in namespaces (root)
+demo: all ## run the demo: DSR lab, spread over targets, scale-in/out loss table (root, ~1 min)
 	NFQLB=$(abspath $(NFQLB)) TOOLS=$(abspath $(BUILD)/tools) test/demo.sh
 
 clean: ## remove build/
 	rm -rf build
 
 help: ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | \
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | \
 		awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
 
 # Each test area under test/ may add its own targets in a fragment

@@ -18,6 +18,7 @@
 #include "nfqlb/queue.h"
 #include "nfqlb/shed.h"
 #include "nfqlb/table.h"
+#include "nfqlb/verify.h"
 
 #define QUEUE_MAX SHM_WORKERS
 #define QLENGTH_DEFAULT 4096
@@ -68,10 +69,12 @@ struct worker {
 	bool gone_logged;	/* "table deleted" already logged */
 	uint64_t errors_logged;
 	time_t next_house;
+	uint64_t verified;	/* tables checked by NFQLB_DEBUG_VERIFY */
 };
 
 static int stopping;	/* atomic */
 static int failed;	/* atomic */
+static bool debug_verify;	/* NFQLB_DEBUG_VERIFY is set */
 
 static void lb_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
@@ -157,6 +160,22 @@ static void handle_batch(struct worker *wk, const struct queue_pkt *pkts, unsign
 		decide(wk, &pkts[i], &res[i]);
 }
 
+/* NFQLB_DEBUG_VERIFY: an adopted table that is not its own Maglev build is
+ * a bug in the shared-memory protocol; stop hard, so no test can miss it. */
+static void verify_adopted(struct worker *wk)
+{
+	char why[SHM_WHY_MAX] = "";
+	int r = verify_view(&wk->view, wk->shm->seed, why);
+
+	if (r == 0) {
+		wk->verified++;
+		return;
+	}
+	lb_log("queue %u: debug verify: %s", wk->queue, r < 0 ? strerror(errno) : why);
+	if (r > 0)
+		abort();
+}
+
 /* Once per batch: adopt a newly published table, if it is valid. */
 static void refresh(struct worker *wk)
 {
@@ -178,6 +197,8 @@ static void refresh(struct worker *wk)
 	t = wk->view;
 	wk->view = wk->spare;
 	wk->spare = t;
+	if (debug_verify)
+		verify_adopted(wk);
 }
 
 /* One queue's row of the kernel's queue table, in this namespace. */
@@ -328,6 +349,9 @@ static void *worker_main(void *arg)
 			sched_yield();
 		housekeeping(wk);
 	}
+	if (debug_verify)
+		lb_log("queue %u: debug verify: %llu tables checked, each equal to its own build",
+		       wk->queue, (unsigned long long)wk->verified);
 	return NULL;
 }
 
@@ -745,6 +769,7 @@ static int do_lb(const struct cmd *cmd, const struct optval *ov, int argc,
 		return r;
 	__atomic_store_n(&stopping, 0, __ATOMIC_RELAXED);
 	__atomic_store_n(&failed, 0, __ATOMIC_RELAXED);
+	debug_verify = getenv("NFQLB_DEBUG_VERIFY") && *getenv("NFQLB_DEBUG_VERIFY");
 	block_signals(&set);
 	n = (unsigned int)(c.qlast - c.qfirst) + 1;
 	wk = calloc(n, sizeof(*wk));

@@ -1,5 +1,6 @@
 /* table.c: the commands that create, edit and print the shared table. */
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -321,6 +322,15 @@ static uint64_t load64(const uint64_t *p)
 	return __atomic_load_n(p, __ATOMIC_RELAXED);
 }
 
+/* Whether a counter set's worker still runs: a worker killed with SIGKILL
+ * leaves its thread id behind. */
+static bool set_running(const struct shm_worker *w)
+{
+	int32_t tid = __atomic_load_n(&w->owner, __ATOMIC_RELAXED);
+
+	return tid > 0 && (kill(tid, 0) == 0 || errno == EPERM);
+}
+
 /* Packets a counter set has classified: the sum over packet kinds. */
 static uint64_t set_packets(const struct shm_worker *w)
 {
@@ -345,7 +355,7 @@ static void stats_json_queues(const struct shm *s)
 			continue;
 		printf("%s{\"queue\":%u,\"running\":%s,\"packets\":%llu,\"waiting\":%llu,"
 		       "\"queue_dropped\":%llu,\"user_dropped\":%llu}", sep,
-		       w->queue, w->owner ? "true" : "false",
+		       w->queue, set_running(w) ? "true" : "false",
 		       (unsigned long long)set_packets(w),
 		       (unsigned long long)load64(&w->q_total),
 		       (unsigned long long)load64(&w->q_dropped),
@@ -394,7 +404,7 @@ static void stats_text_queues(const struct shm *s)
 		if (w->queue == UINT32_MAX)
 			continue;
 		printf("%6u %8s %14llu %8llu %14llu %13llu\n", w->queue,
-		       w->owner ? "running" : "stopped",
+		       set_running(w) ? "running" : "stopped",
 		       (unsigned long long)set_packets(w),
 		       (unsigned long long)load64(&w->q_total),
 		       (unsigned long long)load64(&w->q_dropped),

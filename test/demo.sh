@@ -1,13 +1,19 @@
 #!/bin/bash
-# demo.sh: nfqlb in NAT mode, narrated.  Run by `sudo make demo`, which
-# passes NFQLB and TOOLS.  Everything happens in network namespaces made
-# here and removed on exit; nothing touches the root namespace's network.
+# demo.sh: nfqlb in the lab, narrated; about a minute.  Run by `make demo`
+# (root), which passes NFQLB and TOOLS.  Everything happens in network
+# namespaces made here (nfqlb-demo<PID>-*) and its own table
+# (/dev/shm/nfqlb-demo-<PID>); a trap removes them on exit.  Nothing
+# touches the root namespace's network.
 #
-#	client --- lb --- t1, t2, t3
+#	c1 --- rt --- lb1 --- sw (bridge) --- t1 .. t12
+#	        \__________________/
 #
-# lb sends new flows to the VIP through NFQUEUE 0; `nfqlb lb` marks each
-# packet with its target's id (101, 102, 103) and iptables DNATs each mark
-# to that target.
+# Direct server return: rt sends the VIP's packets to lb1, `nfqlb lb` marks
+# each with its target's id, lb1 routes it by that mark to the target
+# (`nfqlb route`), and the target, which holds the VIP on lo, answers the
+# client through rt, past the load balancer.  Then one scale-in and one
+# scale-out with 100 long-lived connections, in three modes.
+here=$(cd "$(dirname "$0")" && pwd)
 
 if [ "$(id -u)" -ne 0 ]; then
 	echo "demo: needs root to make network namespaces: run sudo make demo" >&2
@@ -15,11 +21,18 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 TEST_NAME=demo
 # shellcheck source-path=SCRIPTDIR
-. "$(dirname "$0")/func/lib.sh"
-need_cmd ip iptables ip6tables timeout
+. "$here/func/lib.sh"
+NS_PREFIX="nfqlb-demo$$-"
+export NFQLB_SHM="nfqlb-demo-$$"
+# shellcheck source-path=SCRIPTDIR
+. "$here/lab/lab-lib.sh"
+# shellcheck source-path=SCRIPTDIR
+. "$here/scale/scale-lib.sh"
+need_cmd ip iptables ip6tables iptables-restore timeout python3
 need_bins
 
-COUNT=300
+SCALE_N=10 SCALE_DEL=2 SCALE_ADD=2 SCALE_CONNS=100 SCALE_RATE=100
+SCALE_SETTLE=1 SCALE_AFTER=2 SCALE_OUT="$LOGDIR/scale"
 step=0
 
 say()
@@ -34,86 +47,73 @@ indent()
 	"$@" 2>&1 | sed 's/^/    /'
 }
 
-# spread ARGS...: run nfqlb-conn from the client and draw where the
-# connections went.
-spread()
+# lost EVENT MODE: "N of M connections lost" for one finished run.
+lost()
 {
-	local out name n bar
-
-	out=$(conn client "$@" 2>&1)
-	for name in t1 t2 t3 failed; do
-		n=$(conn_count "$out" "$name")
-		[ "$name" = failed ] && [ "$n" -eq 0 ] && continue
-		bar=$(printf '%*s' $((n / 5)) '' | tr ' ' '#')
-		printf '    %-7s %4d  %s\n' "$name" "$n" "$bar"
-	done
+	awk -F, -v e="$1" -v m="$2" '
+		NR == 1 { for (i = 1; i <= NF; i++) c[$i] = i; next }
+		$c["event"] == e && $c["mode"] == m {
+			printf "%d of %d connections lost", $c["lost"], $c["up"]
+			if (e != "out") printf " (%d on the removed targets, %d on the others)", \
+				$c["lost_removed"], $c["excess"]
+		}' "$SCALE_OUT/results.csv"
 }
 
-echo "nfqlb demo: a stateless Maglev load balancer on NFQUEUE, NAT mode"
-echo "table: /dev/shm/$NFQLB_SHM   namespaces: ${NS_PREFIX}*"
+echo "nfqlb demo: a stateless Maglev load balancer on NFQUEUE, in a lab of"
+echo "network namespaces (${NS_PREFIX}*), table /dev/shm/$NFQLB_SHM"
 
-say "Build the namespaces: client, lb, and targets t1 t2 t3, each running" \
-	"nfqlb-echo on port 80 (it answers with its name)"
-topo_nat t1 t2 t3
-nat_rules 101:1 102:2 103:3
-echo "    client 10.200.0.2 -> VIP $VIP4 via lb; targets 10.200.{1,2,3}.2"
-echo "    lb's rules: queue the VIP's flows, DNAT by mark"
-nsx lb iptables -t mangle -S PREROUTING | grep -- -A | sed 's/^/      /'
-nsx lb iptables -t nat -S PREROUTING | grep -- '-p tcp' | sed 's/^/      /'
+say "Build the lab: client c1, router rt, load balancer lb1, targets" \
+	"t1..t12 on a bridge, each running nfqlb-echo (it answers with its name)"
+scale_setup
+lab_describe | sed 's/^/    /'
+echo "    the targets hold the VIP on lo (arp_ignore=1, arp_announce=2)"
 
-say "Create the table and activate targets 101 102 103"
-echo "    \$ nfqlb init --M 997 && nfqlb activate 101 102 103"
-"$NFQLB" init --M 997 || fail "nfqlb init failed"
-"$NFQLB" activate 101 102 103 || fail "nfqlb activate failed"
-indent "$NFQLB" show
+say "Table: targets 1..10 active (ids are fwmarks), M=$SCALE_M entries"
+indent "$NFQLB" show | head -n 14
 
-say "Start the worker in lb: nfqlb lb --queue 0"
-start_bg lb "$NFQLB" lb --queue 0
-LB_PID=$BG_PID
-wait_for lb_ready || fail "the worker did not attach to queue 0"
-wait_for -n 20 lb_probe "$VIP4" 80 || fail "no answer through the worker"
-echo "    worker pid $LB_PID is attached to queue 0"
+say "lb1's firewall, from nfqlb rules (all packets to the VIP are queued)"
+echo "    \$ nfqlb rules --vip $LAB_VIP4 --queue 0 | iptables-restore --noflush"
+LAB_SYN=0 lab_rules lb1
+grep -v '^#' "$LOGDIR/rules4.txt" | sed 's/^/      /'
+echo "    lb1's policy routing, from nfqlb route add ID via TARGET (targets 1, 2):"
+nsx lb1 "$NFQLB" route show 2>&1 | grep -E ' (0x[12] |table 100[12] )' |
+	grep ipv4 | sed 's/^/      /'
 
-say "$COUNT TCP connections from the client to $VIP4:80, each from a new port"
-spread -c $COUNT -t 500 "$VIP4" 80
+say "500 connections from c1 to $LAB_VIP4:$LAB_PORT, each from a new port"
+wait_for -n 25 -i 0.2 lab_probe || fail "the VIP does not answer"
+lab_spread 500 "$LAB_VIP4"
 
-say "The same over IPv6, to [$VIP6]:80"
-spread -c $COUNT -t 500 "$VIP6" 80
+say "The same over IPv6, to [$LAB_VIP6]:$LAB_PORT"
+lab_spread 500 "$LAB_VIP6"
 
-say "Hold 30 connections open, then deactivate 102 while they run"
-echo "    \$ nfqlb deactivate 102"
-keep_out="$LOGDIR/keep.out"
-timeout 30 ip netns exec "$(ns client)" "$TOOLS/nfqlb-conn" -c 30 -k 3 -t 500 \
-	"$VIP4" 80 >"$keep_out" 2>&1 &
-keep_pid=$!
-_PIDS+=("$keep_pid")
-sleep 1
-"$NFQLB" deactivate 102 || fail "nfqlb deactivate failed"
-indent "$NFQLB" show
+say "Scale-in and scale-out with $SCALE_CONNS long-lived connections (a message" \
+	"every 100 ms each), in three modes"
+echo "    scale-in:  nfqlb deactivate 9 10 (they keep running: a drain)"
+echo "    scale-out: nfqlb activate 11 12"
+for mode in all syn modulo; do
+	case $mode in
+	all) echo "    nfqlb, all packets queued:" ;;
+	syn) echo "    nfqlb --syn-only (conntrack keeps each connection's mark):" ;;
+	modulo) echo "    the kernel's modulo hash, iptables -j HMARK --hmark-mod 10 -> 8, -> 12:" ;;
+	esac
+	for ev in in-drain out; do
+		scale_run "$ev" "$mode"
+	done
+	python3 "$here/scale/analyze.py" "$SCALE_OUT" >/dev/null ||
+		fail "analyze.py failed"
+	echo "      scale-in:  $(lost in-drain $mode)"
+	echo "      scale-out: $(lost out $mode)"
+done
 
-say "$COUNT new connections: none go to t2 (id 102)"
-spread -c $COUNT -t 500 "$VIP4" 80
-
-say "The 30 held connections survived: conntrack keeps each on its first" \
-	"target, t2's too"
-wait "$keep_pid"
-grep -v '^nfqlb-conn:' "$keep_out" | sed 's/^/    /'
-
-say "Re-activate 102: new connections reach t2 again"
-echo "    \$ nfqlb activate 102"
-"$NFQLB" activate 102 || fail "nfqlb activate failed"
-spread -c $COUNT -t 500 "$VIP4" 80
+say "Lost connections: lost % (on removed targets + on the others)"
+sed 's/^/    /' "$SCALE_OUT/table.md"
+echo "    Maglev moves only the removed targets' connections (and a rare few"
+echo "    more: the table moves ~0.2% of its entries between the others);"
+echo "    SYN-only moves none; the modulo hash moves most of them."
+echo "    make scale measures stopped targets too, and plots it."
 
 say "Counters: nfqlb stats"
 indent "$NFQLB" stats
 
-say "Stop the worker (SIGTERM) and clean up"
-kill -TERM "$LB_PID"
-for ((i = 0; i < 20; i++)); do
-	alive "$LB_PID" || break
-	sleep 0.1
-done
-wait "$LB_PID"
-echo "    worker exited with status $?; namespaces and table are removed on exit"
 echo
-echo "demo done"
+echo "demo done: the namespaces and the table are removed on exit"

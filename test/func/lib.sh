@@ -5,8 +5,9 @@
 #	need_root
 #
 # Every name this run makes carries a unique prefix: namespaces are
-# $NS_PREFIX<short name> and the table is /dev/shm/$NFQLB_SHM, so two runs,
-# or a test and a real load balancer, never meet.  Helpers take the short
+# $NS_PREFIX<short name> and the table is /dev/shm/$NFQLB_SHM (a test that
+# needs more tables names them $NFQLB_SHM-*), so two runs, or a test and a
+# real load balancer, never meet.  Helpers take the short
 # namespace name ("lb", "client") and add the prefix themselves.
 #
 # Traffic rules: everything happens inside namespaces made here.  Nothing
@@ -136,7 +137,7 @@ cleanup()
 	for ns in "${_NETNS[@]}"; do
 		ip netns del "$ns" 2>/dev/null
 	done
-	rm -f "/dev/shm/$NFQLB_SHM"
+	rm -f "/dev/shm/$NFQLB_SHM" "/dev/shm/$NFQLB_SHM"-*
 	[ -n "$LOGDIR" ] && rm -rf "$LOGDIR"
 	exit "$rc"
 }
@@ -393,4 +394,433 @@ lb_ready()
 lb_probe()
 {
 	CONN_TIMEOUT=5 conn client -c 1 -t 250 "$1" "$2" >/dev/null 2>&1
+}
+
+# ---------------------------------------------------------------- routing by fwmark
+
+# sysctl_in NS KEY=VALUE...: set sysctls inside NS, or fail.
+sysctl_in()
+{
+	local n=$1
+
+	shift
+	nsx "$n" sysctl -qw "$@" >/dev/null || fail "sysctl $* in $n"
+}
+
+# rp_filter_off NS...: no IPv4 reverse-path filter in NS, on every interface
+# present and to come.  With routing by fwmark, packets arrive where the
+# route back does not point (replies from the VIP on a target's link,
+# requests on a target's link to the load balancer).
+rp_filter_off()
+{
+	local n
+
+	for n in "$@"; do
+		nsx "$n" sh -c 'for f in /proc/sys/net/ipv4/conf/*/rp_filter; do
+			echo 0 >"$f"; done' || fail "rp_filter in $n"
+	done
+}
+
+# vip_on_lo NS: NS holds VIP4 and VIP6 on lo, and neither answers nor
+# announces ARP for them on its links (arp_ignore=1, arp_announce=2), as a
+# target behind a load balancer that routes by fwmark does.
+vip_on_lo()
+{
+	sysctl_in "$1" net.ipv4.conf.all.arp_ignore=1 \
+		net.ipv4.conf.all.arp_announce=2
+	addr_add "$1" lo "$VIP4/32" "$VIP6/128"
+}
+
+# echo_vip NS NAME [PORT]: nfqlb-echo in NS answering NAME on the VIPs'
+# PORT (default 80), one server bound to VIP4 and one to VIP6, so that UDP
+# answers leave from the VIP (a wildcard socket would answer from the
+# link's address).  Waits until both answer inside NS.
+echo_vip()
+{
+	local p=${3:-80} v
+
+	start_bg "$1" "$TOOLS/nfqlb-echo" -4 -p "$p" -n "$2" -a "$VIP4"
+	start_bg "$1" "$TOOLS/nfqlb-echo" -6 -p "$p" -n "$2" -a "$VIP6"
+	for v in "$VIP4" "$VIP6"; do
+		wait_for _echo_is "$1" "$2" "$v" "$p" ||
+			fail "the echo server in $1 does not answer on $v:$p"
+	done
+}
+
+_echo_is()
+{
+	[ "$(nsx "$1" "$TOOLS/nfqlb-conn" -c 1 -t 200 "$3" "$4")" = "$2 1" ]
+}
+
+# topo_fwmark T...: client --- lb --- T... with topo_nat's addresses, but
+# the targets hold the VIP (vip_on_lo) and serve it (echo_vip), and lb
+# takes a packet for the VIP to the target its fwmark names (policy routing,
+# see fwmark_routes).  Replies go back through lb, so lb's conntrack sees
+# both directions.  No NFQUEUE rules yet: see vip_rules.
+topo_fwmark()
+{
+	local i=0 t
+
+	ns_add client lb "$@"
+	veth_add client eth0 lb c0
+	addr_add client eth0 10.200.0.2/24 fd00:200::2/64
+	addr_add lb c0 10.200.0.1/24 fd00:200::1/64
+	route_add client default 10.200.0.1
+	route_add client default fd00:200::1
+	forwarding_on lb
+	for t in "$@"; do
+		i=$((i + 1))
+		veth_add lb "t$i" "$t" eth0
+		addr_add lb "t$i" "10.200.$i.1/24" "fd00:200:$i::1/64"
+		addr_add "$t" eth0 "10.200.$i.2/24" "fd00:200:$i::2/64"
+		route_add "$t" default "10.200.$i.1"
+		route_add "$t" default "fd00:200:$i::1"
+		vip_on_lo "$t"
+		rp_filter_off "$t"
+		echo_vip "$t" "$t"
+	done
+	rp_filter_off lb
+}
+
+# fwmark_route NS ID ADDR4 ADDR6: in NS, packets marked ID go via ADDR4
+# (IPv4) and ADDR6 (IPv6), by `nfqlb route add`.
+fwmark_route()
+{
+	nsx "$1" "$NFQLB" route add "$2" via "$3" &&
+	nsx "$1" "$NFQLB" route add "$2" via "$4" ||
+		fail "nfqlb route add $2 via $3 / $4 failed in $1"
+}
+
+# fwmark_routes NS ID:I...: in NS, packets marked ID go to target I
+# (target_addr4/6): fwmark_route for each pair.
+fwmark_routes()
+{
+	local n=$1 pair id i
+
+	shift
+	for pair in "$@"; do
+		id=${pair%%:*}
+		i=${pair#*:}
+		fwmark_route "$n" "$id" "$(target_addr4 "$i")" "$(target_addr6 "$i")"
+	done
+}
+
+# vip_rules NS [RULES_OPTION...]: `nfqlb rules --vip VIP4 RULES_OPTION...`
+# applied with iptables-restore --noflush inside NS, and the same for VIP6
+# with ip6tables-restore.  The rules are kept in $LOGDIR/rules-NS-*.log, so
+# a failing test shows them.
+vip_rules()
+{
+	local n=$1 f
+
+	shift
+	for f in 4 6; do
+		if [ $f = 4 ]; then
+			"$NFQLB" rules --vip "$VIP4" "$@"
+		else
+			"$NFQLB" rules --vip "$VIP6" "$@"
+		fi >"$LOGDIR/rules-$n-$f.log" || fail "nfqlb rules failed"
+	done
+	nsx "$n" iptables-restore --noflush <"$LOGDIR/rules-$n-4.log" ||
+		fail "iptables-restore in $n refused the rules for $VIP4"
+	nsx "$n" ip6tables-restore --noflush <"$LOGDIR/rules-$n-6.log" ||
+		fail "ip6tables-restore in $n refused the rules for $VIP6"
+}
+
+# lb_start NS [LB_OPTION...]: `nfqlb lb --queue 0 LB_OPTION...` in NS,
+# waited for until a TCP exchange with VIP4 gets through.  LB_PID is its PID.
+lb_start()
+{
+	local n=$1
+
+	shift
+	start_bg "$n" "$NFQLB" lb --queue 0 "$@"
+	LB_PID=$BG_PID
+	wait_for -n 100 lb_probe "$VIP4" 80 ||
+		fail "no answer through the worker in $n"
+}
+
+# queue_packets Q [SHM]: the packets the worker on queue Q classified, from
+# `nfqlb stats --json` of table SHM (default $NFQLB_SHM).
+queue_packets()
+{
+	# A worker killed by SIGKILL may leave its counter set behind and the
+	# next one take another: add up every set of queue Q.
+	"$NFQLB" stats --shm "${2:-$NFQLB_SHM}" --json |
+		grep -o "\"queue\":$1,\"running\":[a-z]*,\"packets\":[0-9]*" |
+		awk -F: '{ s += $4 } END { print s + 0 }'
+}
+
+# queue_packets_over Q MIN [SHM]: true when queue Q classified more than MIN.
+queue_packets_over()
+{
+	[ "$(queue_packets "$1" "${3:-}")" -gt "$2" ]
+}
+
+# conn_keep NAME NS ARGS...: nfqlb-conn ARGS inside NS in the background
+# (bounded by CONN_TIMEOUT seconds, default 60), its output in
+# $LOGDIR/NAME.log.  BG_PID is its PID; conn_keep_check waits for it.
+conn_keep()
+{
+	local name=$1 n=$2
+
+	shift 2
+	timeout "${CONN_TIMEOUT:-60}" ip netns exec "${NS_PREFIX}$n" \
+		"$TOOLS/nfqlb-conn" "$@" >"$LOGDIR/$name.log" 2>&1 &
+	BG_PID=$!
+	_PIDS+=("$BG_PID")
+}
+
+# conn_keep_check NAME PID: wait for the nfqlb-conn of conn_keep NAME and
+# fail unless it exited 0 with "failed 0" and "moved 0".  Its output is
+# left in CONN_OUT.
+conn_keep_check()
+{
+	local rc
+
+	wait "$2"
+	rc=$?
+	CONN_OUT=$(cat "$LOGDIR/$1.log")
+	[ "$rc" -eq 0 ] && [ "$(conn_count "$CONN_OUT" failed)" -eq 0 ] &&
+		[ "$(conn_count "$CONN_OUT" moved)" -eq 0 ] && return 0
+	stats_save
+	fail "$1: nfqlb-conn exit $rc: $(echo "$CONN_OUT" | tr '\n' ' ')"
+}
+
+# stats_save [SHM...]: `nfqlb stats` of the tables (default $NFQLB_SHM)
+# into $LOGDIR, so that a failure shows them.
+stats_save()
+{
+	local s
+
+	for s in "${@:-$NFQLB_SHM}"; do
+		"$NFQLB" stats --shm "$s" >"$LOGDIR/stats-$s.log" 2>&1
+	done
+}
+
+# fwd_count NS: packets NS forwarded to the VIPs (IPv4 + IPv6), counted by
+# the rules fwd_count_rules adds.
+fwd_count()
+{
+	{
+		nsx "$1" iptables-save -c -t filter
+		nsx "$1" ip6tables-save -c -t filter
+	} | sed -n 's/^\[\([0-9]*\):.*-A FORWARD .*nfqlb-fwd-count.*/\1/p' |
+		awk '{ s += $1 } END { print s + 0 }'
+}
+
+# fwd_count_rules NS: count, without deciding anything, the packets NS
+# forwards to the VIPs (filter FORWARD rules with no target).
+fwd_count_rules()
+{
+	nsx "$1" iptables -A FORWARD -d "$VIP4" -m comment \
+		--comment nfqlb-fwd-count || fail "iptables in $1"
+	nsx "$1" ip6tables -A FORWARD -d "$VIP6" -m comment \
+		--comment nfqlb-fwd-count || fail "ip6tables in $1"
+}
+
+# fwd_over NS N: NS forwarded more than N packets to the VIPs.
+fwd_over()
+{
+	[ "$(fwd_count "$1")" -gt "$2" ]
+}
+
+# fwd_flows NS N WHAT: NS forwards N more packets to the VIPs within 10 s,
+# or the test fails with "traffic stopped WHAT".
+fwd_flows()
+{
+	local f
+
+	f=$(fwd_count "$1")
+	wait_for -n 100 fwd_over "$1" $((f + $2)) ||
+		fail "traffic to the VIP through $1 stopped $3"
+}
+
+# lb_stop SIGNAL: send SIGNAL to the worker LB_PID and reap it; after
+# SIGTERM it must exit 0.
+lb_stop()
+{
+	local rc
+
+	kill -"$1" "$LB_PID"
+	wait "$LB_PID" 2>/dev/null
+	rc=$?
+	if [ "$1" = TERM ] && [ $rc -ne 0 ]; then
+		fail "the worker exited with status $rc after SIGTERM"
+	fi
+}
+
+# conn_keep_both NAME COUNT SECONDS TIMEOUT_MS: conn_keep NAME-4 and NAME-6
+# from the client, COUNT connections to VIP4 and to VIP6 held for SECONDS,
+# every wait bounded by TIMEOUT_MS.  Their PIDs are KEEP4 and KEEP6.
+conn_keep_both()
+{
+	conn_keep "$1-4" client -c "$2" -k "$3" -t "$4" "$VIP4" 80
+	KEEP4=$BG_PID
+	conn_keep "$1-6" client -c "$2" -k "$3" -t "$4" "$VIP6" 80
+	KEEP6=$BG_PID
+}
+
+# ---------------------------------------------------------------- LB tier
+
+# topo_tier K T...: K load balancers lb1..lbK behind an ECMP router, and
+# targets T... reachable from every load balancer (K <= 9).
+#
+#	client --- router ==ECMP== lb1..lbK --- T... (each lb to each target)
+#	             `------------------------- T... (replies, direct)
+#
+# client 10.201.0.2 / fd00:201::2 routes via router 10.201.0.1 /
+# fd00:201::1.  router reaches lbK at 10.201.1K.2 / fd00:201:1K::2 over its
+# interface lK, and routes the VIP over all of them (ECMP, layer-4 hash:
+# fib_multipath_hash_policy=1 for IPv4 and IPv6).  lbK reaches target I at
+# tier_addr4/6 K I over its interface tI.  Target I holds the VIP
+# (vip_on_lo), serves it (echo_vip), and answers straight through router
+# (10.220.I.1 / fd00:220:I::1), not through a load balancer.  No NFQUEUE
+# rules or routes by mark yet.
+topo_tier()
+{
+	local k=$1 i j t
+
+	shift
+	ns_add client router
+	veth_add client eth0 router c0
+	addr_add client eth0 10.201.0.2/24 fd00:201::2/64
+	addr_add router c0 10.201.0.1/24 fd00:201::1/64
+	route_add client default 10.201.0.1
+	route_add client default fd00:201::1
+	forwarding_on router
+	sysctl_in router net.ipv4.fib_multipath_hash_policy=1 \
+		net.ipv6.fib_multipath_hash_policy=1
+	for ((j = 1; j <= k; j++)); do
+		_tier_lb "$j"
+	done
+	i=0
+	for t in "$@"; do
+		i=$((i + 1))
+		_tier_target "$k" "$i" "$t"
+	done
+	rp_filter_off router
+	_tier_ecmp "$k"
+}
+
+# tier_addr4 K I / tier_addr6 K I: target I's address on its link to lbK.
+tier_addr4()
+{
+	echo "10.21$1.$2.2"
+}
+
+tier_addr6()
+{
+	echo "fd00:21$1:$2::2"
+}
+
+_tier_lb()
+{
+	ns_add "lb$1"
+	veth_add router "l$1" "lb$1" r0
+	addr_add router "l$1" "10.201.1$1.1/24" "fd00:201:1$1::1/64"
+	addr_add "lb$1" r0 "10.201.1$1.2/24" "fd00:201:1$1::2/64"
+	route_add "lb$1" default "10.201.1$1.1"
+	route_add "lb$1" default "fd00:201:1$1::1"
+	forwarding_on "lb$1"
+}
+
+# _tier_target K I NAME: target I linked to lb1..lbK and to router.
+_tier_target()
+{
+	local j
+
+	ns_add "$3"
+	veth_add router "t$2" "$3" r0
+	addr_add router "t$2" "10.220.$2.1/24" "fd00:220:$2::1/64"
+	addr_add "$3" r0 "10.220.$2.2/24" "fd00:220:$2::2/64"
+	route_add "$3" default "10.220.$2.1"
+	route_add "$3" default "fd00:220:$2::1"
+	for ((j = 1; j <= $1; j++)); do
+		veth_add "lb$j" "t$2" "$3" "l$j"
+		addr_add "lb$j" "t$2" "10.21$j.$2.1/24" "fd00:21$j:$2::1/64"
+		addr_add "$3" "l$j" "$(tier_addr4 "$j" "$2")/24" \
+			"$(tier_addr6 "$j" "$2")/64"
+		rp_filter_off "lb$j"
+	done
+	vip_on_lo "$3"
+	rp_filter_off "$3"
+	echo_vip "$3" "$3"
+}
+
+# _tier_ecmp K: router's routes to the VIP over lb1..lbK.
+_tier_ecmp()
+{
+	local j hops4=() hops6=()
+
+	for ((j = 1; j <= $1; j++)); do
+		hops4+=(nexthop via "10.201.1$j.2" dev "l$j")
+		hops6+=(nexthop via "fd00:201:1$j::2" dev "l$j")
+	done
+	nsx router ip route add "$VIP4/32" "${hops4[@]}" &&
+	nsx router ip -6 route add "$VIP6/128" "${hops6[@]}" ||
+		fail "cannot add the ECMP routes to the VIP in router"
+}
+
+# ---------------------------------------------------------------- robustness
+
+# vip_on_lb: give lb the VIPs on lo and an nfqlb-echo named "lb" on port
+# 80, so that a packet nfqlb did not mark (fail-open, --queue-bypass) is
+# not DNATed and is answered by "lb" instead of a target.  Call after
+# topo_nat.
+vip_on_lb()
+{
+	ip -n "${NS_PREFIX}lb" addr add "$VIP4/32" dev lo || fail "VIP on lb"
+	ip -n "${NS_PREFIX}lb" -6 addr add "$VIP6/128" dev lo nodad || fail "VIP6 on lb"
+	# Bound to the VIPs, so that UDP answers come from them.
+	start_bg lb "$TOOLS/nfqlb-echo" -4 -a "$VIP4" -p 80 -n lb
+	start_bg lb "$TOOLS/nfqlb-echo" -6 -a "$VIP6" -p 80 -n lb
+	# Not asked through the VIP: lb's own packets to it pass PREROUTING,
+	# and the queue.
+	wait_for _vip_listens || fail "the echo on lb does not listen on the VIPs"
+}
+
+_vip_listens()
+{
+	local l
+
+	l=$(nsx lb ss -Hlntu)
+	echo "$l" | grep -q "$VIP4:80 " && echo "$l" | grep -q "\[$VIP6\]:80 " &&
+		[ "$(echo "$l" | grep -c ":80 ")" -ge 4 ]
+}
+
+# lb_mac: the MAC address of lb's interface towards the client.
+lb_mac()
+{
+	ip -n "${NS_PREFIX}lb" -br link show c0 | awk '{ print $3 }'
+}
+
+# inject FAM ARGS...: nfqlb-inject from the client to the VIP of family
+# FAM (4 or 6), from CPU 0 so that frames are handled in the order sent.
+# The source is the client's address, or $INJECT_SRC4 / $INJECT_SRC6.
+inject()
+{
+	local fam=$1 src=${INJECT_SRC4:-10.200.0.2} dst=$VIP4
+
+	shift
+	[ "$fam" = 6 ] && src=${INJECT_SRC6:-fd00:200::2} dst=$VIP6
+	nsx client taskset -c 0 "$TOOLS/nfqlb-inject" -i eth0 -m "$(lb_mac)" \
+		-s "$src" -d "$dst" "$@" >/dev/null ||
+		fail "nfqlb-inject $* (IPv$fam) failed"
+}
+
+# proc_queue Q COLUMN: a column of queue Q's row in lb's
+# /proc/net/netfilter/nfnetlink_queue (3 waiting, 6 queue dropped, 7 user
+# dropped); empty while nobody is bound to Q.
+proc_queue()
+{
+	nsx lb awk -v q="$1" -v c="$2" '$1 == q { print $c }' \
+		/proc/net/netfilter/nfnetlink_queue
+}
+
+# stats_queue Q KEY: KEY ("packets", "waiting", "queue_dropped",
+# "user_dropped") of queue Q in `nfqlb stats --json`.
+stats_queue()
+{
+	"$NFQLB" stats --json | grep -o "{\"queue\":$1,[^}]*}" | json_num "$2"
 }

@@ -32,7 +32,7 @@ sweep()
 		"nfqlb-t$1-"*) ip netns del "$ns" 2>/dev/null ;;
 		esac
 	done
-	rm -f "/dev/shm/nfqlb-test-$1"
+	rm -f "/dev/shm/nfqlb-test-$1" "/dev/shm/nfqlb-test-$1-"*
 }
 
 for t in "$dir"/t-*.sh; do

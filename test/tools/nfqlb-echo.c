@@ -5,6 +5,10 @@
  *
  * One thread and one epoll set serve any number of connections.  SIGTERM and
  * SIGINT arrive through a signalfd in the same set, so shutdown is clean.
+ *
+ * -a may be given several times, for instance a DSR target's IPv4 and IPv6
+ * VIPs held on lo: bound to the VIP, UDP answers leave with the VIP as their
+ * source, as the client's connected socket requires.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE	/* accept4, signalfd */
@@ -28,6 +32,7 @@ enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };
 #define PROG		"nfqlb-echo"
 #define NAME_MAX_LEN	63
 #define OUT_MAX		4096	/* a connection owing more than this is closed */
+#define MAX_ADDRS	8
 
 enum family { FAM_BOTH, FAM_4, FAM_6 };
 
@@ -35,7 +40,8 @@ struct opts {
 	enum family fam;
 	unsigned short port;
 	const char *name;
-	const char *addr;
+	const char *addrs[MAX_ADDRS];
+	int naddrs;
 };
 
 enum kind { K_SIGNAL, K_LISTEN, K_UDP, K_CONN };
@@ -54,12 +60,13 @@ static unsigned long nconns;
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: " PROG " [-4|-6] -p PORT -n NAME [-a ADDR]\n"
+	fprintf(f, "usage: " PROG " [-4|-6] -p PORT -n NAME [-a ADDR]...\n"
 		"  -4       IPv4 only\n"
 		"  -6       IPv6 only (default: both, one dual-stack socket)\n"
 		"  -p PORT  TCP and UDP port to serve\n"
 		"  -n NAME  the name sent back, one line per read or datagram\n"
-		"  -a ADDR  bind to ADDR instead of the wildcard address\n");
+		"  -a ADDR  bind to ADDR instead of the wildcard address; up to %d "
+		"times\n", MAX_ADDRS);
 }
 
 static void __attribute__((noreturn, format(printf, 1, 2)))
@@ -111,7 +118,11 @@ static void parse_opts(int argc, char **argv, struct opts *o)
 		case '6': o->fam = FAM_6; break;
 		case 'p': parse_port(optarg, &o->port); break;
 		case 'n': o->name = optarg; break;
-		case 'a': o->addr = optarg; break;
+		case 'a':
+			if (o->naddrs == MAX_ADDRS)
+				usage_error("more than %d -a ADDR", MAX_ADDRS);
+			o->addrs[o->naddrs++] = optarg;
+			break;
 		case 'h': usage(stdout); exit(EXIT_OK);
 		default: usage(stderr); exit(EXIT_USAGE);
 		}
@@ -169,39 +180,39 @@ static void ep_watch(int ep, enum kind kind, int fd)
  * Fill *ss for the requested family: an explicit address decides the family
  * itself; without one, "both" is a v6 wildcard socket that also takes v4.
  */
-static int make_addr(const struct opts *o, struct sockaddr_storage *ss,
-		     socklen_t *len, int *v6only)
+static int make_addr(const struct opts *o, const char *addr,
+		     struct sockaddr_storage *ss, socklen_t *len, int *v6only)
 {
 	struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
 	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
 
 	memset(ss, 0, sizeof(*ss));
 	*v6only = o->fam == FAM_6;
-	if (o->fam == FAM_4 || (o->addr && o->fam != FAM_6 &&
-				inet_pton(AF_INET, o->addr, &s4->sin_addr) == 1)) {
-		if (o->addr && inet_pton(AF_INET, o->addr, &s4->sin_addr) != 1)
+	if (o->fam == FAM_4 || (addr && o->fam != FAM_6 &&
+				inet_pton(AF_INET, addr, &s4->sin_addr) == 1)) {
+		if (addr && inet_pton(AF_INET, addr, &s4->sin_addr) != 1)
 			usage_error("argument \"%s\" is wrong: not an IPv4 "
-				    "address", o->addr);
+				    "address", addr);
 		s4->sin_family = AF_INET;
 		s4->sin_port = htons(o->port);
 		*len = sizeof(*s4);
 		return AF_INET;
 	}
-	if (o->addr && inet_pton(AF_INET6, o->addr, &s6->sin6_addr) != 1)
+	if (addr && inet_pton(AF_INET6, addr, &s6->sin6_addr) != 1)
 		usage_error("argument \"%s\" is wrong: not an IP%s address",
-			    o->addr, o->fam == FAM_6 ? "v6" : "");
+			    addr, o->fam == FAM_6 ? "v6" : "");
 	s6->sin6_family = AF_INET6;
 	s6->sin6_port = htons(o->port);
 	*len = sizeof(*s6);
 	return AF_INET6;
 }
 
-static int open_sock(const struct opts *o, int type)
+static int open_sock(const struct opts *o, const char *addr, int type)
 {
 	struct sockaddr_storage ss;
 	socklen_t len;
 	int v6only, on = 1;
-	int af = make_addr(o, &ss, &len, &v6only);
+	int af = make_addr(o, addr, &ss, &len, &v6only);
 	int fd = socket(af, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 
 	if (fd < 0)
@@ -212,7 +223,7 @@ static int open_sock(const struct opts *o, int type)
 	    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, sizeof(v6only)) < 0)
 		die("setsockopt IPV6_V6ONLY");
 	if (bind(fd, (struct sockaddr *)&ss, len) < 0)
-		die("bind %s port %u/%s", o->addr ? o->addr : "*", o->port,
+		die("bind %s port %u/%s", addr ? addr : "*", o->port,
 		    type == SOCK_STREAM ? "tcp" : "udp");
 	if (type == SOCK_STREAM && listen(fd, 1024) < 0)
 		die("listen");
@@ -338,9 +349,17 @@ static void udp_event(int fd)
 
 static void open_all(int ep, const struct opts *o)
 {
+	int i;
+
 	ep_watch(ep, K_SIGNAL, open_signalfd());
-	ep_watch(ep, K_LISTEN, open_sock(o, SOCK_STREAM));
-	ep_watch(ep, K_UDP, open_sock(o, SOCK_DGRAM));
+	if (!o->naddrs) {
+		ep_watch(ep, K_LISTEN, open_sock(o, NULL, SOCK_STREAM));
+		ep_watch(ep, K_UDP, open_sock(o, NULL, SOCK_DGRAM));
+	}
+	for (i = 0; i < o->naddrs; i++) {
+		ep_watch(ep, K_LISTEN, open_sock(o, o->addrs[i], SOCK_STREAM));
+		ep_watch(ep, K_UDP, open_sock(o, o->addrs[i], SOCK_DGRAM));
+	}
 }
 
 static int serve(int ep)

@@ -11,6 +11,7 @@ int main(void)
 	srunner_add_suite(sr, make_shm_suite());
 	srunner_add_suite(sr, make_pkt_suite());
 	srunner_add_suite(sr, make_cli_suite());
+	srunner_add_suite(sr, make_verify_suite());
 	srunner_add_suite(sr, make_rules_suite());
 	srunner_add_suite(sr, make_route_suite());
 	srunner_add_suite(sr, make_lb_suite());

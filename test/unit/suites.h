@@ -8,6 +8,7 @@ Suite *make_maglev_suite(void);
 Suite *make_shm_suite(void);
 Suite *make_pkt_suite(void);
 Suite *make_cli_suite(void);
+Suite *make_verify_suite(void);
 Suite *make_rules_suite(void);
 Suite *make_route_suite(void);
 Suite *make_lb_suite(void);

@@ -1,0 +1,173 @@
+#!/bin/bash
+# t-bypass: the worker dies under NFQUEUE --queue-bypass, and comes back.
+#
+#	client --- lb (VIP on lo, echo "lb") --- t1, t2, t3
+#
+# NAT mode, with the rules of `nfqlb rules --bypass` (every packet to the
+# VIP queued, with --queue-bypass).  lb holds the VIPs and
+# answers on port 80 as "lb", so "lb" answering means "accepted without a
+# mark": not DNATed to a target.
+#   - With the worker: flows from fixed source ports (nfqlb-flows) are
+#     answered by the targets; their targets are recorded.
+#   - SIGKILL: the kernel unbinds the queue; new TCP and UDP connections
+#     are accepted unmarked (answered by lb, mark 0) instead of dropped.
+#     Connections opened before keep their target (conntrack holds the DNAT).
+#   - Restart: the same table is used, so the same flows go to the same
+#     targets as before, and new connections are balanced again.
+# shellcheck source-path=SCRIPTDIR
+. "$(dirname "$0")/lib.sh"
+
+need_root
+need_cmd ip iptables ip6tables timeout
+need_bins
+[ -x "$TOOLS/nfqlb-flows" ] || fail "$TOOLS/nfqlb-flows is not built"
+
+FLOWS=40
+
+# bypass_rules: `nfqlb rules --bypass` for both VIPs, NAT to t1..t3.
+bypass_rules()
+{
+	local r4 r6 i nat4="" nat6=""
+
+	for i in 1 2 3; do
+		nat4="$nat4 --nat 10$i=$(target_addr4 $i)"
+		nat6="$nat6 --nat 10$i=$(target_addr6 $i)"
+	done
+	# shellcheck disable=SC2086
+	r4=$("$NFQLB" rules --vip "$VIP4" --bypass $nat4) || fail "nfqlb rules (IPv4)"
+	# shellcheck disable=SC2086
+	r6=$("$NFQLB" rules --vip "$VIP6" --bypass $nat6) || fail "nfqlb rules (IPv6)"
+	echo "$r4" | grep -q -- '-j NFQUEUE .*--queue-bypass' ||
+		fail "nfqlb rules --bypass: no --queue-bypass: $r4"
+	echo "$r4" | nsx lb iptables-restore --noflush || fail "iptables-restore: $r4"
+	echo "$r6" | nsx lb ip6tables-restore --noflush || fail "ip6tables-restore: $r6"
+}
+
+# flows VIP SPORT FILE: the target of each of FLOWS flows, into FILE.
+flows()
+{
+	CONN_TIMEOUT=60 ip netns exec "$(ns client)" timeout 60 \
+		"$TOOLS/nfqlb-flows" -P "$2" -c "$FLOWS" -t 1000 "$1" 80 >"$3" ||
+		fail "flows to $1 failed: $(grep ' -$' "$3" | head -n 5 | tr '\n' ' ')"
+}
+
+# spread FILE: every target answered some flow, lb none.
+spread()
+{
+	local t
+
+	for t in t1 t2 t3; do
+		grep -q " $t$" "$1" || fail "$t answered no flow: $(tr '\n' ' ' <"$1")"
+	done
+	! grep -q " lb$" "$1" || fail "flows went unmarked: $(tr '\n' ' ' <"$1")"
+}
+
+# answered_by VIP PROTO NAME: 20 exchanges, all answered by NAME (or, with
+# NAME "targets", by all of t1..t3 and never lb).
+answered_by()
+{
+	local flag="" out t
+
+	[ "$2" = udp ] && flag=-u
+	out=$(conn client -c 20 -t 1000 $flag "$1" 80) ||
+		fail "$2 to $1: $(echo "$out" | tr '\n' ' ')"
+	if [ "$3" = targets ]; then
+		for t in t1 t2 t3; do
+			[ "$(conn_count "$out" "$t")" -gt 0 ] ||
+				fail "$2 to $1: $t got nothing: $(echo "$out" | tr '\n' ' ')"
+		done
+		[ "$(conn_count "$out" lb)" -eq 0 ] ||
+			fail "$2 to $1: went unmarked: $(echo "$out" | tr '\n' ' ')"
+	else
+		[ "$(conn_count "$out" "$3")" -eq 20 ] ||
+			fail "$2 to $1: want 20 answers from $3: $(echo "$out" | tr '\n' ' ')"
+	fi
+}
+
+bound()
+{
+	[ -n "$(proc_queue 0 2)" ]
+}
+
+unbound()
+{
+	! bound
+}
+
+unmarked_local()
+{
+	nsx lb iptables -nvxL INPUT | awk '/mark match 0x0$/ { s += $1 } END { print s + 0 }'
+}
+
+info "topology: client, lb with the VIP, t1..t3; NFQUEUE with --queue-bypass"
+topo_nat t1 t2 t3
+bypass_rules
+vip_on_lb
+nsx lb iptables -A INPUT -d "$VIP4" -m mark --mark 0 || fail "iptables"
+"$NFQLB" init || fail "init"
+"$NFQLB" activate 101 102 103 || fail "activate"
+
+start_bg lb "$NFQLB" lb --queue 0
+LB_PID=$BG_PID
+wait_for bound || fail "the worker did not bind queue 0"
+
+info "with the worker: $FLOWS flows each over IPv4 and IPv6"
+flows "$VIP4" 20000 "$LOGDIR/before.4"
+flows "$VIP6" 21000 "$LOGDIR/before.6"
+spread "$LOGDIR/before.4"
+spread "$LOGDIR/before.6"
+for p in tcp udp; do
+	answered_by "$VIP4" $p targets
+done
+# Long-lived connections across the death and the restart.
+start_bg client "$TOOLS/nfqlb-conn" -c 10 -k 12 -t 3000 "$VIP4" 80
+KEEP_PID=$BG_PID
+established()
+{
+	[ "$(nsx client ss -Htn state established dst "$VIP4" | wc -l)" -eq 10 ]
+}
+wait_for established || fail "the long-lived connections did not open"
+
+info "SIGKILL: packets are accepted unmarked, not dropped"
+kill -KILL "$LB_PID"
+wait "$LB_PID" 2>/dev/null
+wait_for unbound || fail "queue 0 is still bound after SIGKILL"
+"$NFQLB" stats --json | grep -q '"queue":0,"running":false' ||
+	fail "stats shows the killed worker running: $("$NFQLB" stats --json | grep -o '"queues".*')"
+before=$(unmarked_local)
+for vip in "$VIP4" "$VIP6"; do
+	for p in tcp udp; do
+		answered_by "$vip" $p lb
+	done
+done
+after=$(unmarked_local)
+[ "$after" -gt "$before" ] || fail "no unmarked packet counted on lb"
+info "without a worker: 80 exchanges answered by lb; $((after - before)) unmarked IPv4 packets"
+
+info "restart: the same flows reach the same targets"
+start_bg lb "$NFQLB" lb --queue 0
+LB_PID=$BG_PID
+wait_for bound || fail "the restarted worker did not bind queue 0"
+wait_for -n 20 lb_probe "$VIP4" 80 || fail "no answer through the restarted worker"
+flows "$VIP4" 20000 "$LOGDIR/after.4"
+flows "$VIP6" 21000 "$LOGDIR/after.6"
+for f in 4 6; do
+	diff -u "$LOGDIR/before.$f" "$LOGDIR/after.$f" >"$LOGDIR/diff.$f" ||
+		fail "IPv$f flows moved after the restart: $(grep '^[-+][0-9]' "$LOGDIR/diff.$f" | tr '\n' ' ')"
+done
+for vip in "$VIP4" "$VIP6"; do
+	for p in tcp udp; do
+		answered_by "$vip" $p targets
+	done
+done
+
+info "the connections held open across it"
+wait "$KEEP_PID"
+rc=$?
+KEEP_LOG=$(echo "$LOGDIR"/client-nfqlb-conn-*.log)
+[ $rc -eq 0 ] || fail "long-lived connections failed (exit $rc): $(tr '\n' ' ' <"$KEEP_LOG")"
+grep -q '^failed 0$' "$KEEP_LOG" && grep -q '^moved 0$' "$KEEP_LOG" &&
+	! grep -q '^lb ' "$KEEP_LOG" ||
+	fail "long-lived connections: $(tr '\n' ' ' <"$KEEP_LOG")"
+stop_pid "$LB_PID" 5 || fail "the worker exited with status $? on SIGTERM"
+pass

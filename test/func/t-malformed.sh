@@ -1,0 +1,281 @@
+#!/bin/bash
+# t-malformed: malformed packets on the wire, in NAT mode.
+#
+#	client --- lb --- t1, t2, t3
+#
+# The client injects crafted frames with nfqlb-inject (AF_PACKET on its
+# veth, so its own kernel fixes nothing) at the VIP; lb queues every packet
+# to the VIP, whatever its protocol, to NFQUEUE 0.  For each kind of bad
+# packet the test knows whether lb's kernel lets it through to NFQUEUE (and
+# how it arrives) or drops it in the IP layer first, and checks:
+#   - exactly the expected packets reach `nfqlb lb`, counted under the
+#     expected kind with the expected verdict (`nfqlb stats`), and the ones
+#     the kernel drops show in lb's own IP counters (nstat);
+#   - the worker keeps running, and logs nothing per packet;
+#   - good TCP traffic, alone and mixed with a second round of bad packets,
+#     is balanced over all targets: the echo names, and the per-target
+#     counters, which count every accepted packet.
+# lb runs conntrack (NAT), so lb's defragmenter sees fragments before
+# NFQUEUE; t-fragments covers a load balancer without conntrack.
+# shellcheck source-path=SCRIPTDIR
+. "$(dirname "$0")/lib.sh"
+
+need_root
+need_cmd ip iptables ip6tables timeout taskset nstat
+need_bins
+[ -x "$TOOLS/nfqlb-inject" ] || fail "$TOOLS/nfqlb-inject is not built"
+
+COPIES=5	# copies of each bad packet
+IDS=(101 102 103)
+
+# The expected fate of each kind, per family: "KIND VERDICT [SNMP]" when
+# each copy reaches nfqlb as one packet of KIND, or "- - SNMP" when lb's IP
+# layer drops it and counts it in SNMP.
+declare -A FATE4=(
+	[ip-short]="- - IpInHdrErrors"
+	[ihl-long]="- - IpInHdrErrors"
+	[ihl-short]="- - IpInHdrErrors"
+	[len-long]="- - IpExtInTruncatedPkts"
+	[len-short]="- - IpInHdrErrors"
+	[csum]="- - IpExtInCsumErrors"
+	[len-trim]="l4 accepted"
+	[tcp-doff]="malformed dropped"
+	[frag-tiny]="l4 accepted IpReasmOKs"
+	[frag-overlap]="- - IpExtReasmOverlaps"
+	[icmp-trunc]="malformed dropped"
+	[icmp-noports]="icmp-error accepted"
+)
+declare -A FATE6=(
+	[ip-short]="- - Ip6InHdrErrors"
+	[len-long]="- - Ip6InTruncatedPkts"
+	[len-trim]="l4 accepted"
+	[tcp-doff]="malformed dropped"
+	[ext-past]="malformed dropped"
+	[hbh-past]="- - Ip6InHdrErrors"
+	[ext-many]="l3 accepted"
+	[frag-tiny]="fragment accepted"
+	[frag-overlap]="- - -"
+	[icmp-trunc]="malformed dropped"
+	[icmp-noports]="icmp-error accepted"
+)
+KINDS4="ip-short ihl-long ihl-short len-long len-short csum len-trim tcp-doff frag-tiny frag-overlap icmp-trunc icmp-noports"
+KINDS6="ip-short len-long len-trim tcp-doff ext-past hbh-past ext-many frag-tiny frag-overlap icmp-trunc icmp-noports"
+SPORT=30000	# each injection takes the next COPIES source ports (and IP ids)
+COUNTERS="l4 icmp-echo icmp-error fragment l3 malformed accepted dropped no_target"
+declare -A EXP
+
+
+# that frames are handled in the order they were sent.
+# counters: the values of COUNTERS in `nfqlb stats --json`, one line.
+counters()
+{
+	"$NFQLB" stats --json | awk -v keys="$COUNTERS" '{
+		n = split(keys, k, " ")
+		for (i = 1; i <= n; i++) {
+			v = ""
+			if (match($0, "\"" k[i] "\":[0-9]+")) {
+				v = substr($0, RSTART, RLENGTH)
+				sub(/.*:/, "", v)
+			}
+			out = out (i > 1 ? " " : "") v
+		}
+		print out
+	}'
+}
+
+expected()
+{
+	local c out=""
+
+	for c in $COUNTERS; do
+		out="$out ${EXP[$c]}"
+	done
+	echo "${out# }"
+}
+
+counters_are_expected()
+{
+	[ "$(counters)" = "$(expected)" ]
+}
+
+snmp()
+{
+	nsx lb nstat -asz "$1" | awk -v k="$1" '$1 == k { print $2 }'
+}
+
+# target_packets ID: packets counted for target ID.
+target_packets()
+{
+	"$NFQLB" stats --json | grep -o "\"id\":$1,\"active\":[a-z]*,\"packets\":[0-9]*" |
+		cut -d: -f4
+}
+
+# check_kind FAM KIND: inject COPIES of KIND and an echo request as a fence;
+# once the fence is counted, every counter must be exactly as expected.
+check_kind()
+{
+	local fam=$1 kind=$2 fate mib before after
+
+	if [ "$fam" = 4 ]; then fate=${FATE4[$kind]}; else fate=${FATE6[$kind]}; fi
+	read -r nk verdict mib <<<"$fate"
+	[ -n "$mib" ] && [ "$mib" != - ] && before=$(snmp "$mib")
+	inject "$fam" -c "$COPIES" -P "$SPORT" "$kind"
+	SPORT=$((SPORT + COPIES))
+	inject "$fam" -P 30999 echo
+	EXP[icmp-echo]=$((EXP[icmp-echo] + 1))
+	EXP[accepted]=$((EXP[accepted] + 1))
+	if [ "$nk" != - ]; then
+		EXP[$nk]=$((EXP[$nk] + COPIES))
+		EXP[$verdict]=$((EXP[$verdict] + COPIES))
+	fi
+	wait_for -n 250 -i 0.02 counters_are_expected ||
+		fail "IPv$fam $kind: counters ($COUNTERS) are $(counters), want $(expected)"
+	if [ -n "$mib" ] && [ "$mib" != - ]; then
+		after=$(snmp "$mib")
+		[ $((after - before)) -eq "$COPIES" ] ||
+			fail "IPv$fam $kind: lb's $mib went up by $((after - before)), want $COPIES"
+	fi
+	alive "$LB_PID" || fail "the worker died after IPv$fam $kind"
+	if [ "$nk" = - ]; then
+		info "IPv$fam $kind: dropped by lb's kernel (${mib})"
+	else
+		info "IPv$fam $kind: reaches nfqlb as $nk, $verdict"
+	fi
+}
+
+# target_packets_at_least ID N
+target_packets_at_least()
+{
+	[ "$(target_packets "$1")" -ge "$2" ]
+}
+
+# good_traffic VIP FILE: 60 TCP exchanges into FILE; all answered, by
+# every target.
+good_traffic()
+{
+	local t
+
+	conn client -c 60 -t 1000 "$1" 80 >"$2" 2>&1 ||
+		fail "good traffic to $1 failed: $(tr '\n' ' ' <"$2")"
+	for t in t1 t2 t3; do
+		grep -q "^$t [1-9]" "$2" ||
+			fail "good traffic to $1: $t got nothing: $(tr '\n' ' ' <"$2")"
+	done
+}
+
+info "topology: client, lb, t1..t3; every packet to the VIP is queued"
+topo_nat t1 t2 t3
+nat_rules 101:1 102:2 103:3
+# Without -p: the tcp match would drop a bad TCP header before NFQUEUE.
+nsx lb iptables -t mangle -I PREROUTING -d "$VIP4" -j NFQUEUE --queue-num 0 ||
+	fail "iptables"
+nsx lb ip6tables -t mangle -I PREROUTING -d "$VIP6" -j NFQUEUE --queue-num 0 ||
+	fail "ip6tables"
+# The client's kernel answers what the targets send back to the crafted
+# packets (RST, port unreachable); those answers must not reach the queue.
+for ipt in iptables ip6tables; do
+	nsx client $ipt -A OUTPUT -p tcp --sport 30000:30999 -j DROP || fail "$ipt"
+done
+nsx client iptables -A OUTPUT -p icmp --icmp-type destination-unreachable -j DROP ||
+	fail "iptables"
+nsx client ip6tables -A OUTPUT -p icmpv6 --icmpv6-type destination-unreachable -j DROP ||
+	fail "ip6tables"
+
+"$NFQLB" init || fail "init"
+"$NFQLB" activate "${IDS[@]}" || fail "activate"
+start_bg lb "$NFQLB" lb --queue 0
+LB_PID=$BG_PID
+wait_for lb_ready || fail "the worker did not start"
+LB_LOG=$(echo "$LOGDIR"/lb-nfqlb-*.log)
+for c in $COUNTERS; do
+	EXP[$c]=0
+done
+
+info "round 1: $COPIES copies of each bad packet, one kind at a time"
+for k in $KINDS4; do
+	check_kind 4 "$k"
+done
+for k in $KINDS6; do
+	check_kind 6 "$k"
+done
+
+info "round 2: good TCP traffic alone"
+before=$(counters)
+declare -A TB
+for id in "${IDS[@]}"; do
+	TB[$id]=$(target_packets "$id")
+done
+good_traffic "$VIP4" "$LOGDIR/good.4"
+good_traffic "$VIP6" "$LOGDIR/good.6"
+out4=$(cat "$LOGDIR/good.4")
+out6=$(cat "$LOGDIR/good.6")
+# Each exchange queues at least SYN, ACK and data to its target; wait for
+# the last of them, then every accepted packet must be counted for a target.
+i=0
+sum=0
+for id in "${IDS[@]}"; do
+	i=$((i + 1))
+	n=$(($(conn_count "$out4" "t$i") + $(conn_count "$out6" "t$i")))
+	wait_for target_packets_at_least "$id" "$((TB[$id] + 3 * n))"
+	d=$(($(target_packets "$id") - TB[$id]))
+	[ "$d" -ge $((3 * n)) ] || fail "target $id: $d packets for $n exchanges"
+	sum=$((sum + d))
+	info "target $id (t$i): $n exchanges, $d packets"
+done
+after=$(counters)
+acc=$(($(echo "$after" | cut -d' ' -f7) - $(echo "$before" | cut -d' ' -f7)))
+[ "$sum" -eq "$acc" ] || fail "targets counted $sum packets, verdicts accepted $acc"
+[ "$(echo "$after" | cut -d' ' -f8)" = "$(echo "$before" | cut -d' ' -f8)" ] ||
+	fail "good traffic had packets dropped: $before -> $after"
+
+info "round 3: good TCP traffic while every bad packet is sent again"
+bgout="$LOGDIR/mixed.out"
+(conn client -c 150 -r 50 -t 1000 "$VIP4" 80 >"$bgout.4" 2>&1; echo "rc $?" >>"$bgout.4") &
+mix4=$!
+(conn client -c 150 -r 50 -t 1000 "$VIP6" 80 >"$bgout.6" 2>&1; echo "rc $?" >>"$bgout.6") &
+mix6=$!
+for k in $KINDS4; do
+	read -r nk verdict _ <<<"${FATE4[$k]}"
+	inject 4 -c "$COPIES" -P "$SPORT" "$k"
+	SPORT=$((SPORT + COPIES))
+	[ "$nk" != - ] && [ "$nk" != l4 ] && EXP[$nk]=$((EXP[$nk] + COPIES))
+	[ "$verdict" = dropped ] && EXP[dropped]=$((EXP[dropped] + COPIES))
+done
+for k in $KINDS6; do
+	read -r nk verdict _ <<<"${FATE6[$k]}"
+	inject 6 -c "$COPIES" -P "$SPORT" "$k"
+	SPORT=$((SPORT + COPIES))
+	[ "$nk" != - ] && [ "$nk" != l4 ] && EXP[$nk]=$((EXP[$nk] + COPIES))
+	[ "$verdict" = dropped ] && EXP[dropped]=$((EXP[dropped] + COPIES))
+done
+inject 4 -P 30999 echo
+EXP[icmp-echo]=$((EXP[icmp-echo] + 1))
+wait "$mix4" "$mix6"
+for f in 4 6; do
+	grep -q '^rc 0$' "$bgout.$f" ||
+		fail "good IPv$f traffic failed next to bad packets: $(tr '\n' ' ' <"$bgout.$f")"
+	for t in t1 t2 t3; do
+		grep -q "^$t [1-9]" "$bgout.$f" ||
+			fail "good IPv$f traffic: $t got nothing: $(tr '\n' ' ' <"$bgout.$f")"
+	done
+done
+# Good traffic is all l4 and accepted: every other counter is exact.
+exact_but_l4()
+{
+	local got want
+
+	got=$(counters | awk '{ print $2, $3, $4, $5, $6, $8, $9 }')
+	want=$(expected | awk '{ print $2, $3, $4, $5, $6, $8, $9 }')
+	[ "$got" = "$want" ]
+}
+wait_for -n 100 exact_but_l4 ||
+	fail "mixed round: counters ($COUNTERS) are $(counters), want $(expected) (l4 and accepted aside)"
+info "mixed round: $(counters) ($COUNTERS)"
+
+alive "$LB_PID" || fail "the worker died"
+lines=$(grep -c . "$LB_LOG")
+[ "$lines" -le 4 ] || fail "the worker logged $lines lines: $(tail -n 5 "$LB_LOG")"
+stop_pid "$LB_PID" 5
+rc=$?
+[ $rc -eq 0 ] || fail "the worker exited with status $rc on SIGTERM"
+pass

@@ -1,0 +1,143 @@
+#!/bin/bash
+# t-udp-icmp: UDP flows stay on one target, and an ICMP error about a flow
+# reaches that flow's target, over IPv4 and IPv6.
+#
+#	client --- lb --- t1, t2, t3 (each holds the VIP on lo)
+#
+# Mode: all packets queued, routing by fwmark (`nfqlb rules --vip` without
+# --syn-only, `nfqlb route add`).  The mark decides every datagram, so a
+# flow stays on its target only because the worker hashes each of its
+# datagrams the same way (in NAT mode conntrack would pin it anyway).
+#
+# Checks: (a) 12 UDP flows (fixed source ports, a datagram every 100 ms for
+# 3 s) are each answered by one target only, over at least two targets, and
+# the worker classified at least as many packets as lb forwarded to the VIP.
+# (b) For 6 flows per family, nfqlb-icmperr sends from the client an IPv4
+# "fragmentation needed" or IPv6 "packet too big" about the target's answer
+# (quoting VIP:80 -> client:port, as a router on the way back would): the
+# error is counted by the flow's target (IcmpInDestUnreachs /
+# Icmp6InPktTooBigs) and by no other target, and by the worker as an
+# icmp-error.
+# shellcheck source-path=SCRIPTDIR
+. "$(dirname "$0")/lib.sh"
+
+need_root
+need_cmd ip iptables ip6tables iptables-restore ip6tables-restore timeout
+need_bins
+[ -x "$TOOLS/nfqlb-icmperr" ] || fail "$TOOLS/nfqlb-icmperr is not built"
+
+TARGETS="t1 t2 t3"
+FLOWS=12
+ERRORS=6	# ICMP errors per family
+
+# icmp_in NS 4|6: the ICMP errors of our kind NS received so far.
+icmp_in()
+{
+	if [ "$2" = 4 ]; then
+		nsx "$1" cat /proc/net/snmp | awk '$1 == "Icmp:" {
+			if (!n) { for (i = 2; i <= NF; i++) col[$i] = i; n = 1 }
+			else print $col["InDestUnreachs"] }'
+	else
+		nsx "$1" cat /proc/net/snmp6 | awk '$1 == "Icmp6InPktTooBigs" { print $2 }'
+	fi
+}
+
+# icmp_in_is NS FAM N
+icmp_in_is()
+{
+	[ "$(icmp_in "$1" "$2")" -eq "$3" ]
+}
+
+# kind_count KIND: packets of KIND the worker classified.
+kind_count()
+{
+	"$NFQLB" stats --json | json_num "$1"
+}
+
+# udp_flows VIP: FLOWS long UDP flows, each answered by one target only.
+udp_flows()
+{
+	local q0 f0 q1 f1 out rc t spread=0
+
+	q0=$(queue_packets 0)
+	f0=$(fwd_count lb)
+	out=$(CONN_TIMEOUT=30 conn client -u -c $FLOWS -k 3 -t 5000 "$1" 80 2>&1)
+	rc=$?
+	q1=$(queue_packets 0)
+	f1=$(fwd_count lb)
+	[ $rc -eq 0 ] && [ "$(conn_count "$out" failed)" -eq 0 ] &&
+		[ "$(conn_count "$out" moved)" -eq 0 ] ||
+		{ stats_save; fail "UDP flows to $1: exit $rc: $(echo "$out" | tr '\n' ' ')"; }
+	for t in $TARGETS; do
+		[ "$(conn_count "$out" "$t")" -gt 0 ] && spread=$((spread + 1))
+	done
+	[ $spread -ge 2 ] || fail "UDP flows to $1 all on one target: $out"
+	[ $((f1 - f0)) -ge $((FLOWS * 5)) ] ||
+		fail "lb forwarded only $((f1 - f0)) datagrams to $1"
+	[ $((q1 - q0)) -ge $((f1 - f0)) ] ||
+		fail "the worker classified $((q1 - q0)) packets, lb forwarded $((f1 - f0))"
+	info "$1: $(echo "$out" | grep '^t' | tr '\n' ' ')over $((f1 - f0)) datagrams"
+}
+
+# icmp_error VIP FAM: one flow and an ICMP error about it; the flow's
+# target is left in ICMP_TARGET.
+icmp_error()
+{
+	local t out name port before=() i=0
+
+	for t in $TARGETS; do
+		before+=("$(icmp_in "$t" "$2")")
+	done
+	out=$(nsx client timeout 10 "$TOOLS/nfqlb-icmperr" "$1" 80) ||
+		fail "nfqlb-icmperr $1 80 failed: $out"
+	read -r name port <<<"$out"
+	for t in $TARGETS; do
+		if [ "$t" = "$name" ]; then
+			wait_for icmp_in_is "$t" "$2" $((before[i] + 1)) ||
+				fail "the error about $1:80 <- client:$port did not" \
+					"reach its target $t"
+		fi
+		i=$((i + 1))
+	done
+	i=0
+	for t in $TARGETS; do
+		[ "$t" = "$name" ] || icmp_in_is "$t" "$2" "${before[i]}" ||
+			fail "the error about $1:80 <- client:$port (target" \
+				"$name) reached $t too"
+		i=$((i + 1))
+	done
+	ICMP_TARGET=$name
+}
+
+info "topology: client, lb, t1..t3 holding the VIP"
+topo_fwmark $TARGETS
+fwmark_routes lb 101:1 102:2 103:3
+vip_rules lb --queue 0
+fwd_count_rules lb
+"$NFQLB" init || fail "nfqlb init failed"
+"$NFQLB" activate 101 102 103 || fail "nfqlb activate failed"
+lb_start lb
+
+for vip in "$VIP4" "$VIP6"; do
+	info "$FLOWS UDP flows to $vip for 3 s"
+	udp_flows "$vip"
+done
+
+errs0=$(kind_count icmp-error)
+for fam in 4 6; do
+	vip=$VIP4
+	[ $fam = 6 ] && vip=$VIP6
+	names=""
+	for ((k = 0; k < ERRORS; k++)); do
+		icmp_error "$vip" $fam
+		names="$names $ICMP_TARGET"
+	done
+	info "IPv$fam ICMP errors reached their flows' targets:$names"
+	[ "$(echo "$names" | tr ' ' '\n' | sort -u | grep -c .)" -ge 2 ] ||
+		fail "all $ERRORS IPv$fam flows went to one target: the check proves little"
+done
+errs=$(( $(kind_count icmp-error) - errs0 ))
+[ $errs -eq $((2 * ERRORS)) ] ||
+	fail "the worker classified $errs icmp-error packets, want $((2 * ERRORS))"
+
+pass
