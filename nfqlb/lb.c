@@ -36,8 +36,8 @@ static const struct opt lb_opts[] = {
 	{ "fail-open", NULL, "let the kernel accept packets unmarked when a queue is full" },
 	{ "cpu", "LIST", "pin the queue threads, in order, to these CPUs (e.g. 1 or 0,1 or 0-3)" },
 	{ "rt-priority", "P", "SCHED_FIFO priority of the queue threads, 0 for none (default 1)" },
-	{ "shed", "IFNAME", "under overload, drop packets arriving on IFNAME early (XDP)" },
-	{ "shed-mode", "MODE", "auto, driver or generic: where the XDP program runs (default auto)" },
+	{ "shed", "IFNAME", "under overload, drop packets arriving on IFNAME early (XDP or tc)" },
+	{ "shed-mode", "MODE", "auto, xdp or tc: where the shedding program runs (default auto)" },
 	{ NULL, NULL, NULL },
 };
 
@@ -491,7 +491,7 @@ static int lb_parse(const struct cmd *cmd, const struct optval *ov, int argc,
 	if (v && !c->shed)
 		return usage_error(cmd, "--shed-mode needs --shed");
 	if (v && shed_mode_parse(v) < 0)
-		return usage_error(cmd, "bad shed-mode '%s': want auto, driver or generic", v);
+		return usage_error(cmd, "bad shed-mode '%s': want auto, xdp or tc", v);
 	c->shed_mode = v ? (enum shed_mode)shed_mode_parse(v) : SHED_AUTO;
 	v = opt_get(cmd, ov, "no-target");
 	if (v && strcmp(v, "accept") == 0)
@@ -744,13 +744,13 @@ static void run_workers(struct worker *wk, const struct lb_conf *c, unsigned int
 static int shed_start(const struct cmd *cmd, const struct lb_conf *c, struct shedder *sh)
 {
 	char why[SHED_WHY_MAX];
-	bool generic;
+	bool tc;
 
-	sh->shed = shed_open(c->shed, c->shed_mode, &generic, why);
+	sh->shed = shed_open(c->shed, c->shed_mode, &tc, why);
 	if (!sh->shed)
 		return cmd_error(cmd, "shed on %s: %s", c->shed, why);
-	lb_log("shedding on %s under overload (XDP, %s mode)", c->shed,
-	       generic ? "generic" : "driver");
+	lb_log("shedding on %s under overload (%s)", c->shed,
+	       tc ? "tc ingress" : "XDP in the driver");
 	return NFQLB_OK;
 }
 

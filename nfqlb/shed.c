@@ -1,5 +1,6 @@
-/* shed.c: load shedding in XDP (see shed.h).  The program is a handful of
- * BPF instructions assembled here, so nothing but the kernel is needed. */
+/* shed.c: load shedding in XDP or tc (see shed.h).  The programs are a
+ * handful of BPF instructions assembled here, so nothing but the kernel is
+ * needed. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <linux/bpf.h>
@@ -33,44 +34,71 @@ struct shed {
 #define CALL(f)		INSN(BPF_JMP | BPF_CALL, 0, 0, 0, f)
 #define EXIT()		INSN(BPF_JMP | BPF_EXIT, 0, 0, 0, 0)
 
+/* The uapi value of BPF_TCX_INGRESS (Linux 6.6), which older headers lack. */
+#define SHED_TCX_INGRESS 46
+#define TCX_NEXT (-1)
+#define TCX_DROP 2
+
 /*
- * if the frame is IPv4 or IPv6 and random() < share[0]: XDP_DROP
- * else XDP_PASS.  Jump offsets count from the next instruction; PASS is
- * instruction 22.
+ * The common tail: if random() < share[0], return `drop`, else `pass`.
+ * The heads before it let only IPv4 and IPv6 through to it and jump to its
+ * PASS, 13 instructions after its first, for the rest.
  */
-static void program(struct bpf_insn *p, int map_fd)
+#define SHED_TAIL(map_fd, drop, pass)						\
+	/* +0 */ ST_W(10, -4, 0),						\
+	/* +1 */ MOV_REG(2, 10),						\
+	/* +2 */ ADD_IMM(2, -4),						\
+	/* +3 */ INSN(BPF_LD | BPF_DW | BPF_IMM, 1, BPF_PSEUDO_MAP_FD, 0, map_fd), \
+	/* +4 */ INSN(0, 0, 0, 0, 0),						\
+	/* +5 */ CALL(BPF_FUNC_map_lookup_elem),				\
+	/* +6 */ JMP_IMM(BPF_JEQ, 0, 0, 6),					\
+	/* +7 */ LDX(BPF_W, 6, 0, 0),						\
+	/* +8 */ JMP_IMM(BPF_JEQ, 6, 0, 4),					\
+	/* +9 */ CALL(BPF_FUNC_get_prandom_u32),				\
+	/* +10 */ JMP_REG(BPF_JGE, 0, 6, 2),					\
+	/* +11 */ MOV_IMM(0, drop),						\
+	/* +12 */ EXIT(),							\
+	/* +13 PASS */ MOV_IMM(0, pass),					\
+	/* +14 */ EXIT()
+
+#define TAIL_LEN 15
+#define XDP_LEN (9 + TAIL_LEN)
+#define TC_LEN (3 + TAIL_LEN)
+#define PROG_MAX XDP_LEN
+
+/* XDP: the Ethernet type from the frame, after checking it is there. */
+static unsigned int xdp_program(struct bpf_insn *p, int map_fd)
 {
-	struct bpf_insn prog[] = {
+	struct bpf_insn prog[XDP_LEN] = {
 		/* 0 */ MOV_REG(6, 1),
 		/* 1 */ LDX(BPF_W, 2, 6, offsetof(struct xdp_md, data)),
 		/* 2 */ LDX(BPF_W, 3, 6, offsetof(struct xdp_md, data_end)),
 		/* 3 */ MOV_REG(4, 2),
 		/* 4 */ ADD_IMM(4, ETH_HLEN),
-		/* 5 */ JMP_REG(BPF_JGT, 4, 3, 16),
+		/* 5 */ JMP_REG(BPF_JGT, 4, 3, 16),		/* to PASS */
 		/* 6 */ LDX(BPF_H, 4, 2, offsetof(struct ethhdr, h_proto)),
 		/* 7 */ JMP_IMM(BPF_JEQ, 4, htons(ETH_P_IP), 1),
 		/* 8 */ JMP_IMM(BPF_JNE, 4, htons(ETH_P_IPV6), 13),
-		/* 9 */ ST_W(10, -4, 0),
-		/* 10 */ MOV_REG(2, 10),
-		/* 11 */ ADD_IMM(2, -4),
-		/* 12 */ INSN(BPF_LD | BPF_DW | BPF_IMM, 1, BPF_PSEUDO_MAP_FD, 0, map_fd),
-		/* 13 */ INSN(0, 0, 0, 0, 0),
-		/* 14 */ CALL(BPF_FUNC_map_lookup_elem),
-		/* 15 */ JMP_IMM(BPF_JEQ, 0, 0, 6),
-		/* 16 */ LDX(BPF_W, 6, 0, 0),
-		/* 17 */ JMP_IMM(BPF_JEQ, 6, 0, 4),
-		/* 18 */ CALL(BPF_FUNC_get_prandom_u32),
-		/* 19 */ JMP_REG(BPF_JGE, 0, 6, 2),
-		/* 20 */ MOV_IMM(0, XDP_DROP),
-		/* 21 */ EXIT(),
-		/* 22 */ MOV_IMM(0, XDP_PASS),
-		/* 23 */ EXIT(),
+		SHED_TAIL(map_fd, XDP_DROP, XDP_PASS),
 	};
 
 	memcpy(p, prog, sizeof(prog));
+	return XDP_LEN;
 }
 
-#define PROG_LEN 24
+/* tc (tcx ingress): the protocol the driver recorded in the skb. */
+static unsigned int tc_program(struct bpf_insn *p, int map_fd)
+{
+	struct bpf_insn prog[TC_LEN] = {
+		/* 0 */ LDX(BPF_W, 4, 1, offsetof(struct __sk_buff, protocol)),
+		/* 1 */ JMP_IMM(BPF_JEQ, 4, htons(ETH_P_IP), 1),
+		/* 2 */ JMP_IMM(BPF_JNE, 4, htons(ETH_P_IPV6), 13),
+		SHED_TAIL(map_fd, TCX_DROP, TCX_NEXT),
+	};
+
+	memcpy(p, prog, sizeof(prog));
+	return TC_LEN;
+}
 
 static int sys_bpf(int cmd, union bpf_attr *a)
 {
@@ -89,61 +117,77 @@ static int make_map(void)
 	return sys_bpf(BPF_MAP_CREATE, &a);
 }
 
-static int load_prog(int map_fd, char *why)
+static int load_prog(int map_fd, bool tc)
 {
-	struct bpf_insn insns[PROG_LEN];
+	struct bpf_insn insns[PROG_MAX];
 	static char log[4096];
+	unsigned int n = tc ? tc_program(insns, map_fd) : xdp_program(insns, map_fd);
 	union bpf_attr a;
-	int fd;
 
-	program(insns, map_fd);
 	memset(&a, 0, sizeof(a));
-	a.prog_type = BPF_PROG_TYPE_XDP;
+	a.prog_type = tc ? BPF_PROG_TYPE_SCHED_CLS : BPF_PROG_TYPE_XDP;
+	a.expected_attach_type = tc ? SHED_TCX_INGRESS : BPF_XDP;
 	a.insns = (uintptr_t)insns;
-	a.insn_cnt = PROG_LEN;
+	a.insn_cnt = n;
 	a.license = (uintptr_t)"Dual MIT/GPL";
 	a.log_buf = (uintptr_t)log;
 	a.log_size = sizeof(log);
 	a.log_level = 1;
-	fd = sys_bpf(BPF_PROG_LOAD, &a);
-	if (fd < 0)
-		snprintf(why, SHED_WHY_MAX, "the kernel refused the XDP program: %s",
-			 strerror(errno));
-	return fd;
+	return sys_bpf(BPF_PROG_LOAD, &a);
 }
 
-static int attach(int prog, unsigned int ifindex, uint32_t mode)
+static int attach(int prog, unsigned int ifindex, uint32_t type, uint32_t flags)
 {
 	union bpf_attr a;
 
 	memset(&a, 0, sizeof(a));
 	a.link_create.prog_fd = (uint32_t)prog;
 	a.link_create.target_ifindex = ifindex;
-	a.link_create.attach_type = BPF_XDP;
-	a.link_create.flags = mode;
+	a.link_create.attach_type = type;
+	a.link_create.flags = flags;
 	return sys_bpf(BPF_LINK_CREATE, &a);
 }
 
-static int attach_any(struct shed *s, unsigned int ifindex, enum shed_mode mode,
-		      bool *generic, char *why)
+/* Load the program of one kind and attach it; 0, or -1 with errno. */
+static int try_kind(struct shed *s, unsigned int ifindex, bool tc)
 {
-	s->link = -1;
-	if (mode != SHED_GENERIC)
-		s->link = attach(s->prog, ifindex, XDP_FLAGS_DRV_MODE);
-	*generic = s->link < 0;
-	if (s->link < 0 && mode != SHED_DRIVER)
-		s->link = attach(s->prog, ifindex, XDP_FLAGS_SKB_MODE);
-	if (s->link < 0) {
-		snprintf(why, SHED_WHY_MAX, "cannot attach XDP%s: %s",
-			 mode == SHED_DRIVER ? " in driver mode" : "", strerror(errno));
+	int err;
+
+	s->prog = load_prog(s->map, tc);
+	if (s->prog < 0)
+		return -1;
+	s->link = tc ? attach(s->prog, ifindex, SHED_TCX_INGRESS, 0) :
+		       attach(s->prog, ifindex, BPF_XDP, XDP_FLAGS_DRV_MODE);
+	if (s->link >= 0)
+		return 0;
+	err = errno;
+	close(s->prog);
+	s->prog = -1;
+	errno = err;
+	return -1;
+}
+
+static int attach_any(struct shed *s, unsigned int ifindex, enum shed_mode mode,
+		      bool *tc, char *why)
+{
+	*tc = false;
+	if (mode != SHED_TC && try_kind(s, ifindex, false) == 0)
+		return 0;
+	if (mode == SHED_XDP) {
+		snprintf(why, SHED_WHY_MAX, "cannot attach XDP in driver mode: %s",
+			 strerror(errno));
 		return -1;
 	}
-	return 0;
+	*tc = true;
+	if (try_kind(s, ifindex, true) == 0)
+		return 0;
+	snprintf(why, SHED_WHY_MAX, "cannot attach to tc ingress (tcx): %s", strerror(errno));
+	return -1;
 }
 
 int shed_mode_parse(const char *name)
 {
-	static const char *const names[] = { "auto", "driver", "generic" };
+	static const char *const names[] = { "auto", "xdp", "tc" };
 	int i;
 
 	for (i = 0; i < 3; i++)
@@ -152,7 +196,7 @@ int shed_mode_parse(const char *name)
 	return -1;
 }
 
-struct shed *shed_open(const char *ifname, enum shed_mode mode, bool *generic,
+struct shed *shed_open(const char *ifname, enum shed_mode mode, bool *tc,
 		       char *why)
 {
 	struct shed *s = calloc(1, sizeof(*s));
@@ -174,8 +218,7 @@ struct shed *shed_open(const char *ifname, enum shed_mode mode, bool *generic,
 		snprintf(why, SHED_WHY_MAX, "cannot make a BPF map: %s", strerror(errno));
 		goto fail;
 	}
-	s->prog = load_prog(s->map, why);
-	if (s->prog < 0 || attach_any(s, ifindex, mode, generic, why) < 0)
+	if (attach_any(s, ifindex, mode, tc, why) < 0)
 		goto fail;
 	return s;
 fail:

@@ -1,13 +1,14 @@
-/* shed.h: load shedding before the kernel's receive path (XDP).
+/* shed.h: load shedding before the kernel's receive path (XDP or tc).
  *
  * Under a flood, the kernel spends about as much CPU receiving a packet up
  * to the NFQUEUE (IP, conntrack, the queue message) as the worker and the
  * forwarding path spend after the verdict, and a packet dropped because the
  * queue is full has cost all of the first part.  When that work runs on the
  * worker's CPU, it leaves the worker too little CPU.  Shedding drops a
- * chosen share of the IPv4 and IPv6 packets arriving on one interface in an
- * XDP program, before any of that work, so the kernel only receives what
- * the worker can handle.  ARP and other protocols always pass.
+ * chosen share of the IPv4 and IPv6 packets arriving on one interface in a
+ * BPF program, in the driver (XDP) or at tc ingress, before IP, conntrack
+ * and the rules, so the kernel only receives what the worker can handle.
+ * ARP and other protocols always pass.
  *
  * The program is attached through a BPF link owned by this process: it
  * goes away when the process exits, however it exits.
@@ -25,30 +26,31 @@
 
 struct shed;
 
-/* Where the program runs: the driver's XDP, else the generic one (auto). */
+/* Where the program runs: XDP in the driver, else tc ingress (auto). */
 enum shed_mode {
 	SHED_AUTO = 0,
-	SHED_DRIVER,
-	SHED_GENERIC,
+	SHED_XDP,
+	SHED_TC,
 };
 
 /**
  * shed_open - attach the shedding program to an interface, shedding nothing
  * @ifname: the interface that receives the load balancer's traffic
- * @mode: which XDP mode to use
- * @generic: set to true when the program runs in the generic (skb) mode
+ * @mode: where the program runs: XDP in the driver (SHED_XDP), tc ingress
+ *        through tcx (SHED_TC, Linux 6.6 and later), or the first of these
+ *        that works (SHED_AUTO)
+ * @tc: set to true when the program runs at tc ingress
  * @why: filled with the reason on failure
  *
  * Returns the handle, or NULL with errno ENODEV (no such interface), EPERM
  * (needs CAP_BPF and CAP_NET_ADMIN), EBUSY (another XDP program is
- * attached), EOPNOTSUPP (no driver XDP, with SHED_DRIVER) or another error
- * of the bpf() system call.
+ * attached), EOPNOTSUPP (no driver XDP) or another error of bpf().
  */
-struct shed *shed_open(const char *ifname, enum shed_mode mode, bool *generic,
+struct shed *shed_open(const char *ifname, enum shed_mode mode, bool *tc,
 		       char *why);
 
 /**
- * shed_mode_parse - the mode named "auto", "driver" or "generic"
+ * shed_mode_parse - the mode named "auto", "xdp" or "tc"
  * @name: the name
  *
  * Returns the mode, or -1 for another name.

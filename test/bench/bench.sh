@@ -164,14 +164,14 @@ run_udp()
 
 # flood_case CASE: start nfqlb for a flood case.
 #   rt: the defaults (SCHED_FIFO 1); nort: --rt-priority 0; shed: --shed c0
-#   in generic mode, which keeps the XDP work on lb's CPU (in driver mode a
-#   veth runs it on the sender's CPU, which then cannot offer twice the peak)
+#   at tc ingress, which keeps the shedding on lb's CPU (XDP in a veth's
+#   driver runs on the sender's CPU, which then cannot offer twice the peak)
 flood_case()
 {
 	case $1 in
 	rt) consumer nfqlb --queue 0 --cpu "$LB_CPU" ;;
 	nort) consumer nfqlb --queue 0 --cpu "$LB_CPU" --rt-priority 0 ;;
-	shed) consumer nfqlb --queue 0 --cpu "$LB_CPU" --shed c0 --shed-mode generic ;;
+	shed) consumer nfqlb --queue 0 --cpu "$LB_CPU" --shed c0 --shed-mode tc ;;
 	esac
 }
 

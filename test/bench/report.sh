@@ -195,16 +195,16 @@ no packet bytes copied and one batch verdict for all packets.
 ### Flood: 2x capacity with RPS on the worker's CPU
 
 Offered twice nfqlb's peak ((c) above): asked $(m flood_offer_asked) pps.
-nfqlb's own peak with \`--shed c0 --shed-mode generic\` and no flood, found as above, is
-$(kpps udp_shed) ($(of_peak udp_shed) of (c)'s: the XDP program has a cost
-of its own, see below); with shedding, the flood delivers
+nfqlb's own peak with \`--shed c0 --shed-mode tc\` and no flood, found as above, is
+$(kpps udp_shed) ($(of_peak udp_shed) of (c)'s: the program has a small cost of its
+own); with shedding, the flood delivers
 **$(ratio "$(m flood_shed)" "$(m udp_shed)")** of that peak (the goal row).
 
 | nfqlb lb | offered | offered / peak | delivered | of peak (c) | queue drops/s | CPU ${LB_CPU} softirq |
 |---|---|---|---|---|---|---|
 | defaults: SCHED_FIFO priority 1 | $(kpps flood_rt_offer) | $(of_peak flood_rt_offer) | $(kpps flood_rt) | $(of_peak flood_rt) | $(m flood_rt_qdrop) | $(m flood_rt_si)% |
 | \`--rt-priority 0\` (normal scheduler) | $(kpps flood_nort_offer) | $(of_peak flood_nort_offer) | $(kpps flood_nort) | $(of_peak flood_nort) | $(m flood_nort_qdrop) | $(m flood_nort_si)% |
-| \`--shed c0 --shed-mode generic\` (and SCHED_FIFO) | $(kpps flood_shed_offer) | $(of_peak flood_shed_offer) | $(kpps flood_shed) | $(of_peak flood_shed) | $(m flood_shed_qdrop) | $(m flood_shed_si)% |
+| \`--shed c0 --shed-mode tc\` (and SCHED_FIFO) | $(kpps flood_shed_offer) | $(of_peak flood_shed_offer) | $(kpps flood_shed) | $(of_peak flood_shed) | $(m flood_shed_qdrop) | $(m flood_shed_si)% |
 
 "offered / peak" below 2 means the sender could not offer twice the peak
 (it shares its CPU with whatever else runs); the case was then flooded
