@@ -23,7 +23,6 @@
 #define QUEUE_MAX SHM_WORKERS
 #define QLENGTH_DEFAULT 4096
 #define RECV_TIMEOUT_MS 250
-#define RT_PRIORITY_DEFAULT 1
 #define RT_PRIORITY_MAX 99
 #define SHED_TICK_NS 10000000	/* the shedding controller runs every 10 ms */
 #define PROC_QUEUES "/proc/net/netfilter/nfnetlink_queue"
@@ -35,7 +34,7 @@ static const struct opt lb_opts[] = {
 	{ "no-target", "drop|accept", "verdict when no target is active (default drop)" },
 	{ "fail-open", NULL, "let the kernel accept packets unmarked when a queue is full" },
 	{ "cpu", "LIST", "pin the queue threads, in order, to these CPUs (e.g. 1 or 0,1 or 0-3)" },
-	{ "rt-priority", "P", "SCHED_FIFO priority of the queue threads, 0 for none (default 1)" },
+	{ "rt-priority", "P", "run the queue threads SCHED_FIFO at priority P (default 0: normal)" },
 	{ "shed", "IFNAME", "under overload, drop packets arriving on IFNAME early (XDP or tc)" },
 	{ "shed-mode", "MODE", "auto, xdp or tc: where the shedding program runs (default auto)" },
 	{ NULL, NULL, NULL },
@@ -48,7 +47,6 @@ struct lb_conf {
 	uint32_t no_target;	/* NF_DROP or NF_ACCEPT */
 	bool fail_open;
 	uint32_t rt_priority;	/* SCHED_FIFO priority; 0: the normal scheduler */
-	bool rt_given;		/* --rt-priority was given: failing to get it is fatal */
 	unsigned int ncpu;	/* CPUs in --cpu; 0 leaves the threads unpinned */
 	int cpu[QUEUE_MAX];
 	const char *shed;	/* --shed: the interface, or NULL */
@@ -453,8 +451,6 @@ static int parse_sched(const struct cmd *cmd, const struct optval *ov,
 	char why[LB_WHY_MAX];
 	int n;
 
-	c->rt_priority = RT_PRIORITY_DEFAULT;
-	c->rt_given = v != NULL;
 	if (v && opt_u32(v, 0, RT_PRIORITY_MAX, &c->rt_priority) < 0)
 		return usage_error(cmd, "bad rt-priority '%s': want 0..%u", v, RT_PRIORITY_MAX);
 	v = opt_get(cmd, ov, "cpu");
@@ -587,11 +583,7 @@ static void log_thread(const struct lb_conf *c, const struct worker *wk, unsigne
 		lb_log("queue %u: CPU %s, normal scheduler", wk->queue, cpu);
 }
 
-/*
- * Real-time priority keeps the worker from being starved by the kernel's
- * receive processing on its CPU under a flood (BENCHMARKS.md).  Without the
- * permission, and unless --rt-priority asked for it, run without.
- */
+/* Start queue thread i, pinned and with the priority asked for. */
 static int start_worker(struct worker *wk, const struct lb_conf *c, unsigned int i)
 {
 	pthread_attr_t a;
@@ -601,14 +593,6 @@ static int start_worker(struct worker *wk, const struct lb_conf *c, unsigned int
 	thread_attr(&a, c, i, wk->rt);
 	err = pthread_create(&wk->thread, &a, worker_main, wk);
 	pthread_attr_destroy(&a);
-	if (err == EPERM && wk->rt && !c->rt_given) {
-		lb_log("queue %u: no permission for SCHED_FIFO; using the normal scheduler",
-		       wk->queue);
-		wk->rt = false;
-		thread_attr(&a, c, i, false);
-		err = pthread_create(&wk->thread, &a, worker_main, wk);
-		pthread_attr_destroy(&a);
-	}
 	if (err == 0)
 		log_thread(c, wk, i);
 	errno = err;

@@ -153,7 +153,7 @@ consumer()
 	LB_PID=""
 	case $kind in
 	none) return 0 ;;
-	null) start_bg lb "$BENCH_BIN/nfq-null" -C "$LB_CPU" -R 1 -m 1 "$@" ;;
+	null) start_bg lb "$BENCH_BIN/nfq-null" -C "$LB_CPU" -m 1 "$@" ;;
 	nfqlb) start_bg lb "$NFQLB" lb "$@" ;;
 	esac
 	LB_PID=$BG_PID

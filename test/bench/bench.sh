@@ -163,15 +163,19 @@ run_udp()
 }
 
 # flood_case CASE: start nfqlb for a flood case.
-#   rt: the defaults (SCHED_FIFO 1); nort: --rt-priority 0; shed: --shed c0
-#   at tc ingress, which keeps the shedding on lb's CPU (XDP in a veth's
-#   driver runs on the sender's CPU, which then cannot offer twice the peak)
+#   plain: the defaults; rt: --rt-priority 1; tc: --shed c0 at tc ingress,
+#   on lb's CPU after RPS; xdp: --shed c0 in the veth driver's XDP, which
+#   runs in the sender's NAPI, on the client's CPU (which then may not
+#   manage to offer twice the peak)
 flood_case()
 {
+	local args="--queue 0 --cpu $LB_CPU"
+
 	case $1 in
-	rt) consumer nfqlb --queue 0 --cpu "$LB_CPU" ;;
-	nort) consumer nfqlb --queue 0 --cpu "$LB_CPU" --rt-priority 0 ;;
-	shed) consumer nfqlb --queue 0 --cpu "$LB_CPU" --shed c0 --shed-mode tc ;;
+	plain) consumer nfqlb $args ;;
+	rt) consumer nfqlb $args --rt-priority 1 ;;
+	tc) consumer nfqlb $args --shed c0 --shed-mode tc ;;
+	xdp) consumer nfqlb $args --shed c0 --shed-mode xdp ;;
 	esac
 }
 
@@ -186,9 +190,8 @@ flood()
 	add "flood_${1}_si" "$U_SI"
 }
 
-# The flood: twice nfqlb's peak (c), with the defaults, without real-time
-# priority, and with shedding (whose own peak is measured too, to show
-# what shedding costs without overload).
+# The flood: twice nfqlb's peak (c), with the defaults, with real-time
+# priority, and with shedding at tc ingress and in XDP.
 run_overload()
 {
 	local r c rate peak
@@ -206,13 +209,8 @@ run_overload()
 	rate=$((peak * 2))
 	add flood_offer_asked "$rate"
 	for ((r = 0; r < REPEATS; r++)); do
-		for c in shed rt nort; do
+		for c in plain rt tc xdp; do
 			flood_case "$c"
-			if [ $c = shed ]; then
-				info "UDP nfqlb --shed (from $((peak * 4 / 5)) pps)"
-				udp_peak $((peak * 4 / 5))
-				add udp_shed "$P_PPS"
-			fi
 			flood "$c" "$rate"
 			consumer_stop
 		done

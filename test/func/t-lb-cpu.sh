@@ -1,8 +1,7 @@
 #!/bin/bash
 # t-lb-cpu: `nfqlb lb --cpu LIST` pins each queue thread to its CPU, in
-# order; the threads run SCHED_FIFO priority 1 by default, another
-# priority with --rt-priority P, and the normal scheduler with
-# --rt-priority 0.  Bad lists and priorities are usage errors (exit 2, one
+# order; the threads run with the normal scheduler by default (and with
+# --rt-priority 0), and SCHED_FIFO at priority P with --rt-priority P.  Bad lists and priorities are usage errors (exit 2, one
 # line on stderr).  Packets pass through pinned real-time workers.
 # shellcheck source-path=SCRIPTDIR
 . "$(dirname "$0")/lib.sh"
@@ -71,8 +70,8 @@ done
 nsx lb iptables -t mangle -D PREROUTING -d "$VIP4" -p tcp --dport 80 -j NFQUEUE --queue-num 0
 nsx lb iptables -t mangle -D PREROUTING -d "$VIP4" -p udp --dport 80 -j NFQUEUE --queue-num 0
 
-info "--queue 0:1 --cpu $C1,$C0: SCHED_FIFO 1, one CPU each, in order"
-worker --queue 0:1 --cpu "$C1,$C0"
+info "--queue 0:1 --cpu $C1,$C0 --rt-priority 1: SCHED_FIFO 1, one CPU each, in order"
+worker --queue 0:1 --cpu "$C1,$C0" --rt-priority 1
 got=$(thread_info "$LB_PID" | sort -k3 | tr '\n' ';')
 want=$(printf '1 1 %s\n1 1 %s\n' "$C1" "$C0" | sort -k3 | tr '\n' ';')
 [ "$got" = "$want" ] || fail "threads: \"$got\", want \"$want\""
@@ -86,10 +85,14 @@ got=$(thread_info "$LB_PID" | tr '\n' ';')
 [ "$got" = "1 7 $C0;1 7 $C0;" ] || fail "threads: \"$got\""
 stop_pid "$LB_PID" 3
 
-info "--rt-priority 0: the normal scheduler, not pinned"
-worker --queue 0:1 --rt-priority 0
-got=$(thread_info "$LB_PID" | awk '{ print $1, $2, $3 }' | tr '\n' ';')
-[ "$got" = "0 0 $CPUS;0 0 $CPUS;" ] || fail "threads: \"$got\", want normal on $CPUS"
+for args in "" "--rt-priority 0"; do
+	info "defaults${args:+, $args}: the normal scheduler, not pinned"
+	# shellcheck disable=SC2086
+	worker --queue 0:1 $args
+	got=$(thread_info "$LB_PID" | awk '{ print $1, $2, $3 }' | tr '\n' ';')
+	[ "$got" = "0 0 $CPUS;0 0 $CPUS;" ] || fail "threads: \"$got\", want normal on $CPUS"
+	[ -z "$args" ] && stop_pid "$LB_PID" 3
+done
 out=$(conn client -c 20 -t 500 "$VIP4" 80)
 [ "$(conn_count "$out" t1)" -eq 20 ] || fail "20 connections: $out"
 stop_pid "$LB_PID" 3
