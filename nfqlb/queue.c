@@ -22,17 +22,24 @@
 #define VERDICT_MAX 64		/* bytes of one verdict message with a mark */
 #define WHY_MAX 128
 
+/* A verdict waiting for queue_flush(). */
+struct verdict {
+	uint32_t id, verdict, mark;
+};
+
 struct queue {
 	struct mnl_socket *nl;
 	struct queue_conf conf;
 	unsigned int nstash;	/* datagrams received while configuring */
 	unsigned int stash_len[QUEUE_BATCH];
-	size_t voff;		/* bytes of verdicts batched */
+	unsigned int nv;	/* verdicts waiting */
+	struct verdict v[QUEUE_BATCH];
+	uint32_t last_id;	/* the last packet id answered */
+	bool answered;		/* last_id is valid */
 	uint64_t errors;
 	int last_error;
 	struct mmsghdr msgs[QUEUE_BATCH];
 	struct iovec iov[QUEUE_BATCH];
-	char vbuf[QUEUE_BATCH * VERDICT_MAX];
 	char buf[QUEUE_BATCH][DGRAM_MAX];
 };
 
@@ -259,25 +266,57 @@ int queue_recv(struct queue *q, struct queue_pkt *pkts, unsigned int max)
 
 void queue_verdict(struct queue *q, uint32_t id, uint32_t verdict, uint32_t mark)
 {
-	struct nlmsghdr *nlh;
-
-	if (q->voff + VERDICT_MAX > sizeof(q->vbuf))
+	if (q->nv == QUEUE_BATCH)
 		queue_flush(q);
-	nlh = nfq_nlmsg_put(q->vbuf + q->voff, NFQNL_MSG_VERDICT, q->conf.num);
-	nfq_nlmsg_verdict_put(nlh, (int)id, (int)verdict);
-	if (mark)
-		nfq_nlmsg_verdict_put_mark(nlh, mark);
-	q->voff += nlh->nlmsg_len;
+	q->v[q->nv++] = (struct verdict){ id, verdict, mark };
+}
+
+static size_t put_verdict(struct queue *q, char *buf, uint16_t type,
+			  const struct verdict *v)
+{
+	struct nlmsghdr *nlh = nfq_nlmsg_put(buf, type, q->conf.num);
+
+	nfq_nlmsg_verdict_put(nlh, (int)v->id, (int)v->verdict);
+	if (v->mark)
+		nfq_nlmsg_verdict_put_mark(nlh, v->mark);
+	return nlh->nlmsg_len;
+}
+
+/* How many verdicts from v[i] on one batch verdict may answer: a run of
+ * the same verdict and mark on consecutive ids that starts right after the
+ * last id answered, so that "every id up to the run's last" names exactly
+ * the run's packets. */
+static unsigned int run_length(const struct queue *q, unsigned int i, uint32_t prev,
+			       bool known)
+{
+	unsigned int n = 1;
+
+	if (!known || q->v[i].id != prev + 1)
+		return 1;
+	while (i + n < q->nv && q->v[i + n].id == q->v[i + n - 1].id + 1 &&
+	       q->v[i + n].verdict == q->v[i].verdict && q->v[i + n].mark == q->v[i].mark)
+		n++;
+	return n;
 }
 
 int queue_flush(struct queue *q)
 {
+	char buf[QUEUE_BATCH * VERDICT_MAX];
+	unsigned int i, n;
+	size_t off = 0;
 	ssize_t r;
 
-	if (q->voff == 0)
+	if (q->nv == 0)
 		return 0;
-	r = mnl_socket_sendto(q->nl, q->vbuf, q->voff);
-	q->voff = 0;
+	for (i = 0; i < q->nv; i += n) {
+		n = run_length(q, i, q->last_id, q->answered);
+		off += put_verdict(q, buf + off, n > 1 ? NFQNL_MSG_VERDICT_BATCH :
+				   NFQNL_MSG_VERDICT, &q->v[i + n - 1]);
+		q->last_id = q->v[i + n - 1].id;
+		q->answered = true;
+	}
+	q->nv = 0;
+	r = mnl_socket_sendto(q->nl, buf, off);
 	return r < 0 ? -1 : 0;
 }
 

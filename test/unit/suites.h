@@ -11,5 +11,6 @@ Suite *make_cli_suite(void);
 Suite *make_verify_suite(void);
 Suite *make_rules_suite(void);
 Suite *make_route_suite(void);
+Suite *make_lb_suite(void);
 
 #endif

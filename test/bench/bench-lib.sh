@@ -1,0 +1,277 @@
+# shellcheck shell=bash
+# bench-lib.sh: the topology, the rule sets and the measurements of
+# test/bench/bench.sh.  Sourced after test/func/lib.sh, whose namespaces,
+# process list and cleanup trap it uses.
+#
+#	client --- lb --- t1, t2
+#
+# client 10.201.0.2 sends to the VIP 10.201.255.1 via lb (10.201.0.1); lb
+# DNATs to t1 10.201.1.2 or t2 10.201.2.2 by the packet's mark.  RPS on lb's
+# ingress veth c0 puts lb's receive work on LB_CPU; the client's tools run
+# on CLIENT_CPU.  Targets drop the UDP flood (port 9000) in their raw table,
+# answer TCP on port 80 (nfqlb-echo), echo UDP on port 7 (nfqlb-blast sink
+# -e) and t1 runs iperf3 on port 5201.
+
+BVIP=10.201.255.1
+LB_CPU=${LB_CPU:-1}
+CLIENT_CPU=${CLIENT_CPU:-0}
+RUN_SECS=${BENCH_RUN_SECS:-2.5}	# one UDP rate measurement
+TCP_SECS=${BENCH_TCP_SECS:-3}	# one iperf3 run
+CONN_SECS=${BENCH_CONN_SECS:-2}	# one connection-rate run
+LB_PID=""
+
+# ---------------------------------------------------------------- numbers
+
+# median NUMBER...: the median (the lower middle one of an even count).
+median()
+{
+	printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { if (NR) print v[int((NR + 1) / 2)] }'
+}
+
+# ratio A B [DIGITS]: A / B, or "-" when B is 0 or missing.
+ratio()
+{
+	awk -v a="$1" -v b="$2" -v d="${3:-2}" \
+		'BEGIN { if (b + 0 == 0 || a == "") print "-"; else printf "%.*f\n", d, a / b }'
+}
+
+# kv FILE KEY: the value of the "KEY value" line in FILE.
+kv()
+{
+	awk -v k="$2" '$1 == k { print $2; exit }' "$1"
+}
+
+now_ns()
+{
+	date +%s%N
+}
+
+# ---------------------------------------------------------------- topology
+
+bench_topo()
+{
+	local i
+
+	ns_add client lb t1 t2
+	veth_add client eth0 lb c0
+	addr_add client eth0 10.201.0.2/24
+	addr_add lb c0 10.201.0.1/24
+	route_add client default 10.201.0.1
+	forwarding_on lb
+	for i in 1 2; do
+		veth_add lb "t$i" "t$i" eth0
+		addr_add lb "t$i" "10.201.$i.1/24"
+		addr_add "t$i" eth0 "10.201.$i.2/24"
+		route_add "t$i" default "10.201.$i.1"
+		nsx "t$i" iptables -t raw -A PREROUTING -p udp --dport 9000 -j DROP ||
+			fail "iptables in t$i"
+		start_bg "t$i" taskset -c "$CLIENT_CPU" "$TOOLS/nfqlb-echo" -p 80 -n "t$i"
+		start_bg "t$i" taskset -c "$LB_CPU" "$TOOLS/nfqlb-blast" sink -e 7
+	done
+	start_bg t1 taskset -c "$CLIENT_CPU" iperf3 -s -p 5201
+	nsx lb sh -c "printf '%x' $((1 << LB_CPU)) > /sys/class/net/c0/queues/rx-0/rps_cpus" ||
+		fail "cannot set RPS on lb/c0"
+	C0_MAC=$(nsx lb cat /sys/class/net/c0/address) || fail "no MAC on lb/c0"
+	"$NFQLB" init --M 997 >/dev/null || fail "nfqlb init"
+	for i in 1 2; do
+		wait_for nsx lb "$TOOLS/nfqlb-conn" -c 1 -t 200 "10.201.$i.2" 80 ||
+			fail "t$i does not answer"
+	done
+}
+
+# offloads on|off: TSO and GSO of the client's interface.
+offloads()
+{
+	nsx client ethtool -K eth0 tso "$1" gso "$1" >/dev/null 2>&1 ||
+		fail "ethtool -K eth0 tso $1 gso $1 in the client"
+}
+
+# ---------------------------------------------------------------- rule sets
+
+# nat_args N: nfqlb rules --nat arguments for targets 1..N.
+nat_args()
+{
+	local i
+
+	for ((i = 1; i <= $1; i++)); do
+		printf -- '--nat %d=10.201.%d.2 ' "$i" "$i"
+	done
+}
+
+# targets N: exactly targets 1..N active in the table.
+targets()
+{
+	local ids want=""
+
+	for ((i = 1; i <= $1; i++)); do want+="$i "; done
+	ids=$("$NFQLB" show --json | json_ids)
+	for i in $ids; do
+		case " $want" in *" $i "*) ;; *) "$NFQLB" deactivate "$i" >/dev/null ;; esac
+	done
+	# shellcheck disable=SC2086
+	"$NFQLB" activate $want >/dev/null || fail "nfqlb activate $want"
+}
+
+# rules MODE N: lb's mangle and nat rules for the VIP, N targets.
+#   kernel  -j HMARK (the kernel-only reference), same DNAT
+#   queue   nfqlb rules, all packets to queue 0
+#   queue2  nfqlb rules --queue 0:1 (--queue-balance)
+#   syn     nfqlb rules --syn-only
+rules()
+{
+	local t
+
+	for t in mangle nat; do
+		nsx lb iptables -t "$t" -F && nsx lb iptables -t "$t" -X || fail "iptables -F"
+	done
+	case $1 in
+	kernel)
+		nsx lb iptables -t mangle -A PREROUTING -d "$BVIP" -j HMARK \
+			--hmark-tuple src,dst,sport,dport,proto --hmark-mod "$2" \
+			--hmark-offset 1 --hmark-rnd 0x5eed || fail "HMARK rule"
+		# shellcheck disable=SC2046
+		"$NFQLB" rules --vip "$BVIP" $(nat_args "$2") | sed '/^\*mangle/,/^COMMIT/d' |
+			nsx lb iptables-restore --noflush ;;
+	queue) "$NFQLB" rules --vip "$BVIP" $(nat_args "$2") | nsx lb iptables-restore --noflush ;;
+	queue2) "$NFQLB" rules --vip "$BVIP" --queue 0:1 $(nat_args "$2") |
+		nsx lb iptables-restore --noflush ;;
+	syn) "$NFQLB" rules --vip "$BVIP" --syn-only $(nat_args "$2") |
+		nsx lb iptables-restore --noflush ;;
+	*) fail "rules: unknown mode $1" ;;
+	esac || fail "rules $1"
+}
+
+# ---------------------------------------------------------------- consumers
+
+# consumer KIND [ARGS...]: start the NFQUEUE consumer in lb, and wait until
+# the VIP answers through it.  KIND: none, null, nfqlb.
+consumer()
+{
+	local kind=$1
+
+	shift
+	LB_PID=""
+	case $kind in
+	none) return 0 ;;
+	null) start_bg lb "$BENCH_BIN/nfq-null" -C "$LB_CPU" -m 1 "$@" ;;
+	nfqlb) start_bg lb "$NFQLB" lb "$@" ;;
+	esac
+	LB_PID=$BG_PID
+	wait_for -n 50 -i 0.1 lb_up || fail "the $kind consumer does not pass traffic"
+}
+
+lb_up()
+{
+	alive "$LB_PID" &&
+		nsx client timeout 2 "$TOOLS/nfqlb-blast" rr -n 1 -d 1 "$BVIP" 7 >/dev/null 2>&1
+}
+
+consumer_stop()
+{
+	[ -n "$LB_PID" ] && stop_pid "$LB_PID" 3
+	LB_PID=""
+}
+
+# ---------------------------------------------------------------- UDP rate
+
+# snapshot: "ns forwarded qdrop udrop ticks cpu_busy cpu_softirq cpu_all":
+# packets lb sent to the targets, the kernel's queue and socket drops, the
+# consumer's CPU ticks (user + system), and LB_CPU's ticks from /proc/stat.
+snapshot()
+{
+	local fwd q pt=0
+
+	fwd=$(nsx lb cat /sys/class/net/t1/statistics/tx_packets \
+		/sys/class/net/t2/statistics/tx_packets | awk '{ s += $1 } END { print s }')
+	q=$(nsx lb cat /proc/net/netfilter/nfnetlink_queue 2>/dev/null |
+		awk '{ d += $6; u += $7 } END { print d + 0, u + 0 }')
+	[ -n "$LB_PID" ] && pt=$(awk '{ print $14 + $15 }' "/proc/$LB_PID/stat" 2>/dev/null)
+	echo "$(now_ns) $fwd $q ${pt:-0} $(awk -v c="cpu$LB_CPU" '$1 == c {
+		print $2 + $3 + $4 + $7 + $8, $8, $2 + $3 + $4 + $5 + $6 + $7 + $8 }' /proc/stat)"
+}
+
+# udp_run [RATE]: one run of the blaster (at most RATE pps), measured over
+# its middle.  Sets U_OFFER U_PPS U_QDROP U_UDROP (per second), U_WORKER
+# (the consumer's CPU share, %), U_BUSY and U_SI (LB_CPU busy and softirq, %).
+udp_run()
+{
+	local out=$LOGDIR/blast.out pid a b
+
+	nsx client timeout 60 taskset -c "$CLIENT_CPU" "$TOOLS/nfqlb-blast" send -f 256 \
+		-i eth0 -M "$C0_MAC" -d "$RUN_SECS" ${1:+-r "$1"} "$BVIP" 9000 >"$out" 2>&1 &
+	pid=$!
+	sleep 0.5
+	a=$(snapshot)
+	sleep "$(awk -v s="$RUN_SECS" 'BEGIN { print s - 0.8 }')"
+	b=$(snapshot)
+	wait "$pid" || fail "the blaster failed: $(cat "$out")"
+	U_OFFER=$(kv "$out" pps)
+	# Fields: a is $1..$8, b is $9..$16, in the order snapshot prints.
+	read -r U_PPS U_QDROP U_UDROP U_WORKER U_BUSY U_SI < <(echo "$a $b" | awk '{
+		s = ($9 - $1) / 1e9; t = $16 - $8
+		printf "%.0f %.0f %.0f %.0f %.0f %.0f\n", ($10 - $2) / s, ($11 - $3) / s,
+			($12 - $4) / s, ($13 - $5) / s, t ? ($14 - $6) / t * 100 : 0,
+			t ? ($15 - $7) / t * 100 : 0 }')
+}
+
+# udp_peak START: offer START pps, then 25% more each step until the
+# consumer falls behind (delivers less than 95%) twice in a row, or the
+# sender cannot go faster; at most 8 steps.  Sets P_PPS to the best rate
+# delivered and the other P_* to the figures of that step.
+udp_peak()
+{
+	local rate=$1 step behind=0
+
+	P_PPS=0
+	for ((step = 0; step < 8 && behind < 2; step++)); do
+		udp_run "$rate"
+		info "  offered $U_OFFER pps (asked $rate): delivered $U_PPS"
+		if [ "$U_PPS" -gt "$P_PPS" ]; then
+			P_PPS=$U_PPS P_QDROP=$U_QDROP P_UDROP=$U_UDROP P_WORKER=$U_WORKER
+			P_BUSY=$U_BUSY P_SI=$U_SI P_OFFER=$U_OFFER
+		fi
+		if [ "$U_PPS" -lt $((U_OFFER * 95 / 100)) ]; then
+			behind=$((behind + 1))
+		else
+			behind=0
+		fi
+		[ "$U_OFFER" -lt $((rate * 9 / 10)) ] && break
+		rate=$((rate * 5 / 4))
+	done
+}
+
+# ---------------------------------------------------------------- TCP, RR
+
+# tcp_bulk: TCP_MBPS, Mbit/s of one iperf3 run from the client to the VIP (t1).
+tcp_bulk()
+{
+	local out=$LOGDIR/iperf.json
+
+	nsx client timeout $((TCP_SECS + 20)) taskset -c "$CLIENT_CPU" iperf3 -c "$BVIP" \
+		-p 5201 -t "$TCP_SECS" -J >"$out" 2>&1 || fail "iperf3: $(tail -n 5 "$out")"
+	TCP_MBPS=$(python3 -c 'import json, sys
+print("%.0f" % (json.load(open(sys.argv[1]))["end"]["sum_received"]["bits_per_second"] / 1e6))' "$out") ||
+		fail "iperf3 output: $(tail -n 5 "$out")"
+}
+
+# conn_rate: CONN_RATE, short TCP connections per second to the VIP.
+conn_rate()
+{
+	local out=$LOGDIR/conn.out
+
+	nsx client timeout $((CONN_SECS + 20)) taskset -c "$CLIENT_CPU" "$TOOLS/nfqlb-blast" \
+		conn -P 8 -d "$CONN_SECS" "$BVIP" 80 >"$out" 2>&1 || fail "conn: $(cat "$out")"
+	CONN_RATE=$(kv "$out" rate)
+}
+
+# rr_latency CPU: RR_P50 and RR_P99, in us, of UDP round trips from a
+# client on CPU.
+rr_latency()
+{
+	local out=$LOGDIR/rr.out
+
+	nsx client timeout 30 taskset -c "$1" "$TOOLS/nfqlb-blast" rr -n 5000 -d 10 \
+		"$BVIP" 7 >"$out" 2>&1 || fail "rr: $(cat "$out")"
+	RR_P50=$(kv "$out" p50_us)
+	RR_P99=$(kv "$out" p99_us)
+}

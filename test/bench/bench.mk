@@ -1,0 +1,22 @@
+# bench.mk: `make bench`, the benchmarks under test/bench/ (included by the
+# Makefile).  The tools build with everything else's flags; the run needs
+# root, as the function tests do.
+
+BENCH_BIN   := $(BUILD)/bench
+BENCH_TOOLS := $(BENCH_BIN)/nfq-null $(BENCH_BIN)/micro
+
+.PHONY: bench bench-tools
+
+$(BENCH_BIN)/nfq-null: test/bench/nfq-null.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $< $(LDLIBS)
+
+$(BENCH_BIN)/micro: test/bench/micro.c $(BUILD)/libnfqlb.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+bench-tools: $(BENCH_TOOLS)
+
+bench: all bench-tools ## run the benchmarks (root, < 10 min) and rewrite BENCHMARKS.md
+	NFQLB=$(abspath $(NFQLB)) TOOLS=$(abspath $(BUILD)/tools) \
+		BENCH_BIN=$(abspath $(BENCH_BIN)) test/bench/bench.sh

@@ -1,0 +1,340 @@
+#!/bin/bash
+# bench.sh: `make bench`.  Runs the micro and macro benchmarks and rewrites
+# BENCHMARKS.md (BENCH_OUT overrides the path).  Needs root for the
+# namespaces; takes about 6 minutes on 2 vCPUs.
+#
+# Every macro figure is a ratio against a reference measured in the same
+# run and topology (test/bench/bench-lib.sh), and every figure is the median
+# of BENCH_REPEATS (default 3) runs, the references and the cases
+# interleaved so that slow phases of a noisy machine hit them alike.
+#
+# Environment: NFQLB, TOOLS, BENCH_BIN (the Makefile sets them),
+# BENCH_REPEATS, BENCH_OUT, LB_CPU (default 1), CLIENT_CPU (default 0),
+# BENCH_ONLY (a space-separated subset of: micro udp overload tcp conn rr
+# profile; for development: the report then shows "-" for what did not run).
+TEST_NAME=bench
+# shellcheck source-path=SCRIPTDIR
+. "$(dirname "$0")/../func/lib.sh"
+# shellcheck source-path=SCRIPTDIR
+. "$(dirname "$0")/bench-lib.sh"
+# shellcheck source-path=SCRIPTDIR
+. "$(dirname "$0")/report.sh"
+
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+REPEATS=${BENCH_REPEATS:-3}
+OUT=${BENCH_OUT:-$ROOT/BENCHMARKS.md}
+ONLY=${BENCH_ONLY:-micro udp overload tcp conn rr profile}
+declare -A R	# R[key]="value value ...": one value per repeat
+START=$SECONDS
+LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
+
+need_root
+need_cmd ip iptables iptables-restore ethtool iperf3 taskset python3 valgrind
+need_bins
+[ -x "$BENCH_BIN/nfq-null" ] && [ -x "$BENCH_BIN/micro" ] ||
+	fail "the bench tools are not built (make bench-tools)"
+[ "$(nproc)" -ge 2 ] || { LB_CPU=0 CLIENT_CPU=0; }
+[ "$REPEATS" -ge 1 ] 2>/dev/null || fail "BENCH_REPEATS must be a number >= 1"
+
+# add KEY VALUE: one more value of a figure.
+add()
+{
+	R[$1]="${R[$1]:-} $2"
+}
+
+# med KEY: the median of a figure's values ("" when it has none).
+med()
+{
+	[ -n "${R[$1]:-}" ] || return 0
+	# shellcheck disable=SC2086
+	median ${R[$1]}
+}
+
+wants()
+{
+	case " $ONLY " in *" $1 "*) return 0 ;; esac
+	return 1
+}
+
+# ---------------------------------------------------------------- micro
+
+micro_builds()
+{
+	local m n out
+
+	for m in 997 65537 655373; do
+		for n in 10 100 1000; do
+			out=$("$BENCH_BIN/micro" build "$m" "$n" 7) || fail "micro build $m $n"
+			add "build_${m}_$n" "$(echo "$out" | awk '$1 == "ms_median" { print $2 }')"
+		done
+	done
+}
+
+# Instructions per packet: the difference of two callgrind runs, so that
+# the set-up and the warm-up pass cancel out.
+micro_callgrind()
+{
+	local n ir=()
+
+	for n in 65536 131072; do
+		ir+=("$(valgrind --tool=callgrind --toggle-collect=run_mix \
+			--callgrind-out-file="$LOGDIR/cg.out" "$BENCH_BIN/micro" mix "$n" 2>&1 |
+			awk '/Collected/ { print $NF }')")
+	done
+	add instr_per_packet "$(awk -v a="${ir[0]}" -v b="${ir[1]}" \
+		'BEGIN { printf "%.0f\n", (b - a) / 65536 }')"
+}
+
+# activate of 1000 targets on M=65537, the whole command, in ms.
+micro_activate()
+{
+	local t0 t1 ids
+
+	ids=$(seq 1 1000 | tr '\n' ' ')
+	NFQLB_SHM="$NFQLB_SHM-act" "$NFQLB" init --M 65537 --N 1000 --force >/dev/null ||
+		fail "init M=65537 N=1000"
+	t0=$(now_ns)
+	# shellcheck disable=SC2086
+	NFQLB_SHM="$NFQLB_SHM-act" "$NFQLB" activate $ids >/dev/null || fail "activate 1000"
+	t1=$(now_ns)
+	add activate_ms "$(awk -v d=$((t1 - t0)) 'BEGIN { printf "%.1f\n", d / 1e6 }')"
+	rm -f "/dev/shm/$NFQLB_SHM-act"
+}
+
+run_micro()
+{
+	local r
+
+	info "micro: table builds, classify + hash + lookup, callgrind"
+	for ((r = 0; r < REPEATS; r++)); do
+		micro_builds
+		add ns_per_packet "$("$BENCH_BIN/micro" classify 2000000 5 | awk '$1 == "ns_per_packet" { print $2 }')"
+		micro_activate
+	done
+	micro_callgrind
+	MIX=$("$BENCH_BIN/micro" describe) || fail "the packet mix does not classify cleanly"
+}
+
+# ---------------------------------------------------------------- UDP
+
+# udp_case NAME: set up rules and consumer for a UDP case and find its peak.
+udp_case()
+{
+	local start=${NEXT_START[$1]:-150000}
+
+	case $1 in
+	kernel) rules kernel 2; consumer none ;;
+	null) rules queue 2; consumer null ;;
+	nfqlb) rules queue 2; consumer nfqlb --queue 0 --cpu "$LB_CPU" ;;
+	nfqlb2) rules queue2 2; consumer nfqlb --queue 0:1 --cpu "$Q2_CPUS" ;;
+	esac
+	if [ "$1" = kernel ]; then
+		# The kernel path does not collapse: the sender's best is its test.
+		udp_run
+		info "UDP kernel: offered $U_OFFER pps (no limit), delivered $U_PPS"
+		P_PPS=$U_PPS P_QDROP=$U_QDROP P_UDROP=$U_UDROP P_WORKER=$U_WORKER
+		P_BUSY=$U_BUSY P_SI=$U_SI P_OFFER=$U_OFFER
+	else
+		info "UDP $1 (from $start pps)"
+		udp_peak "$start"
+		NEXT_START[$1]=$((P_PPS * 4 / 5))
+	fi
+	add "udp_$1" "$P_PPS"
+	add "udp_$1_offer" "$P_OFFER"
+	add "udp_$1_qdrop" "$P_QDROP"
+	add "udp_$1_udrop" "$P_UDROP"
+	add "udp_$1_worker" "$P_WORKER"
+	add "udp_$1_busy" "$P_BUSY"
+	add "udp_$1_si" "$P_SI"
+	consumer_stop
+}
+
+run_udp()
+{
+	local r c
+
+	declare -gA NEXT_START
+	targets 2
+	for ((r = 0; r < REPEATS; r++)); do
+		for c in kernel null nfqlb nfqlb2; do
+			udp_case "$c"
+		done
+	done
+}
+
+# flood_case CASE: start nfqlb for a flood case.
+#   plain: the defaults; rt: --rt-priority 1; tc: --shed c0 at tc ingress,
+#   on lb's CPU after RPS; xdp: --shed c0 in the veth driver's XDP, which
+#   runs in the sender's NAPI, on the client's CPU (which then may not
+#   manage to offer twice the peak)
+flood_case()
+{
+	local args="--queue 0 --cpu $LB_CPU"
+
+	case $1 in
+	plain) consumer nfqlb $args ;;
+	rt) consumer nfqlb $args --rt-priority 1 ;;
+	tc) consumer nfqlb $args --shed c0 --shed-mode tc ;;
+	xdp) consumer nfqlb $args --shed c0 --shed-mode xdp ;;
+	esac
+}
+
+# flood CASE RATE: one flood run of a started case.
+flood()
+{
+	udp_run "$2"
+	info "flood ($1): offered $U_OFFER pps, delivered $U_PPS"
+	add "flood_$1" "$U_PPS"
+	add "flood_${1}_offer" "$U_OFFER"
+	add "flood_${1}_qdrop" "$U_QDROP"
+	add "flood_${1}_si" "$U_SI"
+}
+
+# The flood: twice nfqlb's peak (c), with the defaults, with real-time
+# priority, and with shedding at tc ingress and in XDP.
+run_overload()
+{
+	local r c rate peak
+
+	targets 2
+	rules queue 2
+	peak=$(med udp_nfqlb)
+	if [ -z "$peak" ]; then
+		consumer nfqlb --queue 0 --cpu "$LB_CPU"
+		udp_peak 150000
+		peak=$P_PPS
+		add udp_nfqlb "$peak"
+		consumer_stop
+	fi
+	rate=$((peak * 2))
+	add flood_offer_asked "$rate"
+	for ((r = 0; r < REPEATS; r++)); do
+		for c in plain rt tc xdp; do
+			flood_case "$c"
+			flood "$c" "$rate"
+			consumer_stop
+		done
+	done
+}
+
+# ---------------------------------------------------------------- TCP, conn, rr
+
+run_tcp()
+{
+	local r c o
+
+	targets 1
+	for o in off on; do
+		offloads "$o"
+		for ((r = 0; r < REPEATS; r++)); do
+			for c in kernel queue syn; do
+				rules "$c" 1
+				[ $c = kernel ] && consumer none || consumer nfqlb --queue 0 --cpu "$LB_CPU"
+				tcp_bulk
+				add "tcp_${o}_$c" "$TCP_MBPS"
+				info "TCP offloads $o, $c: $TCP_MBPS Mbit/s"
+				consumer_stop
+			done
+		done
+	done
+	offloads on
+}
+
+run_conn()
+{
+	local r c
+
+	targets 2
+	for ((r = 0; r < REPEATS; r++)); do
+		for c in kernel queue; do
+			rules "$c" 2
+			[ $c = kernel ] && consumer none || consumer nfqlb --queue 0 --cpu "$LB_CPU"
+			conn_rate
+			add "conn_$c" "$CONN_RATE"
+			info "connections/s, $c: $CONN_RATE"
+			consumer_stop
+		done
+	done
+}
+
+# Same CPU: client, lb (RPS and worker) and the echo servers on LB_CPU.
+# Cross: the client on CLIENT_CPU.
+run_rr()
+{
+	local r c p
+
+	targets 2
+	for ((r = 0; r < REPEATS; r++)); do
+		for c in kernel queue; do
+			rules "$c" 2
+			[ $c = kernel ] && consumer none || consumer nfqlb --queue 0 --cpu "$LB_CPU"
+			for p in same cross; do
+				if [ $p = same ]; then rr_latency "$LB_CPU"; else rr_latency "$CLIENT_CPU"; fi
+				add "rr_${p}_${c}_p50" "$RR_P50"
+				add "rr_${p}_${c}_p99" "$RR_P99"
+				info "latency $c, $p CPU: p50 $RR_P50 us, p99 $RR_P99 us"
+			done
+			consumer_stop
+		done
+	done
+}
+
+# ---------------------------------------------------------------- profile
+
+# One nfqlb run at its peak rate: where LB_CPU's time goes (perf, if it can
+# sample here), and the worker's user and system time.
+run_profile()
+{
+	local rate a b pp
+
+	rate=$(med udp_nfqlb)
+	[ -n "$rate" ] || rate=200000
+	targets 2
+	rules queue 2
+	consumer nfqlb --queue 0 --cpu "$LB_CPU"
+	a=$(awk '{ print $14, $15 }' "/proc/$LB_PID/stat")
+	pp=""
+	if command -v perf >/dev/null 2>&1; then
+		perf record -q -e cpu-clock -C "$LB_CPU" -g -o "$LOGDIR/perf.data" -- \
+			sleep "$RUN_SECS" >/dev/null 2>&1 &
+		pp=$!
+	fi
+	udp_run "$rate"
+	[ -n "$pp" ] && wait "$pp"
+	b=$(awk '{ print $14, $15 }' "/proc/$LB_PID/stat")
+	PROF_UTIME=$(( ${b% *} - ${a% *} ))
+	PROF_STIME=$(( ${b#* } - ${a#* } ))
+	PROF_PPS=$U_PPS PROF_SI=$U_SI PROF_BUSY=$U_BUSY
+	consumer_stop
+	perf_summary
+}
+
+perf_summary()
+{
+	PERF_TOP="" PERF_SPLIT=""
+	[ -s "$LOGDIR/perf.data" ] || return 0
+	PERF_TOP=$(perf report -i "$LOGDIR/perf.data" --no-children --sort sym --stdio \
+		-g none 2>/dev/null | awk '/^ +[0-9.]+%/ { print $1, $NF }' | head -n 12)
+	PERF_SPLIT=$(perf report -i "$LOGDIR/perf.data" --children --sort sym --stdio -g none \
+		2>/dev/null | awk '/^ +[0-9.]+%/ { print $1, $NF }' |
+		grep -E ' (handle_softirqs|__local_bh_enable_ip|__irq_exit_rcu|nfqnl_recv_verdict|__nfqnl_enqueue_packet|__sys_recvmmsg|ip_forward|lb_lookup_batch|nf_conntrack_in|nft_do_chain)$' |
+		head -n 12)
+}
+
+# ---------------------------------------------------------------- main
+
+info "namespaces and tools"
+bench_topo
+Q2_CPUS=$LB_CPU
+wants micro && run_micro
+wants udp && run_udp
+wants overload && run_overload
+wants tcp && run_tcp
+wants conn && run_conn
+wants rr && run_rr
+wants profile && run_profile
+ELAPSED=$((SECONDS - START))
+write_report >"$OUT.tmp" && mv "$OUT.tmp" "$OUT" || fail "cannot write $OUT"
+cat "$OUT"
+info "wrote $OUT in ${ELAPSED}s"
+exit 0

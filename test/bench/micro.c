@@ -1,0 +1,350 @@
+/*
+ * micro: the micro benchmarks of `make bench`.
+ *
+ *   micro build M N REPEATS   median and minimum time of maglev_build() for
+ *                             N targets in a table of M entries, in ms
+ *   micro classify PACKETS REPEATS
+ *                             ns per packet of classify + hash + lookup over
+ *                             a realistic mix (median of REPEATS passes)
+ *   micro mix PACKETS         one pass, for valgrind --tool=callgrind
+ *                             --toggle-collect=run_mix (instructions/packet)
+ *
+ * The mix: IPv4 and IPv6, TCP and UDP, IPv6 extension headers, ICMP and
+ * ICMPv6 errors that quote a flow, IPv6 fragments and ICMP echo, in the
+ * proportions of mix_table below, shuffled, with random addresses and ports.
+ * Output is "key value" lines.  Exit 0 ok, 1 failure, 2 usage.
+ */
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "maglev/hash.h"
+#include "maglev/maglev.h"
+#include "nfqlb/lb.h"
+#include "nfqlb/pkt.h"
+
+#define POOL 4096		/* distinct packets, cycled through */
+#define PKT_MAX 160
+#define MIX_M 65537
+#define MIX_N 100
+
+struct pkt {
+	uint8_t b[PKT_MAX];
+	size_t len;
+};
+
+enum shape { V4_TCP, V4_UDP, V6_TCP, V6_UDP, V6_EXT_TCP, V4_ICMP_ERR,
+	     V6_ICMP_ERR, V6_FRAG, V4_ECHO };
+
+/* Shares of the mix, in percent. */
+static const struct { enum shape s; unsigned int pct; const char *what; } mix_table[] = {
+	{ V4_TCP, 40, "IPv4 TCP" }, { V4_UDP, 20, "IPv4 UDP" },
+	{ V6_TCP, 15, "IPv6 TCP" }, { V6_UDP, 10, "IPv6 UDP" },
+	{ V6_EXT_TCP, 5, "IPv6 hop-by-hop + destination options + TCP" },
+	{ V4_ICMP_ERR, 3, "ICMP fragmentation needed quoting TCP" },
+	{ V6_ICMP_ERR, 3, "ICMPv6 packet too big quoting TCP" },
+	{ V6_FRAG, 2, "IPv6 fragment" }, { V4_ECHO, 2, "ICMP echo" },
+};
+
+static uint64_t rng = 0x243f6a8885a308d3ULL;
+
+static uint32_t rnd(void)
+{
+	rng = rng * 6364136223846793005ULL + 1442695040888963407ULL;
+	return (uint32_t)(rng >> 32);
+}
+
+static void put16(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)(v >> 8);
+	p[1] = (uint8_t)v;
+}
+
+static void put32(uint8_t *p, uint32_t v)
+{
+	put16(p, v >> 16);
+	put16(p + 2, v);
+}
+
+/* An IPv4 header at p carrying proto, total length tot. */
+static size_t ip4(uint8_t *p, uint8_t proto, size_t tot)
+{
+	memset(p, 0, 20);
+	p[0] = 0x45;
+	put16(p + 2, (uint32_t)tot);
+	p[8] = 64;
+	p[9] = proto;
+	put32(p + 12, 0x0a000000 | (rnd() & 0xffffff));
+	put32(p + 16, 0x0ac8ff01);
+	return 20;
+}
+
+static size_t ip6(uint8_t *p, uint8_t next, size_t plen)
+{
+	int i;
+
+	memset(p, 0, 40);
+	p[0] = 0x60;
+	put16(p + 4, (uint32_t)plen);
+	p[6] = next;
+	p[7] = 64;
+	for (i = 0; i < 4; i++) {
+		put32(p + 8 + 4 * i, i == 0 ? 0xfd000000 : rnd());
+		put32(p + 24 + 4 * i, i == 0 ? 0xfd00ff00 : i == 3 ? 1 : 0);
+	}
+	return 40;
+}
+
+/* TCP (20 bytes, data offset 5) or UDP (8 bytes) with random ports. */
+static size_t l4(uint8_t *p, uint8_t proto)
+{
+	size_t n = proto == 6 ? 20 : 8;
+
+	memset(p, 0, n);
+	put16(p, 1024 + rnd() % 60000);
+	put16(p + 2, 80);
+	if (proto == 6)
+		p[12] = 5 << 4;
+	return n;
+}
+
+/* Hop-by-hop (8 bytes) then destination options (16 bytes), then TCP. */
+static size_t v6_ext(uint8_t *p)
+{
+	size_t off = ip6(p, 0, 8 + 16 + 20);
+
+	memset(p + off, 0, 24);
+	p[off] = 60;			/* next: destination options */
+	p[off + 8] = 6;			/* next: TCP */
+	p[off + 9] = 1;			/* 16 bytes */
+	return off + 24 + l4(p + off + 24, 6);
+}
+
+/* An ICMP error quoting the target's packet back to a client: the quoted
+ * IP header plus 8 bytes of TCP, as routers send. */
+static size_t icmp4_err(uint8_t *p)
+{
+	size_t off = ip4(p, 1, 20 + 8 + 20 + 8);
+
+	memset(p + off, 0, 8);
+	p[off] = 3;	/* destination unreachable */
+	p[off + 1] = 4;	/* fragmentation needed */
+	ip4(p + off + 8, 6, 1500);
+	l4(p + off + 28, 6);
+	return off + 8 + 20 + 8;
+}
+
+static size_t icmp6_err(uint8_t *p)
+{
+	size_t off = ip6(p, 58, 8 + 40 + 20);
+
+	memset(p + off, 0, 8);
+	p[off] = 2;	/* packet too big */
+	put32(p + off + 4, 1280);
+	ip6(p + off + 8, 6, 1440);
+	return off + 8 + 40 + l4(p + off + 48, 6);
+}
+
+static size_t v6_frag(uint8_t *p)
+{
+	size_t off = ip6(p, 44, 8 + 64);
+
+	memset(p + off, 0, 8);
+	p[off] = 17;
+	put16(p + off + 2, 185 << 3);	/* offset 1480, a later fragment */
+	put32(p + off + 4, rnd());
+	return off + 8 + 64;
+}
+
+static size_t v4_echo(uint8_t *p)
+{
+	size_t off = ip4(p, 1, 20 + 8);
+
+	memset(p + off, 0, 8);
+	p[off] = 8;
+	put16(p + off + 4, rnd() & 0xffff);
+	return off + 8;
+}
+
+static size_t make(uint8_t *p, enum shape s)
+{
+	switch (s) {
+	case V4_TCP: return ip4(p, 6, 40) + l4(p + 20, 6);
+	case V4_UDP: return ip4(p, 17, 28) + l4(p + 20, 17);
+	case V6_TCP: return ip6(p, 6, 20) + l4(p + 40, 6);
+	case V6_UDP: return ip6(p, 17, 8) + l4(p + 40, 17);
+	case V6_EXT_TCP: return v6_ext(p);
+	case V4_ICMP_ERR: return icmp4_err(p);
+	case V6_ICMP_ERR: return icmp6_err(p);
+	case V6_FRAG: return v6_frag(p);
+	case V4_ECHO: return v4_echo(p);
+	}
+	return 0;
+}
+
+static struct pkt *make_pool(void)
+{
+	struct pkt *pool = calloc(POOL, sizeof(*pool)), t;
+	size_t i, k = 0, j, n;
+
+	if (!pool)
+		return NULL;
+	for (i = 0; i < sizeof(mix_table) / sizeof(mix_table[0]); i++)
+		for (n = 0; n < POOL * mix_table[i].pct / 100 && k < POOL; n++, k++)
+			pool[k].len = make(pool[k].b, mix_table[i].s);
+	for (; k < POOL; k++)
+		pool[k].len = make(pool[k].b, V4_TCP);
+	for (i = POOL - 1; i > 0; i--) {	/* Fisher-Yates */
+		j = rnd() % (i + 1);
+		t = pool[i];
+		pool[i] = pool[j];
+		pool[j] = t;
+	}
+	return pool;
+}
+
+static uint32_t *make_table(uint32_t m, uint32_t n)
+{
+	struct maglev_target *t = calloc(n, sizeof(*t));
+	uint32_t *table = calloc(m, sizeof(*table)), i;
+
+	if (!t || !table)
+		goto fail;
+	for (i = 0; i < n; i++)
+		t[i] = (struct maglev_target){ 1000 + i * 7, 1 };
+	if (maglev_build(table, m, 0, t, n) < 0)
+		goto fail;
+	free(t);
+	return table;
+fail:
+	free(t);
+	free(table);
+	return NULL;
+}
+
+static double now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e9 + ts.tv_nsec;
+}
+
+/* The worker's per-packet work, lb_lookup_batch(), in its batches. */
+uint64_t run_mix(const struct queue_pkt *qp, const struct shm_view *v, uint64_t count);
+
+uint64_t run_mix(const struct queue_pkt *qp, const struct shm_view *v, uint64_t count)
+{
+	struct lb_result res[QUEUE_BATCH];
+	uint64_t done, sum = 0;
+	unsigned int i;
+
+	for (done = 0; done < count; done += QUEUE_BATCH) {
+		lb_lookup_batch(v, HASH_5TUPLE, 0, &qp[done % POOL], QUEUE_BATCH, res);
+		for (i = 0; i < QUEUE_BATCH; i++)
+			sum += res[i].slot;
+	}
+	return sum;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static int bench_classify(uint64_t count, unsigned int reps, bool once)
+{
+	struct queue_pkt *qp = calloc(POOL, sizeof(*qp));
+	struct shm_view v = { .m = MIX_M, .lookup = make_table(MIX_M, MIX_N) };
+	struct pkt *pool = make_pool();
+	double *ns = calloc(reps, sizeof(*ns)), t;
+	volatile uint64_t sink = 0;
+	unsigned int r, i;
+
+	if (!pool || !v.lookup || !ns || !qp)
+		return 1;
+	count -= count % QUEUE_BATCH;
+	for (i = 0; i < POOL; i++)
+		qp[i] = (struct queue_pkt){ i, (uint32_t)pool[i].len, pool[i].b };
+	sink += run_mix(qp, &v, POOL);	/* warm the caches */
+	for (r = 0; r < reps; r++) {
+		t = now_ns();
+		sink += run_mix(qp, &v, count);
+		ns[r] = (now_ns() - t) / (double)count;
+	}
+	qsort(ns, reps, sizeof(*ns), cmp_double);
+	printf("packets %llu\n", (unsigned long long)count);
+	if (!once)
+		printf("ns_per_packet %.1f\nns_min %.1f\n", ns[reps / 2], ns[0]);
+	free(qp);
+	free(pool);
+	free(v.lookup);
+	free(ns);
+	return 0;
+}
+
+static int bench_build(uint32_t m, uint32_t n, unsigned int reps)
+{
+	struct maglev_target *t = calloc(n, sizeof(*t));
+	uint32_t *table = calloc(m, sizeof(*table)), i;
+	double *ms = calloc(reps, sizeof(*ms)), t0;
+	unsigned int r;
+
+	if (!t || !table || !ms)
+		return 1;
+	for (i = 0; i < n; i++)
+		t[i] = (struct maglev_target){ rnd() | 1, 1 };
+	for (r = 0; r < reps; r++) {
+		t0 = now_ns();
+		if (maglev_build(table, m, r, t, n) < 0)
+			return 1;
+		ms[r] = (now_ns() - t0) / 1e6;
+	}
+	qsort(ms, reps, sizeof(*ms), cmp_double);
+	printf("M %u\nN %u\nms_median %.3f\nms_min %.3f\n", m, n, ms[reps / 2], ms[0]);
+	free(t);
+	free(table);
+	free(ms);
+	return 0;
+}
+
+/* The mix, and what the classifier makes of it: a check on the builders. */
+static int describe(void)
+{
+	unsigned int kinds[PKT_KIND_MAX] = { 0 };
+	struct pkt *pool = make_pool();
+	struct pkt_key key;
+	size_t i;
+
+	if (!pool)
+		return 1;
+	for (i = 0; i < sizeof(mix_table) / sizeof(mix_table[0]); i++)
+		printf("mix %u%% %s\n", mix_table[i].pct, mix_table[i].what);
+	for (i = 0; i < POOL; i++)
+		kinds[pkt_classify(pool[i].b, pool[i].len, &key)]++;
+	for (i = 0; i < PKT_KIND_MAX; i++)
+		printf("kind %s %u\n", pkt_kind_name((enum pkt_kind)i), kinds[i]);
+	free(pool);
+	return kinds[PKT_MALFORMED] ? 1 : 0;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc == 5 && strcmp(argv[1], "build") == 0)
+		return bench_build((uint32_t)atol(argv[2]), (uint32_t)atol(argv[3]),
+				   (unsigned int)atoi(argv[4]));
+	if (argc == 4 && strcmp(argv[1], "classify") == 0)
+		return bench_classify((uint64_t)atoll(argv[2]), (unsigned int)atoi(argv[3]),
+				      false);
+	if (argc == 3 && strcmp(argv[1], "mix") == 0)
+		return bench_classify((uint64_t)atoll(argv[2]), 1, true);
+	if (argc == 2 && strcmp(argv[1], "describe") == 0)
+		return describe();
+	fprintf(stderr, "usage: micro build M N REPEATS | classify PACKETS REPEATS | mix PACKETS | describe\n");
+	return 2;
+}

@@ -1,0 +1,279 @@
+# shellcheck shell=bash
+# report.sh: BENCHMARKS.md from the figures bench.sh gathered in R[].
+# Sourced by bench.sh; write_report prints the whole file on stdout.
+
+# vals KEY: a figure's values, one per repeat, or nothing.
+vals()
+{
+	echo "${R[$1]:-}"
+}
+
+# pratio A B [DIGITS]: the median over repeats of A[i] / B[i], each pair
+# measured back to back.
+pratio()
+{
+	paste -d' ' <(vals "$1" | tr ' ' '\n' | grep .) <(vals "$2" | tr ' ' '\n' | grep .) |
+		awk -v d="${3:-2}" '$2 > 0 { print $1 / $2 }' | sort -g |
+		awk -v d="${3:-2}" '{ v[NR] = $1 } END { if (NR) printf "%.*f\n", d, v[int((NR + 1) / 2)]; else print "-" }'
+}
+
+# pdiff A B: the median over repeats of A[i] - B[i].
+pdiff()
+{
+	paste -d' ' <(vals "$1" | tr ' ' '\n' | grep .) <(vals "$2" | tr ' ' '\n' | grep .) |
+		awk '{ print $1 - $2 }' | sort -g |
+		awk '{ v[NR] = $1 } END { if (NR) printf "%.1f\n", v[int((NR + 1) / 2)]; else print "-" }'
+}
+
+# m KEY: the median, or "-".
+m()
+{
+	local v
+
+	v=$(med "$1")
+	echo "${v:--}"
+}
+
+# kpps KEY: the median in thousands of packets per second.
+kpps()
+{
+	local v
+
+	v=$(med "$1")
+	[ -n "$v" ] && awk -v v="$v" 'BEGIN { printf "%.0f k\n", v / 1000 }' || echo "-"
+}
+
+# met VALUE OP GOAL: "met", "not met", or "-" without a value.
+met()
+{
+	awk -v v="$1" -v op="$2" -v g="$3" 'BEGIN {
+		if (v == "-" || v == "") { print "-"; exit }
+		ok = op == ">=" ? v + 0 >= g + 0 : v + 0 <= g + 0
+		print ok ? "**met**" : "**not met**" }'
+}
+
+# of_peak KEY: the median of a flood figure over nfqlb's median peak.
+of_peak()
+{
+	awk -v f="$(m "$1")" -v p="$(m udp_nfqlb)" \
+		'BEGIN { if (f == "-" || p == "-" || p == 0) print "-"; else printf "%.2f\n", f / p }'
+}
+
+pct()
+{
+	awk -v v="$1" 'BEGIN { if (v == "-" || v == "") print "-"; else printf "%.0f%%\n", v * 100 }'
+}
+
+report_head()
+{
+	cat <<EOF
+# nfqlb benchmarks
+
+Written by \`make bench\` (test/bench/bench.sh) on $(date -u '+%Y-%m-%d %H:%M UTC'),
+commit $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)$(git -C "$ROOT" diff --quiet HEAD 2>/dev/null || echo " (with local changes)"),
+in ${ELAPSED} s. Do not edit by hand: run \`make bench\` (as root) again.
+
+**Machine:** $(nproc) CPUs, $(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo),
+Linux $(uname -r); load average (1, 5, 15 min) ${LOAD_START} at the start,
+$(cut -d' ' -f1-3 /proc/loadavg) at the end: anything well above 0 means
+other work shared the CPUs and the figures are noisier.
+Every figure is the median of ${REPEATS} repeats; every macro figure is a
+ratio against a reference measured in the same run and topology, the
+reference and the case run back to back in each repeat.
+${BENCH_NOTE:-}
+
+EOF
+}
+
+report_goals()
+{
+	local c_b c_a tcp_off tcp_on tcp_syn conn added ns build flood
+
+	c_b=$(pratio udp_nfqlb udp_null)
+	c_a=$(pratio udp_nfqlb udp_kernel)
+	tcp_off=$(pratio tcp_off_queue tcp_off_kernel)
+	tcp_on=$(pratio tcp_on_queue tcp_on_kernel)
+	tcp_syn=$(pratio tcp_off_syn tcp_off_kernel)
+	conn=$(pratio conn_queue conn_kernel)
+	added=$(pdiff rr_same_queue_p50 rr_same_kernel_p50)
+	ns=$(m ns_per_packet)
+	build=$(m build_65537_1000)
+	flood=$(of_peak flood_tc)
+	cat <<EOF
+## Goals
+
+| metric | goal | measured | |
+|---|---|---|---|
+| UDP pps, 1 queue, vs the do-nothing consumer (c)/(b) | >= 90% | $(pct "$c_b") | $(met "$c_b" '>=' 0.9) |
+| UDP pps, 1 queue, vs kernel-only (c)/(a) | >= 0.6x | ${c_a}x | $(met "$c_a" '>=' 0.6) |
+| TCP bulk, TSO/GSO off on the client, every packet queued | >= 70% of kernel-only | $(pct "$tcp_off") | $(met "$tcp_off" '>=' 0.7) |
+| TCP bulk, offloads on | >= 95% | $(pct "$tcp_on") | $(met "$tcp_on" '>=' 0.95) |
+| TCP bulk, SYN-only (offloads off) | >= 98% | $(pct "$tcp_syn") | $(met "$tcp_syn" '>=' 0.98) |
+| connection rate, all packets | >= 70% of kernel-only | $(pct "$conn") | $(met "$conn" '>=' 0.7) |
+| added latency p50, nfqlb on the same CPU as client and server | <= 4 us | ${added} us | $(met "$added" '<=' 4) |
+| classify + hash + lookup | <= 30 ns/packet | ${ns} ns | $(met "$ns" '<=' 30) |
+| table build, M=65537, N=1000 | <= 1.8 ms | ${build} ms | $(met "$build" '<=' 1.8) |
+| flood at 2x capacity, RPS on the worker's CPU, \`--shed c0 --shed-mode tc\` | >= 80% of peak | $(pct "$flood") | $(met "$flood" '>=' 0.8) |
+
+EOF
+}
+
+report_micro()
+{
+	local m n row
+
+	cat <<EOF
+## Micro benchmarks
+
+Table build (\`maglev_build\`, median of 7 builds per repeat), ms:
+
+| M \\ N | 10 | 100 | 1000 |
+|---|---|---|---|
+EOF
+	for m in 997 65537 655373; do
+		row="| $m |"
+		for n in 10 100 1000; do
+			row+=" $(m "build_${m}_$n") |"
+		done
+		echo "$row"
+	done
+	cat <<EOF
+
+\`nfqlb activate\` of 1000 targets on M=65537, the whole command (start,
+map, build, validate, publish): $(m activate_ms) ms.
+
+Classify + hash + lookup (\`lb_lookup_batch\`, the worker's own code, in
+batches of 64 over a 4096-packet mix, table M=65537 with 100 targets):
+**$(m ns_per_packet) ns/packet**; callgrind counts **$(m instr_per_packet)
+instructions/packet** (stable on a noisy machine). The mix:
+
+\`\`\`
+$(echo "${MIX:-not run}" | sed 's/^mix //; s/^kind /classified as /')
+\`\`\`
+
+EOF
+}
+
+udp_row()
+{
+	local c=$1 what=$2
+
+	echo "| $what | $(kpps "udp_$c") | $(pratio "udp_$c" udp_kernel) | $(pratio "udp_$c" udp_null) | $(kpps "udp_${c}_offer") | $(m "udp_${c}_qdrop") | $(m "udp_${c}_udrop") | $(m "udp_${c}_worker")% | $(m "udp_${c}_busy")% / $(m "udp_${c}_si")% |"
+}
+
+report_udp()
+{
+	cat <<EOF
+## UDP packet rate
+
+64-byte IPv4 packets (36-byte payload), each from the next of 256 flows
+(source ports), sent as ready-made frames on a packet socket with
+sendmmsg (\`nfqlb-blast send -i\`, client on CPU ${CLIENT_CPU}); RPS on lb's ingress veth puts all of
+lb's receive work on CPU ${LB_CPU}, where the consumer also runs. Each
+NFQUEUE case is offered rising rates (25% steps) until it stops keeping
+up; the figure is the best rate delivered to the targets (lb's transmit
+counters), and the other columns are from that step. The kernel-only case
+(a) does not collapse under overload and gets the sender's full rate; if
+it delivers about what was offered, the sender, not the kernel, set it. Drops are per second; "worker" is
+the consumer's CPU time (user + system, which includes the kernel's receive
+work that interrupts it); the last column is CPU ${LB_CPU}'s busy and softirq
+shares.
+
+| case | delivered pps | vs (a) | vs (b) | offered | queue drops/s | socket drops/s | worker | CPU ${LB_CPU} busy / softirq |
+|---|---|---|---|---|---|---|---|---|
+$(udp_row kernel "(a) kernel only: HMARK + DNAT")
+$(udp_row null "(b) do-nothing NFQUEUE consumer (nfq-null)")
+$(udp_row nfqlb "(c) nfqlb lb, 1 queue")
+$(udp_row nfqlb2 "(d) nfqlb lb, 2 queues (--queue-balance)")
+
+(d)/(c) = **$(pratio udp_nfqlb2 udp_nfqlb)**: both queue threads run on CPU
+${Q2_CPUS}, with the receive work, as RPS puts it there; a second queue can
+only add cost on one CPU. (b) uses every short cut a load balancer cannot:
+no packet bytes copied and one batch verdict for all packets.
+
+### Flood: 2x capacity with RPS on the worker's CPU
+
+Offered twice nfqlb's peak ((c) above): asked $(m flood_offer_asked) pps.
+
+| nfqlb lb | offered | offered / peak | delivered | of peak (c) | queue drops/s | CPU ${LB_CPU} softirq |
+|---|---|---|---|---|---|---|
+| defaults (normal scheduler) | $(kpps flood_plain_offer) | $(of_peak flood_plain_offer) | $(kpps flood_plain) | $(of_peak flood_plain) | $(m flood_plain_qdrop) | $(m flood_plain_si)% |
+| \`--rt-priority 1\` (SCHED_FIFO) | $(kpps flood_rt_offer) | $(of_peak flood_rt_offer) | $(kpps flood_rt) | $(of_peak flood_rt) | $(m flood_rt_qdrop) | $(m flood_rt_si)% |
+| \`--shed c0 --shed-mode tc\` (on lb's CPU) | $(kpps flood_tc_offer) | $(of_peak flood_tc_offer) | $(kpps flood_tc) | $(of_peak flood_tc) | $(m flood_tc_qdrop) | $(m flood_tc_si)% |
+| \`--shed c0 --shed-mode xdp\` (in the sender's NAPI) | $(kpps flood_xdp_offer) | $(of_peak flood_xdp_offer) | $(kpps flood_xdp) | $(of_peak flood_xdp) | $(m flood_xdp_qdrop) | $(m flood_xdp_si)% |
+
+"offered / peak" below 2 means the sender could not offer twice the peak
+(it shares its CPU with whatever else runs); the case was then flooded
+less than the goal asks.
+
+EOF
+}
+
+report_tcp()
+{
+	cat <<EOF
+## TCP bulk, connection rate, latency
+
+iperf3 (${TCP_SECS} s) from the client to one target through lb; TSO/GSO
+set on the client's interface. Mbit/s, and the ratio to kernel-only:
+
+| client offloads | kernel only | nfqlb, all packets | ratio | nfqlb, SYN-only | ratio |
+|---|---|---|---|---|---|
+| TSO/GSO off | $(m tcp_off_kernel) | $(m tcp_off_queue) | $(pratio tcp_off_queue tcp_off_kernel) | $(m tcp_off_syn) | $(pratio tcp_off_syn tcp_off_kernel) |
+| TSO/GSO on | $(m tcp_on_kernel) | $(m tcp_on_queue) | $(pratio tcp_on_queue tcp_on_kernel) | $(m tcp_on_syn) | $(pratio tcp_on_syn tcp_on_kernel) |
+
+Connection rate (\`nfqlb-blast conn\`: 8 in flight, connect, one line each
+way, close with RST; ${CONN_SECS} s): kernel-only $(m conn_kernel)/s,
+through nfqlb (all packets queued) $(m conn_queue)/s, ratio
+**$(pratio conn_queue conn_kernel)**.
+
+Request/response latency (\`nfqlb-blast rr\`: 5000 UDP round trips of 36
+bytes, one at a time), in us. *Same CPU*: the client, lb's receive work
+(RPS), the nfqlb worker (\`--cpu ${LB_CPU}\`) and the echo servers all on
+CPU ${LB_CPU}. *Cross*: the client on CPU ${CLIENT_CPU}, the rest on CPU ${LB_CPU}.
+
+| placement | kernel p50 | kernel p99 | nfqlb p50 | nfqlb p99 | added p50 | added p99 |
+|---|---|---|---|---|---|---|
+| same CPU | $(m rr_same_kernel_p50) | $(m rr_same_kernel_p99) | $(m rr_same_queue_p50) | $(m rr_same_queue_p99) | $(pdiff rr_same_queue_p50 rr_same_kernel_p50) | $(pdiff rr_same_queue_p99 rr_same_kernel_p99) |
+| cross CPU | $(m rr_cross_kernel_p50) | $(m rr_cross_kernel_p99) | $(m rr_cross_queue_p50) | $(m rr_cross_queue_p99) | $(pdiff rr_cross_queue_p50 rr_cross_kernel_p50) | $(pdiff rr_cross_queue_p99 rr_cross_kernel_p99) |
+
+EOF
+}
+
+report_profile()
+{
+	cat <<EOF
+## Where the time goes
+
+One more run of (c) at its peak rate ($(m udp_nfqlb) pps offered):
+delivered ${PROF_PPS:--} pps; CPU ${LB_CPU} ${PROF_BUSY:--}% busy, ${PROF_SI:--}% of it
+in softirq; the worker's threads used ${PROF_UTIME:--} ticks of user time and
+${PROF_STIME:--} of system time (1/100 s each, over ${RUN_SECS} s; system time
+includes the receive softirqs that interrupt it, as this kernel has no
+IRQ time accounting). \`perf record -e cpu-clock -C ${LB_CPU}\`, self time:
+
+\`\`\`
+${PERF_TOP:-perf was not available}
+\`\`\`
+
+Including callees:
+
+\`\`\`
+${PERF_SPLIT:-perf was not available}
+\`\`\`
+
+EOF
+}
+
+write_report()
+{
+	report_head
+	report_goals
+	cat "$ROOT/test/bench/analysis.md"
+	echo
+	report_micro
+	report_udp
+	report_tcp
+	report_profile
+	cat "$ROOT/test/bench/method.md"
+}

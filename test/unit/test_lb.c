@@ -1,0 +1,240 @@
+/* test_lb.c: the worker's pure parts: the batch decision, the CPU list of
+ * --cpu, and the shedding controller. */
+#include <errno.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "maglev/hash.h"
+#include "maglev/maglev.h"
+#include "nfqlb/lb.h"
+#include "nfqlb/shed.h"
+#include "test/unit/suites.h"
+
+#define M 997
+
+/* An IPv4 UDP packet from 10.0.0.<i> port 1000+i to 10.1.0.1:80. */
+static void udp4(uint8_t *p, unsigned int i)
+{
+	memset(p, 0, 28);
+	p[0] = 0x45;
+	p[3] = 28;
+	p[9] = 17;
+	p[12] = 10;
+	p[15] = (uint8_t)i;
+	p[16] = 10;
+	p[17] = 1;
+	p[19] = 1;
+	p[20] = (uint8_t)((1000 + i) >> 8);
+	p[21] = (uint8_t)(1000 + i);
+	p[23] = 80;
+}
+
+static uint32_t lookup[M];
+
+static struct shm_view table(void)
+{
+	struct maglev_target t[3] = { { 11, 1 }, { 22, 1 }, { 33, 1 } };
+
+	ck_assert_int_eq(maglev_build(lookup, M, 7, t, 3), 0);
+	return (struct shm_view){ .m = M, .lookup = lookup };
+}
+
+/* The batch gives what classifying, hashing and looking up each packet on
+ * its own gives, in every hash mode; malformed packets get no slot. */
+START_TEST(batch_equals_single)
+{
+	static uint8_t bufs[QUEUE_BATCH][64];
+	struct queue_pkt pkts[QUEUE_BATCH];
+	struct lb_result res[QUEUE_BATCH];
+	struct shm_view v = table();
+	struct pkt_key key;
+	unsigned int i, kind;
+
+	for (i = 0; i < QUEUE_BATCH; i++) {
+		udp4(bufs[i], i);
+		if (i % 9 == 4)
+			bufs[i][0] = 0x75;	/* version 7: malformed */
+		pkts[i] = (struct queue_pkt){ i, 28, bufs[i] };
+	}
+	lb_lookup_batch(&v, (enum hash_mode)_i, 7, pkts, QUEUE_BATCH, res);
+	for (i = 0; i < QUEUE_BATCH; i++) {
+		kind = pkt_classify(bufs[i], 28, &key);
+		ck_assert_uint_eq(res[i].kind, kind);
+		if (kind == PKT_MALFORMED)
+			ck_assert_uint_eq(res[i].slot, SHM_NO_SLOT);
+		else
+			ck_assert_uint_eq(res[i].slot, lookup[hash_reduce(
+				hash_flow(key.w, (enum hash_mode)_i, 7), M)]);
+	}
+}
+END_TEST
+
+/* A short batch only writes its own results. */
+START_TEST(batch_short)
+{
+	struct lb_result res[3] = { { 99, 12345 }, { 99, 12345 }, { 99, 12345 } };
+	struct shm_view v = table();
+	uint8_t buf[64];
+	struct queue_pkt p = { 1, 28, buf };
+
+	udp4(buf, 1);
+	lb_lookup_batch(&v, HASH_5TUPLE, 7, &p, 1, res);
+	ck_assert_uint_eq(res[0].kind, PKT_L4);
+	ck_assert_uint_lt(res[0].slot, 3);
+	ck_assert_uint_eq(res[1].slot, 12345);
+	lb_lookup_batch(&v, HASH_5TUPLE, 7, &p, 0, res + 2);
+	ck_assert_uint_eq(res[2].kind, 99);
+}
+END_TEST
+
+/* The first CPU this process may use. */
+static int first_cpu(void)
+{
+	cpu_set_t set;
+	int i;
+
+	ck_assert_int_eq(sched_getaffinity(0, sizeof(set), &set), 0);
+	for (i = 0; i < CPU_SETSIZE; i++)
+		if (CPU_ISSET(i, &set))
+			return i;
+	ck_abort_msg("no CPU");
+	return -1;
+}
+
+START_TEST(cpus_good)
+{
+	int cpu[8], c = first_cpu();
+	char why[LB_WHY_MAX], s[64];
+
+	snprintf(s, sizeof(s), "%d", c);
+	ck_assert_int_eq(lb_parse_cpus(s, cpu, 8, why), 1);
+	ck_assert_int_eq(cpu[0], c);
+	snprintf(s, sizeof(s), "%d,%d-%d,%d", c, c, c, c);
+	ck_assert_int_eq(lb_parse_cpus(s, cpu, 8, why), 3);
+	ck_assert(cpu[0] == c && cpu[1] == c && cpu[2] == c);
+}
+END_TEST
+
+static const char *const bad_cpus[] = {
+	"", ",", "0,", ",0", "1-0", "a", "-1", "0-", "0--1", "0 ", "0x", "1024",
+	"99999999999", "0,,0",
+};
+
+START_TEST(cpus_bad)
+{
+	char why[LB_WHY_MAX] = "";
+	int cpu[8];
+
+	errno = 0;
+	ck_assert_int_eq(lb_parse_cpus(bad_cpus[_i], cpu, 8, why), -1);
+	ck_assert_int_eq(errno, EINVAL);
+	ck_assert_msg(why[0] != '\0', "no reason for \"%s\"", bad_cpus[_i]);
+	ck_assert_ptr_null(strchr(why, '\n'));
+}
+END_TEST
+
+START_TEST(cpus_unavailable)
+{
+	char why[LB_WHY_MAX] = "";
+	cpu_set_t set;
+	int cpu[8], i;
+
+	ck_assert_int_eq(sched_getaffinity(0, sizeof(set), &set), 0);
+	for (i = CPU_SETSIZE - 1; i >= 0 && CPU_ISSET(i, &set); i--)
+		;
+	ck_assert_int_ge(i, 0);
+	snprintf(why, sizeof(why), "%d", i);
+	ck_assert_int_eq(lb_parse_cpus(why, cpu, 8, why), -1);
+	ck_assert_int_eq(errno, EINVAL);
+	ck_assert_ptr_nonnull(strstr(why, "not available"));
+}
+END_TEST
+
+START_TEST(cpus_too_many)
+{
+	char why[LB_WHY_MAX] = "", s[32];
+	int cpu[2], c = first_cpu();
+
+	snprintf(s, sizeof(s), "%d,%d,%d", c, c, c);
+	ck_assert_int_eq(lb_parse_cpus(s, cpu, 2, why), -1);
+	ck_assert_int_eq(errno, E2BIG);
+	ck_assert_ptr_nonnull(strstr(why, "more CPUs than queues"));
+}
+END_TEST
+
+static uint32_t next(uint32_t share, uint64_t waiting, uint64_t queued,
+		     uint64_t dropped)
+{
+	struct shed_sample s = { waiting, queued, dropped, 4096 };
+
+	return shed_next(share, &s);
+}
+
+#define HALF 2147483648u
+
+/* A queue that took only half of what reached it: shed a bit over half of
+ * what passes; a quarter of what passes at a quarter shed. */
+START_TEST(shed_follows_drops)
+{
+	uint32_t s = next(0, 4096, 1000, 1000);
+
+	ck_assert_uint_gt(s, HALF);
+	ck_assert_uint_lt(s, HALF + HALF / 4);
+	s = next(HALF, 4096, 3000, 1000);	/* pass 1/2 * 3/4 * 15/16 */
+	ck_assert_uint_gt(s, HALF + HALF / 4);
+	ck_assert_uint_lt(s, HALF + HALF / 2);
+}
+END_TEST
+
+/* Drops keep raising it, but never to everything. */
+START_TEST(shed_rises)
+{
+	uint32_t s = 0, prev = 0;
+	int i;
+
+	for (i = 0; i < 200; i++) {
+		s = next(s, 4096, 10, 100);
+		ck_assert_uint_ge(s, prev);
+		prev = s;
+	}
+	ck_assert_uint_gt(s, UINT32_MAX / 2);
+	ck_assert_uint_lt(s, UINT32_MAX);
+	ck_assert_uint_gt(next(0, 10, 1000, 1), 0);	/* any drop */
+	ck_assert_uint_gt(next(0, 2049, 1000, 0), 0);	/* more than half full */
+	ck_assert_uint_eq(next(0, 0, 0, 0), 0);		/* idle */
+}
+END_TEST
+
+/* An almost empty queue lowers it to 0; in between it holds. */
+START_TEST(shed_falls)
+{
+	uint32_t s = UINT32_MAX - UINT32_MAX / 32;
+	int i;
+
+	ck_assert_uint_eq(next(s, 1000, 5000, 0), s);
+	ck_assert_uint_eq(next(s, 2048, 5000, 0), s);
+	for (i = 0; i < 400 && s; i++)
+		s = next(s, 100, 5000, 0);
+	ck_assert_uint_eq(s, 0);
+}
+END_TEST
+
+Suite *make_lb_suite(void)
+{
+	Suite *s = suite_create("lb");
+	TCase *tc = tcase_create("lb");
+
+	tcase_add_loop_test(tc, batch_equals_single, 0, HASH_MODE_MAX);
+	tcase_add_test(tc, batch_short);
+	tcase_add_test(tc, cpus_good);
+	tcase_add_loop_test(tc, cpus_bad, 0, (int)(sizeof(bad_cpus) / sizeof(bad_cpus[0])));
+	tcase_add_test(tc, cpus_unavailable);
+	tcase_add_test(tc, cpus_too_many);
+	tcase_add_test(tc, shed_follows_drops);
+	tcase_add_test(tc, shed_rises);
+	tcase_add_test(tc, shed_falls);
+	suite_add_tcase(s, tc);
+	return s;
+}
