@@ -30,7 +30,7 @@ CLI_LIB_OBJ := $(filter-out $(BUILD)/obj/nfqlb/main.o,$(CLI_OBJ))
 NFQLB  := $(BUILD)/nfqlb
 UNIT   := $(BUILD)/check-all
 
-.PHONY: all help check unit unit-san func demo clean tools
+.PHONY: all help check unit unit-san func func-san demo clean tools
 
 all: $(NFQLB) tools ## build build/nfqlb and the test tools
 
@@ -56,18 +56,26 @@ tools: $(TOOLS)
 unit: $(UNIT) $(NFQLB) ## run the Check unit tests
 	NFQLB=$(abspath $(NFQLB)) $(UNIT)
 
+# The sanitizer build: ASan (with LSan) and UBSan, every error fatal.
+SAN_MAKE := $(MAKE) BUILD=build/san OPT="-O1 -g" \
+	SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all"
+
 unit-san: ## run the unit tests built with ASan, UBSan and LSan
-	$(MAKE) BUILD=build/san OPT="-O1 -g" \
-		SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" unit
+	$(SAN_MAKE) unit
 
 func: all ## run the function tests (network namespaces; skipped when not root)
-	NFQLB=$(abspath $(NFQLB)) TOOLS=$(abspath $(BUILD)/tools) test/func/run.sh
+	NFQLB=$(abspath $(NFQLB)) TOOLS=$(abspath $(BUILD)/tools) NFQLB_SAN=$(if $(SAN),1) \
+		test/func/run.sh
+
+func-san: ## run the function tests with nfqlb and the tools built with ASan, UBSan and LSan
+	ASAN_OPTIONS=abort_on_error=1 $(SAN_MAKE) func
 
 # Each step is its own recipe line: make stops at the first that fails.
-check: ## run every test: unit, unit under sanitizers, function tests, fuzz smoke run
+check: ## run every test: unit and function tests, plain and under sanitizers; fuzz smoke run
 	$(MAKE) unit
 	$(MAKE) unit-san
 	$(MAKE) func
+	$(MAKE) func-san
 	$(MAKE) fuzz-smoke
 
 demo: all ## run the demo: DSR lab, spread over targets, scale-in/out loss table (root, ~1 min)

@@ -74,6 +74,13 @@ need_root()
 }
 
 # need_cmd CMD...: skip unless every command is installed.
+# need_plain_build: skip under `make func-san`, whose nfqlb is built with
+# ASan (valgrind cannot run it); `make func` runs the test.
+need_plain_build()
+{
+	[ -z "${NFQLB_SAN:-}" ] || skip "valgrind cannot run a sanitizer build (make func runs this test)"
+}
+
 need_cmd()
 {
 	local c

@@ -6,6 +6,10 @@
 # passes them).  Ends with "N passed, N failed, N skipped" and exits 1 when
 # any test failed.
 #
+# With NFQLB_SAN set (make func-san), sanitizer reports go to files, and a
+# test after which any process (nfqlb, a tool, in the fore- or background)
+# left a report fails, whatever the test itself concluded.
+#
 # Each test gets NFQLB_TEST_ID, which names its namespaces
 # (nfqlb-t<ID>-*) and table (/dev/shm/nfqlb-test-<ID>).  A test killed by
 # the timeout cannot clean up after itself, so run.sh removes exactly those
@@ -21,6 +25,30 @@ failed=0
 skipped=0
 n=0
 limit=${FUNC_TIMEOUT:-120}	# seconds per test
+sandir=""
+
+if [ -n "${NFQLB_SAN:-}" ]; then
+	sandir=$(mktemp -d "${TMPDIR:-/tmp}/nfqlb-san.XXXXXX") || exit 1
+	trap 'rm -rf "$sandir"' EXIT
+	export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}log_path=$sandir/asan"
+	export UBSAN_OPTIONS="${UBSAN_OPTIONS:+$UBSAN_OPTIONS:}print_stacktrace=1:log_path=$sandir/ubsan"
+fi
+
+# san_reports: print and remove the sanitizer reports; 0 when there were any.
+san_reports()
+{
+	local f found=1
+
+	[ -n "$sandir" ] || return 1
+	for f in "$sandir"/*; do
+		[ -e "$f" ] || continue
+		found=0
+		echo "--- sanitizer report $(basename "$f")"
+		head -n 40 "$f"
+		rm -f "$f"
+	done
+	return $found
+}
 
 # sweep ID: remove what a killed test with this id left behind.
 sweep()
@@ -44,6 +72,10 @@ for t in "$dir"/t-*.sh; do
 	NFQLB_TEST_ID=$id TEST_NAME=$name timeout -k 10 "$limit" bash "$t"
 	rc=$?
 	took=$((SECONDS - start))
+	if san_reports; then
+		echo "  $name: a process left the sanitizer reports above"
+		case $rc in 0 | 77) rc=1 ;; esac
+	fi
 	case $rc in
 	0)
 		passed=$((passed + 1))

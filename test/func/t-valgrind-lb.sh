@@ -7,6 +7,7 @@
 . "$(dirname "$0")/lib.sh"
 
 need_root
+need_plain_build
 need_cmd ip iptables timeout valgrind truncate
 need_bins
 

@@ -8,6 +8,7 @@
 # shellcheck source-path=SCRIPTDIR
 . "$(dirname "$0")/lib.sh"
 
+need_plain_build
 need_cmd valgrind timeout
 [ -x "$NFQLB" ] || fail "$NFQLB is not built"
 # Needs no root: the tables are in /dev/shm under this run's unique names.

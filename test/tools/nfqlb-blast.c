@@ -412,6 +412,20 @@ static void sender_open(const struct opts *o, struct sender *sd)
 		die("socket");
 }
 
+static void sender_close(const struct opts *o, struct sender *sd)
+{
+	unsigned long i, nfd = o->per_flow && !o->ifname ? o->flows : 1;
+
+	for (i = 0; i < nfd; i++)
+		if (sd->fds[i] >= 0)
+			close(sd->fds[i]);
+	if (o->ifname)
+		free(sd->frame[0].iov_base);	/* every frame is in one buffer */
+	free(sd->frame);
+	free(sd->dst);
+	free(sd->fds);
+}
+
 /* The next q datagrams, from the sent-th on. */
 static void fill_batch(const struct opts *o, struct sender *sd, struct mmsghdr *msgs,
 		       unsigned int q, uint64_t sent)
@@ -465,6 +479,7 @@ static int run_send(const struct opts *o)
 		f = f + 1 == o->flows ? 0 : f + 1;
 	}
 	send_report(o, sent, errs, now_ns() - t0);
+	sender_close(o, &sd);
 	return EXIT_OK;
 }
 
@@ -586,6 +601,7 @@ static int run_rr(const struct opts *o)
 	}
 	if (!n) {
 		fprintf(stderr, PROG ": rr: no answer\n");
+		free(rtt);
 		return EXIT_FAIL;
 	}
 	qsort(rtt, n, sizeof(*rtt), cmp_i64);

@@ -198,7 +198,8 @@ static void tally_print(struct tally *t)
 {
 	size_t i;
 
-	qsort(t->v, t->n, sizeof(*t->v), cmp_name);
+	if (t->n)	/* qsort() wants a valid array even for 0 elements */
+		qsort(t->v, t->n, sizeof(*t->v), cmp_name);
 	for (i = 0; i < t->n; i++)
 		printf("%s %lu\n", t->v[i].name, t->v[i].count);
 	if (t->failed)

@@ -40,12 +40,14 @@ enum kind { K_SIGNAL, K_LISTEN, K_UDP, K_CONN };
 
 /* Every epoll entry points to one of these. */
 struct ent {
+	struct ent *prev, *next;	/* every entry, so that exit frees them all */
 	enum kind kind;
 	int fd;
 	size_t outlen;		/* K_CONN: bytes waiting in out[] */
 	char out[];
 };
 
+static struct ent *ents;
 static const char *reply;
 static size_t reply_len;
 static unsigned long nconns;
@@ -112,7 +114,25 @@ static struct ent *ent_new(enum kind kind, int fd, size_t extra)
 		return NULL;
 	e->kind = kind;
 	e->fd = fd;
+	e->next = ents;
+	if (ents)
+		ents->prev = e;
+	ents = e;
 	return e;
+}
+
+/* Close an entry's socket (which also takes it out of the epoll set). */
+static void ent_free(struct ent *e)
+{
+	if (e->prev)
+		e->prev->next = e->next;
+	else
+		ents = e->next;
+	if (e->next)
+		e->next->prev = e->prev;
+	if (e->fd >= 0)
+		close(e->fd);
+	free(e);
 }
 
 static int ep_add(int ep, struct ent *e, uint32_t events)
@@ -203,8 +223,7 @@ static int open_signalfd(void)
 
 static void conn_close(struct ent *c)
 {
-	close(c->fd);	/* closing also removes it from the epoll set */
-	free(c);
+	ent_free(c);
 	nconns--;
 }
 
@@ -275,8 +294,10 @@ static void accept_all(int ep, int lfd)
 		if (!c || ep_add(ep, c, EPOLLIN) < 0) {
 			fprintf(stderr, PROG ": cannot track a connection: %s\n",
 				strerror(errno));
-			free(c);
-			close(fd);
+			if (c)
+				ent_free(c);
+			else
+				close(fd);
 			continue;
 		}
 		nconns++;
@@ -343,12 +364,16 @@ static int serve(int ep)
 int main(int argc, char **argv)
 {
 	struct opts o;
-	int ep;
+	int ep, rc;
 
 	parse_opts(argc, argv, &o);
 	ep = epoll_create1(EPOLL_CLOEXEC);
 	if (ep < 0)
 		die("epoll_create1");
 	open_all(ep, &o);
-	return serve(ep);
+	rc = serve(ep);
+	while (ents)
+		ent_free(ents);
+	close(ep);
+	return rc;
 }
