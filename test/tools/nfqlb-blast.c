@@ -33,9 +33,9 @@
 #include <time.h>
 #include <unistd.h>
 
-enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };
-
 #define PROG		"nfqlb-blast"
+#include "test/tools/tools.h"
+
 #define BATCH_MAX	256
 #define FLOWS_MAX	4096
 #define SIZE_MAX_UDP	1472
@@ -82,46 +82,6 @@ static void usage(FILE *f)
 		"Prints \"key value\" lines.  Exit 0 ok, 1 failure, 2 usage.\n");
 }
 
-static void __attribute__((noreturn, format(printf, 1, 2)))
-usage_error(const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stderr, PROG ": ");
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fprintf(stderr, " (try -h)\n");
-	exit(EXIT_USAGE);
-}
-
-static void __attribute__((noreturn, format(printf, 1, 2)))
-die(const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stderr, PROG ": ");
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fprintf(stderr, ": %s\n", strerror(errno));
-	exit(EXIT_FAIL);
-}
-
-static unsigned long parse_num(const char *s, const char *what,
-			       unsigned long min, unsigned long max)
-{
-	unsigned long v;
-	char *end;
-
-	errno = 0;
-	v = strtoul(s, &end, 10);
-	if (errno || end == s || *end || *s == '-' || v < min || v > max)
-		usage_error("argument \"%s\" is wrong: %s must be %lu..%lu",
-			    s, what, min, max);
-	return v;
-}
-
 static double parse_secs(const char *s)
 {
 	double v;
@@ -132,42 +92,6 @@ static double parse_secs(const char *s)
 	if (errno || end == s || *end || !(v > 0 && v <= 3600))
 		usage_error("argument \"%s\" is wrong: SECONDS must be >0..3600", s);
 	return v;
-}
-
-static void parse_dst(const char *addr, const char *port, struct opts *o)
-{
-	struct sockaddr_in *s4 = (struct sockaddr_in *)&o->dst;
-	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&o->dst;
-	uint16_t p = (uint16_t)parse_num(port, "PORT", 1, 65535);
-
-	memset(&o->dst, 0, sizeof(o->dst));
-	if (inet_pton(AF_INET, addr, &s4->sin_addr) == 1) {
-		s4->sin_family = AF_INET;
-		s4->sin_port = htons(p);
-		o->dlen = sizeof(*s4);
-	} else if (inet_pton(AF_INET6, addr, &s6->sin6_addr) == 1) {
-		s6->sin6_family = AF_INET6;
-		s6->sin6_port = htons(p);
-		o->dlen = sizeof(*s6);
-	} else {
-		usage_error("argument \"%s\" is wrong: not an IPv4 or IPv6 address",
-			    addr);
-	}
-}
-
-static void parse_mac(const char *s, uint8_t *mac)
-{
-	unsigned int b[6], i;
-	char end;
-
-	if (sscanf(s, "%x:%x:%x:%x:%x:%x%c", &b[0], &b[1], &b[2], &b[3], &b[4], &b[5],
-		   &end) != 6)
-		usage_error("argument \"%s\" is wrong: want a MAC address", s);
-	for (i = 0; i < 6; i++) {
-		if (b[i] > 255)
-			usage_error("argument \"%s\" is wrong: want a MAC address", s);
-		mac[i] = (uint8_t)b[i];
-	}
 }
 
 static void parse_opts(int argc, char **argv, struct opts *o)
@@ -207,7 +131,7 @@ static void parse_opts(int argc, char **argv, struct opts *o)
 	}
 	if (argc - optind != 2)
 		usage_error("%s expects ADDR PORT", o->mode);
-	parse_dst(argv[optind], argv[optind + 1], o);
+	parse_dst(argv[optind], argv[optind + 1], &o->dst, &o->dlen);
 	if (o->ifname && (o->dst.ss_family != AF_INET || o->per_flow))
 		usage_error("-i sends IPv4 only, and does not go with -c");
 	if (o->ifname && !(o->mac[0] | o->mac[1] | o->mac[2] | o->mac[3] | o->mac[4] | o->mac[5]))
@@ -282,9 +206,7 @@ static struct sockaddr_storage *flow_addrs(const struct opts *o)
 
 	if (!d)
 		die("calloc");
-	port = ntohs(((const struct sockaddr_in *)&o->dst)->sin_port);
-	if (o->dst.ss_family == AF_INET6)
-		port = ntohs(((const struct sockaddr_in6 *)&o->dst)->sin6_port);
+	port = sockaddr_port(&o->dst);
 	for (f = 0; f < o->flows; f++) {
 		d[f] = o->dst;
 		if (o->dst.ss_family == AF_INET6)

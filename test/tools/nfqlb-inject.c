@@ -26,9 +26,9 @@
 #include <time.h>
 #include <unistd.h>
 
-enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };
-
 #define PROG		"nfqlb-inject"
+#include "test/tools/tools.h"
+
 #define ETH_HLEN	14
 #define FRAME_LEN	1514
 #define FRAMES_MAX	4	/* frames one copy of a kind may need */
@@ -81,19 +81,6 @@ struct opts {
 	unsigned long count, time_s;
 	uint16_t sport, dport;
 };
-
-static void __attribute__((noreturn, format(printf, 2, 3)))
-die(int code, const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stderr, PROG ": ");
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fprintf(stderr, "\n");
-	exit(code);
-}
 
 /* ------------------------------------------------------------ bytes */
 
@@ -547,19 +534,6 @@ static void usage(FILE *f)
 			kinds[i].fam == 6 ? " (IPv6 only)" : "");
 }
 
-static unsigned long num(const char *s, const char *what, unsigned long max)
-{
-	unsigned long v;
-	char *end;
-
-	errno = 0;
-	v = strtoul(s, &end, 10);
-	if (errno || end == s || *end || *s == '-' || v < 1 || v > max)
-		die(EXIT_USAGE, "argument \"%s\" is wrong: %s must be 1..%lu", s,
-		    what, max);
-	return v;
-}
-
 static void parse_opts(int argc, char **argv, struct opts *o)
 {
 	int c;
@@ -571,31 +545,19 @@ static void parse_opts(int argc, char **argv, struct opts *o)
 		case 'm': o->mac = optarg; break;
 		case 's': o->src = optarg; break;
 		case 'd': o->dst = optarg; break;
-		case 'c': o->count = num(optarg, "COUNT", COUNT_MAX); break;
-		case 'p': o->dport = (uint16_t)num(optarg, "PORT", 65535); break;
-		case 'P': o->sport = (uint16_t)num(optarg, "SPORT", 65535); break;
-		case 'T': o->time_s = num(optarg, "SECONDS", 3600); break;
+		case 'c': o->count = parse_num(optarg, "COUNT", 1, COUNT_MAX); break;
+		case 'p': o->dport = (uint16_t)parse_num(optarg, "PORT", 1, 65535); break;
+		case 'P': o->sport = (uint16_t)parse_num(optarg, "SPORT", 1, 65535); break;
+		case 'T': o->time_s = parse_num(optarg, "SECONDS", 1, 3600); break;
 		case 'h': usage(stdout); exit(EXIT_OK);
 		default: usage(stderr); exit(EXIT_USAGE);
 		}
 	}
 	if (!o->ifname || !o->mac || !o->src || !o->dst)
-		die(EXIT_USAGE, "-i, -m, -s and -d are required (try -h)");
+		usage_error("-i, -m, -s and -d are required");
 	if (optind + 1 != argc)
-		die(EXIT_USAGE, "expected one KIND (try -h)");
+		usage_error("expected one KIND");
 	o->kind = argv[optind];
-}
-
-static void parse_mac(const char *s, uint8_t *mac)
-{
-	unsigned int b[6];
-	int i;
-
-	if (sscanf(s, "%x:%x:%x:%x:%x:%x", &b[0], &b[1], &b[2], &b[3], &b[4],
-		   &b[5]) != 6)
-		die(EXIT_USAGE, "argument \"%s\" is wrong: not a MAC address", s);
-	for (i = 0; i < 6; i++)
-		mac[i] = (uint8_t)b[i];
 }
 
 static void parse_addrs(const struct opts *o, struct ctx *c)
@@ -607,8 +569,8 @@ static void parse_addrs(const struct opts *o, struct ctx *c)
 		 inet_pton(AF_INET6, o->dst, c->dst) == 1)
 		c->fam = 6;
 	else
-		die(EXIT_USAGE, "arguments \"%s\" \"%s\" are wrong: want two IPv4 "
-		    "or two IPv6 addresses", o->src, o->dst);
+		usage_error("arguments \"%s\" \"%s\" are wrong: want two IPv4 "
+			    "or two IPv6 addresses", o->src, o->dst);
 }
 
 /* ------------------------------------------------------------ sending */
@@ -619,13 +581,13 @@ static int open_iface(const char *ifname, struct ctx *c, struct sockaddr_ll *ll)
 	int fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);
 
 	if (fd < 0)
-		die(EXIT_FAIL, "AF_PACKET socket: %s", strerror(errno));
+		die("AF_PACKET socket");
 	memset(&ifr, 0, sizeof(ifr));
 	if (strlen(ifname) >= sizeof(ifr.ifr_name))
-		die(EXIT_USAGE, "argument \"%s\" is wrong: name too long", ifname);
+		usage_error("argument \"%s\" is wrong: name too long", ifname);
 	strcpy(ifr.ifr_name, ifname);
 	if (ioctl(fd, SIOCGIFHWADDR, &ifr) < 0)
-		die(EXIT_FAIL, "interface %s: %s", ifname, strerror(errno));
+		die("interface %s", ifname);
 	memcpy(c->smac, ifr.ifr_hwaddr.sa_data, 6);
 	memset(ll, 0, sizeof(*ll));
 	ll->sll_family = AF_PACKET;
@@ -676,7 +638,7 @@ static unsigned long run(const struct opts *o, const struct kind *k, struct ctx 
 		n = k->build(c, f);
 		for (j = 0; j < n; j++, sent++)
 			if (send_frame(fd, &f[j], &ll) < 0)
-				die(EXIT_FAIL, "send on %s: %s", o->ifname, strerror(errno));
+				die("send on %s", o->ifname);
 	}
 	close(fd);
 	return sent;
@@ -692,11 +654,11 @@ int main(int argc, char **argv)
 	memset(&c, 0, sizeof(c));
 	k = find_kind(o.kind);
 	if (!k)
-		die(EXIT_USAGE, "argument \"%s\" is wrong: no such kind (try -h)", o.kind);
+		usage_error("argument \"%s\" is wrong: no such kind", o.kind);
 	parse_mac(o.mac, c.dmac);
 	parse_addrs(&o, &c);
 	if (k->fam && k->fam != c.fam)
-		die(EXIT_USAGE, "kind %s is IPv%d only", k->name, k->fam);
+		usage_error("kind %s is IPv%d only", k->name, k->fam);
 	c.dport = o.dport;
 	printf("sent %lu\n", run(&o, k, &c));
 	return EXIT_OK;

@@ -123,6 +123,22 @@ static inline void parse_dst(const char *addr, const char *port,
 	}
 }
 
+/* parse_mac() - "aa:bb:cc:dd:ee:ff" into mac[6]; anything else is a usage error. */
+static inline void parse_mac(const char *s, uint8_t *mac)
+{
+	unsigned int b[6], i;
+	char end;
+
+	if (sscanf(s, "%x:%x:%x:%x:%x:%x%c", &b[0], &b[1], &b[2], &b[3], &b[4], &b[5],
+		   &end) != 6)
+		usage_error("argument \"%s\" is wrong: want a MAC address", s);
+	for (i = 0; i < 6; i++) {
+		if (b[i] > 255)
+			usage_error("argument \"%s\" is wrong: want a MAC address", s);
+		mac[i] = (uint8_t)b[i];
+	}
+}
+
 /* sockaddr_port() - the port of an IPv4 or IPv6 address, host order. */
 static inline uint16_t sockaddr_port(const struct sockaddr_storage *ss)
 {
