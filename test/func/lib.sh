@@ -921,3 +921,52 @@ hold_queued()
 	[ "$HELD_Q" -ge "$2" ] && [ "$HELD_Q" -le "$3" ] ||
 		fail "$1: $HELD_Q packets queued for 10 held connections, want $2..$3"
 }
+
+# ---------------------------------------------------------------- loopback queue
+
+# topo_loopback MARK...: the worker alone in namespace "lb": UDP to
+# 127.0.0.1:9999 goes through NFQUEUE 0 on OUTPUT, and one OUTPUT rule per
+# MARK counts the packets that leave with it.  The kernel queues a datagram
+# before send() returns, so callers wait_for lo_marked_is.
+topo_loopback()
+{
+	local m
+
+	ns_add lb
+	nsx lb iptables -t mangle -A OUTPUT -p udp -d 127.0.0.1 --dport 9999 \
+		-j NFQUEUE --queue-num 0 || fail "iptables"
+	for m in "$@"; do
+		nsx lb iptables -A OUTPUT -p udp --dport 9999 -m mark --mark "$m" ||
+			fail "iptables"
+	done
+}
+
+# lo_send N: N datagrams to 127.0.0.1:9999, each from a new source port.
+lo_send()
+{
+	nsx lb timeout 30 bash -c \
+		'for ((i = 0; i < $1; i++)); do echo x >/dev/udp/127.0.0.1/9999; done' \
+		_ "$1" 2>/dev/null
+}
+
+# lo_marked M...: packets that left marked with any of M... so far.
+lo_marked()
+{
+	local hex="" m
+
+	for m in "$@"; do
+		hex="$hex $(printf '0x%x' "$m")"
+	done
+	nsx lb iptables -nvxL OUTPUT | awk -v want="$hex " '
+		/mark match/ && index(want, " " $NF " ") { sum += $1 }
+		END { print sum + 0 }'
+}
+
+# lo_marked_is N M...: exactly N packets so far carry one of the marks M...
+lo_marked_is()
+{
+	local n=$1
+
+	shift
+	[ "$(lo_marked "$@")" -eq "$n" ]
+}

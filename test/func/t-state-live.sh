@@ -22,43 +22,7 @@ need_root
 need_cmd ip iptables timeout dd truncate
 need_bins
 
-ns_add lb
-nsx lb iptables -t mangle -A OUTPUT -p udp -d 127.0.0.1 --dport 9999 \
-	-j NFQUEUE --queue-num 0 || fail "iptables"
-for m in 7 8 9; do
-	nsx lb iptables -A OUTPUT -p udp --dport 9999 -m mark --mark $m ||
-		fail "iptables"
-done
-
-# send N: N datagrams, each from a new source port.
-send()
-{
-	nsx lb timeout 30 bash -c \
-		'for ((i = 0; i < $1; i++)); do echo x >/dev/udp/127.0.0.1/9999; done' \
-		_ "$1" 2>/dev/null
-}
-
-# marked M...: packets that left marked with any of M... so far.
-marked()
-{
-	local hex="" m
-
-	for m in "$@"; do
-		hex="$hex $(printf '0x%x' "$m")"
-	done
-	nsx lb iptables -nvxL OUTPUT | awk -v want="$hex " '
-		/mark match/ && index(want, " " $NF " ") { sum += $1 }
-		END { print sum + 0 }'
-}
-
-# marked_is N M...: exactly N packets so far carry one of the marks M...
-marked_is()
-{
-	local n=$1
-
-	shift
-	[ "$(marked "$@")" -eq "$n" ]
-}
+topo_loopback 7 8 9
 
 log_count()
 {
@@ -78,15 +42,15 @@ during_traffic()
 {
 	local pid
 
-	send 600 &
+	lo_send 600 &
 	pid=$!
 	sleep 0.3
 	"$@" || fail "$*"
 	wait "$pid"
 	SENT=$((SENT + 600))
 	# shellcheck disable=SC2086
-	wait_for -n 100 marked_is "$SENT" $MARKS ||
-		fail "$(marked $MARKS) of $SENT packets marked with $MARKS after '$*'"
+	wait_for -n 100 lo_marked_is "$SENT" $MARKS ||
+		fail "$(lo_marked $MARKS) of $SENT packets marked with $MARKS after '$*'"
 	alive "$LB_PID" || fail "the worker died after '$*'"
 }
 
@@ -102,10 +66,10 @@ MARKS="7 8"
 SENT=0
 
 info "1. 40 datagrams over targets 7 and 8"
-send 40
+lo_send 40
 SENT=40
-wait_for marked_is 40 7 8 || fail "marked $(marked 7 8) of 40"
-[ "$(marked 7)" -gt 0 ] && [ "$(marked 8)" -gt 0 ] || fail "not spread over 7 and 8"
+wait_for lo_marked_is 40 7 8 || fail "marked $(lo_marked 7 8) of 40"
+[ "$(lo_marked 7)" -gt 0 ] && [ "$(lo_marked 8)" -gt 0 ] || fail "not spread over 7 and 8"
 
 info "2. the published lookup overwritten in place, generation unchanged"
 # Generation 1 publishes buffer 1: at 128 + 4544, its lookup 512 bytes in.
@@ -134,9 +98,9 @@ during_traffic truncate -s $((SIZE / 2)) "$SHMF"
 wait_for -n 50 grep -q "keeping the last table" "$LB_LOG" ||
 	fail "the worker did not notice the truncation: $(cat "$LB_LOG")"
 sleep 2.5	# the worker checks once a second: it must not say it again
-send 20
+lo_send 20
 SENT=$((SENT + 20))
-wait_for marked_is "$SENT" 7 8 || fail "marked $(marked 7 8) of $SENT"
+wait_for lo_marked_is "$SENT" 7 8 || fail "marked $(lo_marked 7 8) of $SENT"
 [ "$(log_count 'keeping the last table')" -eq 1 ] ||
 	fail "the truncation was not logged exactly once: $(cat "$LB_LOG")"
 "$NFQLB" stats >/dev/null 2>&1 && fail "stats accepted the truncated object"
@@ -145,19 +109,19 @@ info "4. init --force and activate 9: the worker follows"
 "$NFQLB" init --force || fail "init --force"
 "$NFQLB" activate 9 || fail "activate 9"
 wait_for -n 50 grep -q "was replaced" "$LB_LOG" || fail "the worker did not switch tables"
-send 20
+lo_send 20
 SENT=$((SENT + 20))
-wait_for marked_is 20 9 || fail "marked 9: $(marked 9), want 20"
+wait_for lo_marked_is 20 9 || fail "marked 9: $(lo_marked 9), want 20"
 MARKS="7 8 9"
 
 info "5. truncate to 0 while traffic flows"
 during_traffic truncate -s 0 "$SHMF"
 wait_for -n 50 logged 2 'keeping the last table' ||
 	fail "the worker did not log the second truncation: $(cat "$LB_LOG")"
-before9=$(marked 9)
-send 20
+before9=$(lo_marked 9)
+lo_send 20
 SENT=$((SENT + 20))
-wait_for marked_is $((before9 + 20)) 9 || fail "after truncate -s 0 not marked 9"
+wait_for lo_marked_is $((before9 + 20)) 9 || fail "after truncate -s 0 not marked 9"
 sleep 2.5
 [ "$(log_count 'keeping the last table')" -eq 2 ] ||
 	fail "the truncation to 0 was logged more than once: $(cat "$LB_LOG")"
@@ -168,9 +132,9 @@ info "6. init --force and activate 7: the worker follows; SIGTERM"
 "$NFQLB" activate 7 || fail "activate 7"
 wait_for -n 50 logged 2 'was replaced' ||
 	fail "the worker did not switch tables again"
-before7=$(marked 7)
-send 20
-wait_for marked_is $((before7 + 20)) 7 || fail "the new table 7 was not used"
+before7=$(lo_marked 7)
+lo_send 20
+wait_for lo_marked_is $((before7 + 20)) 7 || fail "the new table 7 was not used"
 "$NFQLB" stats --json | grep -q '"packets":20' ||
 	fail "the new object's counters: $("$NFQLB" stats --json)"
 kill -TERM "$LB_PID"

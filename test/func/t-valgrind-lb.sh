@@ -11,27 +11,7 @@ need_plain_build
 need_cmd ip iptables timeout valgrind truncate
 need_bins
 
-ns_add lb
-nsx lb iptables -t mangle -A OUTPUT -p udp -d 127.0.0.1 --dport 9999 \
-	-j NFQUEUE --queue-num 0 || fail "iptables"
-for m in 7 9; do
-	nsx lb iptables -A OUTPUT -p udp --dport 9999 -m mark --mark $m ||
-		fail "iptables"
-done
-
-send()
-{
-	nsx lb timeout 20 bash -c \
-		'for ((i = 0; i < $1; i++)); do echo x >/dev/udp/127.0.0.1/9999; done' \
-		_ "$1" 2>/dev/null
-}
-
-# marked_is M N: N packets so far left marked M.
-marked_is()
-{
-	[ "$(nsx lb iptables -nvxL OUTPUT | awk -v m="$(printf '0x%x' "$1")" \
-		'$0 ~ "mark match " m "$" { print $1 }')" -eq "$2" ]
-}
+topo_loopback 7 9
 
 "$NFQLB" init || fail "init"
 "$NFQLB" activate 7 || fail "activate"
@@ -47,13 +27,13 @@ LB_PID=$BG_PID
 wait_for -n 300 lb_ready || fail "the worker did not start under valgrind"
 
 info "packets, marked 7"
-send 50
-wait_for -n 200 marked_is 7 50 || fail "not all 50 packets were marked 7"
+lo_send 50
+wait_for -n 200 lo_marked_is 50 7 || fail "not all 50 packets were marked 7"
 
 info "the object truncated to 0 under the worker, then replaced"
 truncate -s 0 "/dev/shm/$NFQLB_SHM" || fail "truncate"
-send 20
-wait_for -n 200 marked_is 7 70 ||
+lo_send 20
+wait_for -n 200 lo_marked_is 70 7 ||
 	fail "packets after the truncation were not marked 7: $(cat "$VG_LOG")"
 LB_LOG=$(ls "$LOGDIR"/lb-valgrind-*.log)
 wait_for -n 300 grep -q "keeping the last table" "$LB_LOG" ||
@@ -61,8 +41,8 @@ wait_for -n 300 grep -q "keeping the last table" "$LB_LOG" ||
 "$NFQLB" init --force || fail "init --force"
 "$NFQLB" activate 9 || fail "activate 9"
 wait_for -n 300 grep -q "was replaced" "$LB_LOG" || fail "the worker did not switch tables"
-send 20
-wait_for -n 200 marked_is 9 20 || fail "the new table was not used"
+lo_send 20
+wait_for -n 200 lo_marked_is 20 9 || fail "the new table was not used"
 
 info "SIGTERM"
 kill -TERM "$LB_PID"
