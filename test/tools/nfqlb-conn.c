@@ -41,6 +41,8 @@ struct opts {
 	const char *samples;		/* -k: live connections per target */
 	struct sockaddr_storage dst;
 	socklen_t dlen;
+	struct sockaddr_storage src;	/* -b: bind to this source address */
+	socklen_t slen;			/* 0 without -b */
 };
 
 struct name_count {
@@ -57,13 +59,14 @@ struct tally {
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: " PROG " -c COUNT [-u] [-t TIMEOUT_MS] [-r RATE] "
+	fprintf(f, "usage: " PROG " -c COUNT [-u] [-t TIMEOUT_MS] [-r RATE] [-b SRC] "
 		"ADDR PORT\n"
 		"       " PROG " -c COUNT -k SECONDS [-u] [-t TIMEOUT_MS] [-r RATE]"
 		" [-i MS]\n"
 		"                  [-o CSV] [-s CSV] ADDR PORT\n"
 		"  -c COUNT       exchanges (or, with -k, connections)\n"
 		"  -u             UDP instead of TCP\n"
+		"  -b SRC         from this source address\n"
 		"  -t TIMEOUT_MS  bound on every wait (default 1000)\n"
 		"  -r RATE        at most RATE exchanges (with -k: new connections)"
 		" per second\n"
@@ -94,13 +97,23 @@ static void check_keep_opts(const struct opts *o)
 			    o->count, o->rate, o->keep_s);
 }
 
+/* -b ADDR: the source address, any port. */
+static void parse_src(const char *addr, struct opts *o)
+{
+	parse_dst(addr, "1", &o->src, &o->slen);
+	if (o->src.ss_family == AF_INET)
+		((struct sockaddr_in *)&o->src)->sin_port = 0;
+	else
+		((struct sockaddr_in6 *)&o->src)->sin6_port = 0;
+}
+
 static void parse_opts(int argc, char **argv, struct opts *o)
 {
 	int c;
 
 	memset(o, 0, sizeof(*o));
 	o->timeout_ms = 1000;
-	while ((c = getopt(argc, argv, "c:ut:r:k:i:o:s:h")) != -1) {
+	while ((c = getopt(argc, argv, "c:ut:r:k:i:o:s:b:h")) != -1) {
 		switch (c) {
 		case 'c': o->count = parse_num(optarg, "COUNT", 1, 1000000); break;
 		case 'u': o->udp = true; break;
@@ -111,6 +124,7 @@ static void parse_opts(int argc, char **argv, struct opts *o)
 		case 'i': o->interval_ms = parse_num(optarg, "MS", 1, 60000); break;
 		case 'o': o->csv = optarg; break;
 		case 's': o->samples = optarg; break;
+		case 'b': parse_src(optarg, o); break;
 		case 'h': usage(stdout); exit(EXIT_OK);
 		default: usage(stderr); exit(EXIT_USAGE);
 		}
@@ -123,6 +137,8 @@ static void parse_opts(int argc, char **argv, struct opts *o)
 	if (!o->interval_ms)
 		o->interval_ms = 100;
 	parse_dst(argv[optind], argv[optind + 1], &o->dst, &o->dlen);
+	if (o->slen && o->src.ss_family != o->dst.ss_family)
+		usage_error("-b and ADDR are not of one family");
 }
 
 static void sleep_until_us(int64_t t_us)
@@ -215,8 +231,9 @@ static int start_connect(const struct opts *o)
 
 	if (fd < 0)
 		return -1;
-	if (connect(fd, (const struct sockaddr *)&o->dst, o->dlen) < 0 &&
-	    errno != EINPROGRESS) {
+	if ((o->slen && bind(fd, (const struct sockaddr *)&o->src, o->slen) < 0) ||
+	    (connect(fd, (const struct sockaddr *)&o->dst, o->dlen) < 0 &&
+	     errno != EINPROGRESS)) {
 		close(fd);
 		return -1;
 	}
