@@ -1,4 +1,4 @@
-# shellcheck shell=bash
+# shellcheck shell=bash disable=SC2034  # a library: its globals are read by the scripts that source it
 # bench-lib.sh: the topology, the rule sets and the measurements of
 # test/bench/bench.sh.  Sourced after test/func/lib.sh, whose namespaces,
 # process list and cleanup trap it uses.
@@ -119,7 +119,9 @@ targets()
 #   syn     nfqlb rules --syn-only
 rules()
 {
-	local t
+	local t nat
+
+	read -ra nat <<<"$(nat_args "$2")"
 
 	for t in mangle nat; do
 		nsx lb iptables -t "$t" -F && nsx lb iptables -t "$t" -X || fail "iptables -F"
@@ -129,13 +131,12 @@ rules()
 		nsx lb iptables -t mangle -A PREROUTING -d "$BVIP" -j HMARK \
 			--hmark-tuple src,dst,sport,dport,proto --hmark-mod "$2" \
 			--hmark-offset 1 --hmark-rnd 0x5eed || fail "HMARK rule"
-		# shellcheck disable=SC2046
-		"$NFQLB" rules --vip "$BVIP" $(nat_args "$2") | sed '/^\*mangle/,/^COMMIT/d' |
+		"$NFQLB" rules --vip "$BVIP" "${nat[@]}" | sed '/^\*mangle/,/^COMMIT/d' |
 			nsx lb iptables-restore --noflush ;;
-	queue) "$NFQLB" rules --vip "$BVIP" $(nat_args "$2") | nsx lb iptables-restore --noflush ;;
-	queue2) "$NFQLB" rules --vip "$BVIP" --queue 0:1 $(nat_args "$2") |
+	queue) "$NFQLB" rules --vip "$BVIP" "${nat[@]}" | nsx lb iptables-restore --noflush ;;
+	queue2) "$NFQLB" rules --vip "$BVIP" --queue 0:1 "${nat[@]}" |
 		nsx lb iptables-restore --noflush ;;
-	syn) "$NFQLB" rules --vip "$BVIP" --syn-only $(nat_args "$2") |
+	syn) "$NFQLB" rules --vip "$BVIP" --syn-only "${nat[@]}" |
 		nsx lb iptables-restore --noflush ;;
 	*) fail "rules: unknown mode $1" ;;
 	esac || fail "rules $1"
@@ -226,6 +227,7 @@ udp_peak()
 	for ((step = 0; step < 8 && behind < 2; step++)); do
 		udp_run "$rate"
 		info "  offered $U_OFFER pps (asked $rate): delivered $U_PPS"
+		# shellcheck disable=SC2034 # the P_* are read by bench.sh
 		if [ "$U_PPS" -gt "$P_PPS" ]; then
 			P_PPS=$U_PPS P_QDROP=$U_QDROP P_UDROP=$U_UDROP P_WORKER=$U_WORKER
 			P_BUSY=$U_BUSY P_SI=$U_SI P_OFFER=$U_OFFER

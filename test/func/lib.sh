@@ -1,4 +1,4 @@
-# shellcheck shell=bash
+# shellcheck shell=bash disable=SC2034  # a library: its globals are read by the scripts that source it
 # lib.sh: shared helpers for the function tests (bash).  Source it first:
 #
 #	. "$(dirname "$0")/lib.sh"
@@ -603,6 +603,7 @@ conn_keep_check()
 
 # stats_save [SHM...]: `nfqlb stats` of the tables (default $NFQLB_SHM)
 # into $LOGDIR, so that a failure shows them.
+# shellcheck disable=SC2120 # callers may name tables
 stats_save()
 {
 	local s

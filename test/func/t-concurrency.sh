@@ -202,7 +202,7 @@ ok=0
 for c in $(shared_candidates); do
 	want=$(printf '%s\n' $ma $mb $c | grep -v '^-$' | sort | tr '\n' ' ')
 	[ "$got" = "$want" ] && ok=1
-	wants="$wants[$want] "
+	wants="${wants}[${want}] "
 done
 [ $ok -eq 1 ] || fail "final table $got; the logs allow $wants"
 info "final table: $got"

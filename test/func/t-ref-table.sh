@@ -2,6 +2,7 @@
 # t-ref-table: the table nfqlb builds equals, entry for entry, the one that
 # test/ref/maglev_ref.py builds from README's specification alone, for
 # several M, seeds, weights and histories.  Needs no root.
+# shellcheck source-path=SCRIPTDIR
 . "$(dirname "$0")/lib.sh"
 need_cmd python3
 [ -x "$NFQLB" ] || fail "$NFQLB is not built"
@@ -16,7 +17,7 @@ lookup_of()
 # check M SEED HISTORY... where HISTORY is +ID[:W] (activate) or -ID.
 check()
 {
-	local m=$1 seed=$2 step id w want got
+	local m=$1 seed=$2 step id w want got args
 	local -A active=()
 
 	shift 2
@@ -34,8 +35,11 @@ check()
 			unset "active[$id]"
 		fi
 	done
-	want=$(python3 "$REF" "$m" "$seed" $(for id in "${!active[@]}"; do
-		echo "$id:${active[$id]}"; done))
+	args=()
+	for id in "${!active[@]}"; do
+		args+=("$id:${active[$id]}")
+	done
+	want=$(python3 "$REF" "$m" "$seed" "${args[@]}")
 	got=$(lookup_of)
 	[ -n "$got" ] || fail "no lookup from nfqlb show --json"
 	[ "$got" = "$want" ] || fail "M=$m seed=$seed, $# steps: nfqlb and the reference differ"
