@@ -15,21 +15,8 @@ need_cmd ip iptables timeout
 need_bins
 
 IDS="11 12 13 14 15 16 17 18"
-ns_add lb
-nsx lb iptables -t mangle -A OUTPUT -p udp --dport 9999 -j NFQUEUE --queue-num 0 ||
-	fail "iptables"
-for m in 0 $IDS; do
-	nsx lb iptables -A OUTPUT -p udp --dport 9999 -m mark --mark "$m" ||
-		fail "iptables"
-done
-
-# send N DST: N datagrams to DST:9999, each from a new source port.
-send()
-{
-	nsx lb timeout 20 bash -c \
-		'for ((i = 0; i < $1; i++)); do echo x >"/dev/udp/$2/9999"; done' \
-		_ "$1" "$2" 2>/dev/null
-}
+# shellcheck disable=SC2086 # IDS is a list
+topo_loopback 0 $IDS
 
 # counts: "MARK:PACKETS" for every mark that saw packets, then reset.
 counts()
@@ -66,7 +53,7 @@ expect_marks()
 	shift
 	for dst in "$@"; do
 		[ "$dst" = -- ] && break
-		send 40 "$dst"
+		lo_send 40 "$dst"
 	done
 	n=${*: -1}
 	dst=$(($# - 2))
@@ -91,14 +78,14 @@ done
 info "no targets, --no-target drop"
 # shellcheck disable=SC2086
 "$NFQLB" deactivate $IDS || fail "deactivate"
-send 10 127.0.0.1
+lo_send 10 127.0.0.1
 sleep 0.5
 [ "$(total)" -eq 0 ] || fail "no-target drop: $(counts) left"
 "$NFQLB" stats --json | grep -q '"no_target":10,' || fail "no_target not counted: $("$NFQLB" stats --json)"
 
 info "no targets, --no-target accept: unmarked"
 run_lb --no-target accept
-send 10 127.0.0.1
+lo_send 10 127.0.0.1
 wait_for total_is 10 || fail "no-target accept: $(total) of 10 left"
 [ "$(counts)" = "0x0:10 " ] || fail "no-target accept: not unmarked"
 pass

@@ -12,10 +12,7 @@ need_cmd ip iptables timeout taskset
 need_bins
 [ "$(nproc)" -ge 2 ] || skip "needs 2 CPUs"
 
-ns_add lb
-nsx lb iptables -t mangle -A OUTPUT -p udp -d 127.0.0.1 --dport 9999 \
-	-j NFQUEUE --queue-balance 0:1 --queue-cpu-fanout || fail "iptables"
-nsx lb iptables -A OUTPUT -p udp --dport 9999 -m mark --mark 5 || fail "iptables"
+LO_NFQUEUE="--queue-balance 0:1 --queue-cpu-fanout" topo_loopback 5
 
 # send N [CPU]: N datagrams, each from a new source port, sent from CPU.
 send()
@@ -23,25 +20,6 @@ send()
 	nsx lb timeout 20 taskset -c "${2:-0}" bash -c \
 		'for ((i = 0; i < $1; i++)); do echo x >/dev/udp/127.0.0.1/9999; done' \
 		_ "$1" 2>/dev/null
-}
-
-marked5()
-{
-	nsx lb iptables -nvxL OUTPUT | awk '/mark match 0x5$/ { print $1 }'
-}
-
-# marked5_is N: N packets left marked 5 (the kernel queues a datagram before
-# send() returns, so callers wait_for it).
-marked5_is()
-{
-	[ "$(marked5)" -eq "$1" ]
-}
-
-# queue_packets Q: packets the worker on queue Q classified.
-queue_packets()
-{
-	"$NFQLB" stats --json | grep -o "\"queue\":$1,\"running\":[a-z]*,\"packets\":[0-9]*" |
-		cut -d: -f4
 }
 
 "$NFQLB" init || fail "init"
@@ -53,7 +31,7 @@ wait_for lb_ready || fail "the worker did not start"
 info "100 datagrams from CPU 0 and CPU 1: queues 0 and 1"
 send 50 0
 send 50 1
-wait_for marked5_is 100 || fail "marked $(marked5) of 100"
+wait_for lo_marked_is 100 5 || fail "marked $(lo_marked 5) of 100"
 q0=$(queue_packets 0)
 q1=$(queue_packets 1)
 [ "${q0:-0}" -gt 0 ] && [ "${q1:-0}" -gt 0 ] || fail "queue 0: $q0, queue 1: $q1 packets"
@@ -73,5 +51,5 @@ wait "$LB_PID" 2>/dev/null
 start_bg lb "$NFQLB" lb --queue 0:1
 wait_for lb_ready || fail "the restarted worker did not start"
 send 50
-wait_for marked5_is 150 || fail "after the restart: marked $(marked5) of 150"
+wait_for lo_marked_is 150 5 || fail "after the restart: marked $(lo_marked 5) of 150"
 pass
