@@ -923,6 +923,27 @@ hold_queued()
 		fail "$1: $HELD_Q packets queued for 10 held connections, want $2..$3"
 }
 
+# one_error LABEL CMD end|in REASON COMMAND...: COMMAND exits 1, prints
+# nothing on stdout and exactly one line on stderr, "nfqlb: CMD: ..." that
+# ends in (end) or contains (in) REASON.  Fails the test with LABEL if not.
+one_error()
+{
+	local label=$1 cmd=$2 how=$3 reason=$4 out rc err
+
+	shift 4
+	out=$("$@" 2>"$LOGDIR/err")
+	rc=$?
+	err=$(cat "$LOGDIR/err")
+	[ "$rc" -eq 1 ] || fail "$label: '$*' exited $rc, want 1 ($err)"
+	[ -z "$out" ] || fail "$label: '$*' printed on stdout: $out"
+	[ "$(wc -l <"$LOGDIR/err")" -eq 1 ] || fail "$label: '$*' stderr is not one line: $err"
+	case $how:$err in
+	"end:nfqlb: $cmd: "*"$reason") ;;
+	"in:nfqlb: $cmd: "*"$reason"*) ;;
+	*) fail "$label: '$*': \"$err\" is not \"nfqlb: $cmd: ...$reason\" ($how)" ;;
+	esac
+}
+
 # ---------------------------------------------------------------- loopback queue
 
 # topo_loopback MARK...: the worker alone in namespace "lb": UDP to port

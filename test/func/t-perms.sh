@@ -37,19 +37,10 @@ as_nobody()
 # stdout and the one line "nfqlb: <cmd>: ...REASON" on stderr.
 refused()
 {
-	local reason=$1 cmd=$2 out rc err
+	local reason=$1
 
 	shift
-	out=$(as_nobody "$NOBODY_NFQLB" "$@" 2>"$LOGDIR/err")
-	rc=$?
-	err=$(cat "$LOGDIR/err")
-	[ "$rc" -eq 1 ] || fail "nobody: 'nfqlb $*' exited $rc, want 1 ($err)"
-	[ -z "$out" ] || fail "nobody: 'nfqlb $*' printed: $out"
-	[ "$(wc -l <"$LOGDIR/err")" -eq 1 ] || fail "nobody: 'nfqlb $*': not one line: $err"
-	case $err in
-	"nfqlb: $cmd: "*"$reason") ;;
-	*) fail "nobody: 'nfqlb $*': \"$err\" does not end in \"$reason\"" ;;
-	esac
+	one_error nobody "$1" end "$reason" as_nobody "$NOBODY_NFQLB" "$@"
 }
 
 info "init under umask 0: 0600 root:root"

@@ -102,22 +102,13 @@ random.seed(4); sys.stdout.buffer.write(bytes(random.getrandbits(8) for _ in ran
 }
 
 # refuses CASE REASON CMD...: CMD exits 1, prints nothing on stdout and
-# exactly one line "nfqlb: <cmd>: ...REASON..." on stderr.
+# exactly one line "nfqlb: <cmd>: ...REASON..." on stderr (<cmd> from $cmd).
 refuses()
 {
-	local case=$1 reason=$2 rc out err
+	local case=$1 reason=$2
 
 	shift 2
-	out=$("$@" 2>"$LOGDIR/err")
-	rc=$?
-	err=$(cat "$LOGDIR/err")
-	[ "$rc" -eq 1 ] || fail "$case: '$*' exited $rc, want 1 ($err)"
-	[ -z "$out" ] || fail "$case: '$*' printed on stdout: $out"
-	[ "$(wc -l <"$LOGDIR/err")" -eq 1 ] || fail "$case: '$*' stderr is not one line: $err"
-	case $err in
-	"nfqlb: $cmd: "*"$reason"*) ;;
-	*) fail "$case: '$*': \"$err\" does not say \"$reason\"" ;;
-	esac
+	one_error "$case" "$cmd" in "$reason" "$@"
 }
 
 CASES="magic version m-not-prime m-prime-wrong-size n-over-m n-zero workers
