@@ -63,13 +63,13 @@ spread()
 }
 
 # answered_by VIP PROTO NAME: 20 exchanges, all answered by NAME (or, with
-# NAME "targets", by all of t1..t3 and never lb).
+# NAME "targets", 40 exchanges answered by all of t1..t3 and never lb).
 answered_by()
 {
 	local flag="" out
 
 	if [ "$3" = targets ]; then
-		spread_all "$1" "$2" 20
+		spread_all "$1" "$2" 40
 		return
 	fi
 	[ "$2" = udp ] && flag=-u
