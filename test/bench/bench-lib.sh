@@ -217,29 +217,40 @@ udp_run()
 
 # udp_peak START: offer START pps, then 25% more each step until the
 # consumer falls behind (delivers less than 95%) twice in a row, or the
-# sender cannot go faster; at most 8 steps.  Sets P_PPS to the best rate
-# delivered and the other P_* to the figures of that step.
+# sender cannot go faster; at most 8 steps.  Then one more run halfway
+# between the last rate it kept up with and the next, which the 25% steps
+# skip.  Sets P_PPS to the best rate delivered and the other P_* to the
+# figures of that step.
 udp_peak()
 {
-	local rate=$1 step behind=0
+	local rate=$1 step behind=0 good=0 bad=0
 
 	P_PPS=0
 	for ((step = 0; step < 8 && behind < 2; step++)); do
-		udp_run "$rate"
-		info "  offered $U_OFFER pps (asked $rate): delivered $U_PPS"
-		# shellcheck disable=SC2034 # the P_* are read by bench.sh
-		if [ "$U_PPS" -gt "$P_PPS" ]; then
-			P_PPS=$U_PPS P_QDROP=$U_QDROP P_UDROP=$U_UDROP P_WORKER=$U_WORKER
-			P_BUSY=$U_BUSY P_SI=$U_SI P_OFFER=$U_OFFER
-		fi
+		udp_peak_try "$rate"
 		if [ "$U_PPS" -lt $((U_OFFER * 95 / 100)) ]; then
 			behind=$((behind + 1))
+			[ "$bad" -gt "$good" ] || bad=$rate
 		else
-			behind=0
+			behind=0 good=$rate bad=0
 		fi
 		[ "$U_OFFER" -lt $((rate * 9 / 10)) ] && break
 		rate=$((rate * 5 / 4))
 	done
+	[ "$good" -gt 0 ] && [ "$bad" -gt "$good" ] && udp_peak_try $(((good + bad) / 2))
+	return 0
+}
+
+# udp_peak_try RATE: one step of udp_peak; keeps the best in P_*.
+udp_peak_try()
+{
+	udp_run "$1"
+	info "  offered $U_OFFER pps (asked $1): delivered $U_PPS"
+	# shellcheck disable=SC2034 # the P_* are read by bench.sh
+	if [ "$U_PPS" -gt "$P_PPS" ]; then
+		P_PPS=$U_PPS P_QDROP=$U_QDROP P_UDROP=$U_UDROP P_WORKER=$U_WORKER
+		P_BUSY=$U_BUSY P_SI=$U_SI P_OFFER=$U_OFFER
+	fi
 }
 
 # ---------------------------------------------------------------- TCP, RR

@@ -25,6 +25,7 @@ REPEATS=${BENCH_REPEATS:-3}
 OUT=${BENCH_OUT:-$ROOT/BENCHMARKS.md}
 ONLY=${BENCH_ONLY:-micro udp overload tcp conn rr profile}
 declare -A R	# R[key]="value value ...": one value per repeat
+declare -A NEXT_START	# where udp_peak starts for a case: 4/5 of its last peak
 START=$SECONDS
 LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
 
@@ -153,7 +154,6 @@ run_udp()
 {
 	local r c
 
-	declare -gA NEXT_START
 	targets 2
 	for ((r = 0; r < REPEATS; r++)); do
 		for c in kernel null nfqlb nfqlb2; do
@@ -190,25 +190,26 @@ flood()
 	add "flood_${1}_si" "$U_SI"
 }
 
-# The flood: twice nfqlb's peak (c), with the defaults, with real-time
-# priority, and with shedding at tc ingress and in XDP.
+# The flood: in each repeat, nfqlb's peak (as in (c)) and, right after it,
+# twice that peak with the defaults, with real-time priority, and with
+# shedding at tc ingress and in XDP; each flood is judged against the peak
+# of its own repeat.
 run_overload()
 {
-	local r c rate peak
+	local r c rate start
 
 	targets 2
 	rules queue 2
-	peak=$(med udp_nfqlb)
-	if [ -z "$peak" ]; then
-		consumer nfqlb --queue 0 --cpu "$LB_CPU"
-		udp_peak 150000
-		peak=$P_PPS
-		add udp_nfqlb "$peak"
-		consumer_stop
-	fi
-	rate=$((peak * 2))
-	add flood_offer_asked "$rate"
+	start=${NEXT_START[nfqlb]:-150000}
 	for ((r = 0; r < REPEATS; r++)); do
+		consumer nfqlb --queue 0 --cpu "$LB_CPU"
+		info "flood: nfqlb's peak (from $start pps)"
+		udp_peak "$start"
+		consumer_stop
+		add flood_peak "$P_PPS"
+		rate=$((P_PPS * 2))
+		start=$((P_PPS * 4 / 5))
+		add flood_offer_asked "$rate"
 		for c in plain rt tc xdp; do
 			flood_case "$c"
 			flood "$c" "$rate"
@@ -219,6 +220,19 @@ run_overload()
 
 # ---------------------------------------------------------------- TCP, conn, rr
 
+# bench_case CASE N: rules and consumer for N targets.  kernel: HMARK, no
+# consumer; null: the do-nothing consumer, which marks every packet 1 (so
+# sends it to t1); queue: nfqlb, all packets; syn: nfqlb, SYN-only.
+bench_case()
+{
+	case $1 in
+	kernel) rules kernel "$2"; consumer none ;;
+	null) rules queue "$2"; consumer null ;;
+	queue | syn) rules "$1" "$2"; consumer nfqlb --queue 0 --cpu "$LB_CPU" ;;
+	*) fail "bench_case: unknown case $1" ;;
+	esac
+}
+
 run_tcp()
 {
 	local r c o
@@ -227,9 +241,8 @@ run_tcp()
 	for o in off on; do
 		offloads "$o"
 		for ((r = 0; r < REPEATS; r++)); do
-			for c in kernel queue syn; do
-				rules "$c" 1
-				[ $c = kernel ] && consumer none || consumer nfqlb --queue 0 --cpu "$LB_CPU"
+			for c in kernel null queue syn; do
+				bench_case "$c" 1
 				tcp_bulk
 				add "tcp_${o}_$c" "$TCP_MBPS"
 				info "TCP offloads $o, $c: $TCP_MBPS Mbit/s"
@@ -246,9 +259,8 @@ run_conn()
 
 	targets 2
 	for ((r = 0; r < REPEATS; r++)); do
-		for c in kernel queue; do
-			rules "$c" 2
-			[ $c = kernel ] && consumer none || consumer nfqlb --queue 0 --cpu "$LB_CPU"
+		for c in kernel null queue; do
+			bench_case "$c" 2
 			conn_rate
 			add "conn_$c" "$CONN_RATE"
 			info "connections/s, $c: $CONN_RATE"
@@ -258,16 +270,16 @@ run_conn()
 }
 
 # Same CPU: client, lb (RPS and worker) and the echo servers on LB_CPU.
-# Cross: the client on CLIENT_CPU.
+# Cross: the client on CLIENT_CPU.  The do-nothing consumer (null) is the
+# floor for any NFQUEUE program.
 run_rr()
 {
 	local r c p
 
 	targets 2
 	for ((r = 0; r < REPEATS; r++)); do
-		for c in kernel queue; do
-			rules "$c" 2
-			[ $c = kernel ] && consumer none || consumer nfqlb --queue 0 --cpu "$LB_CPU"
+		for c in kernel null queue; do
+			bench_case "$c" 2
 			for p in same cross; do
 				if [ $p = same ]; then rr_latency "$LB_CPU"; else rr_latency "$CLIENT_CPU"; fi
 				add "rr_${p}_${c}_p50" "$RR_P50"
