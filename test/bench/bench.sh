@@ -118,16 +118,30 @@ run_micro()
 
 # ---------------------------------------------------------------- UDP
 
+# bench_case CASE N: rules and consumer for N targets.  kernel: HMARK, no
+# consumer; null: the do-nothing consumer, which marks every packet 1 (so
+# sends it to t1); queue: nfqlb, all packets; queue2: nfqlb on queues 0
+# and 1 (--queue-balance); syn: nfqlb, SYN-only.
+bench_case()
+{
+	case $1 in
+	kernel) rules kernel "$2"; consumer none ;;
+	null) rules queue "$2"; consumer null ;;
+	queue | syn) rules "$1" "$2"; consumer nfqlb --queue 0 --cpu "$LB_CPU" ;;
+	queue2) rules queue2 "$2"; consumer nfqlb --queue 0:1 --cpu "$Q2_CPUS" ;;
+	*) fail "bench_case: unknown case $1" ;;
+	esac
+}
+
 # udp_case NAME: set up rules and consumer for a UDP case and find its peak.
 udp_case()
 {
 	local start=${NEXT_START[$1]:-150000}
 
 	case $1 in
-	kernel) rules kernel 2; consumer none ;;
-	null) rules queue 2; consumer null ;;
-	nfqlb) rules queue 2; consumer nfqlb --queue 0 --cpu "$LB_CPU" ;;
-	nfqlb2) rules queue2 2; consumer nfqlb --queue 0:1 --cpu "$Q2_CPUS" ;;
+	nfqlb) bench_case queue 2 ;;
+	nfqlb2) bench_case queue2 2 ;;
+	*) bench_case "$1" 2 ;;
 	esac
 	if [ "$1" = kernel ]; then
 		# The kernel path does not collapse: the sender's best is its test.
@@ -199,10 +213,9 @@ run_overload()
 	local r c rate start
 
 	targets 2
-	rules queue 2
 	start=${NEXT_START[nfqlb]:-150000}
 	for ((r = 0; r < REPEATS; r++)); do
-		consumer nfqlb --queue 0 --cpu "$LB_CPU"
+		bench_case queue 2
 		info "flood: nfqlb's peak (from $start pps)"
 		udp_peak "$start"
 		consumer_stop
@@ -219,19 +232,6 @@ run_overload()
 }
 
 # ---------------------------------------------------------------- TCP, conn, rr
-
-# bench_case CASE N: rules and consumer for N targets.  kernel: HMARK, no
-# consumer; null: the do-nothing consumer, which marks every packet 1 (so
-# sends it to t1); queue: nfqlb, all packets; syn: nfqlb, SYN-only.
-bench_case()
-{
-	case $1 in
-	kernel) rules kernel "$2"; consumer none ;;
-	null) rules queue "$2"; consumer null ;;
-	queue | syn) rules "$1" "$2"; consumer nfqlb --queue 0 --cpu "$LB_CPU" ;;
-	*) fail "bench_case: unknown case $1" ;;
-	esac
-}
 
 run_tcp()
 {
