@@ -16,11 +16,11 @@
 #include <libnetfilter_queue/libnetfilter_queue.h>
 
 #include "nfqlb/queue.h"
+#include "shm/why.h"
 
 #define RCVBUF (8 << 20)
 #define DGRAM_MAX 4096		/* one queued packet: attributes + copy range */
 #define VERDICT_MAX 64		/* bytes of one verdict message with a mark */
-#define WHY_MAX 128
 
 /* A verdict waiting for queue_flush(). */
 struct verdict {

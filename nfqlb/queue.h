@@ -26,7 +26,7 @@ struct queue_pkt {
 /**
  * queue_open - bind a queue and configure it
  * @conf: the configuration
- * @why: filled with a reason on failure (128 bytes)
+ * @why: filled with a reason on failure (WHY_MAX bytes)
  *
  * Uses NFQA_CFG_F_GSO, NETLINK_NO_ENOBUFS and a large receive buffer.
  * Returns the queue, or NULL with errno set (EBUSY: another process holds it;

@@ -174,14 +174,14 @@ static int attach_any(struct shed *s, unsigned int ifindex, enum shed_mode mode,
 	if (mode != SHED_TC && try_kind(s, ifindex, false) == 0)
 		return 0;
 	if (mode == SHED_XDP) {
-		snprintf(why, SHED_WHY_MAX, "cannot attach XDP in driver mode: %s",
+		snprintf(why, WHY_MAX, "cannot attach XDP in driver mode: %s",
 			 strerror(errno));
 		return -1;
 	}
 	*tc = true;
 	if (try_kind(s, ifindex, true) == 0)
 		return 0;
-	snprintf(why, SHED_WHY_MAX, "cannot attach to tc ingress (tcx): %s", strerror(errno));
+	snprintf(why, WHY_MAX, "cannot attach to tc ingress (tcx): %s", strerror(errno));
 	return -1;
 }
 
@@ -204,18 +204,18 @@ struct shed *shed_open(const char *ifname, enum shed_mode mode, bool *tc,
 	int err;
 
 	if (!s) {
-		snprintf(why, SHED_WHY_MAX, "%s", strerror(errno));
+		snprintf(why, WHY_MAX, "%s", strerror(errno));
 		return NULL;
 	}
 	*s = (struct shed){ -1, -1, -1 };
 	if (!ifindex) {
-		snprintf(why, SHED_WHY_MAX, "no interface \"%s\" here", ifname);
+		snprintf(why, WHY_MAX, "no interface \"%s\" here", ifname);
 		errno = ENODEV;
 		goto fail;
 	}
 	s->map = make_map();
 	if (s->map < 0) {
-		snprintf(why, SHED_WHY_MAX, "cannot make a BPF map: %s", strerror(errno));
+		snprintf(why, WHY_MAX, "cannot make a BPF map: %s", strerror(errno));
 		goto fail;
 	}
 	if (attach_any(s, ifindex, mode, tc, why) < 0)

@@ -14,7 +14,7 @@
  * goes away when the process exits, however it exits.
  *
  * No printing, no exiting: functions return -1 and set errno, and fill
- * `why` (SHED_WHY_MAX bytes) with a one-line reason.
+ * `why` (WHY_MAX bytes) with a one-line reason.
  */
 #ifndef NFQLB_SHED_H
 #define NFQLB_SHED_H
@@ -22,7 +22,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define SHED_WHY_MAX 128
+#include "shm/why.h"
+
 
 struct shed;
 

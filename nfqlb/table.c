@@ -7,7 +7,6 @@
 
 #include "maglev/maglev.h"
 #include "nfqlb/cli.h"
-#include "nfqlb/lb.h"
 #include "nfqlb/table.h"
 
 static const struct opt shm_only_opts[] = {
@@ -39,7 +38,7 @@ static const struct opt print_opts[] = {
 
 struct shm *table_open(const struct cmd *cmd, const char *name, bool writable)
 {
-	char why[SHM_WHY_MAX] = "";
+	char why[WHY_MAX] = "";
 	struct shm *s = shm_attach(name, writable, why);
 
 	if (s)
@@ -167,7 +166,7 @@ static int edit_ids(const struct cmd *cmd, const struct optval *ov, int argc,
 		    char **argv, uint32_t weight)
 {
 	const char *name = opt_shm_name(cmd, ov);
-	char why[SHM_WHY_MAX] = "";
+	char why[WHY_MAX] = "";
 	uint32_t *ids = NULL, bad = 0;
 	struct shm *s;
 	size_t k;
@@ -229,7 +228,7 @@ static int snap_load(const struct cmd *cmd, const struct optval *ov,
 		     struct snap *sn)
 {
 	const char *name = opt_shm_name(cmd, ov);
-	char why[SHM_WHY_MAX] = "";
+	char why[WHY_MAX] = "";
 
 	memset(sn, 0, sizeof(*sn));
 	sn->s = table_open(cmd, name, false);
@@ -337,7 +336,7 @@ static uint64_t set_packets(const struct shm_worker *w)
 	uint64_t sum = 0;
 	unsigned int k;
 
-	for (k = 0; k < PKT_KIND_MAX; k++)
+	for (k = 0; k < SHM_CNT_KINDS; k++)
 		sum += load64(&w->cnt[k]);
 	return sum;
 }
@@ -374,11 +373,11 @@ static void stats_json(const struct snap *sn)
 
 	printf("{\"generation\":%llu,\"no_target\":%llu,\"accepted\":%llu,"
 	       "\"dropped\":%llu,\"kinds\":{", (unsigned long long)v->generation,
-	       (unsigned long long)cnt[LB_CNT_NO_TARGET],
-	       (unsigned long long)cnt[LB_CNT_ACCEPT],
-	       (unsigned long long)cnt[LB_CNT_DROP]);
-	for (i = 0; i < PKT_KIND_MAX; i++)
-		printf("%s\"%s\":%llu", i ? "," : "", pkt_kind_name(i),
+	       (unsigned long long)cnt[SHM_CNT_NO_TARGET],
+	       (unsigned long long)cnt[SHM_CNT_ACCEPT],
+	       (unsigned long long)cnt[SHM_CNT_DROP]);
+	for (i = 0; i < SHM_CNT_KINDS; i++)
+		printf("%s\"%s\":%llu", i ? "," : "", shm_cnt_name(i),
 		       (unsigned long long)cnt[i]);
 	printf("},\"targets\":[");
 	for (i = 0; i < v->n; i++) {
@@ -427,11 +426,11 @@ static void stats_text(const struct snap *sn)
 			       v->targets[i].active ? "active" : "inactive",
 			       (unsigned long long)target[i]);
 	printf("no target: %llu\nverdicts: accepted %llu, dropped %llu\nkinds:",
-	       (unsigned long long)cnt[LB_CNT_NO_TARGET],
-	       (unsigned long long)cnt[LB_CNT_ACCEPT],
-	       (unsigned long long)cnt[LB_CNT_DROP]);
-	for (i = 0; i < PKT_KIND_MAX; i++)
-		printf(" %s %llu", pkt_kind_name(i), (unsigned long long)cnt[i]);
+	       (unsigned long long)cnt[SHM_CNT_NO_TARGET],
+	       (unsigned long long)cnt[SHM_CNT_ACCEPT],
+	       (unsigned long long)cnt[SHM_CNT_DROP]);
+	for (i = 0; i < SHM_CNT_KINDS; i++)
+		printf(" %s %llu", shm_cnt_name(i), (unsigned long long)cnt[i]);
 	printf("\n");
 	stats_text_queues(sn->s);
 }

@@ -116,7 +116,7 @@ static void reset_sandbox(void)
 {
 	struct shm_params p = { 13, 4, 0, HASH_5TUPLE };
 	const uint32_t ids[2] = { 1, 2 };
-	char why[SHM_WHY_MAX];
+	char why[WHY_MAX];
 	uint32_t bad;
 	struct shm *s;
 
@@ -193,7 +193,7 @@ static int parse_only(const struct cmd *c, int argc, char **argv, bool *run)
 
 static void check_sandbox(void)
 {
-	char why[SHM_WHY_MAX] = "";
+	char why[WHY_MAX] = "";
 	struct shm_view v;
 	struct shm *s = shm_attach(sandbox, false, why);
 

@@ -84,7 +84,7 @@ static void check_why(const char *why)
 {
 	REQUIRE(why[0] != '\0');
 	REQUIRE(strchr(why, '\n') == NULL);
-	REQUIRE(strlen(why) < SHM_WHY_MAX);
+	REQUIRE(strlen(why) < WHY_MAX);
 }
 
 static int cmp_u32(const void *a, const void *b)
@@ -160,7 +160,7 @@ static void check_writers(struct shm *s, struct shm_view *v, bool valid,
 	uint32_t ids[2] = { 7, 1u + (size ? data[size - 1] : 0) }, bad = 0;
 	uint32_t weight = size > 1 ? data[size - 2] % 4 : 0;
 	uint64_t g = shm_generation(s);
-	char why[SHM_WHY_MAX] = "";
+	char why[WHY_MAX] = "";
 	int r = shm_activate(s, ids, 2, weight, &bad, why);
 
 	if (!valid || r < 0) {
@@ -201,7 +201,7 @@ static void check_cli(bool valid)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	uint8_t flags = size ? data[0] : 0;
-	char why[SHM_WHY_MAX] = "";
+	char why[WHY_MAX] = "";
 	struct shm_view v;
 	struct shm *s;
 	bool valid;

@@ -15,7 +15,7 @@
 #include "test/unit/suites.h"
 
 static char name[64];
-static char why[SHM_WHY_MAX];
+static char why[WHY_MAX];
 
 static void setup(void)
 {

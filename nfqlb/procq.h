@@ -1,0 +1,41 @@
+/* procq.h: the kernel's NFQUEUE table, /proc/net/netfilter/nfnetlink_queue,
+ * as seen from this process's network namespace.  The one reader of it. */
+#ifndef NFQLB_PROCQ_H
+#define NFQLB_PROCQ_H
+
+#include <stdint.h>
+
+/* One queue's row. */
+struct procq_row {
+	uint32_t num;			/* queue number */
+	uint32_t portid;		/* netlink port id of the bound socket */
+	uint64_t waiting;		/* packets waiting for a verdict */
+	uint64_t dropped;		/* dropped by the kernel: queue full */
+	uint64_t udropped;		/* dropped by the kernel: socket full */
+	uint32_t last_id;		/* the last packet id it gave out */
+};
+
+/**
+ * procq_find - the row of one queue
+ * @queue: the queue number
+ * @row: written when found
+ *
+ * Returns 0 when the queue is bound (by anyone), or -1 with errno ENOENT
+ * (not bound) or from fopen().
+ */
+int procq_find(uint16_t queue, struct procq_row *row);
+
+/**
+ * procq_sum - the rows of queues first..last, summed
+ * @first: first queue
+ * @last: last queue
+ * @waiting: the fullest queue's backlog
+ * @drops: the sum of their drops (queue full and socket full)
+ * @ids: the sum of their last packet ids (modulo 2^32): packets taken
+ *
+ * Everything is 0 when the table cannot be read.
+ */
+void procq_sum(uint16_t first, uint16_t last, uint64_t *waiting, uint64_t *drops,
+	       uint32_t *ids);
+
+#endif

@@ -1,0 +1,58 @@
+/* publish.h: the publish/read protocol of a table (see shm.h), and the
+ * updates that publish a new generation.  Part of the shm module. */
+#ifndef NFQLB_SHM_PUBLISH_H
+#define NFQLB_SHM_PUBLISH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifndef NFQLB_SHM_H
+#error "include shm/shm.h, which includes this header"
+#endif
+
+/**
+ * shm_read - copy the published table into a view and validate it
+ * @s: the handle
+ * @v: a view of the same m and n, written
+ * @why: filled with the reason on failure
+ *
+ * Returns 0, or -1 with errno EBADMSG (invalid content), EAGAIN (writers
+ * kept changing the buffer; try again) or EIO (the handle is lost).
+ */
+int shm_read(const struct shm *s, struct shm_view *v, char *why);
+
+/**
+ * shm_activate - activate targets, as one update
+ * @s: a writable handle
+ * @ids: the ids (not 0); an id already active only gets its weight updated
+ * @k: number of ids
+ * @weight: weight for the ids (1..1000), or 0 to keep an active id's weight
+ *          and give new ones weight 1
+ * @bad: set to the offending id on ENOSPC
+ * @why: filled with the reason on failure
+ *
+ * Serialised against other writers with flock().  Nothing changes on error;
+ * the generation is not bumped when nothing changes.
+ * Returns 0, or -1 with errno EINVAL, ENOSPC (more than n active), EBADMSG
+ * (the current table is invalid), EIO (the object was truncated, before or
+ * while writing: the update may not have been stored) or an error from the
+ * system.
+ */
+int shm_activate(struct shm *s, const uint32_t *ids, size_t k,
+		 uint32_t weight, uint32_t *bad, char *why);
+
+/**
+ * shm_deactivate - deactivate targets, as one update
+ * @s: a writable handle
+ * @ids: the ids
+ * @k: number of ids
+ * @bad: set to the first id that is not active, on ENOENT
+ * @why: filled with the reason on failure
+ *
+ * Returns 0, or -1 with errno ENOENT (an id is not active; nothing changes),
+ * EBADMSG, EIO (as for shm_activate()) or an error from the system.
+ */
+int shm_deactivate(struct shm *s, const uint32_t *ids, size_t k, uint32_t *bad,
+		   char *why);
+
+#endif
