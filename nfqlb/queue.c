@@ -96,7 +96,7 @@ static int read_ack(struct queue *q, uint32_t seq, char *why)
 {
 	unsigned int portid = mnl_socket_get_portid(q->nl);
 	char ack[DGRAM_MAX] __attribute__((aligned(8)));
-	int tries = 0;
+	int tries = 0, r;
 	bool cut;
 	ssize_t n;
 
@@ -117,11 +117,13 @@ static int read_ack(struct queue *q, uint32_t seq, char *why)
 			}
 			continue;
 		}
-		if (mnl_cb_run(dst, (size_t)n, seq, portid, NULL, NULL) < 0) {
+		r = mnl_cb_run(dst, (size_t)n, seq, portid, NULL, NULL);
+		if (r < 0) {
 			snprintf(why, WHY_MAX, "%s", strerror(errno));
 			return -1;
 		}
-		return 0;
+		if (r == MNL_CB_STOP)	/* the ack */
+			return 0;
 	}
 	snprintf(why, WHY_MAX, "the kernel did not acknowledge the configuration");
 	errno = ETIMEDOUT;
