@@ -475,8 +475,8 @@ static int read_saved(const struct cmd *cmd, const struct rules_conf *c,
 	if (saved->family != AF_UNSPEC && saved->family != c->family) {
 		iptsave_free(saved);
 		return cmd_error(cmd, "standard input comes from %s but the VIP is %s:"
-				 " pipe %stables-save into it", saved->family == AF_INET ?
-				 "iptables-save" : "ip6tables-save",
+				 " pipe %stables-save into it", c->family == AF_INET ?
+				 "ip6tables-save" : "iptables-save",
 				 family_name(c->family), fam);
 	}
 	return NFQLB_OK;
