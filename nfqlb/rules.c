@@ -50,8 +50,7 @@ static const struct opt rules_opts[] = {
 	{ "nat", "ID=ADDR...", "DNAT packets marked ID to ADDR (once per target)" },
 	{ "proto", "P", "match only tcp, udp or sctp" },
 	{ "port", "N", "match only destination port N (needs --proto)" },
-	{ "delete", NULL, "print the input that removes every rule of this VIP, protocol"
-			  " and port (needs no other option)" },
+	{ "delete", NULL, "print the removal of its rules, whatever mode made them" },
 	{ NULL, NULL, NULL },
 };
 
@@ -504,6 +503,6 @@ static int do_rules(const struct cmd *cmd, const struct optval *ov, int argc,
 
 const struct cmd cmd_rules = {
 	"rules", do_rules,
-	"print iptables-restore input for one VIP from iptables-save's (runs nothing)",
+	"print iptables-restore input for one VIP (stdin: iptables-save; runs nothing)",
 	NULL, rules_opts,
 };
