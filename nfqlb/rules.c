@@ -409,6 +409,7 @@ static void section_chain(const struct rules_conf *c, const struct section *s,
 	snprintf(chain, RULES_CHAIN_MAX + 1, "%s%s", c->chain, s->suffix);
 }
 
+/* sections[] names only tables of iptsave_table_names[]. */
 static const struct iptsave_tab *saved_tab(const struct iptsave *saved,
 					   const char *table)
 {
@@ -420,8 +421,8 @@ static const struct iptsave_tab *saved_tab(const struct iptsave *saved,
 	return NULL;
 }
 
-/* Remove every rule that jumps to this VIP's chains, then the chains
- * themselves but keep (which its declaration flushed instead). */
+/* Delete every rule that jumps to this VIP's chains, then flush and delete
+ * the chains, all but keep (which its declaration flushed instead). */
 static void print_removal(const struct iptsave_tab *t, const char *keep)
 {
 	int i;
