@@ -206,8 +206,7 @@ static int do_lb(const struct cmd *cmd, const struct optval *ov, int argc,
 	sigset_t set;
 	int r;
 
-	(void)argv;
-	if ((r = lb_conf_parse(cmd, ov, argc, &c)))
+	if ((r = lb_conf_parse(cmd, ov, argc, argv, &c)))
 		return r;
 	__atomic_store_n(&worker_stopping, 0, __ATOMIC_RELAXED);
 	__atomic_store_n(&worker_failed, 0, __ATOMIC_RELAXED);
