@@ -225,7 +225,7 @@ const char *opt_id_why(const char *s)
 		return "";
 	if (errno == EDOM)
 		return "a leading 0 is refused (iptables and ip read it as octal): "
-		       "write the id in decimal, or as 0x-hex";
+		       "write it in decimal, or as 0x-hex";
 	return "want 1..4294967295, decimal or 0x-hex";
 }
 
