@@ -633,10 +633,9 @@ static int route_show(struct route_ctx *x, const struct optval *ov, char **args,
 		return usage_error(x->cmd, "show: unexpected argument '%s'", args[0]);
 	if (opt_get(x->cmd, ov, "table"))
 		return usage_error(x->cmd, "show: --table is for add and del");
+	/* A write error is nfqlb_run()'s to report. */
 	if ((r = show_family(x, AF_INET)) || (r = show_family(x, AF_INET6)))
 		return r;
-	if (fflush(stdout) == EOF || ferror(stdout))
-		return cmd_error(x->cmd, "writing failed");
 	return NFQLB_OK;
 }
 

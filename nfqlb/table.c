@@ -376,7 +376,7 @@ static int snap_load(const struct cmd *cmd, const char *name, struct snap *sn)
 		shm_counts(sn->s, sn->target, sn->cnt);
 		return NFQLB_OK;
 	}
-	if (!sn->v.lookup || !sn->order)
+	if (!why[0])	/* out of memory: shm_read() fills why */
 		snprintf(why, sizeof(why), "%s", strerror(errno));
 	snap_free(sn);
 	return cmd_error(cmd, "table \"%s\": %s", name, why);
