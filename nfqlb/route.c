@@ -403,9 +403,11 @@ static int parse_id(const struct cmd *cmd, const char *s, uint32_t *id)
 /* A table is read as ip reads it, so a leading 0 is refused as for ids. */
 static int parse_table(const struct cmd *cmd, const char *v, uint32_t *table)
 {
-	if (opt_id(v, table) < 0 && errno == EDOM)
+	bool bad = opt_id(v, table) < 0;
+
+	if (bad && errno == EDOM)
 		return usage_error(cmd, "bad table '%s': %s", v, opt_id_why(v));
-	if (opt_id(v, table) < 0 || !route_table_ok(*table))
+	if (bad || !route_table_ok(*table))
 		return usage_error(cmd, "bad table '%s': want 1..4294967295 but not 253, "
 				   "254 or 255 (default, main, local)", v);
 	return NFQLB_OK;
