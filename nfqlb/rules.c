@@ -158,9 +158,9 @@ static int parse_nat_one(const struct cmd *cmd, const char *v, struct rules_conf
 		return usage_error(cmd, "bad --nat '%s': want ID=ADDR", v);
 	memcpy(id, v, (size_t)(eq - v));
 	id[eq - v] = '\0';
-	if (opt_u32(id, 1, UINT32_MAX, &m->id) < 0)
-		return usage_error(cmd, "bad target id '%s' in --nat '%s': want 1..4294967295",
-				   id, v);
+	if (opt_id(id, &m->id) < 0)
+		return usage_error(cmd, "bad target id '%s' in --nat '%s': %s", id, v,
+				   opt_id_why(id));
 	fam = parse_addr(eq + 1, bytes);
 	if (!fam)
 		return usage_error(cmd, "bad address in --nat '%s': want an %s address",
@@ -217,13 +217,13 @@ static void match_key(const struct rules_conf *c, char *buf, size_t size)
 }
 
 static int rules_parse(const struct cmd *cmd, const struct optval *ov, int argc,
-		       struct rules_conf *c)
+		       char **argv, struct rules_conf *c)
 {
 	int r;
 
 	memset(c, 0, sizeof(*c));
 	if (argc > ov->first)
-		return usage_error(cmd, "unexpected argument");
+		return usage_error(cmd, "unexpected argument '%s'", argv[ov->first]);
 	if ((r = parse_vip(cmd, opt_get(cmd, ov, "vip"), c)) ||
 	    (r = parse_queue(cmd, opt_get(cmd, ov, "queue"), c)) ||
 	    (r = parse_nat(cmd, ov, c)) || (r = parse_match(cmd, ov, c)))
@@ -490,8 +490,7 @@ static int do_rules(const struct cmd *cmd, const struct optval *ov, int argc,
 	size_t i;
 	int r;
 
-	(void)argv;
-	if ((r = rules_parse(cmd, ov, argc, &c)) || (r = read_saved(cmd, &c, &saved)))
+	if ((r = rules_parse(cmd, ov, argc, argv, &c)) || (r = read_saved(cmd, &c, &saved)))
 		return r;
 	print_header(&c, &saved);
 	for (i = 0; i < NSECTIONS; i++)

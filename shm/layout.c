@@ -67,12 +67,26 @@ struct shm_worker *shm_layout_worker(const struct shm *s, unsigned int i)
 				     i * worker_stride(s->n));
 }
 
+#define STR_(x) #x
+#define STR(x) STR_(x)
+
+const char *shm_name_why(const char *name)
+{
+	if (!*name)
+		return "a table name must not be empty";
+	if (strlen(name) > SHM_NAME_MAX)
+		return "a table name must not be longer than " STR(SHM_NAME_MAX)
+		       " bytes";
+	if (strchr(name, '/'))
+		return "a table name must not contain '/'";
+	if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
+		return "a table name must not be \".\" or \"..\"";
+	return NULL;
+}
+
 int shm_name_check(const char *name)
 {
-	size_t len = strlen(name);
-
-	if (len == 0 || len > SHM_NAME_MAX || strchr(name, '/') ||
-	    strcmp(name, ".") == 0 || strcmp(name, "..") == 0) {
+	if (shm_name_why(name)) {
 		errno = EINVAL;
 		return -1;
 	}

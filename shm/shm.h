@@ -88,9 +88,20 @@ struct shm_params {
  * shm_name_check - whether a name can name a state object
  * @name: the name, without a leading '/'
  *
- * Returns 0, or -1 with errno EINVAL (empty, too long, contains '/').
+ * Returns 0, or -1 with errno EINVAL (empty, too long, contains '/', is
+ * "." or "..").
  */
 int shm_name_check(const char *name);
+
+/**
+ * shm_name_why - the rule a name breaks, for an error message
+ * @name: the name, without a leading '/'
+ *
+ * Returns NULL for a good name (see shm_name_check()), else a static
+ * string naming the rule: empty, longer than SHM_NAME_MAX bytes, contains
+ * '/', or is "." or "..".
+ */
+const char *shm_name_why(const char *name);
 
 /**
  * shm_create - create and initialise a state object with an empty table

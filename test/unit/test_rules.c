@@ -190,6 +190,8 @@ static const struct bad_case bad_cases[] = {
 	{ { "--vip", "10.0.0.1", "--nat", "0=10.0.0.2", NULL }, "bad target id '0'" },
 	{ { "--vip", "10.0.0.1", "--nat", "4294967296=10.0.0.2", NULL }, "bad target id" },
 	{ { "--vip", "10.0.0.1", "--nat", "=10.0.0.2", NULL }, "bad target id ''" },
+	{ { "--vip", "10.0.0.1", "--nat", "010=10.0.0.2", NULL },
+	  "bad target id '010' in --nat '010=10.0.0.2': a leading 0 is refused" },
 	{ { "--vip", "10.0.0.1", "--nat", "1=", NULL }, "bad address in --nat '1=': want an IPv4" },
 	{ { "--vip", "10.0.0.1", "--nat", "1=10.0.0.2:80", NULL }, "bad address in --nat" },
 	{ { "--vip", "10.0.0.1", "--nat", "1=fd00::2", NULL },
@@ -203,7 +205,7 @@ static const struct bad_case bad_cases[] = {
 	{ { "--vip", "10.0.0.1", "--port", "80", NULL }, "--port needs --proto" },
 	{ { "--vip", "10.0.0.1", "--proto", "tcp", "--port", "0", NULL }, "bad port '0'" },
 	{ { "--vip", "10.0.0.1", "--proto", "tcp", "--port", "65536", NULL }, "bad port" },
-	{ { "--vip", "10.0.0.1", "extra", NULL }, "unexpected argument" },
+	{ { "--vip", "10.0.0.1", "extra", NULL }, "unexpected argument 'extra'" },
 	{ { "--vip", "10.0.0.1", "--bogus", NULL }, "unknown option '--bogus'" },
 };
 

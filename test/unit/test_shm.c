@@ -122,6 +122,31 @@ START_TEST(test_create_rejects)
 }
 END_TEST
 
+/* Each rule a name can break, named; good names pass. */
+START_TEST(test_name_rules)
+{
+	char longest[SHM_NAME_MAX + 2];
+
+	memset(longest, 'x', SHM_NAME_MAX);
+	longest[SHM_NAME_MAX] = '\0';
+	ck_assert_ptr_null(shm_name_why(longest));
+	ck_assert_int_eq(shm_name_check(longest), 0);
+	ck_assert_ptr_null(shm_name_why("nfqlb"));
+	ck_assert_ptr_null(shm_name_why("..."));
+	ck_assert_ptr_null(shm_name_why(".a"));
+	longest[SHM_NAME_MAX] = 'x';
+	longest[SHM_NAME_MAX + 1] = '\0';
+	ck_assert_str_eq(shm_name_why(longest),
+			 "a table name must not be longer than 200 bytes");
+	ck_assert_int_eq(shm_name_check(longest), -1);
+	ck_assert_int_eq(errno, EINVAL);
+	ck_assert_str_eq(shm_name_why(""), "a table name must not be empty");
+	ck_assert_str_eq(shm_name_why("a/b"), "a table name must not contain '/'");
+	ck_assert_str_eq(shm_name_why("."), "a table name must not be \".\" or \"..\"");
+	ck_assert_str_eq(shm_name_why(".."), "a table name must not be \".\" or \"..\"");
+}
+END_TEST
+
 START_TEST(test_attach_missing)
 {
 	ck_assert_ptr_null(shm_attach(name, false, why));
@@ -249,6 +274,34 @@ START_TEST(test_activate_deactivate)
 	ck_assert_uint_eq(read_ids(s, t2), 4);
 	ck_assert_int_eq(shm_activate(s, &d, 1, 5, &bad, why), 0);
 	ck_assert_uint_eq(read_ids(s, t2), 4);
+	shm_detach(s);
+}
+END_TEST
+
+/* An activation that would leave an active target with no entries fails
+ * with ERANGE, naming the target, and changes nothing; one that does not,
+ * and deactivations, go through. */
+START_TEST(test_zero_entries)
+{
+	struct shm *s = make(997, 8);
+	const uint32_t ids[3] = { 30, 10, 20 }, ten = 10, thirty = 30;
+	uint32_t bad = 0, t1[997], t2[997], i, n20 = 0;
+
+	ck_assert_int_eq(shm_activate(s, ids, 3, 0, &bad, why), 0);
+	ck_assert_uint_eq(read_ids(s, t1), 1);
+	ck_assert_int_eq(shm_activate(s, &ten, 1, 1000, &bad, why), -1);
+	ck_assert_int_eq(errno, ERANGE);
+	ck_assert_uint_eq(bad, 20);
+	ck_assert_str_eq(why, "target 20 (weight 1) would get none of the M=997 entries "
+			 "next to weight 1000: use a larger M or smaller weights");
+	ck_assert_uint_eq(read_ids(s, t2), 1);
+	ck_assert_mem_eq(t1, t2, sizeof(t1));
+	ck_assert_int_eq(shm_activate(s, &ten, 1, 100, &bad, why), 0);
+	ck_assert_uint_eq(read_ids(s, t2), 2);
+	for (i = 0; i < 997; i++)
+		n20 += t2[i] == 20;
+	ck_assert_uint_gt(n20, 0);
+	ck_assert_int_eq(shm_deactivate(s, &thirty, 1, &bad, why), 0);
 	shm_detach(s);
 }
 END_TEST
@@ -624,6 +677,8 @@ Suite *make_shm_suite(void)
 	tcase_add_test(tc, test_create_attach);
 	tcase_add_test(tc, test_create_exists);
 	tcase_add_test(tc, test_create_rejects);
+	tcase_add_test(tc, test_name_rules);
+	tcase_add_test(tc, test_zero_entries);
 	tcase_add_test(tc, test_attach_missing);
 	tcase_add_test(tc, test_attach_garbage);
 	tcase_add_loop_test(tc, test_attach_corrupt_header, 0, CORRUPTION_MAX);
