@@ -26,7 +26,7 @@ need_bins
 loop_rules()
 {
 	nsx "$1" iptables -t mangle -A OUTPUT -p udp --dport 9999 \
-		-j NFQUEUE --queue-num 0 &&
+		-j NFQUEUE --queue-num 0 || fail "iptables in $1"
 	nsx "$1" iptables -A OUTPUT -p udp --dport 9999 -m mark --mark 5 ||
 		fail "iptables in $1"
 }
