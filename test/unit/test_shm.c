@@ -516,50 +516,88 @@ START_TEST(test_claim_detached_and_full)
 }
 END_TEST
 
-/* Fork a child that attaches, claims a set for queue 5 and waits; returns
- * its PID and the set's number.  With `pidns`, the child runs in a new PID
- * namespace (as its PID 1), as a worker in a container does. */
-static pid_t spawn_owner(bool pidns, unsigned int *idx, int32_t *seen_pid)
+/* An owner process: the set it claimed and the PID it has in its own
+ * namespace; `pid` kills it, `reap` is the child of the test to wait for. */
+struct owner_proc {
+	unsigned int idx;
+	int32_t seen_pid;
+	pid_t pid, reap;
+};
+
+/* The owner: attach, claim a set for queue 5, report { set, getpid(),
+ * getpid() } on fd and wait to be killed (bounded: it dies with its parent,
+ * or after a minute). */
+static void owner_body(int fd)
 {
-	int fd[2], msg[2] = { -1, -1 };
+	int msg[3] = { -1, getpid(), getpid() };
+	struct shm_worker *w;
+	struct shm *s;
+
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	alarm(60);
+	s = shm_attach(name, true, why);
+	w = s ? shm_worker_claim(s, getpid(), 5) : NULL;
+	msg[0] = w ? (int)set_index(s, w) : -1;
+	if (write(fd, msg, sizeof(msg)) != sizeof(msg))
+		_exit(2);
+	pause();
+	_exit(0);
+}
+
+/* The owner as PID 1 of a new PID namespace: relay its report with its PID
+ * as seen outside, and wait for it.  The test process itself stays out of
+ * the namespace: once its PID 1 dies, nobody can fork into it. */
+static void owner_in_pidns(int fd)
+{
+	int in[2], msg[3] = { -1, -1, -1 };
+	pid_t g;
+
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (pipe(in) < 0 || unshare(CLONE_NEWPID) < 0)
+		_exit(3);
+	g = fork();
+	if (g == 0)
+		owner_body(in[1]);
+	if (g < 0 || read(in[0], msg, sizeof(msg)) != sizeof(msg))
+		_exit(4);
+	msg[2] = g;
+	if (write(fd, msg, sizeof(msg)) != sizeof(msg))
+		_exit(2);
+	waitpid(g, NULL, 0);
+	_exit(0);
+}
+
+/* Start an owner, in a new PID namespace (as a worker in a container) or
+ * not, and wait for its report. */
+static void spawn_owner(bool pidns, struct owner_proc *o)
+{
+	int fd[2], msg[3];
 	pid_t pid;
 
 	ck_assert_int_eq(pipe(fd), 0);
-	if (pidns)
-		ck_assert_msg(unshare(CLONE_NEWPID) == 0, "unshare: %s", strerror(errno));
 	pid = fork();
 	ck_assert_int_ge(pid, 0);
 	if (pid == 0) {
-		struct shm *s;
-		struct shm_worker *w;
-
-		/* Bounded: it dies with the test, or after a minute. */
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		alarm(60);
-		s = shm_attach(name, true, why);
-		w = s ? shm_worker_claim(s, getpid(), 5) : NULL;
-		msg[0] = w ? (int)set_index(s, w) : -1;
-		msg[1] = getpid();
-		if (write(fd[1], msg, sizeof(msg)) != sizeof(msg))
-			_exit(2);
-		pause();
-		_exit(0);
+		if (pidns)
+			owner_in_pidns(fd[1]);
+		owner_body(fd[1]);
 	}
 	close(fd[1]);
 	ck_assert_int_eq(read(fd[0], msg, sizeof(msg)), (ssize_t)sizeof(msg));
 	close(fd[0]);
 	ck_assert_int_ge(msg[0], 0);
-	*idx = (unsigned int)msg[0];
-	*seen_pid = msg[1];
-	return pid;
+	o->idx = (unsigned int)msg[0];
+	o->seen_pid = msg[1];
+	o->pid = msg[2];
+	o->reap = pid;
 }
 
-static void kill_owner(pid_t pid)
+static void kill_owner(const struct owner_proc *o)
 {
 	int st;
 
-	ck_assert_int_eq(kill(pid, SIGKILL), 0);
-	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+	ck_assert_int_eq(kill(o->pid, SIGKILL), 0);
+	ck_assert_int_eq(waitpid(o->reap, &st, 0), o->reap);
 }
 
 /* A worker killed by SIGKILL leaves no owner behind: its set is free, and
@@ -567,22 +605,20 @@ static void kill_owner(pid_t pid)
 START_TEST(test_claim_owner_killed)
 {
 	struct shm *s = make(7, 2);
+	struct owner_proc o;
 	struct shm_worker *w;
-	unsigned int i;
-	int32_t seen;
-	pid_t pid;
 
-	pid = spawn_owner(false, &i, &seen);
-	ck_assert_int_eq(seen, pid);
-	ck_assert(owner_of(i).running);
-	ck_assert_int_eq(owner_of(i).pid, pid);
+	spawn_owner(false, &o);
+	ck_assert_int_eq(o.seen_pid, o.pid);
+	ck_assert(owner_of(o.idx).running);
+	ck_assert_int_eq(owner_of(o.idx).pid, o.pid);
 	w = shm_worker_claim(s, getpid(), 5);
 	ck_assert_ptr_nonnull(w);
-	ck_assert_uint_ne(set_index(s, w), i);
-	kill_owner(pid);
-	ck_assert(!owner_of(i).running);
-	ck_assert_int_eq(owner_of(i).pid, pid);
-	ck_assert_ptr_eq(shm_worker_claim(s, getpid(), 5), shm_worker_at(s, i));
+	ck_assert_uint_ne(set_index(s, w), o.idx);
+	kill_owner(&o);
+	ck_assert(!owner_of(o.idx).running);
+	ck_assert_int_eq(owner_of(o.idx).pid, o.pid);
+	ck_assert_ptr_eq(shm_worker_claim(s, getpid(), 5), shm_worker_at(s, o.idx));
 	shm_detach(s);
 }
 END_TEST
@@ -592,25 +628,24 @@ END_TEST
  * marked as from another namespace, and its set is free once it dies. */
 START_TEST(test_claim_owner_other_pidns)
 {
+	struct owner_proc o;
+	struct shm_owner so;
 	struct shm *s;
-	struct shm_owner o;
-	unsigned int i;
-	int32_t seen;
-	pid_t pid;
 
 	if (geteuid() != 0)
 		return;		/* a PID namespace needs root */
 	s = make(7, 2);
-	pid = spawn_owner(true, &i, &seen);
-	ck_assert_int_eq(seen, 1);
-	o = owner_of(i);
-	ck_assert(o.running);
-	ck_assert_int_eq(o.pid, 1);
-	ck_assert(o.other_pidns);
-	ck_assert_uint_ne(set_index(s, shm_worker_claim(s, 1, 5)), i);
-	kill_owner(pid);
-	ck_assert(!owner_of(i).running);
-	ck_assert_ptr_eq(shm_worker_claim(s, 1, 5), shm_worker_at(s, i));
+	spawn_owner(true, &o);
+	ck_assert_int_eq(o.seen_pid, 1);
+	ck_assert_int_ne(o.pid, 1);
+	so = owner_of(o.idx);
+	ck_assert(so.running);
+	ck_assert_int_eq(so.pid, 1);
+	ck_assert(so.other_pidns);
+	ck_assert_uint_ne(set_index(s, shm_worker_claim(s, 1, 5)), o.idx);
+	kill_owner(&o);
+	ck_assert(!owner_of(o.idx).running);
+	ck_assert_ptr_eq(shm_worker_claim(s, 1, 5), shm_worker_at(s, o.idx));
 	shm_detach(s);
 }
 END_TEST
