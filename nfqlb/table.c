@@ -1,7 +1,6 @@
 /* table.c: the commands that create, edit and print the shared table. */
 #include <errno.h>
 #include <fcntl.h>
-#include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -184,17 +183,16 @@ static int delete_check(const struct cmd *cmd, const char *name)
 	return cmd_error(cmd, "table \"%s\": %s", name, strerror(errno));
 }
 
-static bool set_running(const struct shm_worker *w);
-
 /* The queue of a worker that uses the table, or -1 when none does. */
 static long table_user(const char *name)
 {
 	struct shm *s = shm_attach(name, false, NULL);
+	struct shm_owner o;
 	long queue = -1;
 	unsigned int i;
 
 	for (i = 0; s && i < SHM_WORKERS && queue < 0; i++)
-		if (set_running(shm_worker_at(s, i)))
+		if (shm_worker_owner(s, i, &o) == 0 && o.running)
 			queue = shm_worker_at(s, i)->queue;
 	shm_detach(s);
 	return queue;
@@ -319,6 +317,7 @@ struct snap {
 	uint64_t cnt[SHM_CNT_MAX];
 	uint32_t *order;	/* the slots of the active targets, by id */
 	uint32_t nactive;
+	struct shm_owner owner[SHM_WORKERS];	/* of each counter set */
 };
 
 typedef void (*snap_printer)(const struct snap *sn);
@@ -361,6 +360,19 @@ static int snap_order(struct snap *sn)
 	return 0;
 }
 
+/* Who owns each counter set.  Returns 0, or -1 with the reason in why. */
+static int load_owners(struct snap *sn, char *why)
+{
+	unsigned int i;
+
+	for (i = 0; i < SHM_WORKERS; i++)
+		if (shm_worker_owner(sn->s, i, &sn->owner[i]) < 0) {
+			snprintf(why, WHY_MAX, "counter set %u: %s", i, strerror(errno));
+			return -1;
+		}
+	return 0;
+}
+
 /* Open a table read-only and copy its current, validated content. */
 static int snap_load(const struct cmd *cmd, const char *name, struct snap *sn)
 {
@@ -372,7 +384,8 @@ static int snap_load(const struct cmd *cmd, const char *name, struct snap *sn)
 		return NFQLB_FAIL;
 	sn->target = calloc(sn->s->n, sizeof(*sn->target));
 	if (sn->target && shm_view_init(&sn->v, sn->s->m, sn->s->n) == 0 &&
-	    shm_read(sn->s, &sn->v, why) == 0 && snap_order(sn) == 0) {
+	    shm_read(sn->s, &sn->v, why) == 0 && snap_order(sn) == 0 &&
+	    load_owners(sn, why) == 0) {
 		shm_counts(sn->s, sn->target, sn->cnt);
 		return NFQLB_OK;
 	}
@@ -454,15 +467,6 @@ static uint64_t load64(const uint64_t *p)
 	return __atomic_load_n(p, __ATOMIC_RELAXED);
 }
 
-/* Whether a counter set's worker still runs: a worker killed with SIGKILL
- * leaves its thread id behind. */
-static bool set_running(const struct shm_worker *w)
-{
-	int32_t tid = __atomic_load_n(&w->owner, __ATOMIC_RELAXED);
-
-	return tid > 0 && (kill(tid, 0) == 0 || errno == EPERM);
-}
-
 /* Packets a counter set has classified: the sum over packet kinds. */
 static uint64_t set_packets(const struct shm_worker *w)
 {
@@ -474,24 +478,27 @@ static uint64_t set_packets(const struct shm_worker *w)
 	return sum;
 }
 
-static void stats_json_queues(const struct shm *s)
+static void stats_json_queues(const struct snap *sn)
 {
 	const char *sep = "";
 	unsigned int i;
 
 	printf("],\"queues\":[");
 	for (i = 0; i < SHM_WORKERS; i++) {
-		const struct shm_worker *w = shm_worker_at(s, i);
+		const struct shm_worker *w = shm_worker_at(sn->s, i);
+		const struct shm_owner *o = &sn->owner[i];
 
 		if (w->queue == UINT32_MAX)
 			continue;
 		printf("%s{\"queue\":%u,\"running\":%s,\"packets\":%llu,\"waiting\":%llu,"
-		       "\"queue_dropped\":%llu,\"user_dropped\":%llu}", sep,
-		       w->queue, set_running(w) ? "true" : "false",
+		       "\"queue_dropped\":%llu,\"user_dropped\":%llu,\"pid\":%d,"
+		       "\"other_pidns\":%s}", sep,
+		       w->queue, o->running ? "true" : "false",
 		       (unsigned long long)set_packets(w),
 		       (unsigned long long)load64(&w->q_total),
 		       (unsigned long long)load64(&w->q_dropped),
-		       (unsigned long long)load64(&w->u_dropped));
+		       (unsigned long long)load64(&w->u_dropped),
+		       o->pid, o->other_pidns ? "true" : "false");
 		sep = ",";
 	}
 	printf("]}\n");
@@ -521,27 +528,34 @@ static void stats_json(const struct snap *sn)
 		       (unsigned long long)target[i]);
 		sep = ",";
 	}
-	stats_json_queues(sn->s);
+	stats_json_queues(sn);
 }
 
-static void stats_text_queues(const struct shm *s)
+static void stats_text_queues(const struct snap *sn)
 {
+	bool other = false;
+	char pid[16];
 	unsigned int i;
 
-	printf("%6s %8s %14s %8s %14s %13s\n", "queue", "worker", "packets",
-	       "waiting", "queue-dropped", "user-dropped");
+	printf("%6s %8s %9s %14s %8s %14s %13s\n", "queue", "worker", "pid",
+	       "packets", "waiting", "queue-dropped", "user-dropped");
 	for (i = 0; i < SHM_WORKERS; i++) {
-		const struct shm_worker *w = shm_worker_at(s, i);
+		const struct shm_worker *w = shm_worker_at(sn->s, i);
+		const struct shm_owner *o = &sn->owner[i];
 
 		if (w->queue == UINT32_MAX)
 			continue;
-		printf("%6u %8s %14llu %8llu %14llu %13llu\n", w->queue,
-		       set_running(w) ? "running" : "stopped",
+		snprintf(pid, sizeof(pid), "%d%s", o->pid, o->other_pidns ? "*" : "");
+		other |= o->other_pidns;
+		printf("%6u %8s %9s %14llu %8llu %14llu %13llu\n", w->queue,
+		       o->running ? "running" : "gone", pid,
 		       (unsigned long long)set_packets(w),
 		       (unsigned long long)load64(&w->q_total),
 		       (unsigned long long)load64(&w->q_dropped),
 		       (unsigned long long)load64(&w->u_dropped));
 	}
+	if (other)
+		printf("* a PID in another PID namespace\n");
 }
 
 static void stats_text(const struct snap *sn)
@@ -565,7 +579,7 @@ static void stats_text(const struct snap *sn)
 	for (i = 0; i < SHM_CNT_KINDS; i++)
 		printf(" %s %llu", shm_cnt_name(i), (unsigned long long)cnt[i]);
 	printf("\n");
-	stats_text_queues(sn->s);
+	stats_text_queues(sn);
 }
 
 static int do_stats(const struct cmd *cmd, const struct optval *ov, int argc,

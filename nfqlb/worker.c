@@ -111,13 +111,15 @@ static void read_proc(struct worker *wk)
 
 int worker_attach(struct worker *wk, struct shm *s, char *why)
 {
-	struct shm_worker *w = shm_worker_claim(s, gettid(), wk->queue);
+	struct shm_worker *w = shm_worker_claim(s, getpid(), wk->queue);
 	struct shm_view v = { 0 }, spare = { 0 };
 
-	if (!w) {
+	if (!w && errno == EBUSY)
 		snprintf(why, WHY_MAX, "all %u counter sets are in use", SHM_WORKERS);
+	else if (!w)
+		snprintf(why, WHY_MAX, "counter set: %s", strerror(errno));
+	if (!w)
 		return -1;
-	}
 	if (shm_view_init(&v, s->m, s->n) < 0 || shm_view_init(&spare, s->m, s->n) < 0) {
 		snprintf(why, WHY_MAX, "%s", strerror(errno));
 		goto fail;
@@ -132,14 +134,14 @@ int worker_attach(struct worker *wk, struct shm *s, char *why)
 fail:
 	shm_view_free(&v);
 	shm_view_free(&spare);
-	shm_worker_release(w);
+	shm_worker_release(s, w);
 	return -1;
 }
 
 void worker_detach(struct worker *wk)
 {
 	if (wk->w)
-		shm_worker_release(wk->w);
+		shm_worker_release(wk->shm, wk->w);
 	shm_view_free(&wk->view);
 	shm_view_free(&wk->spare);
 	shm_detach(wk->shm);

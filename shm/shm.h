@@ -11,6 +11,12 @@
  * that buffer's sequence counter and then publishes it by incrementing the
  * generation, so a reader never uses a half-built table.
  *
+ * A worker owns a counter set while it holds an open-file-description lock
+ * (fcntl F_OFD_SETLK, F_WRLCK) on the first byte of that set, taken through
+ * its own handle.  The kernel drops the lock when the handle is closed or
+ * its process dies, in whatever PID namespace it runs.  On Linux these
+ * record locks and the writers' flock() do not interact.
+ *
  * Library code: never prints or exits; returns -1 (or NULL) and sets errno.
  * Functions that validate also fill `why` with a one-line reason (why.h).
  *
@@ -33,7 +39,7 @@
 #include "shm/why.h"
 
 #define SHM_MAGIC 0x4c51464eU	/* "NFQL" in little-endian memory */
-#define SHM_VERSION 1
+#define SHM_VERSION 2
 #define SHM_NAME_DEFAULT "nfqlb"
 #define SHM_NAME_MAX 200
 #define SHM_M_MAX 1000003	/* largest table size (prime) */
@@ -76,6 +82,7 @@ struct shm {
 	uint32_t m, n, seed;		/* copies validated at attach time */
 	enum hash_mode mode;
 	int lost;			/* atomic; see shm_lost() */
+	uint64_t sets;			/* atomic; bit i: this handle owns set i */
 };
 
 

@@ -69,7 +69,7 @@ damage()
 {
 	case $1 in
 	magic) poke32 0 0x12345678; echo "bad magic" ;;
-	version) poke32 4 2; echo "layout version 2 is not supported" ;;
+	version) poke32 4 3; echo "layout version 3 is not supported" ;;
 	m-not-prime) poke32 12 1000; echo "corrupt header" ;;
 	m-prime-wrong-size) poke32 12 991; echo "does not match" ;;
 	n-over-m) poke32 16 998; echo "corrupt header" ;;
