@@ -125,12 +125,15 @@ static int open_tables(struct hset *h, const struct healthconf *conf, char *why)
 			continue;
 		tb = &h->tables[h->ntables++];
 		snprintf(tb->name, sizeof(tb->name), "%s", conf->checks[i].table);
-		if (refresh(tb, reason) < 0) {
-			int err = errno;
-
-			return why_fail(err, why, "table \"%s\": %s%s", tb->name, reason,
-					err == ENOENT ? " (create it with 'nfqlb init')" : "");
-		}
+		if (refresh(tb, reason) == 0)
+			continue;
+		if (errno == ENOENT)
+			return why_fail(ENOENT, why, "table \"%s\" does not exist (create it "
+					"with 'nfqlb init')", tb->name);
+		if (errno == EACCES)
+			return why_fail(EACCES, why, "table \"%s\": permission denied",
+					tb->name);
+		return why_fail(errno, why, "table \"%s\": %s", tb->name, reason);
 	}
 	return 0;
 }
