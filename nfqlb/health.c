@@ -19,6 +19,7 @@
 #include "nfqlb/healthtab.h"
 
 #define WAKE_MAX_MS	1000	/* poll() never sleeps longer */
+#define REAP_RETRY_MS	5	/* while a killed command is not reaped */
 #define KILL_WAIT_MS	200	/* at exit, for each killed command to be reaped */
 
 static const struct opt health_opts[] = {
@@ -71,12 +72,18 @@ static void tick_one(struct hset *h, struct htarget *t, int64_t now)
 	}
 	if (now < t->due)
 		return;
+	/* A command killed at its timeout takes a moment to die: the next
+	 * probe waits for it, a timeout at most. */
+	if (probe_busy(&t->p) && now - t->deadline < c->timeout_ms) {
+		t->due = now + REAP_RETRY_MS;
+		return;
+	}
 	t->due += c->interval_ms;
 	if (t->due <= now)
 		t->due = now + c->interval_ms;
 	if (probe_busy(&t->p)) {
 		snprintf(t->p.why, sizeof(t->p.why), "the command killed at its timeout "
-			 "is not gone yet");
+			 "is still not gone");
 		healthtab_result(h, t, false);
 		return;
 	}
