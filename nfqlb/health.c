@@ -212,6 +212,36 @@ static int run(const struct cmd *cmd, struct hset *h, const char *path)
 	return sig < 0 ? NFQLB_FAIL : NFQLB_OK;
 }
 
+/* A payload or a command, quoted as the file quotes it. */
+static void print_quoted(const char *s)
+{
+	putchar('"');
+	for (; *s; s++) {
+		if (*s == '"' || *s == '\\')
+			putchar('\\');
+		putchar(*s);
+	}
+	putchar('"');
+}
+
+/* The check as the file would write it. */
+static void print_target(const struct health_check *c)
+{
+	char d[96];
+
+	if (c->kind == HEALTH_EXEC || c->kind == HEALTH_UDP) {
+		printf("%s ", healthconf_kind_name(c->kind));
+		if (c->kind == HEALTH_UDP)
+			printf("%s payload=", c->host);
+		print_quoted(c->text);
+		return;
+	}
+	healthtab_describe(c, d, sizeof(d));
+	printf("%s", d);
+	if (c->kind == HEALTH_HTTP)
+		printf(" status=%u", c->status);
+}
+
 /* --dry-run: each check with every option spelt out, and its start. */
 static void print_checks(const struct hset *h)
 {
@@ -220,15 +250,11 @@ static void print_checks(const struct hset *h)
 	for (i = 0; i < h->ntargets; i++) {
 		const struct htarget *t = &h->targets[i];
 		const struct health_check *c = t->c;
-		char d[96], extra[HEALTHCONF_TEXT_MAX + 16] = "";
 
-		healthtab_describe(c, d, sizeof(d));
-		if (c->kind == HEALTH_HTTP)
-			snprintf(extra, sizeof(extra), " status=%u", c->status);
-		if (c->kind == HEALTH_UDP)
-			snprintf(extra, sizeof(extra), " payload=\"%s\"", c->text);
-		printf("%s %u %s%s interval=%u.%03u timeout=%u.%03u rise=%u fall=%u # line %u, "
-		       "starts %s\n", c->table, c->id, d, extra, c->interval_ms / 1000,
+		printf("%s %u ", c->table, c->id);
+		print_target(c);
+		printf(" interval=%u.%03u timeout=%u.%03u rise=%u fall=%u # line %u, "
+		       "starts %s\n", c->interval_ms / 1000,
 		       c->interval_ms % 1000, c->timeout_ms / 1000, c->timeout_ms % 1000,
 		       c->rise, c->fall, c->line, t->st.up ? "up" : "down");
 	}
