@@ -48,6 +48,19 @@ static const struct opt health_opts[] = {
 	{ NULL, NULL, NULL },
 };
 
+bool health_step(struct health_state *s, bool ok, uint32_t rise, uint32_t fall)
+{
+	if (ok == s->up) {
+		s->count = 0;
+		return false;
+	}
+	if (++s->count < (s->up ? fall : rise))
+		return false;
+	s->up = !s->up;
+	s->count = 0;
+	return true;
+}
+
 static int64_t now_ms(void)
 {
 	struct timespec ts;
@@ -57,7 +70,7 @@ static int64_t now_ms(void)
 }
 
 /* Stop a probe that outlived its timeout; start the probes that are due. */
-static void tick_one(struct hset *h, struct htarget *t, int64_t now)
+static void tick_one(struct htarget *t, int64_t now)
 {
 	const struct health_check *c = t->c;
 	enum probe_result r;
@@ -68,7 +81,7 @@ static void tick_one(struct hset *h, struct htarget *t, int64_t now)
 		snprintf(why, sizeof(why), "timeout after %u.%03u s", c->timeout_ms / 1000,
 			 c->timeout_ms % 1000);
 		probe_abort(&t->p, why);
-		healthtab_result(h, t, false);
+		healthtab_result(t, false);
 	}
 	if (now < t->due)
 		return;
@@ -84,13 +97,13 @@ static void tick_one(struct hset *h, struct htarget *t, int64_t now)
 	if (probe_busy(&t->p)) {
 		snprintf(t->p.why, sizeof(t->p.why), "the command killed at its timeout "
 			 "is still not gone");
-		healthtab_result(h, t, false);
+		healthtab_result(t, false);
 		return;
 	}
 	t->deadline = now + c->timeout_ms;
 	r = probe_start(&t->p, c);
 	if (r != PROBE_RUNNING)
-		healthtab_result(h, t, r == PROBE_OK);
+		healthtab_result(t, r == PROBE_OK);
 }
 
 /* How long poll() may sleep: until the next start or deadline. */
@@ -127,14 +140,14 @@ static nfds_t poll_set(const struct hset *h, struct pollfd *pfd, size_t *map)
 	return n;
 }
 
-static void step(struct hset *h, struct htarget *t, short revents)
+static void step(struct htarget *t, short revents)
 {
 	bool reaping = t->p.phase == PHASE_REAP;
 	enum probe_result r = probe_step(&t->p, revents);
 
 	/* A killed command's result was counted when it was killed. */
 	if (r != PROBE_RUNNING && !reaping)
-		healthtab_result(h, t, r == PROBE_OK);
+		healthtab_result(t, r == PROBE_OK);
 }
 
 /* Returns the signal that stopped the loop, or -1 after a failed poll(). */
@@ -146,7 +159,7 @@ static int loop(struct hset *h, int sfd, struct pollfd *pfd, size_t *map)
 
 	for (;;) {
 		for (i = 0; i < h->ntargets; i++)
-			tick_one(h, &h->targets[i], now_ms());
+			tick_one(&h->targets[i], now_ms());
 		healthtab_apply(h);
 		n = poll_set(h, pfd, map);
 		pfd[0] = (struct pollfd){ sfd, POLLIN, 0 };
@@ -155,7 +168,7 @@ static int loop(struct hset *h, int sfd, struct pollfd *pfd, size_t *map)
 		if (pfd[0].revents && read(sfd, &si, sizeof(si)) == (ssize_t)sizeof(si))
 			return (int)si.ssi_signo;
 		for (i = 1; i < n; i++)
-			step(h, &h->targets[map[i]], pfd[i].revents);
+			step(&h->targets[map[i]], pfd[i].revents);
 		healthtab_apply(h);
 	}
 }

@@ -31,19 +31,6 @@ void healthtab_describe(const struct health_check *c, char *buf, size_t size)
 		snprintf(buf, size, "%s %s", kind, c->host);
 }
 
-bool health_step(struct health_state *s, bool ok, uint32_t rise, uint32_t fall)
-{
-	if (ok == s->up) {
-		s->count = 0;
-		return false;
-	}
-	if (++s->count < (s->up ? fall : rise))
-		return false;
-	s->up = !s->up;
-	s->count = 0;
-	return true;
-}
-
 /* The slot of id in v, or NULL. */
 static const struct shm_target *slot_of(const struct shm_view *v, uint32_t id)
 {
@@ -183,9 +170,8 @@ void healthtab_close(struct hset *h)
 	memset(h, 0, sizeof(*h));
 }
 
-void healthtab_result(struct hset *h, struct htarget *t, bool ok)
+void healthtab_result(struct htarget *t, bool ok)
 {
-	(void)h;
 	if (!ok)
 		snprintf(t->why, sizeof(t->why), "%s", t->p.why[0] ? t->p.why : "failed");
 	if (health_step(&t->st, ok, t->c->rise, t->c->fall))

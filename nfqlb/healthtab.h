@@ -79,14 +79,13 @@ void healthtab_close(struct hset *h);
 
 /**
  * healthtab_result - count a probe result of t
- * @h: the set
  * @t: the target
  * @ok: the result; when false, t->p.why (or t->why) says why
  *
  * Marks t's table dirty when t's state changes, or when a transition of t
  * is still to be written, or t is held.
  */
-void healthtab_result(struct hset *h, struct htarget *t, bool ok);
+void healthtab_result(struct htarget *t, bool ok);
 
 /**
  * healthtab_apply - write the transitions of every dirty table

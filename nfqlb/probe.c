@@ -106,6 +106,7 @@ static enum probe_result start_socket(struct probe *p)
 /* In the child: only async-signal-safe calls until execv(). */
 static void child(pid_t parent, char *const *argv)
 {
+	struct sigaction dfl = { .sa_handler = SIG_DFL };
 	sigset_t none;
 	int null;
 
@@ -115,7 +116,7 @@ static void child(pid_t parent, char *const *argv)
 		_exit(127);
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
-	signal(SIGPIPE, SIG_DFL);
+	sigaction(SIGPIPE, &dfl, NULL);
 	null = open("/dev/null", O_RDWR);
 	if (null < 0 || dup2(null, 0) < 0 || dup2(null, 1) < 0 || dup2(null, 2) < 0)
 		_exit(127);

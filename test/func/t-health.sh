@@ -5,7 +5,9 @@
 #	lb (runs the checkers) --- t1 (nfqlb-echo :80, TCP and UDP)
 #	                       \-- t2 (python3 http.server :8080; drops :81)
 #
-# Every check probes every 0.2 s; rise = fall = 2 unless said otherwise.
+# Network checks probe every 0.2 s, commands every 0.5 s (a timeout would
+# count as a failure, and forking a shell can take 0.2 s under load);
+# rise = fall = 2 unless said otherwise.
 # Checks:
 # - a healthy inactive target is activated, a hung one (a command that
 #   sleeps, a TCP port that drops SYNs) deactivated with "timeout";
@@ -15,7 +17,7 @@
 # - an HTTP target is deactivated when its path answers 404, and
 #   reactivated when it answers 200 again;
 # - a command that fails every other probe, rise = fall = 3: the target
-#   never changes over 20 probes, and no transition is logged;
+#   never changes over 16 probes, and no transition is logged;
 # - every target of a table fails: the default keeps one active and logs
 #   one WARNING; it goes when another target is up again; with
 #   `--all-down deactivate` (a second checker) the table empties;
@@ -34,6 +36,7 @@ D=$NFQLB_SHM-deact		# all-down, --all-down deactivate
 WORK=$LOGDIR/work
 INTERVAL_MS=200
 BOUND_MS=$((INTERVAL_MS * 2 + 1000))	# interval x fall (or rise) + 1 s
+EXEC_BOUND_MS=$((500 * 2 + 1000))	# the same for the commands
 
 now_ms()
 {
@@ -171,16 +174,16 @@ cat >"$WORK/main.conf" <<EOF
 $T 101 tcp 10.200.1.2:80            interval=0.2 rise=2 fall=2
 $T 102 http http://10.200.2.2:8080/ok interval=0.2 rise=2 fall=2
 $T 103 udp [fd00:200:1::2]:80 payload="are you there?" interval=0.2 rise=2 fall=2
-$T 104 exec "sh $WORK/flap.sh $WORK/flap.count" interval=0.2 rise=3 fall=3
-$T 105 exec true                    interval=0.2 rise=2 fall=2 # always up
+$T 104 exec "sh $WORK/flap.sh $WORK/flap.count" interval=0.5 rise=3 fall=3
+$T 105 exec true                    interval=0.5 rise=2 fall=2 # always up
 $T 106 exec "sleep 5"               interval=0.2 rise=2 fall=2 # hangs
 $T 107 tcp 10.200.2.2:81            interval=0.2 rise=2 fall=2 # SYNs dropped
-$A 1 exec "test -e $WORK/a1" interval=0.2 rise=2 fall=2
-$A 2 exec "test -e $WORK/a2" interval=0.2 rise=2 fall=2
+$A 1 exec "test -e $WORK/a1" interval=0.5 rise=2 fall=2
+$A 2 exec "test -e $WORK/a2" interval=0.5 rise=2 fall=2
 EOF
 cat >"$WORK/deact.conf" <<EOF
-$D 1 exec "test -e $WORK/d1" interval=0.2 rise=2 fall=2
-$D 2 exec "test -e $WORK/d2" interval=0.2 rise=2 fall=2
+$D 1 exec "test -e $WORK/d1" interval=0.5 rise=2 fall=2
+$D 2 exec "test -e $WORK/d2" interval=0.5 rise=2 fall=2
 EOF
 
 info "starting the checkers"
@@ -228,12 +231,12 @@ echo ok >"$WORK/www/ok"
 await "$BOUND_MS" "http 200 again" "$T:102:active"
 
 info "a target that fails every other probe, rise = fall = 3"
-for ((i = 0; i < 200; i++)); do
+for ((i = 0; i < 300; i++)); do
 	is_active "$T" 104 || fail "104 was deactivated after $(cat "$WORK/flap.count") probes"
-	[ "$(cat "$WORK/flap.count" 2>/dev/null || echo 0)" -ge 20 ] && break
+	[ "$(cat "$WORK/flap.count" 2>/dev/null || echo 0)" -ge 16 ] && break
 	sleep 0.05
 done
-[ "$(cat "$WORK/flap.count")" -ge 20 ] || fail "104 was probed only $(cat "$WORK/flap.count") times"
+[ "$(cat "$WORK/flap.count")" -ge 16 ] || fail "104 was probed only $(cat "$WORK/flap.count") times"
 [ "$(logged "id 104 (")" -eq 1 ] || fail "transitions logged for 104: $(grep -F "id 104 (" "$CHK_LOG")"
 info "104 stayed active over $(cat "$WORK/flap.count") probes"
 
@@ -242,7 +245,7 @@ T0=$(now_ms)
 rm "$WORK/a1" "$WORK/a2" "$WORK/d1" "$WORK/d2"
 wait_for -n 60 warned_once "$A" || fail "no WARNING for $A"
 wait_for -n 60 no_targets "$D" || fail "$D still has $(targets "$D")"
-sleep 1		# a window of 5 intervals, to see that nothing changes
+sleep 1.5	# a window of 3 intervals, to see that nothing changes
 active=$(targets "$A")
 case $active in
 1:1 | 2:1) ;;
@@ -255,9 +258,11 @@ other=$((3 - held))
 info "$A keeps $held active; $other comes back"
 T0=$(now_ms)
 touch "$WORK/a$other"
-await "$BOUND_MS" "up again after all-down" "$A:$other:active" "$A:$held:inactive"
+await "$EXEC_BOUND_MS" "up again after all-down" "$A:$other:active" "$A:$held:inactive"
 
 info "SIGKILL to the main checker"
+# Stopped first, so that what it wrote is all in `before`.
+kill -STOP "$CHK_PID"
 before=$("$NFQLB" show --shm "$T" --json) || fail "show"
 kill -KILL "$CHK_PID"
 { wait "$CHK_PID"; } 2>/dev/null

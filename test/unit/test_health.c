@@ -630,7 +630,7 @@ static void open_set(struct hset *h, struct healthconf *conf, int k, bool keep)
 static void results(struct hset *h, int id, bool ok, int times)
 {
 	while (times-- > 0)
-		healthtab_result(h, &h->targets[id - 1], ok);
+		healthtab_result(&h->targets[id - 1], ok);
 	healthtab_apply(h);
 }
 
@@ -713,10 +713,10 @@ START_TEST(test_tab_all_down_same_round)
 	table_activate(1, 1);
 	table_activate(2, 1);
 	open_set(&h, &conf, 2, true);
-	healthtab_result(&h, &h.targets[0], false);
-	healthtab_result(&h, &h.targets[0], false);
-	healthtab_result(&h, &h.targets[1], false);
-	healthtab_result(&h, &h.targets[1], false);
+	healthtab_result(&h.targets[0], false);
+	healthtab_result(&h.targets[0], false);
+	healthtab_result(&h.targets[1], false);
+	healthtab_result(&h.targets[1], false);
 	healthtab_apply(&h);
 	table_weights(w);
 	ck_assert_uint_eq((w[1] != 0) + (w[2] != 0), 1);
