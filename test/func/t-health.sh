@@ -113,17 +113,21 @@ logged()
 	grep -cF -- "$1" "$CHK_LOG"
 }
 
+# The next three run through wait_for.
+# shellcheck disable=SC2317
 # warned_once TABLE: the main checker logged one all-down WARNING for TABLE.
 warned_once()
 {
 	[ "$(logged "WARNING: table $1:")" -eq 1 ]
 }
 
+# shellcheck disable=SC2317
 no_targets()
 {
 	[ -z "$(targets "$1")" ]
 }
 
+# shellcheck disable=SC2317
 checker_ready()
 {
 	grep -q "checking .* targets" "$1"
