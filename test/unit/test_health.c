@@ -143,6 +143,7 @@ static const struct {
 	{ "t 0 tcp 1.2.3.4:80", "bad target id '0'" },
 	{ "t 4294967296 tcp 1.2.3.4:80", "bad target id" },
 	{ "t abc tcp 1.2.3.4:80", "bad target id" },
+	{ "t 010 tcp 1.2.3.4:80", "bad target id '010': " },
 	{ "t 1 icmp 1.2.3.4", "unknown check 'icmp'" },
 	{ "t 1 tcp 1.2.3.4", "has no port" },
 	{ "t 1 tcp 1.2.3.4:0", "bad port" },
