@@ -58,11 +58,16 @@ int shedctl_start(const struct cmd *cmd, struct shedder *sh, const struct lb_con
 	return NFQLB_OK;
 }
 
-/* Every 10 s while shedding, and once when it stops: the average share. */
+/* Once when shedding starts; every 10 s while shedding, the average share
+ * and the drops; once when it stops. */
 static void shed_log(struct shedder *sh)
 {
 	uint64_t n = sh->dropped;
 
+	if (sh->share && !sh->shedding) {
+		lb_log("overload: shedding started");
+		sh->shedding = true;
+	}
 	sh->sum += sh->share / 42949672.96;
 	if (++sh->ticks < 1000000000 / SHED_TICK_NS * 10)
 		return;

@@ -22,7 +22,7 @@ struct shedder {
 	uint32_t ids;		/* the sum of their last packet ids then */
 	double sum;		/* of the shares since the last log line, in % */
 	unsigned int ticks;	/* since the last log line */
-	bool shedding;		/* as of the last log line */
+	bool shedding;		/* since the last "started" log line */
 	uint64_t dropped;	/* by the program, as of the last log line */
 };
 
@@ -44,8 +44,8 @@ int shedctl_start(const struct cmd *cmd, struct shedder *sh, const struct lb_con
  * @sh: its state, with sh->shed open
  * @c: the worker's configuration (its queues and qlength)
  *
- * Logs the average share and the packets dropped every 10 s while
- * shedding, and once when it stops.
+ * Logs once when shedding starts, the average share and the packets
+ * dropped every 10 s while shedding, and once when it stops.
  */
 void shedctl_tick(struct shedder *sh, const struct lb_conf *c);
 
