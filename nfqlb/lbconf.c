@@ -172,8 +172,8 @@ static int parse_vips(const struct cmd *cmd, const struct optval *ov, struct lb_
 		for (s = v;; s = end + 1) {
 			end = strchrnul(s, ',');
 			if (parse_vip_one(s, (size_t)(end - s), c) < 0)
-				return usage_error(cmd, "bad vip '%s': want ADDR[/LEN][,...], at most %u in all",
-						   v, LB_VIPS_MAX);
+				return usage_error(cmd, "bad vip '%s': want ADDR[/LEN][,...], "
+						   "at most %u in all", v, LB_VIPS_MAX);
 			if (*end == '\0')
 				break;
 		}

@@ -43,7 +43,7 @@ static void load_why(int err, const char *log, char *why)
 		snprintf(why, WHY_MAX, "cannot load the BPF program: %s (needs CAP_BPF)",
 			 strerror(err));
 	else if (log && *log)
-		snprintf(why, WHY_MAX, "the kernel refused the BPF program: %s; the verifier said:",
+		snprintf(why, WHY_MAX, "the kernel refused the BPF program (%s); the verifier's log:",
 			 strerror(err));
 	else
 		snprintf(why, WHY_MAX, "cannot load the BPF program: %s", strerror(err));

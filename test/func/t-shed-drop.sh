@@ -91,7 +91,8 @@ for mode in tc xdp; do
 	exchanges 10.200.0.1
 	exchanges fd00:200::1
 	d1=$(shed_drops "$LB_PID")
-	alive "$BLAST" || fail "the flood ended before the exchanges did: $(cat "$LOGDIR/blast-$mode.log")"
+	alive "$BLAST" ||
+		fail "the flood ended before the exchanges did: $(cat "$LOGDIR/blast-$mode.log")"
 	[ "$d1" -gt "$d0" ] || fail "no VIP packet dropped during the exchanges ($d0, then $d1)"
 	info "$mode: $((2 * EXCHANGES)) exchanges with lb's own addresses all answered" \
 		"while the program dropped $((d1 - d0)) VIP packets"

@@ -124,6 +124,13 @@ static uint8_t *put_arp(uint8_t *p, const struct frame *f)
 	return p + 28;
 }
 
+/* Room for a frame 2 bytes past an 8-byte boundary, so that its IP
+ * header is aligned, as the kernel's NET_IP_ALIGN has it. */
+struct frame_buf {
+	uint8_t pad[2];
+	uint8_t data[256];
+} __attribute__((aligned(8)));
+
 /* The frame f in buf; returns its length. */
 static unsigned int build(uint8_t *buf, const struct frame *f)
 {
@@ -232,57 +239,61 @@ struct shed_case {
 #define UDP IPPROTO_UDP
 #define ALL SHED_ALL
 
+/* A frame to a destination, by protocol; more fields may follow. */
+#define V4(d, p, ...) { .kind = IP4, .dst = (d), .proto = (p), __VA_ARGS__ }
+#define V6(d, p, ...) { .kind = IP6, .dst = (d), .proto = (p), __VA_ARGS__ }
+
 static const struct shed_case cases[] = {
-	{ "v4 UDP to a VIP", 0, ALL, { .kind = IP4, .dst = "10.9.0.5", .proto = UDP }, 1 },
-	{ "v4 TCP ACK to a VIP", 0, ALL, { .kind = IP4, .dst = "10.9.0.5", .proto = TCP, .flags = ACK }, 1 },
-	{ "v4 to a VIP, VLAN-tagged", 0, ALL, { .kind = IP4, .dst = "10.9.0.200", .proto = UDP, .vlan = 1 }, 1 },
-	{ "v4 to a VIP given with host bits", 0, ALL, { .kind = IP4, .dst = "10.11.200.1", .proto = UDP }, 1 },
-	{ "v4 to a /32 VIP", 0, ALL, { .kind = IP4, .dst = "10.12.0.7", .proto = UDP }, 1 },
-	{ "v6 UDP to a VIP", 0, ALL, { .kind = IP6, .dst = "fd00:9::1234", .proto = UDP }, 1 },
-	{ "v6 TCP ACK to a VIP", 0, ALL, { .kind = IP6, .dst = "fd00:9::1", .proto = TCP, .flags = ACK }, 1 },
-	{ "v4 to another address", 0, ALL, { .kind = IP4, .dst = "10.8.0.1", .proto = UDP }, 0 },
-	{ "v4 next to a VIP prefix", 0, ALL, { .kind = IP4, .dst = "10.9.1.5", .proto = UDP }, 0 },
-	{ "v4 next to a /32 VIP", 0, ALL, { .kind = IP4, .dst = "10.12.0.8", .proto = UDP }, 0 },
-	{ "v6 to another address", 0, ALL, { .kind = IP6, .dst = "fd00:9:0:1::1", .proto = UDP }, 0 },
+	{ "v4 UDP to a VIP", 0, ALL, V4("10.9.0.5", UDP), 1 },
+	{ "v4 TCP ACK to a VIP", 0, ALL, V4("10.9.0.5", TCP, .flags = ACK), 1 },
+	{ "v4 to a VIP, VLAN-tagged", 0, ALL, V4("10.9.0.200", UDP, .vlan = 1), 1 },
+	{ "v4 to a VIP given with host bits", 0, ALL, V4("10.11.200.1", UDP), 1 },
+	{ "v4 to a /32 VIP", 0, ALL, V4("10.12.0.7", UDP), 1 },
+	{ "v6 UDP to a VIP", 0, ALL, V6("fd00:9::1234", UDP), 1 },
+	{ "v6 TCP ACK to a VIP", 0, ALL, V6("fd00:9::1", TCP, .flags = ACK), 1 },
+	{ "v4 to another address", 0, ALL, V4("10.8.0.1", UDP), 0 },
+	{ "v4 next to a VIP prefix", 0, ALL, V4("10.9.1.5", UDP), 0 },
+	{ "v4 next to a /32 VIP", 0, ALL, V4("10.12.0.8", UDP), 0 },
+	{ "v6 to another address", 0, ALL, V6("fd00:9:0:1::1", UDP), 0 },
 	{ "ARP for a VIP", 0, ALL, { .kind = ARP, .dst = "10.9.0.5" }, 0 },
 	{ "LLDP", 0, ALL, { .kind = LLDP, .dst = "10.9.0.5" }, 0 },
-	{ "v4 to a VIP, header cut short", 0, ALL, { .kind = IP4, .dst = "10.9.0.5", .proto = UDP, .cut = 30 }, 0 },
-	{ "v6 to a VIP, header cut short", 0, ALL, { .kind = IP6, .dst = "fd00:9::1", .proto = UDP, .cut = 50 }, 0 },
-	{ "share 0: v4 to a VIP", 0, 0, { .kind = IP4, .dst = "10.9.0.5", .proto = UDP }, 0 },
-	{ "share 0: v6 to a VIP", 0, 0, { .kind = IP6, .dst = "fd00:9::1", .proto = UDP }, 0 },
-	{ "SYN-only: v4 SYN to a VIP", 1, ALL, { .kind = IP4, .dst = "10.9.0.5", .proto = TCP, .flags = SYN }, 1 },
+	{ "v4 to a VIP, header cut short", 0, ALL, V4("10.9.0.5", UDP, .cut = 30), 0 },
+	{ "v6 to a VIP, header cut short", 0, ALL, V6("fd00:9::1", UDP, .cut = 50), 0 },
+	{ "share 0: v4 to a VIP", 0, 0, V4("10.9.0.5", UDP), 0 },
+	{ "share 0: v6 to a VIP", 0, 0, V6("fd00:9::1", UDP), 0 },
+	{ "SYN-only: v4 SYN to a VIP", 1, ALL, V4("10.9.0.5", TCP, .flags = SYN), 1 },
 	{ "SYN-only: v4 SYN with IP options", 1, ALL,
-	  { .kind = IP4, .dst = "10.9.0.5", .proto = TCP, .flags = SYN, .ip_opts = 1 }, 1 },
+	  V4("10.9.0.5", TCP, .flags = SYN, .ip_opts = 1), 1 },
 	{ "SYN-only: v4 ACK with IP options", 1, ALL,
-	  { .kind = IP4, .dst = "10.9.0.5", .proto = TCP, .flags = ACK, .ip_opts = 1 }, 0 },
-	{ "SYN-only: v4 SYN-ACK to a VIP", 1, ALL, { .kind = IP4, .dst = "10.9.0.5", .proto = TCP, .flags = SYN | ACK }, 0 },
-	{ "SYN-only: v4 ACK to a VIP", 1, ALL, { .kind = IP4, .dst = "10.9.0.5", .proto = TCP, .flags = ACK }, 0 },
-	{ "SYN-only: v4 UDP to a VIP", 1, ALL, { .kind = IP4, .dst = "10.9.0.5", .proto = UDP }, 1 },
-	{ "SYN-only: v4 ICMP to a VIP", 1, ALL, { .kind = IP4, .dst = "10.9.0.5", .proto = IPPROTO_ICMP }, 1 },
-	{ "SYN-only: v4 SYN to another address", 1, ALL, { .kind = IP4, .dst = "10.8.0.1", .proto = TCP, .flags = SYN }, 0 },
+	  V4("10.9.0.5", TCP, .flags = ACK, .ip_opts = 1), 0 },
+	{ "SYN-only: v4 SYN-ACK to a VIP", 1, ALL, V4("10.9.0.5", TCP, .flags = SYN | ACK), 0 },
+	{ "SYN-only: v4 ACK to a VIP", 1, ALL, V4("10.9.0.5", TCP, .flags = ACK), 0 },
+	{ "SYN-only: v4 UDP to a VIP", 1, ALL, V4("10.9.0.5", UDP), 1 },
+	{ "SYN-only: v4 ICMP to a VIP", 1, ALL, V4("10.9.0.5", IPPROTO_ICMP), 1 },
+	{ "SYN-only: v4 SYN to another address", 1, ALL, V4("10.8.0.1", TCP, .flags = SYN), 0 },
 	{ "SYN-only: v4 later TCP fragment", 1, ALL,
-	  { .kind = IP4, .dst = "10.9.0.5", .proto = TCP, .flags = SYN, .later_frag = 1 }, 0 },
+	  V4("10.9.0.5", TCP, .flags = SYN, .later_frag = 1), 0 },
 	{ "SYN-only: v4 later UDP fragment", 1, ALL,
-	  { .kind = IP4, .dst = "10.9.0.5", .proto = UDP, .later_frag = 1 }, 1 },
+	  V4("10.9.0.5", UDP, .later_frag = 1), 1 },
 	{ "SYN-only: v4 SYN with its TCP header cut", 1, ALL,
-	  { .kind = IP4, .dst = "10.9.0.5", .proto = TCP, .flags = SYN, .cut = 14 + 20 + 10 }, 0 },
-	{ "SYN-only: v6 SYN to a VIP", 1, ALL, { .kind = IP6, .dst = "fd00:9::1", .proto = TCP, .flags = SYN }, 1 },
-	{ "SYN-only: v6 ACK to a VIP", 1, ALL, { .kind = IP6, .dst = "fd00:9::1", .proto = TCP, .flags = ACK }, 0 },
-	{ "SYN-only: v6 UDP to a VIP", 1, ALL, { .kind = IP6, .dst = "fd00:9::1", .proto = UDP }, 1 },
+	  V4("10.9.0.5", TCP, .flags = SYN, .cut = 14 + 20 + 10), 0 },
+	{ "SYN-only: v6 SYN to a VIP", 1, ALL, V6("fd00:9::1", TCP, .flags = SYN), 1 },
+	{ "SYN-only: v6 ACK to a VIP", 1, ALL, V6("fd00:9::1", TCP, .flags = ACK), 0 },
+	{ "SYN-only: v6 UDP to a VIP", 1, ALL, V6("fd00:9::1", UDP), 1 },
 	{ "SYN-only: v6 SYN after 4 extension headers", 1, ALL,
-	  { .kind = IP6, .dst = "fd00:9::1", .proto = TCP, .flags = SYN, .ext = 4 }, 1 },
+	  V6("fd00:9::1", TCP, .flags = SYN, .ext = 4), 1 },
 	{ "SYN-only: v6 ACK after 4 extension headers", 1, ALL,
-	  { .kind = IP6, .dst = "fd00:9::1", .proto = TCP, .flags = ACK, .ext = 4 }, 0 },
+	  V6("fd00:9::1", TCP, .flags = ACK, .ext = 4), 0 },
 	{ "SYN-only: v6 UDP after 4 extension headers", 1, ALL,
-	  { .kind = IP6, .dst = "fd00:9::1", .proto = UDP, .ext = 4 }, 1 },
+	  V6("fd00:9::1", UDP, .ext = 4), 1 },
 	{ "SYN-only: v6 SYN after 5 extension headers", 1, ALL,
-	  { .kind = IP6, .dst = "fd00:9::1", .proto = TCP, .flags = SYN, .ext = 5 }, 0 },
+	  V6("fd00:9::1", TCP, .flags = SYN, .ext = 5), 0 },
 	{ "SYN-only: v6 later TCP fragment", 1, ALL,
-	  { .kind = IP6, .dst = "fd00:9::1", .proto = TCP, .flags = SYN, .later_frag = 1 }, 0 },
+	  V6("fd00:9::1", TCP, .flags = SYN, .later_frag = 1), 0 },
 	{ "SYN-only: v6 later UDP fragment", 1, ALL,
-	  { .kind = IP6, .dst = "fd00:9::1", .proto = UDP, .later_frag = 1 }, 1 },
-	{ "SYN-only: v6 SYN to another address", 1, ALL, { .kind = IP6, .dst = "fd00:8::1", .proto = TCP, .flags = SYN }, 0 },
-	{ "SYN-only, share 0: v4 SYN to a VIP", 1, 0, { .kind = IP4, .dst = "10.9.0.5", .proto = TCP, .flags = SYN }, 0 },
+	  V6("fd00:9::1", UDP, .later_frag = 1), 1 },
+	{ "SYN-only: v6 SYN to another address", 1, ALL, V6("fd00:8::1", TCP, .flags = SYN), 0 },
+	{ "SYN-only, share 0: v4 SYN to a VIP", 1, 0, V4("10.9.0.5", TCP, .flags = SYN), 0 },
 };
 
 #define NCASES ((int)(sizeof(cases) / sizeof(cases[0])))
@@ -293,7 +304,8 @@ START_TEST(test_verdict)
 	const struct shed_case *c = &cases[_i / 2];
 	bool tc = _i % 2;
 	uint32_t want = tc ? (c->drop ? TC_DROP : TC_NEXT) : (c->drop ? XDP_DROP : XDP_PASS);
-	uint8_t frame[256];
+	struct frame_buf b;
+	uint8_t *frame = b.data;
 	unsigned int len = build(frame, &c->f);
 	struct shed *s;
 	uint32_t got;
@@ -318,7 +330,8 @@ END_TEST
 START_TEST(test_half)
 {
 	struct frame f = { .kind = IP4, .dst = "10.9.0.5", .proto = UDP };
-	uint8_t frame[256];
+	struct frame_buf b;
+	uint8_t *frame = b.data;
 	unsigned int len = build(frame, &f);
 	struct shed *s;
 	uint64_t n;
