@@ -25,15 +25,26 @@
 #define RECV_TIMEOUT_MS 250
 
 /* The kernel answers EPERM both without CAP_NET_ADMIN and when another
- * socket holds the queue: tell which. */
+ * socket holds the queue: tell which, and who holds it. */
 static const char *queue_hint(int err, uint16_t queue)
 {
+	static char hint[128];
 	struct procq_row row;
+	char comm[32];
+	int pid;
 
-	if (err == EPERM)
-		return procq_find(queue, &row) == 0 ?
-		       " (another process is bound to it)" : " (needs CAP_NET_ADMIN)";
-	return "";
+	if (err != EPERM)
+		return "";
+	if (procq_find(queue, &row) < 0)
+		return " (needs CAP_NET_ADMIN)";
+	pid = procq_holder(row.portid, comm, sizeof(comm));
+	if (pid > 0)
+		snprintf(hint, sizeof(hint), " (another process is bound to it: PID %d, %s)",
+			 pid, comm[0] ? comm : "?");
+	else
+		snprintf(hint, sizeof(hint), " (another process is bound to it: netlink port %u)",
+			 row.portid);
+	return hint;
 }
 
 static int worker_open(const struct cmd *cmd, struct worker *wk,
@@ -138,13 +149,14 @@ static void block_signals(sigset_t *set)
 	sigemptyset(set);
 	sigaddset(set, SIGINT);
 	sigaddset(set, SIGTERM);
+	sigaddset(set, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, set, NULL);
 	sigaction(SIGUSR1, &sa, NULL);	/* no SA_RESTART */
 }
 
 
-/* Wait for SIGINT or SIGTERM, shedding meanwhile if asked to. */
-static int wait_signal(const sigset_t *set, struct shedder *sh, const struct lb_conf *c)
+/* Wait for one signal of the set, shedding meanwhile if asked to. */
+static int wait_one(const sigset_t *set, struct shedder *sh, const struct lb_conf *c)
 {
 	struct timespec tick = { 0, SHED_TICK_NS };
 	int sig = 0;
@@ -155,6 +167,17 @@ static int wait_signal(const sigset_t *set, struct shedder *sh, const struct lb_
 	}
 	while ((sig = sigtimedwait(set, NULL, &tick)) < 0)
 		shedctl_tick(sh, c);
+	return sig;
+}
+
+/* Wait for SIGINT or SIGTERM.  SIGHUP, which would end the process
+ * silently (exit 129), is logged and ignored. */
+static int wait_signal(const sigset_t *set, struct shedder *sh, const struct lb_conf *c)
+{
+	int sig;
+
+	while ((sig = wait_one(set, sh, c)) == SIGHUP)
+		lb_log("SIGHUP ignored (nfqlb has no configuration to reload)");
 	return sig;
 }
 
@@ -193,8 +216,7 @@ static int do_lb(const struct cmd *cmd, const struct optval *ov, int argc,
 	sigset_t set;
 	int r;
 
-	(void)argv;
-	if ((r = lb_conf_parse(cmd, ov, argc, &c)))
+	if ((r = lb_conf_parse(cmd, ov, argc, argv, &c)))
 		return r;
 	__atomic_store_n(&worker_stopping, 0, __ATOMIC_RELAXED);
 	__atomic_store_n(&worker_failed, 0, __ATOMIC_RELAXED);

@@ -10,6 +10,7 @@
 
 #include "nfqlb/cli.h"
 #include "nfqlb/lbconf.h"
+#include "nfqlb/table.h"
 
 #define QLENGTH_DEFAULT 4096
 #define RT_PRIORITY_MAX 99
@@ -203,16 +204,17 @@ static int parse_shed(const struct cmd *cmd, const struct optval *ov, struct lb_
 }
 
 int lb_conf_parse(const struct cmd *cmd, const struct optval *ov, int argc,
-		    struct lb_conf *c)
+		  char **argv, struct lb_conf *c)
 {
 	const char *v;
 	int r;
 
-	*c = (struct lb_conf){ .name = opt_shm_name(cmd, ov), .qlength = QLENGTH_DEFAULT,
-			       .no_target = NF_DROP,
+	*c = (struct lb_conf){ .qlength = QLENGTH_DEFAULT, .no_target = NF_DROP,
 			       .fail_open = opt_get(cmd, ov, "fail-open") != NULL };
 	if (argc > ov->first)
-		return usage_error(cmd, "unexpected argument");
+		return usage_error(cmd, "unexpected argument '%s'", argv[ov->first]);
+	if (table_name(cmd, ov, &c->name))
+		return NFQLB_USAGE;
 	v = opt_get(cmd, ov, "queue");
 	if (parse_queues(v, c) < 0)
 		return usage_error(cmd, "bad queue '%s': want N or A:B within 0..65535, at most %u queues",

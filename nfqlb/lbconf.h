@@ -43,13 +43,14 @@ extern const struct opt lb_opts[];
  * @cmd: the command (for the error messages)
  * @ov: the parsed options
  * @argc: the number of arguments (there must be no operands)
+ * @argv: the arguments, to name an unexpected one
  * @c: written
  *
  * Prints a one-line usage error on failure.
  * Returns NFQLB_OK, or NFQLB_USAGE.
  */
 int lb_conf_parse(const struct cmd *cmd, const struct optval *ov, int argc,
-		  struct lb_conf *c);
+		  char **argv, struct lb_conf *c);
 
 /**
  * lb_parse_cpus - parse the CPU list of `nfqlb lb --cpu`

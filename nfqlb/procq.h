@@ -1,8 +1,11 @@
 /* procq.h: the kernel's NFQUEUE table, /proc/net/netfilter/nfnetlink_queue,
- * as seen from this process's network namespace.  The one reader of it. */
+ * as seen from this process's network namespace.  The one reader of it,
+ * and of the netlink sockets behind it. */
 #ifndef NFQLB_PROCQ_H
 #define NFQLB_PROCQ_H
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 /* One queue's row. */
@@ -37,5 +40,18 @@ int procq_find(uint16_t queue, struct procq_row *row);
  */
 void procq_sum(uint16_t first, uint16_t last, uint64_t *waiting, uint64_t *drops,
 	       uint32_t *ids);
+
+/**
+ * procq_holder - the process that holds a queue's netlink socket
+ * @portid: the netlink port id of the socket (struct procq_row)
+ * @comm: written with the process's name, or "" (size bytes)
+ * @size: size of comm, or 0
+ *
+ * Finds the socket's inode in /proc/net/netlink (this network namespace),
+ * then the process with that socket among /proc/PID/fd: it needs the
+ * right to read other processes' descriptors (root).  Returns the PID, or
+ * -1 when it cannot tell.
+ */
+int procq_holder(uint32_t portid, char *comm, size_t size);
 
 #endif

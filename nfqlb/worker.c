@@ -111,13 +111,15 @@ static void read_proc(struct worker *wk)
 
 int worker_attach(struct worker *wk, struct shm *s, char *why)
 {
-	struct shm_worker *w = shm_worker_claim(s, gettid(), wk->queue);
+	struct shm_worker *w = shm_worker_claim(s, getpid(), wk->queue);
 	struct shm_view v = { 0 }, spare = { 0 };
 
-	if (!w) {
+	if (!w && errno == EBUSY)
 		snprintf(why, WHY_MAX, "all %u counter sets are in use", SHM_WORKERS);
+	else if (!w)
+		snprintf(why, WHY_MAX, "counter set: %s", strerror(errno));
+	if (!w)
 		return -1;
-	}
 	if (shm_view_init(&v, s->m, s->n) < 0 || shm_view_init(&spare, s->m, s->n) < 0) {
 		snprintf(why, WHY_MAX, "%s", strerror(errno));
 		goto fail;
@@ -132,14 +134,14 @@ int worker_attach(struct worker *wk, struct shm *s, char *why)
 fail:
 	shm_view_free(&v);
 	shm_view_free(&spare);
-	shm_worker_release(w);
+	shm_worker_release(s, w);
 	return -1;
 }
 
 void worker_detach(struct worker *wk)
 {
 	if (wk->w)
-		shm_worker_release(wk->w);
+		shm_worker_release(wk->shm, wk->w);
 	shm_view_free(&wk->view);
 	shm_view_free(&wk->spare);
 	shm_detach(wk->shm);
@@ -191,6 +193,57 @@ static void housekeeping(struct worker *wk)
 	}
 }
 
+/* The verdict path's trouble since the last line: at most a line a second. */
+struct verdict_log {
+	time_t next;		/* no line before this second */
+	uint64_t failed;	/* flushes that lost verdicts */
+	int last;		/* errno of the last one */
+	uint64_t failed_logged;
+	struct queue_stats logged;
+};
+
+static bool verdict_news(const struct verdict_log *l, const struct queue_stats *st)
+{
+	return l->failed != l->failed_logged || st->retries != l->logged.retries ||
+	       st->fallbacks != l->logged.fallbacks || st->lost != l->logged.lost ||
+	       st->truncated != l->logged.truncated ||
+	       st->unreadable != l->logged.unreadable ||
+	       st->no_payload != l->logged.no_payload;
+}
+
+#define SINCE(field) ((unsigned long long)(st.field - l->logged.field))
+
+static void log_verdicts(struct worker *wk, struct verdict_log *l)
+{
+	struct queue_stats st;
+	struct timespec now;
+
+	queue_stats(wk->q, &st);
+	if (!verdict_news(l, &st))
+		return;
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &now);
+	if (now.tv_sec < l->next)
+		return;
+	l->next = now.tv_sec + 1;
+	if (l->failed != l->failed_logged)
+		lb_log("queue %u: verdicts: %llu failed flushes (last: %s); %llu verdicts lost, their packets sent round the hook again",
+		       wk->queue, (unsigned long long)(l->failed - l->failed_logged),
+		       strerror(l->last), SINCE(lost));
+	if (SINCE(retries) || SINCE(fallbacks))
+		lb_log("queue %u: verdicts: %llu sends tried again, %llu messages sent one verdict at a time",
+		       wk->queue, SINCE(retries), SINCE(fallbacks));
+	if (SINCE(truncated) || SINCE(unreadable))
+		lb_log("queue %u: %llu messages cut short (their packets dropped), %llu packets without a readable id (batch verdicts off)",
+		       wk->queue, SINCE(truncated), SINCE(unreadable));
+	if (SINCE(no_payload))
+		lb_log("queue %u: %llu packets without payload sent round the hook again",
+		       wk->queue, SINCE(no_payload));
+	l->failed_logged = l->failed;
+	l->logged = st;
+}
+
+#undef SINCE
+
 void worker_fatal(struct worker *wk, const char *what)
 {
 	lb_log("queue %u: %s: %s", wk->queue, what, strerror(errno));
@@ -201,6 +254,7 @@ void worker_fatal(struct worker *wk, const char *what)
 void *worker_main(void *arg)
 {
 	struct queue_pkt pkts[QUEUE_BATCH];
+	struct verdict_log vlog = { 0 };
 	struct worker *wk = arg;
 	int n;
 
@@ -213,9 +267,14 @@ void *worker_main(void *arg)
 		if (n > 0) {
 			refresh(wk);
 			handle_batch(wk, pkts, (unsigned int)n);
-			if (queue_flush(wk->q) < 0 && errno != EINTR)
-				lb_log("queue %u: verdicts: %s", wk->queue, strerror(errno));
 		}
+		/* Also after a timeout or 0 packets: the queue's own verdicts,
+		 * or lost ones to send round again; no system call if none. */
+		if (queue_flush(wk->q) < 0) {
+			vlog.failed++;
+			vlog.last = errno;
+		}
+		log_verdicts(wk, &vlog);
 		/* A full batch means more is waiting: SCHED_FIFO does not share
 		 * the CPU between threads of one priority unless they yield. */
 		if (wk->rt && n == QUEUE_BATCH)

@@ -6,6 +6,7 @@
 #ifndef NFQLB_SHM_COUNTERS_H
 #define NFQLB_SHM_COUNTERS_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #ifndef NFQLB_SHM_H
@@ -42,10 +43,15 @@ _Static_assert(SHM_CNT_USED <= SHM_CNT_MAX, "counters fit the shared state");
  */
 const char *shm_cnt_name(enum shm_cnt c);
 
-/* A counter set.  Only its owner writes it (relaxed atomic stores). */
+/* A counter set.  Only its owner writes it (relaxed atomic stores).  Who
+ * owns it is decided by a lock (see shm.h), never by pid: pid and pidns
+ * only tell a reader which process that is, or was. */
 struct shm_worker {
-	int32_t owner;		/* thread id of the owner; 0 when free */
+	int32_t pid;		/* the last owner's PID in its own PID namespace;
+				 * 0 if never owned */
 	uint32_t queue;		/* NFQUEUE number; UINT32_MAX if none */
+	uint64_t pidns;		/* inode of the last owner's PID namespace;
+				 * 0 if unknown */
 	uint64_t q_total;	/* from /proc/net/netfilter/nfnetlink_queue */
 	uint64_t q_dropped;	/* packets the kernel dropped: queue full */
 	uint64_t u_dropped;	/* packets the kernel dropped: socket full */
@@ -62,20 +68,55 @@ struct shm_worker *shm_worker_at(const struct shm *s, unsigned int i);
 
 /**
  * shm_worker_claim - take a free counter set for a worker thread
- * @s: a writable handle
- * @tid: the thread id; a set whose owner no longer runs is free
+ * @s: a writable handle, which the worker keeps open while it owns the set;
+ *     each worker thread needs its own handle
+ * @pid: the PID to record, as the caller sees it (getpid()); it does not
+ *       decide ownership
  * @queue: the queue the thread serves
  *
- * The counts already in the set are kept, so totals survive restarts.
- * Returns the set, or NULL with errno EBUSY when all are taken.
+ * A set is free when no handle holds its lock, whatever its pid says: its
+ * owner released it, detached, or died (even by SIGKILL, in any PID
+ * namespace).  A set that served the same queue is preferred, then one that
+ * never served a queue.  The counts already in the set are kept, so totals
+ * survive restarts.  A handle may own several sets.
+ *
+ * Returns the set, or NULL with errno EBUSY (all are taken), EBADF (the
+ * handle is read-only) or another error from fcntl().
  */
-struct shm_worker *shm_worker_claim(struct shm *s, int32_t tid, uint32_t queue);
+struct shm_worker *shm_worker_claim(struct shm *s, int32_t pid, uint32_t queue);
 
 /**
  * shm_worker_release - give a counter set back
- * @w: the set
+ * @s: the handle that claimed it
+ * @w: the set; nothing happens if @s does not own it
+ *
+ * The set keeps the pid of its last owner.  Detaching the handle, or the
+ * end of its process, releases its sets too.
  */
-void shm_worker_release(struct shm_worker *w);
+void shm_worker_release(struct shm *s, struct shm_worker *w);
+
+/* Who owns a counter set, as a reader sees it (shm_worker_owner()). */
+struct shm_owner {
+	int32_t pid;		/* the (last) owner's PID in its PID namespace;
+				 * 0 if the set was never owned */
+	bool running;		/* a live handle owns the set now */
+	bool other_pidns;	/* pid belongs to a PID namespace other than
+				 * the caller's */
+};
+
+/**
+ * shm_worker_owner - who owns counter set i, and whether it still runs
+ * @s: any handle, read-only will do
+ * @i: 0..SHM_WORKERS-1
+ * @o: written
+ *
+ * running comes from the set's lock (F_OFD_GETLK), so it is right across
+ * PID namespaces and after the PID was reused.  other_pidns is false when
+ * either namespace is unknown (no /proc).
+ *
+ * Returns 0, or -1 with errno from fcntl().
+ */
+int shm_worker_owner(const struct shm *s, unsigned int i, struct shm_owner *o);
 
 /**
  * shm_slot_total - the packets every set counted for a target slot

@@ -9,6 +9,7 @@
 
 _Static_assert(sizeof(struct shm_hdr) == 128, "header layout");
 _Static_assert(sizeof(struct shm_target) == 16, "target layout");
+_Static_assert(sizeof(struct shm_worker) == 168, "counter set layout");
 
 static uint64_t align64(uint64_t x)
 {
@@ -61,18 +62,36 @@ uint64_t *shm_layout_bases(const struct shm *s)
 	return (uint64_t *)((char *)s->hdr + off_base(s->m, s->n));
 }
 
+uint64_t shm_layout_worker_offset(const struct shm *s, unsigned int i)
+{
+	return off_workers(s->m, s->n) + i * worker_stride(s->n);
+}
+
 struct shm_worker *shm_layout_worker(const struct shm *s, unsigned int i)
 {
-	return (struct shm_worker *)((char *)s->hdr + off_workers(s->m, s->n) +
-				     i * worker_stride(s->n));
+	return (struct shm_worker *)((char *)s->hdr + shm_layout_worker_offset(s, i));
+}
+
+#define STR_(x) #x
+#define STR(x) STR_(x)
+
+const char *shm_name_why(const char *name)
+{
+	if (!*name)
+		return "a table name must not be empty";
+	if (strlen(name) > SHM_NAME_MAX)
+		return "a table name must not be longer than " STR(SHM_NAME_MAX)
+		       " bytes";
+	if (strchr(name, '/'))
+		return "a table name must not contain '/'";
+	if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
+		return "a table name must not be \".\" or \"..\"";
+	return NULL;
 }
 
 int shm_name_check(const char *name)
 {
-	size_t len = strlen(name);
-
-	if (len == 0 || len > SHM_NAME_MAX || strchr(name, '/') ||
-	    strcmp(name, ".") == 0 || strcmp(name, "..") == 0) {
+	if (shm_name_why(name)) {
 		errno = EINVAL;
 		return -1;
 	}

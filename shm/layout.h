@@ -35,6 +35,15 @@ uint32_t *shm_layout_lookup(const struct shm *s, unsigned int b);
 uint64_t *shm_layout_bases(const struct shm *s);
 
 /**
+ * shm_layout_worker_offset - where counter set i starts in the object
+ * @s: the handle
+ * @i: 0..SHM_WORKERS-1
+ *
+ * The byte at this offset carries the set's owner lock (counters.c).
+ */
+uint64_t shm_layout_worker_offset(const struct shm *s, unsigned int i);
+
+/**
  * shm_layout_worker - counter set i of a mapped object
  * @s: the handle
  * @i: 0..SHM_WORKERS-1

@@ -123,6 +123,30 @@ out:
 	return ret;
 }
 
+/* An active target without lookup entries gets no packets, and nothing
+ * would tell: refuse such a table, naming the first such target by id.
+ * Returns 1, or -1 with errno ERANGE. */
+static int entries_check(const struct shm_view *v, uint32_t *bad, char *why)
+{
+	uint32_t i, zero = SHM_NO_SLOT, wmax = 0;
+
+	for (i = 0; i < v->n; i++) {
+		if (!v->targets[i].active)
+			continue;
+		if (v->targets[i].weight > wmax)
+			wmax = v->targets[i].weight;
+		if (!v->targets[i].entries &&
+		    (zero == SHM_NO_SLOT || v->targets[i].id < v->targets[zero].id))
+			zero = i;
+	}
+	if (zero == SHM_NO_SLOT)
+		return 1;
+	*bad = v->targets[zero].id;
+	return why_fail(ERANGE, why, "target %u (weight %u) would get none of the M=%u "
+			"entries next to weight %u: use a larger M or smaller weights",
+			v->targets[zero].id, v->targets[zero].weight, v->m, wmax);
+}
+
 /* Write the buffer readers are not using, then make it the published one. */
 static void publish(struct shm *s, const struct shm_view *v)
 {
@@ -161,6 +185,7 @@ struct edit {
 	uint32_t *bad;
 	uint32_t *reused;	/* slots given to a new id: k entries */
 	size_t nreused;
+	bool need_entries;	/* refuse an active target left without entries */
 };
 
 typedef int (*edit_fn)(struct shm_view *v, struct edit *e, char *why);
@@ -185,6 +210,8 @@ static int update(struct shm *s, edit_fn fn, struct edit *e, char *why)
 		ret = fn(&v, e, why);
 	if (ret > 0 && build_lookup(&v, s->seed) < 0)
 		ret = why_fail(errno, why, "build: %s", strerror(errno));
+	if (ret > 0 && e->need_entries)
+		ret = entries_check(&v, e->bad, why);
 	if (ret > 0) {
 		for (i = 0; i < e->nreused; i++)
 			shm_layout_bases(s)[e->reused[i]] = shm_slot_total(s, e->reused[i]);
@@ -304,7 +331,7 @@ static int ids_check(const uint32_t *ids, size_t k, uint32_t weight,
 int shm_activate(struct shm *s, const uint32_t *ids, size_t k,
 		 uint32_t weight, uint32_t *bad, char *why)
 {
-	struct edit e = { ids, k, weight, bad, NULL, 0 };
+	struct edit e = { ids, k, weight, bad, NULL, 0, true };
 	int ret;
 
 	if (ids_check(ids, k, weight, bad, why) < 0)
@@ -320,7 +347,7 @@ int shm_activate(struct shm *s, const uint32_t *ids, size_t k,
 int shm_deactivate(struct shm *s, const uint32_t *ids, size_t k, uint32_t *bad,
 		   char *why)
 {
-	struct edit e = { ids, k, 0, bad, NULL, 0 };
+	struct edit e = { ids, k, 0, bad, NULL, 0, false };
 
 	if (ids_check(ids, k, 0, bad, why) < 0)
 		return -1;

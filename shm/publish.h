@@ -28,12 +28,15 @@ int shm_read(const struct shm *s, struct shm_view *v, char *why);
  * @k: number of ids
  * @weight: weight for the ids (1..1000), or 0 to keep an active id's weight
  *          and give new ones weight 1
- * @bad: set to the offending id on ENOSPC
+ * @bad: set to the offending id on ENOSPC and ERANGE
  * @why: filled with the reason on failure
  *
  * Serialised against other writers with flock().  Nothing changes on error;
- * the generation is not bumped when nothing changes.
- * Returns 0, or -1 with errno EINVAL, ENOSPC (more than n active), EBADMSG
+ * the generation is not bumped when nothing changes.  An update that would
+ * leave an active target with no lookup entries (its weight too small
+ * next to the others' for M) is refused.
+ * Returns 0, or -1 with errno EINVAL, ENOSPC (more than n active), ERANGE
+ * (an active target would get no entries; why names it), EBADMSG
  * (the current table is invalid), EIO (the object was truncated, before or
  * while writing: the update may not have been stored) or an error from the
  * system.

@@ -11,6 +11,12 @@
  * that buffer's sequence counter and then publishes it by incrementing the
  * generation, so a reader never uses a half-built table.
  *
+ * A worker owns a counter set while it holds an open-file-description lock
+ * (fcntl F_OFD_SETLK, F_WRLCK) on the first byte of that set, taken through
+ * its own handle.  The kernel drops the lock when the handle is closed or
+ * its process dies, in whatever PID namespace it runs.  On Linux these
+ * record locks and the writers' flock() do not interact.
+ *
  * Library code: never prints or exits; returns -1 (or NULL) and sets errno.
  * Functions that validate also fill `why` with a one-line reason (why.h).
  *
@@ -33,7 +39,7 @@
 #include "shm/why.h"
 
 #define SHM_MAGIC 0x4c51464eU	/* "NFQL" in little-endian memory */
-#define SHM_VERSION 1
+#define SHM_VERSION 2
 #define SHM_NAME_DEFAULT "nfqlb"
 #define SHM_NAME_MAX 200
 #define SHM_M_MAX 1000003	/* largest table size (prime) */
@@ -76,6 +82,7 @@ struct shm {
 	uint32_t m, n, seed;		/* copies validated at attach time */
 	enum hash_mode mode;
 	int lost;			/* atomic; see shm_lost() */
+	uint64_t sets;			/* atomic; bit i: this handle owns set i */
 };
 
 
@@ -88,9 +95,20 @@ struct shm_params {
  * shm_name_check - whether a name can name a state object
  * @name: the name, without a leading '/'
  *
- * Returns 0, or -1 with errno EINVAL (empty, too long, contains '/').
+ * Returns 0, or -1 with errno EINVAL (empty, too long, contains '/', is
+ * "." or "..").
  */
 int shm_name_check(const char *name);
+
+/**
+ * shm_name_why - the rule a name breaks, for an error message
+ * @name: the name, without a leading '/'
+ *
+ * Returns NULL for a good name (see shm_name_check()), else a static
+ * string naming the rule: empty, longer than SHM_NAME_MAX bytes, contains
+ * '/', or is "." or "..".
+ */
+const char *shm_name_why(const char *name);
 
 /**
  * shm_create - create and initialise a state object with an empty table

@@ -12,6 +12,7 @@ Suite *make_verify_suite(void);
 Suite *make_rules_suite(void);
 Suite *make_route_suite(void);
 Suite *make_lb_suite(void);
+Suite *make_queue_suite(void);
 Suite *make_shed_suite(void);
 
 #endif
