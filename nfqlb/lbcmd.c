@@ -206,19 +206,6 @@ static void run_workers(struct worker *wk, const struct lb_conf *c, unsigned int
 			pthread_join(wk[i].thread, NULL);
 }
 
-static int shed_start(const struct cmd *cmd, const struct lb_conf *c, struct shedder *sh)
-{
-	char why[WHY_MAX];
-	bool tc;
-
-	sh->shed = shed_open(c->shed, c->shed_mode, &tc, why);
-	if (!sh->shed)
-		return cmd_error(cmd, "shed on %s: %s", c->shed, why);
-	lb_log("shedding on %s under overload (%s)", c->shed,
-	       tc ? "tc ingress" : "XDP in the driver");
-	return NFQLB_OK;
-}
-
 static int do_lb(const struct cmd *cmd, const struct optval *ov, int argc,
 		 char **argv)
 {
@@ -243,12 +230,12 @@ static int do_lb(const struct cmd *cmd, const struct optval *ov, int argc,
 		if (worker_open(cmd, &wk[i], &c, (uint16_t)(c.qfirst + i)) < 0)
 			r = NFQLB_FAIL;
 	if (r == NFQLB_OK && c.shed)
-		r = shed_start(cmd, &c, &sh);
+		r = shedctl_start(cmd, &sh, &c);
 	if (r == NFQLB_OK) {
 		log_start(&c, &wk[0]);
 		run_workers(wk, &c, n, &set, &sh);
 	}
-	shed_close(sh.shed);
+	shedctl_stop(&sh, &c);
 	for (i = 0; i < n; i++) {
 		queue_close(wk[i].q);
 		worker_detach(&wk[i]);

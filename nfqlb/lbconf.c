@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <arpa/inet.h>
 #include <linux/netfilter.h>
 #include <net/if.h>
 
@@ -24,6 +25,8 @@ const struct opt lb_opts[] = {
 	{ "rt-priority", "P", "run the queue threads SCHED_FIFO at priority P (default 0: normal)" },
 	{ "shed", "IFNAME", "under overload, drop packets arriving on IFNAME early (XDP or tc)" },
 	{ "shed-mode", "MODE", "auto, xdp or tc: where the shedding program runs (default auto)" },
+	{ "vip", "CIDR[,CIDR]...", "with --shed (required): shed only packets to these prefixes" },
+	{ "syn-only", NULL, "with --shed, for rules --syn-only: shed only TCP SYNs and non-TCP" },
 	{ NULL, NULL, NULL },
 };
 
@@ -138,10 +141,73 @@ static int parse_sched(const struct cmd *cmd, const struct optval *ov,
 	return NFQLB_OK;
 }
 
+/* One prefix "ADDR[/LEN]" of len bytes at s, appended to c->vip; 0 or -1. */
+static int parse_vip_one(const char *s, size_t len, struct lb_conf *c)
+{
+	struct lb_vip *p = &c->vip[c->nvip];
+	char buf[INET6_ADDRSTRLEN + 8], *slash;
+
+	if (len == 0 || len >= sizeof(buf) || c->nvip == LB_VIPS_MAX)
+		return -1;
+	memcpy(buf, s, len);
+	buf[len] = '\0';
+	slash = strchr(buf, '/');
+	if (slash)
+		*slash = '\0';
+	p->family = strchr(buf, ':') ? AF_INET6 : AF_INET;
+	p->len = p->family == AF_INET ? 32 : 128;
+	if (inet_pton(p->family, buf, p->addr) != 1 ||
+	    (slash && opt_u32(slash + 1, 0, p->len, &p->len) < 0))
+		return -1;
+	c->nvip++;
+	return 0;
+}
+
+/* Every --vip, each a comma-separated list of prefixes. */
+static int parse_vips(const struct cmd *cmd, const struct optval *ov, struct lb_conf *c)
+{
+	const char *v, *s, *end;
+	int n;
+
+	for (n = 0; (v = opt_nth(cmd, ov, "vip", n)); n++)
+		for (s = v;; s = end + 1) {
+			end = strchrnul(s, ',');
+			if (parse_vip_one(s, (size_t)(end - s), c) < 0)
+				return usage_error(cmd, "bad vip '%s': want ADDR[/LEN][,...], "
+						   "at most %u in all", v, LB_VIPS_MAX);
+			if (*end == '\0')
+				break;
+		}
+	return NFQLB_OK;
+}
+
+/* --shed, and the options that go with it. */
+static int parse_shed(const struct cmd *cmd, const struct optval *ov, struct lb_conf *c)
+{
+	const char *v = opt_get(cmd, ov, "shed-mode");
+
+	c->shed = opt_get(cmd, ov, "shed");
+	c->syn_only = opt_get(cmd, ov, "syn-only") != NULL;
+	if (c->shed && (!*c->shed || strlen(c->shed) >= IF_NAMESIZE))
+		return usage_error(cmd, "bad shed interface '%s'", c->shed);
+	if (!c->shed && (v || c->syn_only || opt_get(cmd, ov, "vip")))
+		return usage_error(cmd, "--%s needs --shed",
+				   v ? "shed-mode" : c->syn_only ? "syn-only" : "vip");
+	if (v && shed_mode_parse(v) < 0)
+		return usage_error(cmd, "bad shed-mode '%s': want auto, xdp or tc", v);
+	c->shed_mode = v ? (enum shed_mode)shed_mode_parse(v) : SHED_AUTO;
+	if (!c->shed)
+		return NFQLB_OK;
+	if (!opt_get(cmd, ov, "vip"))
+		return usage_error(cmd, "--shed needs --vip: the prefixes it may shed");
+	return parse_vips(cmd, ov, c);
+}
+
 int lb_conf_parse(const struct cmd *cmd, const struct optval *ov, int argc,
 		  char **argv, struct lb_conf *c)
 {
 	const char *v;
+	int r;
 
 	*c = (struct lb_conf){ .qlength = QLENGTH_DEFAULT, .no_target = NF_DROP,
 			       .fail_open = opt_get(cmd, ov, "fail-open") != NULL };
@@ -156,15 +222,8 @@ int lb_conf_parse(const struct cmd *cmd, const struct optval *ov, int argc,
 	v = opt_get(cmd, ov, "qlength");
 	if (v && opt_u32(v, 1, 1u << 24, &c->qlength) < 0)
 		return usage_error(cmd, "bad qlength '%s': want 1..16777216", v);
-	c->shed = opt_get(cmd, ov, "shed");
-	if (c->shed && (!*c->shed || strlen(c->shed) >= IF_NAMESIZE))
-		return usage_error(cmd, "bad shed interface '%s'", c->shed);
-	v = opt_get(cmd, ov, "shed-mode");
-	if (v && !c->shed)
-		return usage_error(cmd, "--shed-mode needs --shed");
-	if (v && shed_mode_parse(v) < 0)
-		return usage_error(cmd, "bad shed-mode '%s': want auto, xdp or tc", v);
-	c->shed_mode = v ? (enum shed_mode)shed_mode_parse(v) : SHED_AUTO;
+	if ((r = parse_shed(cmd, ov, c)))
+		return r;
 	v = opt_get(cmd, ov, "no-target");
 	if (v && strcmp(v, "accept") == 0)
 		c->no_target = NF_ACCEPT;

@@ -10,6 +10,14 @@
 #include "shm/shm.h"
 
 #define QUEUE_MAX SHM_WORKERS	/* queue threads of one worker */
+#define LB_VIPS_MAX 64		/* prefixes given with --vip, in all */
+
+/* A prefix of --vip. */
+struct lb_vip {
+	int family;		/* AF_INET or AF_INET6 */
+	uint8_t addr[16];	/* network order; IPv4 in the first 4 bytes */
+	unsigned int len;
+};
 
 struct lb_conf {
 	const char *name;
@@ -22,6 +30,9 @@ struct lb_conf {
 	int cpu[QUEUE_MAX];
 	const char *shed;	/* --shed: the interface, or NULL */
 	enum shed_mode shed_mode;
+	struct lb_vip vip[LB_VIPS_MAX];	/* --vip: the packets --shed may drop */
+	unsigned int nvip;
+	bool syn_only;		/* --syn-only: the rules queue only first packets */
 };
 
 /* The options of `nfqlb lb`. */

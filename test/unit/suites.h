@@ -14,5 +14,6 @@ Suite *make_route_suite(void);
 Suite *make_lb_suite(void);
 Suite *make_queue_suite(void);
 Suite *make_health_suite(void);
+Suite *make_shed_suite(void);
 
 #endif
