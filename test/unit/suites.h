@@ -13,5 +13,6 @@ Suite *make_rules_suite(void);
 Suite *make_route_suite(void);
 Suite *make_lb_suite(void);
 Suite *make_queue_suite(void);
+Suite *make_prom_suite(void);
 
 #endif
