@@ -2,7 +2,7 @@
 
 BUILD   ?= build
 CC      ?= cc
-PKGS    := libnetfilter_queue libmnl libnl-route-3.0 libnl-3.0 libbpf
+PKGS    := libnetfilter_queue libmnl libnl-route-3.0 libnl-3.0 libbpf libmicrohttpd
 WARN    := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
            -Wformat=2 -Wvla
 # CI (CI=true in the environment) and `make WERROR=1` turn warnings into errors.

@@ -10,6 +10,7 @@
 
 #include "maglev/maglev.h"
 #include "nfqlb/cli.h"
+#include "nfqlb/metrics.h"
 #include "nfqlb/table.h"
 
 static const struct opt shm_only_opts[] = {
@@ -42,6 +43,13 @@ static const struct opt activate_opts[] = {
 static const struct opt print_opts[] = {
 	OPT_SHM,
 	{ "json", NULL, "print one JSON object" },
+	{ NULL, NULL, NULL },
+};
+
+static const struct opt stats_opts[] = {
+	OPT_SHM,
+	{ "json", NULL, "print one JSON object" },
+	{ "prometheus", NULL, "print the Prometheus text exposition format" },
 	{ NULL, NULL, NULL },
 };
 
@@ -585,7 +593,16 @@ static void stats_text(const struct snap *sn)
 static int do_stats(const struct cmd *cmd, const struct optval *ov, int argc,
 		    char **argv)
 {
-	return print_cmd(cmd, ov, argc, argv, stats_text, stats_json);
+	const char *name;
+	int r;
+
+	if (!opt_get(cmd, ov, "prometheus"))
+		return print_cmd(cmd, ov, argc, argv, stats_text, stats_json);
+	if (opt_get(cmd, ov, "json"))
+		return usage_error(cmd, "--json and --prometheus exclude each other");
+	if ((r = no_args(cmd, ov, argc, argv)) || (r = table_name(cmd, ov, &name)))
+		return r;
+	return metrics_stats(cmd, name);
 }
 
 const struct cmd cmd_init = {
@@ -607,5 +624,5 @@ const struct cmd cmd_show = {
 };
 const struct cmd cmd_stats = {
 	"stats", do_stats, "print packet counters per target and per queue", NULL,
-	print_opts,
+	stats_opts,
 };

@@ -15,5 +15,6 @@ Suite *make_lb_suite(void);
 Suite *make_queue_suite(void);
 Suite *make_health_suite(void);
 Suite *make_shed_suite(void);
+Suite *make_prom_suite(void);
 
 #endif
