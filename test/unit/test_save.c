@@ -1,6 +1,7 @@
 /* test_save.c: the save format (parse, print), shm_set_targets(), and the
  * save and restore commands. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -365,6 +366,41 @@ START_TEST(test_commands)
 }
 END_TEST
 
+/* Other parameters: a new object under the name, with its targets; the
+ * old one retired, so a worker using it follows the name; nothing left
+ * under another name. */
+START_TEST(test_replace)
+{
+	static const uint32_t ids[] = { 1, 2 }, w[] = { 1, 1 };
+	const char *none[] = { NULL };
+	struct shm *old = make(name_a, 997, 32), *s;
+	char text[256], tmp[SHM_NAME_MAX + 2];
+	struct shm_view v;
+	uint32_t bad;
+
+	ck_assert_int_eq(shm_set_targets(old, ids, w, 2, &bad, why), 0);
+	snprintf(text, sizeof(text), "table %s m=7 n=2 hash=5tuple seed=0\n"
+		 "target 2 weight=2\ntarget 3\nend\n", name_a);
+	ck_assert_int_eq(cli_run_in(text, "restore", none), 0);
+	ck_assert(shm_retired(old));
+	shm_detach(old);
+	s = shm_attach(name_a, false, why);
+	ck_assert_ptr_nonnull(s);
+	ck_assert_uint_eq(s->m, 7);
+	ck_assert_uint_eq(shm_generation(s), 1);	/* built in one update */
+	read_view(s, &v);
+	ck_assert_int_ge(slot_of(&v, 2), 0);
+	ck_assert_int_ge(slot_of(&v, 3), 0);
+	ck_assert_int_eq(slot_of(&v, 1), -1);
+	ck_assert_uint_eq(v.targets[slot_of(&v, 2)].weight, 2);
+	shm_view_free(&v);
+	shm_detach(s);
+	snprintf(tmp, sizeof(tmp), "/%s-restore.%d", name_a, (int)getpid());
+	ck_assert_int_eq(shm_open(tmp, O_RDONLY, 0), -1);
+	ck_assert_int_eq(errno, ENOENT);
+}
+END_TEST
+
 START_TEST(test_command_errors)
 {
 	const char *missing[] = { "--shm", name_a, NULL };
@@ -397,6 +433,7 @@ Suite *make_save_suite(void)
 	tcase_add_test(tc, test_set_targets_reuse);
 	tcase_add_test(tc, test_set_targets_refused);
 	tcase_add_test(tc, test_commands);
+	tcase_add_test(tc, test_replace);
 	tcase_add_test(tc, test_command_errors);
 	suite_add_tcase(s, tc);
 	return s;
