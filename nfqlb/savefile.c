@@ -243,7 +243,8 @@ static int close_table(struct parser *ps, int n, char *why)
 		return why_fail(EINVAL, why, "'end' outside a table");
 	if (n != 1)
 		return why_fail(EINVAL, why, "'end' takes no fields");
-	qsort(t->targets, t->k, sizeof(*t->targets), cmp_target);
+	if (t->k)	/* no array yet for an empty block */
+		qsort(t->targets, t->k, sizeof(*t->targets), cmp_target);
 	for (i = 1; i < t->k; i++)
 		if (t->targets[i].id == t->targets[i - 1].id) {
 			ps->line = t->targets[i].line;
