@@ -68,7 +68,8 @@ table_json "$B" >"$D/b1"
 info "save: ok"
 
 # ---- restore into nothing, save again: the same text, the same tables
-"$NFQLB" delete --shm "$A" && "$NFQLB" delete --shm "$B" || fail "delete"
+"$NFQLB" delete --shm "$A" || fail "delete $A"
+"$NFQLB" delete --shm "$B" || fail "delete $B"
 "$NFQLB" restore "$D/s1" 2>"$D/err" || fail "restore into nothing: $(cat "$D/err")"
 [ -s "$D/err" ] && fail "restore printed on stderr: $(cat "$D/err")"
 save >"$D/s2" || fail "save after restore"
@@ -105,7 +106,8 @@ grep -q "^nfqlb: restore: $D/bad:7: .*weight=5000" "$D/err" ||
 	fail "bad input: the error does not name line 7: $(cat "$D/err")"
 [ -s "$D/out" ] && fail "bad input: printed on stdout"
 save | diff -u "$D/s1" - || fail "bad input changed a table"
-[ "$(gen "$A")" = "$ga" ] && [ "$(gen "$B")" = "$gb" ] || fail "bad input moved a generation"
+[ "$(gen "$A")" = "$ga" ] || fail "bad input moved $A's generation"
+[ "$(gen "$B")" = "$gb" ] || fail "bad input moved $B's generation"
 info "error at line 7: $(cat "$D/err")"
 
 # ---- --dry-run prints the diff and changes nothing
@@ -131,7 +133,8 @@ EOF
 "$NFQLB" restore --dry-run "$D/s3" >"$D/out" || fail "dry-run"
 diff -u "$D/plan" "$D/out" || fail "dry-run printed another plan"
 save | diff -u "$D/s1" - || fail "dry-run changed a table"
-[ "$(gen "$A")" = "$ga" ] && [ "$(gen "$B")" = "$gb" ] || fail "dry-run moved a generation"
+[ "$(gen "$A")" = "$ga" ] || fail "dry-run moved $A's generation"
+[ "$(gen "$B")" = "$gb" ] || fail "dry-run moved $B's generation"
 "$NFQLB" restore --dry-run "$D/s1" >"$D/out" || fail "dry-run"
 printf 'table %s: unchanged\ntable %s: unchanged\n' "$A" "$B" | diff -u - "$D/out" ||
 	fail "dry-run of the current state is not 'unchanged'"
@@ -172,14 +175,17 @@ wait "$bg" || fail "the background restores failed: $(cat "$D/bg.out")"
 [ "$bad" -eq 0 ] || fail "$bad of $reads reads found no whole table during replaces"
 [ "$reads" -ge 5 ] || fail "only $reads reads during the replaces"
 save | diff -u "$D/s3" - || fail "after the replaces the state is not the last restored"
-ls /dev/shm | grep -q -- "-restore\." && fail "restore left objects behind: $(ls /dev/shm | grep -- -restore)"
+for f in /dev/shm/"$NFQLB_SHM"*-restore.*; do
+	[ -e "$f" ] && fail "restore left $f behind"
+done
 info "80 replaces, $reads reads: always a whole table; nothing left behind"
 
 # ---- save of a missing table: one line, exit 1, nothing on stdout
 "$NFQLB" save --shm "$A" --shm "$NFQLB_SHM-none" >"$D/out" 2>"$D/err"
 rc=$?
 [ "$rc" -eq 1 ] || fail "save of a missing table: exit $rc"
-[ "$(wc -l <"$D/err")" -eq 1 ] && grep -q '^nfqlb: save: .*does not exist' "$D/err" ||
+[ "$(wc -l <"$D/err")" -eq 1 ] || fail "save of a missing table: not one line: $(cat "$D/err")"
+grep -q '^nfqlb: save: .*does not exist' "$D/err" ||
 	fail "save of a missing table: $(cat "$D/err")"
 [ -s "$D/out" ] && fail "save of a missing table printed a partial save"
 
