@@ -277,23 +277,42 @@ static int parse_line(struct parser *ps, char *s, char *why)
 			field[0]);
 }
 
+/* One line into buf (size bytes), without its newline.  Returns its
+ * length, -1 at the end of the input, or -2 for a line too long: a bound,
+ * so that `restore /dev/zero` fails instead of eating memory. */
+static long read_line(FILE *in, char *buf, size_t size)
+{
+	size_t n = 0;
+	int c;
+
+	while ((c = getc(in)) != EOF && c != '\n') {
+		if (n + 1 == size)
+			return -2;
+		buf[n++] = (char)c;
+	}
+	if (c == EOF && n == 0)
+		return -1;
+	buf[n] = '\0';
+	return (long)n;
+}
+
 int savefile_parse(FILE *in, struct savefile *sf, unsigned long *line, char *why)
 {
 	struct parser ps = { sf, NULL, 0, 0, 0 };
-	char *buf = NULL;
-	size_t cap = 0;
-	ssize_t len;
+	char buf[SAVEFILE_LINE_MAX + 1];
+	long len;
 	int ret = 0;
 
 	memset(sf, 0, sizeof(*sf));
-	while (ret == 0 && (len = getline(&buf, &cap, in)) >= 0) {
+	while (ret == 0 && (len = read_line(in, buf, sizeof(buf))) != -1) {
 		ps.line++;
-		if (strlen(buf) != (size_t)len)
+		if (len == -2)
+			ret = why_fail(EINVAL, why, "line longer than %d bytes", SAVEFILE_LINE_MAX);
+		else if (strlen(buf) != (size_t)len)
 			ret = why_fail(EINVAL, why, "a NUL byte in the line");
 		else
 			ret = parse_line(&ps, buf, why);
 	}
-	free(buf);
 	if (ret == 0 && ferror(in)) {
 		ps.line = 0;
 		ret = why_fail(errno ? errno : EIO, why, "read error: %s",

@@ -14,7 +14,8 @@
  * set of targets.  A `target` line's weight may be left out (1).  Ids take
  * the syntax of `nfqlb activate` (decimal or 0x-hex, no leading 0);
  * numbers may be decimal or 0x-hex.  Lines that are empty or begin with
- * `#` (after blanks) are skipped; fields are separated by spaces or tabs.
+ * `#` (after blanks) are skipped; fields are separated by spaces or tabs;
+ * a line has at most SAVEFILE_LINE_MAX bytes.
  * The keyword `flows` is reserved for the flow tables to come; this
  * version refuses it.  save writes every number in decimal, targets by
  * ascending id, and no date, so the same state always gives the same text.
@@ -28,6 +29,7 @@
 #include "shm/shm.h"
 
 #define SAVEFILE_FORMAT 1
+#define SAVEFILE_LINE_MAX 1024	/* longest line restore reads, newline excluded */
 
 struct savefile_target {
 	uint32_t id;

@@ -60,6 +60,7 @@ START_TEST(test_parse_good)
 		"table two seed=0x20 hash=src n=2 m=7\r\n"
 		"target 5 weight=1000\n"
 		"end\n";
+	char longest[SAVEFILE_LINE_MAX + 3];
 	struct savefile sf;
 	unsigned long line = 99;
 	const struct savefile_table *t;
@@ -92,6 +93,17 @@ START_TEST(test_parse_good)
 	savefile_free(&sf);
 	ck_assert_int_eq(parse("", &sf, &line), 0);
 	ck_assert_uint_eq(sf.k, 0);
+	savefile_free(&sf);
+	/* The longest line is SAVEFILE_LINE_MAX bytes; one more is refused. */
+	memset(longest, ' ', sizeof(longest));
+	longest[0] = '#';
+	strcpy(longest + SAVEFILE_LINE_MAX, "\n");
+	ck_assert_int_eq(parse(longest, &sf, &line), 0);
+	savefile_free(&sf);
+	strcpy(longest + SAVEFILE_LINE_MAX, " \n");
+	ck_assert_int_eq(parse(longest, &sf, &line), -1);
+	ck_assert_uint_eq(line, 1);
+	ck_assert_str_eq(why, "line longer than 1024 bytes");
 	savefile_free(&sf);
 }
 END_TEST
