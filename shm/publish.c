@@ -353,3 +353,178 @@ int shm_deactivate(struct shm *s, const uint32_t *ids, size_t k, uint32_t *bad,
 		return -1;
 	return update(s, do_deactivate, &e, why);
 }
+
+/* shm_set_targets()'s edit: the wanted set, id << 32 | weight, by id. */
+struct set_edit {
+	struct edit e;
+	const uint64_t *want;
+};
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* The first of the k sorted keys whose upper 32 bits are id, or NULL. */
+static const uint64_t *key_find(const uint64_t *key, size_t k, uint32_t id)
+{
+	size_t lo = 0, hi = k, mid;
+
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if (key[mid] >> 32 < id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < k && key[lo] >> 32 == id ? &key[lo] : NULL;
+}
+
+/* Every slot that has an id, as id << 32 | inactive << 31 | slot, sorted:
+ * an id's active slot comes before any inactive one.  NULL: no memory. */
+static uint64_t *slot_index(const struct shm_view *v, size_t *k)
+{
+	uint64_t *key = malloc(sizeof(*key) * (v->n ? v->n : 1));
+	uint32_t i;
+
+	*k = 0;
+	for (i = 0; key && i < v->n; i++)
+		if (v->targets[i].id)
+			key[(*k)++] = (uint64_t)v->targets[i].id << 32 |
+				      (uint64_t)!v->targets[i].active << 31 | i;
+	if (key)
+		qsort(key, *k, sizeof(*key), cmp_u64);
+	return key;
+}
+
+/* Give a known id its old slot back, active with the wanted weight. */
+static void set_known(struct shm_view *v, const uint64_t *key, size_t nkey,
+		      uint64_t want, int *changed)
+{
+	const uint64_t *f = key_find(key, nkey, (uint32_t)(want >> 32));
+	uint32_t w = (uint32_t)want;
+	struct shm_target *t;
+
+	if (!f)
+		return;
+	t = &v->targets[*f & 0x7fffffff];
+	if (!t->active || t->weight != w)
+		*changed = 1;
+	t->weight = w;
+	t->active = 1;
+}
+
+/* The next slot for a new id: never-used slots first, then inactive ones
+ * (recorded in e->reused).  *cur walks 0..2n-1 over the two passes. */
+static uint32_t next_free(const struct shm_view *v, struct edit *e, uint32_t *cur)
+{
+	for (; *cur < 2 * v->n; (*cur)++) {
+		uint32_t i = *cur % v->n;
+		const struct shm_target *t = &v->targets[i];
+
+		if (*cur < v->n ? t->id == 0 : t->id != 0 && !t->active) {
+			if (*cur >= v->n)
+				e->reused[e->nreused++] = i;
+			return i;
+		}
+	}
+	return SHM_NO_SLOT;
+}
+
+/* A new id in the next free slot. */
+static int set_new(struct shm_view *v, struct edit *e, uint64_t want,
+		   uint32_t *cur, char *why)
+{
+	uint32_t slot = next_free(v, e, cur);
+
+	if (slot == SHM_NO_SLOT) {
+		*e->bad = (uint32_t)(want >> 32);
+		return why_fail(ENOSPC, why, "more than N=%u targets", v->n);
+	}
+	v->targets[slot] = (struct shm_target){ (uint32_t)(want >> 32),
+						(uint32_t)want, 1, 0 };
+	return 1;
+}
+
+static int do_set(struct shm_view *v, struct edit *e, char *why)
+{
+	const uint64_t *want = ((struct set_edit *)e)->want;	/* e is its first member */
+	uint32_t i, cur = 0;
+	size_t nkey, j;
+	uint64_t *key = slot_index(v, &nkey);
+	int changed = 0;
+
+	if (!key)
+		return why_fail(ENOMEM, why, "%s", strerror(ENOMEM));
+	for (i = 0; i < v->n; i++)
+		if (v->targets[i].active && !key_find(want, e->k, v->targets[i].id)) {
+			v->targets[i].active = 0;
+			changed = 1;
+		}
+	/* Known ids first: a new id must not take the slot of one coming back. */
+	for (j = 0; j < e->k; j++)
+		set_known(v, key, nkey, want[j], &changed);
+	for (j = 0; j < e->k && changed >= 0; j++)
+		if (!key_find(key, nkey, (uint32_t)(want[j] >> 32)))
+			changed = set_new(v, e, want[j], &cur, why);
+	free(key);
+	return changed;
+}
+
+/* e->want from ids and weights, sorted and checked. */
+static uint64_t *want_build(const uint32_t *ids, const uint32_t *weights,
+			    size_t k, uint32_t *bad, char *why)
+{
+	uint64_t *want = malloc(sizeof(*want) * (k ? k : 1));
+	size_t j;
+
+	if (!want) {
+		why_fail(ENOMEM, why, "%s", strerror(ENOMEM));
+		return NULL;
+	}
+	for (j = 0; j < k; j++)
+		want[j] = (uint64_t)ids[j] << 32 | weights[j];
+	qsort(want, k, sizeof(*want), cmp_u64);
+	for (j = 0; j < k; j++) {
+		uint32_t id = (uint32_t)(want[j] >> 32), w = (uint32_t)want[j];
+
+		*bad = id;
+		if (id == 0)
+			why_fail(EINVAL, why, "target id 0 is not allowed");
+		else if (j > 0 && want[j - 1] >> 32 == id)
+			why_fail(EINVAL, why, "target %u is given twice", id);
+		else if (w == 0 || w > MAGLEV_WEIGHT_MAX)
+			why_fail(EINVAL, why, "target %u: weight %u is out of range 1..%u",
+				 id, w, MAGLEV_WEIGHT_MAX);
+		else
+			continue;
+		free(want);
+		return NULL;
+	}
+	return want;
+}
+
+int shm_set_targets(struct shm *s, const uint32_t *ids, const uint32_t *weights,
+		    size_t k, uint32_t *bad, char *why)
+{
+	struct set_edit se = { { NULL, k, 0, bad, NULL, 0, true }, NULL };
+	int ret;
+
+	if (k > s->n) {
+		*bad = ids[s->n];
+		return why_fail(ENOSPC, why, "%zu targets: more than N=%u", k, s->n);
+	}
+	se.want = want_build(ids, weights, k, bad, why);
+	if (!se.want)
+		return -1;
+	se.e.reused = malloc(sizeof(*se.e.reused) * (k ? k : 1));
+	if (se.e.reused)
+		ret = update(s, do_set, &se.e, why);
+	else
+		ret = why_fail(ENOMEM, why, "%s", strerror(ENOMEM));
+	free(se.e.reused);
+	free((void *)se.want);
+	return ret;
+}

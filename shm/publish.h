@@ -58,4 +58,28 @@ int shm_activate(struct shm *s, const uint32_t *ids, size_t k,
 int shm_deactivate(struct shm *s, const uint32_t *ids, size_t k, uint32_t *bad,
 		   char *why);
 
+/**
+ * shm_set_targets - make exactly these targets the active ones, as one update
+ * @s: a writable handle
+ * @ids: the ids (not 0, no id twice)
+ * @weights: weights[i] is the weight of ids[i] (1..MAGLEV_WEIGHT_MAX)
+ * @k: number of ids, at most n; 0 deactivates every target
+ * @bad: set to the offending id on EINVAL (for an id or weight) and ERANGE
+ * @why: filled with the reason on failure
+ *
+ * An active target not in @ids is deactivated.  An id that already has a
+ * slot keeps it, and its packet counter; a new id takes a never-used slot,
+ * else an inactive one.  Serialised against other writers with flock().
+ * Nothing changes on error, and the generation is not bumped when the
+ * result equals the current table, so applying the same set twice leaves
+ * the table as it was.  An update that would leave an active target with
+ * no lookup entries is refused, as by shm_activate().
+ * Returns 0, or -1 with errno EINVAL (id 0, an id twice, weight out of
+ * range), ENOSPC (k > n), ERANGE (an active target would get no entries;
+ * why names it), ESTALE (the object was replaced or deleted), EBADMSG, EIO
+ * (as for shm_activate()) or an error from the system.
+ */
+int shm_set_targets(struct shm *s, const uint32_t *ids, const uint32_t *weights,
+		    size_t k, uint32_t *bad, char *why);
+
 #endif

@@ -16,5 +16,6 @@ Suite *make_queue_suite(void);
 Suite *make_health_suite(void);
 Suite *make_shed_suite(void);
 Suite *make_prom_suite(void);
+Suite *make_save_suite(void);
 
 #endif
