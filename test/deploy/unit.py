@@ -232,19 +232,42 @@ def syscall_group(name, cache):
     return cache[name]
 
 
+def syscall_filter(settings):
+    """The system calls SystemCallFilter= allows, and its lines: the first
+    line is an allow list, later ones add to it, or (~) take from it."""
+    allowed, lines, cache = None, [], {}
+    for k, value in settings:
+        if k != "SystemCallFilter":
+            continue
+        if not value:
+            allowed, lines = None, []
+            continue
+        calls = set()
+        for name in value.lstrip("~").split():
+            calls |= syscall_group(name, cache)
+        if allowed is None and value.startswith("~"):
+            die("a SystemCallFilter= that starts with a deny list is not supported")
+        if allowed is None:
+            allowed = calls
+        elif value.startswith("~"):
+            allowed -= calls
+        else:
+            allowed |= calls
+        lines.append(value)
+    if allowed is None:
+        die("the unit sets no SystemCallFilter=")
+    return allowed, lines
+
+
 TRACE_LINE = re.compile(r"^\d+\s+(?:<\.\.\. ([A-Za-z0-9_]+) resumed>|([A-Za-z0-9_]+)\()")
 FAMILY = re.compile(r"\bsocket(?:pair)?\((AF_[A-Z0-9]+)")
 
 
 def check_trace(settings, path):
-    allowed = set()
-    cache = {}
-    filters = merged_list(settings, "SystemCallFilter")
+    allowed, filters = syscall_filter(settings)
     families = merged_list(settings, "RestrictAddressFamilies")
-    if filters is None or families is None:
-        die("the unit sets no SystemCallFilter= or no RestrictAddressFamilies=")
-    for f in filters:
-        allowed |= syscall_group(f, cache)
+    if families is None:
+        die("the unit sets no RestrictAddressFamilies=")
     seen, fams, bad = {}, set(), []
     with open(path) as f:
         for line in f:
@@ -256,8 +279,8 @@ def check_trace(settings, path):
     if not seen:
         die(f"{path}: no system call traced")
     for call in sorted(set(seen) - allowed):
-        bad.append(f"system call {call} ({seen[call]} times) is not in SystemCallFilter="
-                   f"{' '.join(sorted(filters))}")
+        bad.append(f"system call {call} ({seen[call]} times) is not allowed by "
+                   f"SystemCallFilter= {' | '.join(filters)}")
     for fam in sorted(fams - families):
         bad.append(f"socket family {fam} is not in RestrictAddressFamilies="
                    f"{' '.join(sorted(families))}")
