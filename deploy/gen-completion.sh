@@ -83,12 +83,12 @@ _nfqlb_reply()
 {
 	local IFS=$'\n'
 
+	COMPREPLY=()
 	case $1 in
-	table) COMPREPLY=($(compgen -W "$(ls -1 /dev/shm 2>/dev/null)" -- "$2")) ;;
-	iface) COMPREPLY=($(compgen -W "$(ls -1 /sys/class/net 2>/dev/null)" -- "$2")) ;;
-	file) COMPREPLY=($(compgen -f -- "$2")) ;;
-	words\ *) IFS=' '; COMPREPLY=($(compgen -W "${1#words }" -- "$2")) ;;
-	*) COMPREPLY=() ;;
+	table) mapfile -t COMPREPLY < <(compgen -W "$(ls -1 /dev/shm 2>/dev/null)" -- "$2") ;;
+	iface) mapfile -t COMPREPLY < <(compgen -W "$(ls -1 /sys/class/net 2>/dev/null)" -- "$2") ;;
+	file) mapfile -t COMPREPLY < <(compgen -f -- "$2") ;;
+	words\ *) IFS=' '; mapfile -t COMPREPLY < <(compgen -W "${1#words }" -- "$2") ;;
 	esac
 }
 
@@ -99,7 +99,7 @@ _nfqlb()
 
 	COMPREPLY=()
 	if [ "$COMP_CWORD" -le 1 ]; then
-		COMPREPLY=($(compgen -W "$_nfqlb_cmds --help --version" -- "$cur"))
+		mapfile -t COMPREPLY < <(compgen -W "$_nfqlb_cmds --help --version" -- "$cur")
 		return 0
 	fi
 	cmd=${COMP_WORDS[1]}
@@ -115,7 +115,7 @@ _nfqlb()
 		return 0
 	fi
 	if [[ $cur == -* ]]; then
-		COMPREPLY=($(compgen -W "$(_nfqlb_opts "$cmd")" -- "$cur"))
+		mapfile -t COMPREPLY < <(compgen -W "$(_nfqlb_opts "$cmd")" -- "$cur")
 		return 0
 	fi
 	for ((i = 2; i < COMP_CWORD; i++)); do

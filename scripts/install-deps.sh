@@ -11,4 +11,5 @@ $SUDO apt-get install -y -q --no-install-recommends \
 	libnetfilter-queue-dev libmnl-dev libnl-3-dev libnl-route-3-dev \
 	check clang libclang-rt-14-dev valgrind libbpf-dev bpftool \
 	iptables iproute2 procps psmisc util-linux ethtool iperf3 \
-	gnuplot-nox python3
+	gnuplot-nox python3 \
+	git mandoc groff-base man-db systemd strace libcap2-bin

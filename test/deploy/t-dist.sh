@@ -36,7 +36,8 @@ make -C "$SRC" --no-print-directory -s BUILD="$LOGDIR/b2" dist >/dev/null || fai
 cmp "$tarball" "$LOGDIR/b2/$top.tar.gz" || fail "two make dist differ"
 
 info "3. the tarball builds"
-mkdir -p "$LOGDIR/x" && tar -xzf "$tarball" -C "$LOGDIR/x" || fail "extract"
+mkdir -p "$LOGDIR/x" || fail "mkdir"
+tar -xzf "$tarball" -C "$LOGDIR/x" || fail "extract"
 [ ! -e "$LOGDIR/x/$top/.git" ] || fail "the tarball has .git"
 nice make -C "$LOGDIR/x/$top" -j2 >"$LOGDIR/build.log" 2>&1 ||
 	fail "make in the extracted tarball: $(tail -20 "$LOGDIR/build.log")"

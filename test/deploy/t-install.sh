@@ -66,6 +66,7 @@ same_files "$d" /usr/local "644 etc/nfqlb/web.conf"
 [ "$(cat "$d/etc/nfqlb/web.conf")" = "NFQLB_SHM=mine" ] || fail "install changed etc/nfqlb/web.conf"
 grep -rInE '@[A-Z]+@' "$d" && fail "placeholders left in the installed files"
 unit=$d/usr/local/lib/systemd/system/nfqlb@.service
+# shellcheck disable=SC2016 # the unit's text, $NFQLB_LB_ARGS as written
 grep -qx 'ExecStart=/usr/local/sbin/nfqlb lb $NFQLB_LB_ARGS' "$unit" ||
 	fail "nfqlb@.service does not run /usr/local/sbin/nfqlb: $(grep ExecStart "$unit")"
 grep -qx "EnvironmentFile=$d/etc/nfqlb/%i.conf" "$unit" ||
@@ -111,6 +112,7 @@ info "5. PREFIX=/usr"
 d2=$LOGDIR/dest2
 deploy_install DESTDIR="$d2" PREFIX=/usr
 same_files "$d2" /usr
+# shellcheck disable=SC2016 # the unit's text
 grep -qx 'ExecStart=/usr/sbin/nfqlb lb $NFQLB_LB_ARGS' "$d2/usr/lib/systemd/system/nfqlb@.service" ||
 	fail "PREFIX=/usr: nfqlb@.service does not run /usr/sbin/nfqlb"
 grep -qx 'EnvironmentFile=/etc/nfqlb/%i.conf' "$d2/usr/lib/systemd/system/nfqlb@.service" ||

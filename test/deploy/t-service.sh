@@ -73,7 +73,8 @@ unit_cmd()
 	mapfile -d '' CMD < <(unit_py argv "$u" "$i" "$k" "$@")
 	mapfile -d '' ENVV < <(unit_py env "$u" "$i" "$@")
 	mapfile -d '' PRIV < <(unit_py setpriv "$u" "$i" "$@")
-	[ "${#CMD[@]}" -gt 0 ] && [ "${#PRIV[@]}" -gt 0 ] || fail "cannot read $k of $u"
+	[ "${#CMD[@]}" -gt 0 ] || fail "cannot read $k of $u"
+	[ "${#PRIV[@]}" -gt 0 ] || fail "cannot read the capabilities of $u"
 }
 
 # as_unit TRACE [SECONDS]: run CMD as the unit would (see the top), in
@@ -152,8 +153,9 @@ caps_are()
 	bnd=$(capsh --decode="$(awk '/^CapBnd:/ { print $2 }' <<<"$st")" | sed 's/^0x[0-9a-f]*=\?//')
 	eff=$(tr ',' '\n' <<<"$eff" | sort | paste -sd,)
 	bnd=$(tr ',' '\n' <<<"$bnd" | sort | paste -sd,)
-	[ "$eff" = "$2" ] && [ "$bnd" = "$2" ] ||
-		fail "process $1 has capabilities '$eff' (bounding '$bnd'), want '$2'"
+	[ "$eff" = "$2" ] || fail "process $1 has capabilities '$eff', want '$2'"
+	[ "$bnd" = "$2" ] ||
+		fail "process $1 has the bounding set '$bnd', want '$2'"
 	grep -q '^NoNewPrivs:[[:space:]]*1$' <<<"$st" || fail "process $1 lacks no_new_privs"
 }
 
@@ -251,7 +253,8 @@ grep -q "AF_NETLINK is not in RestrictAddressFamilies" "$LOGDIR/neg.out" ||
 
 info "7. --shed needs the shed.conf drop-in"
 nsx lb ip link add sh0 type veth peer name sh1 || fail "veth"
-nsx lb ip link set sh0 up && nsx lb ip link set sh1 up || fail "link up"
+nsx lb ip link set sh0 up || fail "link up"
+nsx lb ip link set sh1 up || fail "link up"
 conf "$inst-shed" "--shed sh0 --vip $VIP4"
 unit_cmd "$lbunit" "$inst-shed" ExecStart
 refused "needs CAP_BPF"
