@@ -23,8 +23,9 @@
 #   3. ExecStart without CAP_NET_ADMIN fails, saying it needs it;
 #   4. ExecStart with the unit's capabilities: the worker comes up, holding
 #      exactly those capabilities, and no_new_privs;
-#   5. nfqlb-health@'s ExecStart (no capability) activates target 1, whose
-#      TCP check passes; 20 datagrams leave marked 1; both exit 0 on SIGTERM;
+#   5. nfqlb-health@'s ExecStart (no capability) activates targets 1, 2
+#      and 3, whose TCP, UDP and exec checks pass; 30 datagrams leave marked
+#      with them; both exit 0 on SIGTERM;
 #   6. the traces of 2, 4 and 5 stay within the units' system call and
 #      socket family lists;
 #   7. --shed: refused with the unit alone (CAP_BPF); with the shed.conf
@@ -190,7 +191,7 @@ case $queue in
 [0-9]*) LO_NFQUEUE="--queue-num $queue" ;;
 *) fail "no --queue in ExecStart: ${CMD[*]}" ;;
 esac
-topo_loopback 1 2
+topo_loopback 1 2 3
 
 info "2. ExecStartPre makes the table, then keeps it"
 unit_cmd "$lbunit" "$inst" ExecStartPre
@@ -225,17 +226,23 @@ caps_are "$LB_UPID" "$(unit_py caps "$lbunit" "$inst")"
 [ "$(unit_py caps "$lbunit" "$inst")" = cap_net_admin ] ||
 	fail "nfqlb@.service grants $(unit_py caps "$lbunit" "$inst"), want cap_net_admin"
 
-info "5. nfqlb-health@: target 1 comes up; packets are marked 1"
+info "5. nfqlb-health@: targets 1, 2, 3 come up; packets are marked"
 start_bg lb "$TOOLS/nfqlb-echo" -4 -p "$HEALTH_PORT" -a 127.0.0.1 -n t1
-echo "$NFQLB_SHM 1 tcp 127.0.0.1:$HEALTH_PORT interval=0.2 rise=1" >"$etc/nfqlb/$inst.health"
+cat >"$etc/nfqlb/$inst.health" <<EOF2
+$NFQLB_SHM 1 tcp 127.0.0.1:$HEALTH_PORT interval=0.2 rise=1
+$NFQLB_SHM 2 udp 127.0.0.1:$HEALTH_PORT interval=0.2 rise=1
+$NFQLB_SHM 3 exec "test -e /dev/null" interval=0.2 rise=1
+EOF2
 unit_cmd "$hcunit" "$inst" ExecStart
 [ "${CMD[3]}" = "$etc/nfqlb/$inst.health" ] || fail "nfqlb-health@ ExecStart: ${CMD[*]}"
 start_unit health "$LOGDIR/health.trace"
 caps_are "$UPID" ""
-wait_for -n 50 has_target 1 ||
-	fail "the health checker did not activate target 1: $(cat "$LOGDIR/health.log")"
-lo_send 20
-wait_for lo_marked_is 20 1 || fail "marked 1: $(lo_marked 1), want 20"
+for id in 1 2 3; do
+	wait_for -n 50 has_target "$id" ||
+		fail "the health checker did not activate target $id: $(cat "$LOGDIR/health.log")"
+done
+lo_send 30
+wait_for lo_marked_is 30 1 2 3 || fail "marked 1, 2, 3: $(lo_marked 1 2 3), want 30"
 stop_unit health
 UPID=$LB_UPID TPID=$LB_TPID
 stop_unit lb
