@@ -7,14 +7,17 @@
 # Every command and option comes from the tables.  An option's value is
 # completed by its metavariable: NAME (a table: the names in /dev/shm), FILE
 # (file names), IFNAME (interfaces), or words written "a|b|c" in lower case
-# (drop|accept); anything else takes a value but completes nothing.  A
-# command's first positional is completed from its ARGS: "[COMMAND]" gives
-# the commands, "add ... | del ... | show" the leading lower-case words.
+# (drop|accept), each maybe followed by "..." (repeatable); anything else
+# takes a value but completes nothing.  A command's first positional is
+# completed from its ARGS: "[COMMAND]" gives the commands, "FILE" or
+# "[FILE]" file names, "add ... | del ... | show" the leading lower-case
+# words.
 set -eu
 
 awk -F '\t' '
 function kind(arg) {
 	if (arg == "-") return ""
+	sub(/\.\.\.$/, "", arg)	# a repeatable option completes like a single one
 	if (arg == "NAME") return "table"
 	if (arg == "FILE") return "file"
 	if (arg == "IFNAME") return "iface"
@@ -26,6 +29,7 @@ function kind(arg) {
 }
 function first_words(args,    n, i, alt, w, out) {
 	if (args == "[COMMAND]") return "words $_nfqlb_cmds"
+	if (args ~ /^\[?FILE\]?(\.\.\.)?$/) return "file"
 	n = split(args, alt, / \| /)
 	if (n < 2) return ""
 	out = "words"

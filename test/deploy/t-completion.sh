@@ -9,7 +9,9 @@
 #   4. prefixes; values: drop|accept words, table names in /dev/shm, files,
 #      interfaces, nothing for a number; --opt=VALUE; positionals of help and
 #      route;
-#   5. an option added to a table appears in the completion made from it.
+#   5. an option or a command added to the tables appears in the completion
+#      made from them: values by metavariable (NAME... too), a FILE
+#      positional.
 # shellcheck source-path=SCRIPTDIR
 . "$(dirname "$0")/lib.sh"
 
@@ -85,4 +87,11 @@ info "5. a new option in a table is completed"
 . "$LOGDIR/completion"
 want "--frob" nfqlb init --fr
 want "drop keep" nfqlb init --frob ""
+# A repeatable table option, and a command taking a file.
+{ cat "$dump"; printf 'command\tload\t[FILE]\noption\tload\tshm\tNAME...\n'; } |
+	"$SRC/deploy/gen-completion.sh" >"$LOGDIR/completion2" || fail "gen-completion.sh"
+# shellcheck disable=SC1091
+. "$LOGDIR/completion2"
+want "$NFQLB_SHM" nfqlb load --shm "$NFQLB_SHM"
+want "$LOGDIR/checks.conf" nfqlb load "$LOGDIR/checks.c"
 pass
