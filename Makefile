@@ -106,6 +106,7 @@ check: ## run every test: unit and function tests, plain and under sanitizers; f
 	$(MAKE) func
 	$(MAKE) func-san
 	$(MAKE) fuzz-smoke
+	$(MAKE) check-deploy
 
 demo: all ## run the demo: DSR lab, spread over targets, scale-in/out loss table (root, ~1 min)
 	NFQLB=$(abspath $(NFQLB)) TOOLS=$(abspath $(BUILD)/tools) test/demo.sh
@@ -120,5 +121,6 @@ help: ## list the targets
 # Each test area under test/ may add its own targets in a fragment
 # (test/fuzz/fuzz.mk, test/bench/bench.mk, ...); they are part of this one make.
 include $(wildcard test/*/*.mk)
+include deploy/deploy.mk
 
 -include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(UNIT_OBJ:.o=.d) $(BPF_OBJ:.o=.d)

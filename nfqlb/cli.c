@@ -40,6 +40,12 @@ static const struct cmd *find_cmd(const char *name)
 	return NULL;
 }
 
+const struct cmd *const *nfqlb_commands(size_t *n)
+{
+	*n = NCMDS;
+	return cmds;
+}
+
 static void list_cmds(void)
 {
 	size_t i;

@@ -2,6 +2,8 @@
 #ifndef NFQLB_CLI_H
 #define NFQLB_CLI_H
 
+#include <stddef.h>
+
 #include "nfqlb/opt.h"
 
 #define NFQLB_VERSION "0.1.0"
@@ -19,5 +21,14 @@ extern const struct cmd cmd_save, cmd_restore;	/* save.c, restore.c */
  * Returns an enum nfqlb_exit.
  */
 int nfqlb_run(int argc, char **argv);
+
+/**
+ * nfqlb_commands - the command table, in `nfqlb help` order
+ * @n: set to the number of commands
+ *
+ * For programs that document the command line from the tables (the man
+ * page check, the bash completion).  Returns the table; never fails.
+ */
+const struct cmd *const *nfqlb_commands(size_t *n);
 
 #endif

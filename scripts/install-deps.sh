@@ -12,4 +12,5 @@ $SUDO apt-get install -y -q --no-install-recommends \
 	libmicrohttpd-dev \
 	check clang libclang-rt-14-dev valgrind libbpf-dev bpftool \
 	iptables iproute2 procps psmisc util-linux ethtool iperf3 \
-	gnuplot-nox python3 python3-prometheus-client curl
+	gnuplot-nox python3 python3-prometheus-client curl \
+	git mandoc groff-base man-db systemd strace libcap2-bin
