@@ -13,7 +13,12 @@
  *     sandbox (opt_parse() and opt_shm_name() tell, before the run);
  *     otherwise only its parsing runs, so no input can touch a real table;
  *   - `lb` runs only with the sandbox removed first, so it fails before it
- *     binds a queue or waits for a signal; its signal mask is restored.
+ *     binds a queue or waits for a signal; its signal mask is restored;
+ *   - `metrics`, `health` and `restore` are only parsed: they would serve
+ *     or probe until a signal, or write the tables their input names.
+ * The other commands run for real: run-fuzz.sh gives the fuzzer its own
+ * network namespace (so `route` and `rules` see only that) and /dev/null
+ * as standard input.
  * What must hold: the exit code is 0, 1 or 2; a failure prints exactly one
  * line on stderr, "nfqlb: ...", and a success none or one warning line,
  * "nfqlb: <cmd>: warning: ..."; the parse run alone and the full run
@@ -31,6 +36,7 @@
 #include <unistd.h>
 
 #include "nfqlb/cli.h"
+#include "nfqlb/metrics.h"
 #include "shm/shm.h"
 
 #define REQUIRE(c) do {							\
@@ -58,6 +64,12 @@ static FILE *devnull, *saved_out, *saved_err;
 static const struct cmd *const table_cmds[] = {
 	&cmd_init, &cmd_delete, &cmd_activate, &cmd_deactivate, &cmd_show,
 	&cmd_stats, &cmd_lb,
+};
+
+/* Commands only parsed: they would serve or probe until a signal (metrics,
+ * health), or write tables that the input names (restore). */
+static const struct cmd *const parse_cmds[] = {
+	&cmd_metrics, &cmd_health, &cmd_restore,
 };
 
 static void restore_streams(void)
@@ -154,14 +166,25 @@ static int split(const uint8_t *data, size_t size, char *buf, char **argv)
 	return argc;
 }
 
-static const struct cmd *table_cmd(const char *name)
+static const struct cmd *find_cmd(const struct cmd *const *cmds, size_t n,
+				  const char *name)
 {
 	size_t i;
 
-	for (i = 0; i < sizeof(table_cmds) / sizeof(table_cmds[0]); i++)
-		if (strcmp(table_cmds[i]->name, name) == 0)
-			return table_cmds[i];
+	for (i = 0; i < n; i++)
+		if (strcmp(cmds[i]->name, name) == 0)
+			return cmds[i];
 	return NULL;
+}
+
+static const struct cmd *table_cmd(const char *name)
+{
+	return find_cmd(table_cmds, sizeof(table_cmds) / sizeof(table_cmds[0]), name);
+}
+
+static const struct cmd *parse_cmd(const char *name)
+{
+	return find_cmd(parse_cmds, sizeof(parse_cmds) / sizeof(parse_cmds[0]), name);
 }
 
 /* One line, "nfqlb: ...\n", and nothing else. */
@@ -257,6 +280,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	c = argc >= 2 ? table_cmd(argv[1]) : NULL;
 	if (c)
 		parsed = parse_only(c, argc, argv, &run);
+	if (!c && argc >= 2 && parse_cmd(argv[1])) {
+		parse_only(parse_cmd(argv[1]), argc, argv, &run);
+		run = false;
+	}
 	if (c == &cmd_lb)
 		remove_sandbox();
 	if (run)
