@@ -1,14 +1,29 @@
 #!/bin/bash
-# run.sh: run every test/func/t-*.sh, each as its own process bounded by
-# `timeout 120` (FUNC_TIMEOUT=SECONDS overrides), and count the results.
-# Exit 77 from a test is a skip.
+# run.sh [TEST...]: run the function tests (default: every test/func/t-*.sh;
+# a TEST is a name like t-dsr), FUNC_JOBS of them at a time (default 4),
+# each as its own process bounded by `timeout 120` (FUNC_TIMEOUT=SECONDS
+# overrides), and count the results.  Each test builds its own namespaces
+# and table, so tests do not meet; they share only the CPUs.
+#
+# A test's output is kept in a file while it runs and printed in one piece
+# when it ends, followed by its result line, so that the output of tests
+# running side by side never interleaves.  The slowest tests start first
+# (their durations from the last run are kept in FUNC_TIMES, when set).
+#
+# Exit 77 from a test is a skip.  Without root most tests skip, and the
+# summary says loudly how many did.  Under CI (CI=true or CI=1) a skip is a
+# failure: a test that did not run proved nothing.
 # Needs NFQLB and TOOLS in the environment (the Makefile's `func` target
 # passes them).  Ends with "N passed, N failed, N skipped" and exits 1 when
 # any test failed.
 #
-# With NFQLB_SAN set (make func-san), sanitizer reports go to files, and a
-# test after which any process (nfqlb, a tool, in the fore- or background)
-# left a report fails, whatever the test itself concluded.
+# With NFQLB_SAN set (make func-san), the tests that declare in their
+# header, on a line of its own,
+#	#@ not-sanitized: REASON
+# (valgrind cannot run a sanitizer build) are not selected at all, and are
+# listed as such; the others' sanitizer reports go to files, and a test
+# after which any process (nfqlb, a tool, in the fore- or background) left
+# a report fails, whatever the test itself concluded.
 #
 # Each test gets NFQLB_TEST_ID, which names its namespaces
 # (nfqlb-t<ID>-*) and table (/dev/shm/nfqlb-test-<ID>).  A test killed by
@@ -20,35 +35,37 @@ dir=$(cd "$(dirname "$0")" && pwd)
 : "${TOOLS:?set TOOLS to the test tools directory}"
 export NFQLB TOOLS
 
+limit=${FUNC_TIMEOUT:-120}	# seconds per test
+jobs=${FUNC_JOBS:-4}
+times=${FUNC_TIMES:-}		# "NAME SECONDS" lines from the last run
+ci=0
+case ${CI:-} in true | 1) ci=1 ;; esac
 passed=0
 failed=0
 skipped=0
-n=0
-limit=${FUNC_TIMEOUT:-120}	# seconds per test
-sandir=""
+failures=()
+declare -A NAME_OF ID_OF START_OF	# by the PID of a running test
 
-if [ -n "${NFQLB_SAN:-}" ]; then
-	sandir=$(mktemp -d "${TMPDIR:-/tmp}/nfqlb-san.XXXXXX") || exit 1
-	trap 'rm -rf "$sandir"' EXIT
-	export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}log_path=$sandir/asan"
-	export UBSAN_OPTIONS="${UBSAN_OPTIONS:+$UBSAN_OPTIONS:}print_stacktrace=1:log_path=$sandir/ubsan"
-fi
+work=$(mktemp -d "${TMPDIR:-/tmp}/nfqlb-func.XXXXXX") || exit 1
 
-# san_reports: print and remove the sanitizer reports; 0 when there were any.
-san_reports()
+# stop_all: end the tests still running (their timeout processes, by PID),
+# sweep their names, remove the work directory.
+stop_all()
 {
-	local f found=1
+	local pid
 
-	[ -n "$sandir" ] || return 1
-	for f in "$sandir"/*; do
-		[ -e "$f" ] || continue
-		found=0
-		echo "--- sanitizer report $(basename "$f")"
-		head -n 40 "$f"
-		rm -f "$f"
+	for pid in "${!NAME_OF[@]}"; do
+		kill -TERM "$pid" 2>/dev/null
 	done
-	return $found
+	for pid in "${!NAME_OF[@]}"; do
+		wait "$pid" 2>/dev/null
+		sweep "${ID_OF[$pid]}"
+	done
+	rm -rf "$work"
 }
+trap stop_all EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
 
 # sweep ID: remove what a killed test with this id left behind.
 sweep()
@@ -63,16 +80,92 @@ sweep()
 	rm -f "/dev/shm/nfqlb-test-$1" "/dev/shm/nfqlb-test-$1-"*
 }
 
-for t in "$dir"/t-*.sh; do
-	[ -e "$t" ] || continue
-	n=$((n + 1))
+# san_reports NAME: print and remove the sanitizer reports test NAME's
+# processes left; 0 when there were any.
+san_reports()
+{
+	local f found=1
+
+	[ -n "${NFQLB_SAN:-}" ] || return 1
+	for f in "$work/$1.san"/*; do
+		[ -e "$f" ] || continue
+		found=0
+		echo "--- sanitizer report $(basename "$f")"
+		head -n 40 "$f"
+		rm -f "$f"
+	done
+	return $found
+}
+
+# last_time NAME: the seconds NAME took in the last run (9999 if unknown,
+# so that a new test starts early).
+last_time()
+{
+	local s=""
+
+	[ -n "$times" ] && [ -r "$times" ] &&
+		s=$(awk -v n="$1" '$1 == n { print $2 }' "$times")
+	echo "${s:-9999}"
+}
+
+# select_tests NAME...: the test files to run, slowest first, in TESTS;
+# those not for sanitizer builds in EXCLUDED.
+select_tests()
+{
+	local t name list=()
+
+	TESTS=()
+	EXCLUDED=()
+	if [ $# -eq 0 ]; then
+		list=("$dir"/t-*.sh)
+	else
+		for name in "$@"; do
+			list+=("$dir/${name%.sh}.sh")
+		done
+	fi
+	for t in "${list[@]}"; do
+		[ -e "$t" ] || { echo "run.sh: no test $t"; exit 1; }
+		name=$(basename "$t" .sh)
+		if [ -n "${NFQLB_SAN:-}" ] && grep -q '^#@ not-sanitized' "$t"; then
+			EXCLUDED+=("$name")
+			continue
+		fi
+		TESTS+=("$(last_time "$name") $t")
+	done
+	mapfile -t TESTS < <(printf '%s\n' "${TESTS[@]}" | sort -k1,1nr | cut -d' ' -f2-)
+}
+
+# start N FILE: run test FILE in the background, its output in $work.
+start()
+{
+	local n=$1 t=$2 name id pid
+
 	name=$(basename "$t" .sh)
 	id="r$$x$n"
-	start=$SECONDS
-	NFQLB_TEST_ID=$id TEST_NAME=$name timeout -k 10 "$limit" bash "$t"
-	rc=$?
-	took=$((SECONDS - start))
-	if san_reports; then
+	mkdir -p "$work/$name.san"
+	(
+		if [ -n "${NFQLB_SAN:-}" ]; then
+			export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}log_path=$work/$name.san/asan"
+			export UBSAN_OPTIONS="${UBSAN_OPTIONS:+$UBSAN_OPTIONS:}print_stacktrace=1:log_path=$work/$name.san/ubsan"
+		fi
+		NFQLB_TEST_ID=$id TEST_NAME=$name exec timeout -k 10 "$limit" \
+			bash "$t" </dev/null >"$work/$name.out" 2>&1
+	) &
+	pid=$!
+	NAME_OF[$pid]=$name
+	ID_OF[$pid]=$id
+	START_OF[$pid]=$SECONDS
+}
+
+# finish PID RC: print the output and the result of the test PID ran.
+finish()
+{
+	local pid=$1 rc=$2 name=${NAME_OF[$1]} took
+
+	took=$((SECONDS - START_OF[$pid]))
+	unset "NAME_OF[$pid]"
+	cat "$work/$name.out"
+	if san_reports "$name"; then
 		echo "  $name: a process left the sanitizer reports above"
 		case $rc in 0 | 77) rc=1 ;; esac
 	fi
@@ -80,23 +173,64 @@ for t in "$dir"/t-*.sh; do
 	0)
 		passed=$((passed + 1))
 		echo "ok      $name (${took}s)"
+		echo "$name $took" >>"$work/times"
 		;;
 	77)
-		skipped=$((skipped + 1))
-		echo "skipped $name"
+		if [ $ci -eq 1 ]; then
+			failed=$((failed + 1))
+			failures+=("$name")
+			echo "FAILED  $name: skipped, and under CI a skip is a failure"
+		else
+			skipped=$((skipped + 1))
+			echo "skipped $name"
+		fi
 		;;
 	124 | 137)
 		failed=$((failed + 1))
+		failures+=("$name")
 		echo "FAILED  $name: timed out after ${took}s"
-		sweep "$id"
 		;;
 	*)
 		failed=$((failed + 1))
+		failures+=("$name")
 		echo "FAILED  $name (exit $rc, ${took}s)"
-		sweep "$id"
 		;;
 	esac
+	[ "$rc" -eq 0 ] || [ "$rc" -eq 77 ] || sweep "${ID_OF[$pid]}"
+	unset "ID_OF[$pid]" "START_OF[$pid]"
+}
+
+select_tests "$@"
+if [ ${#EXCLUDED[@]} -gt 0 ]; then
+	echo "not run under sanitizers (#@ not-sanitized): ${EXCLUDED[*]}"
+fi
+echo "${#TESTS[@]} tests, $jobs at a time"
+n=0
+for t in "${TESTS[@]}"; do
+	while [ ${#NAME_OF[@]} -ge "$jobs" ]; do
+		wait -n -p done_pid "${!NAME_OF[@]}"
+		finish "$done_pid" $?
+	done
+	n=$((n + 1))
+	start "$n" "$t"
+done
+while [ ${#NAME_OF[@]} -gt 0 ]; do
+	wait -n -p done_pid "${!NAME_OF[@]}"
+	finish "$done_pid" $?
 done
 
+if [ -n "$times" ] && [ -s "$work/times" ]; then
+	# Keep the old durations of the tests that did not pass this time.
+	{ cat "$work/times"; [ -r "$times" ] && cat "$times"; } |
+		awk '!seen[$1]++' >"$times.new" && mv "$times.new" "$times"
+fi
 echo "$passed passed, $failed failed, $skipped skipped"
+if [ "$skipped" -gt 0 ]; then
+	echo "************************************************************"
+	echo "*** $skipped of ${#TESTS[@]} function tests SKIPPED: they did not run"
+	echo "*** (see the SKIP lines above; most need root).  Run as root,"
+	echo "*** or with CI=true, where a skip is a failure."
+	echo "************************************************************"
+fi
+[ "$failed" -eq 0 ] || echo "failed: ${failures[*]}"
 [ "$failed" -eq 0 ]
