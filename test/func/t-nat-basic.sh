@@ -6,8 +6,10 @@
 # lb queues new flows to the VIP to NFQUEUE 0, where `nfqlb lb` marks each
 # packet with the chosen target's id, and iptables DNATs each mark to one
 # target.  The ids are 101..103, not 1..3, to show the mark is the id.
-# Checks: connections spread over all targets (TCP and UDP, IPv4 and IPv6),
-# a deactivated target gets no new connections, `show --json` tells the
+# Checks: connections spread over all targets (TCP and UDP, IPv4 and IPv6):
+# 20 flows per target from source ports the reference model sends there,
+# each answered by its predicted target; a deactivated target gets no new
+# connections (the model's table without it), `show --json` tells the
 # generation and targets, traffic stops without the worker, and the worker
 # exits 0 within 2 s of SIGTERM.
 # shellcheck source-path=SCRIPTDIR
@@ -17,7 +19,7 @@ need_root
 need_cmd ip iptables ip6tables timeout
 need_bins
 
-COUNT=60
+K=20	# flows per target in each spread check
 
 # expect_table GENERATION IDS: what `nfqlb show --json` reports.
 expect_table()
@@ -33,6 +35,7 @@ expect_table()
 
 info "topology: client, lb, t1..t3"
 topo_nat t1 t2 t3
+target_names 101:t1 102:t2 103:t3
 nat_rules 101:1 102:2 103:3
 
 info "table $NFQLB_SHM: init, activate 101 102 103"
@@ -48,12 +51,9 @@ wait_for -n 20 lb_probe "$VIP4" 80 || fail "no answer through the worker"
 alive "$LB_PID" || fail "the lb worker exited"
 
 for proto in tcp udp; do
-	flag=""
-	[ $proto = udp ] && flag=-u
 	for vip in "$VIP4" "$VIP6"; do
-		info "$COUNT $proto exchanges to $vip"
-		out=$(conn client -c $COUNT -t 500 $flag "$vip" 80)
-		expect_spread "$proto to $vip" "$out" $? t1 t2 t3
+		info "$K $proto flows per target to $vip, each to its predicted target"
+		spread_check "$vip" $proto $K
 	done
 done
 
@@ -61,9 +61,9 @@ info "deactivate 102"
 "$NFQLB" deactivate 102 || fail "nfqlb deactivate failed"
 expect_table 2 "101 103"
 for vip in "$VIP4" "$VIP6"; do
-	info "$COUNT tcp exchanges to $vip without 102"
-	out=$(conn client -c $COUNT -t 500 "$vip" 80)
-	expect_spread "tcp to $vip" "$out" $? t1 t2=0 t3
+	info "$K tcp flows per target to $vip without 102"
+	spread_check "$vip" tcp $K
+	[ "$(conn_count "$SPREAD_OUT" t2)" -eq 0 ] || fail "t2 answered after deactivate"
 done
 
 stats=$("$NFQLB" stats --json) || fail "nfqlb stats --json failed"

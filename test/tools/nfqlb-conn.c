@@ -15,6 +15,11 @@
  * a "mark" event (the lab sends it when it changes the table); SIGTERM and
  * SIGINT end the run early, with the summary.
  *
+ * -P PORTS gives each exchange (with -k, each connection) its own source
+ * port, from a list, and prints which target answered each: with ports
+ * whose targets the reference model predicts, a test checks every flow
+ * against the prediction instead of hoping random ports spread.
+ *
  * Every wait is bounded by the timeout, and the whole run by COUNT and time.
  */
 #include <getopt.h>
@@ -43,6 +48,8 @@ struct opts {
 	socklen_t dlen;
 	struct sockaddr_storage src;	/* -b: bind to this source address */
 	socklen_t slen;			/* 0 without -b */
+	uint16_t *sports;		/* -P: exchange i from port sports[i] */
+	size_t nsports;
 };
 
 struct name_count {
@@ -55,18 +62,27 @@ struct tally {
 	size_t n, cap;
 	unsigned long failed, moved, opened;
 	unsigned reports;
+	int *first;		/* -P: the first answer of each exchange, -1 none */
 };
 
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: " PROG " -c COUNT [-u] [-t TIMEOUT_MS] [-r RATE] [-b SRC] "
-		"ADDR PORT\n"
+		"[-P PORTS] ADDR PORT\n"
 		"       " PROG " -c COUNT -k SECONDS [-u] [-t TIMEOUT_MS] [-r RATE]"
 		" [-i MS]\n"
-		"                  [-o CSV] [-s CSV] ADDR PORT\n"
-		"  -c COUNT       exchanges (or, with -k, connections)\n"
+		"                  [-o CSV] [-s CSV] [-b SRC] [-P PORTS] ADDR PORT\n"
+		"  -c COUNT       exchanges (or, with -k, connections); with -P,"
+		" default\n"
+		"                 the number of PORTS\n"
 		"  -u             UDP instead of TCP\n"
 		"  -b SRC         from this source address\n"
+		"  -P PORTS       exchange (connection) i from the i-th source port"
+		" of PORTS,\n"
+		"                 a comma-separated list of ports and ranges"
+		" (20000-20009);\n"
+		"                 prints \"port P NAME\" for each (NAME - when"
+		" unanswered)\n"
 		"  -t TIMEOUT_MS  bound on every wait (default 1000)\n"
 		"  -r RATE        at most RATE exchanges (with -k: new connections)"
 		" per second\n"
@@ -97,6 +113,45 @@ static void check_keep_opts(const struct opts *o)
 			    o->count, o->rate, o->keep_s);
 }
 
+/* The number of ports in -P's list, or 0 when it is not a valid list. */
+static size_t count_ports(const char *list, uint16_t *out)
+{
+	unsigned long a, b;
+	size_t n = 0;
+	char *end;
+
+	for (;;) {
+		errno = 0;
+		a = strtoul(list, &end, 10);
+		b = a;
+		if (end != list && *end == '-')
+			b = strtoul(end + 1, &end, 10);
+		if (errno || end == list || !a || a > b || b > 65535)
+			return 0;
+		for (; a <= b; a++, n++)
+			if (out)
+				out[n] = (uint16_t)a;
+		if (!*end)
+			return n;
+		if (*end != ',')
+			return 0;
+		list = end + 1;
+	}
+}
+
+/* -P PORTS: the source port of each exchange. */
+static void parse_ports(const char *list, struct opts *o)
+{
+	o->nsports = count_ports(list, NULL);
+	if (!o->nsports || o->nsports > 1000000)
+		usage_error("argument \"%s\" is wrong: PORTS is a list like "
+			    "20000,20005-20009", list);
+	o->sports = calloc(o->nsports, sizeof(*o->sports));
+	if (!o->sports)
+		die("-P");
+	count_ports(list, o->sports);
+}
+
 /* -b ADDR: the source address, any port. */
 static void parse_src(const char *addr, struct opts *o)
 {
@@ -113,7 +168,7 @@ static void parse_opts(int argc, char **argv, struct opts *o)
 
 	memset(o, 0, sizeof(*o));
 	o->timeout_ms = 1000;
-	while ((c = getopt(argc, argv, "c:ut:r:k:i:o:s:b:h")) != -1) {
+	while ((c = getopt(argc, argv, "c:ut:r:k:i:o:s:b:P:h")) != -1) {
 		switch (c) {
 		case 'c': o->count = parse_num(optarg, "COUNT", 1, 1000000); break;
 		case 'u': o->udp = true; break;
@@ -125,12 +180,17 @@ static void parse_opts(int argc, char **argv, struct opts *o)
 		case 'o': o->csv = optarg; break;
 		case 's': o->samples = optarg; break;
 		case 'b': parse_src(optarg, o); break;
+		case 'P': parse_ports(optarg, o); break;
 		case 'h': usage(stdout); exit(EXIT_OK);
 		default: usage(stderr); exit(EXIT_USAGE);
 		}
 	}
 	if (!o->count)
+		o->count = o->nsports;
+	if (!o->count)
 		usage_error("missing -c COUNT");
+	if (o->nsports && o->count > o->nsports)
+		usage_error("-c %lu but -P names %zu ports", o->count, o->nsports);
 	if (argc - optind != 2)
 		usage_error("expected ADDR PORT");
 	check_keep_opts(o);
@@ -139,6 +199,11 @@ static void parse_opts(int argc, char **argv, struct opts *o)
 	parse_dst(argv[optind], argv[optind + 1], &o->dst, &o->dlen);
 	if (o->slen && o->src.ss_family != o->dst.ss_family)
 		usage_error("-b and ADDR are not of one family");
+	if (o->nsports && !o->slen) {
+		/* The wildcard address of ADDR's family, the port set later. */
+		o->src.ss_family = o->dst.ss_family;
+		o->slen = o->dlen;
+	}
 }
 
 static void sleep_until_us(int64_t t_us)
@@ -223,15 +288,52 @@ static void tally_print(struct tally *t)
 	fflush(stdout);
 }
 
-/* A non-blocking socket with its connect() started. */
-static int start_connect(const struct opts *o)
+/*
+ * -P: "port P NAME" for each exchange, in order.  Call before
+ * tally_print(), which sorts the names the indices point to.
+ */
+static void ports_print(const struct opts *o, const struct tally *t)
+{
+	unsigned long i;
+	int f;
+
+	for (i = 0; t->first && i < o->count; i++) {
+		f = t->first[i];
+		printf("port %u %s\n", o->sports[i], f >= 0 ? t->v[f].name : "-");
+	}
+}
+
+/*
+ * Bind fd for exchange i: to -b's address, and with -P to the i-th port
+ * (SO_REUSEADDR: an earlier use of the port may linger in TIME_WAIT).
+ */
+static int bind_src(int fd, const struct opts *o, unsigned long i)
+{
+	struct sockaddr_storage src = o->src;
+	int on = 1;
+
+	if (!o->slen)
+		return 0;
+	if (o->nsports) {
+		if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) < 0)
+			return -1;
+		if (src.ss_family == AF_INET)
+			((struct sockaddr_in *)&src)->sin_port = htons(o->sports[i]);
+		else
+			((struct sockaddr_in6 *)&src)->sin6_port = htons(o->sports[i]);
+	}
+	return bind(fd, (const struct sockaddr *)&src, o->slen);
+}
+
+/* A non-blocking socket for exchange i with its connect() started. */
+static int start_connect(const struct opts *o, unsigned long i)
 {
 	int type = o->udp ? SOCK_DGRAM : SOCK_STREAM;
 	int fd = socket(o->dst.ss_family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 
 	if (fd < 0)
 		return -1;
-	if ((o->slen && bind(fd, (const struct sockaddr *)&o->src, o->slen) < 0) ||
+	if (bind_src(fd, o, i) < 0 ||
 	    (connect(fd, (const struct sockaddr *)&o->dst, o->dlen) < 0 &&
 	     errno != EINPROGRESS)) {
 		close(fd);
@@ -271,15 +373,16 @@ static int read_line(int fd, bool udp, char *buf, size_t *blen)
 
 static const char hello[] = "hello\n";
 
-/* One short exchange; the answering name lands in name. */
-static int exchange(const struct opts *o, char *name, const char **step)
+/* Short exchange i; the answering name lands in name. */
+static int exchange(const struct opts *o, unsigned long i, char *name,
+		    const char **step)
 {
 	int64_t deadline = now_ms() + (int64_t)o->timeout_ms;
 	size_t blen = 0;
 	int fd, r = -1, e;
 
 	*step = "connect";
-	fd = start_connect(o);
+	fd = start_connect(o, i);
 	if (fd < 0)
 		return -1;
 	if (!o->udp && (wait_fd(fd, POLLOUT, deadline) < 0 || connect_result(fd) < 0))
@@ -311,13 +414,17 @@ static void run_sequential(const struct opts *o, struct tally *t)
 	const char *step;
 	int64_t t0_us;
 	unsigned long i;
+	int idx;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	t0_us = (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 	for (i = 0; i < o->count; i++) {
 		if (o->rate)
 			sleep_until_us(t0_us + (int64_t)(i * 1000000 / o->rate));
-		if (exchange(o, name, &step) == 0 && tally_add(t, name) >= 0)
+		idx = exchange(o, i, name, &step) == 0 ? tally_add(t, name) : -1;
+		if (t->first)
+			t->first[i] = idx;
+		if (idx >= 0)
 			continue;
 		t->failed++;
 		report(t, "exchange %lu: %s: %s", i + 1, step, strerror(errno));
@@ -464,7 +571,7 @@ static void k_open(struct run *r, size_t i, int64_t now)
 {
 	struct kconn *k = &r->k[i];
 
-	k->fd = start_connect(r->o);
+	k->fd = start_connect(r->o, i);
 	if (k->fd < 0) {
 		k_fail(r, i, errno);
 		return;
@@ -492,6 +599,8 @@ static void k_answer(struct run *r, size_t i, int64_t now)
 			return;
 		}
 		k->target = idx;
+		if (r->t->first)
+			r->t->first[i] = idx;
 		r->t->opened++;
 		log_event(r, i + 1, "open");
 	} else if (strcmp(r->t->v[k->target].name, k->buf) != 0) {
@@ -768,6 +877,7 @@ static void print_keep(const struct run *r)
 {
 	int f;
 
+	ports_print(r->o, r->t);
 	tally_print(r->t);
 	if (!r->t->failed)
 		printf("failed 0\n");
@@ -804,6 +914,17 @@ static int run_keep(const struct opts *o, struct tally *t)
 	return rc;
 }
 
+/* -P: the first answers, all -1 (none yet). */
+static int *first_init(unsigned long count)
+{
+	int *v = malloc(count * sizeof(*v));
+	unsigned long i;
+
+	for (i = 0; v && i < count; i++)
+		v[i] = -1;
+	return v;
+}
+
 int main(int argc, char **argv)
 {
 	struct tally t = { 0 };
@@ -811,13 +932,18 @@ int main(int argc, char **argv)
 
 	parse_opts(argc, argv, &o);
 	signal(SIGPIPE, SIG_IGN);
+	if (o.nsports && !(t.first = first_init(o.count)))
+		die("-P");
 	if (o.keep_s) {
 		if (run_keep(&o, &t) < 0)
 			return EXIT_FAIL;
 	} else {
 		run_sequential(&o, &t);
+		ports_print(&o, &t);
 		tally_print(&t);
 	}
 	free(t.v);
+	free(t.first);
+	free(o.sports);
 	return t.failed || t.moved ? EXIT_FAIL : EXIT_OK;
 }
