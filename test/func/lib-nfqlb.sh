@@ -4,16 +4,64 @@
 
 # ---------------------------------------------------------------- JSON
 
-# json_num KEY: the first number value of "KEY" in the JSON on stdin.
+# The Python that json_py runs: j is the JSON on stdin, a the arguments,
+# walk(x) every (key, value) pair in x, depth first, in document order.
+_JSON_PY='
+import json, sys
+def walk(x):
+    if isinstance(x, dict):
+        for k, v in x.items():
+            yield k, v
+            yield from walk(v)
+    elif isinstance(x, list):
+        for v in x:
+            yield from walk(v)
+def show(v):
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, (list, tuple)):
+        return " ".join(show(x) for x in v)
+    if isinstance(v, dict):
+        return json.dumps(v, separators=(",", ":"))
+    return "" if v is None else str(v)
+test = sys.argv[1] == "--test"
+expr, a = sys.argv[1 + test], sys.argv[2 + test:]
+try:
+    j = json.load(sys.stdin)
+    v = eval(expr)
+except Exception as e:
+    sys.exit("json_py: %s: %s" % (expr, e))
+if test:
+    sys.exit(0 if v else 1)
+print(show(v))
+'
+
+# json_py EXPR [ARG...]: the value of the Python expression EXPR on the
+# JSON on stdin (j; ARGs in the list a; walk(j) yields every key and
+# value).  Booleans print as true/false, lists space-separated.  Exits 1,
+# printing nothing, when the input is not JSON or EXPR fails.
+json_py()
+{
+	python3 -c "$_JSON_PY" "$@"
+}
+
+# json_test EXPR [ARG...]: true when EXPR (as for json_py) is true.
+json_test()
+{
+	python3 -c "$_JSON_PY" --test "$@"
+}
+
+# json_num KEY: the first number value of "KEY" in the JSON on stdin, at any
+# depth.
 json_num()
 {
-	grep -o "\"$1\":[0-9]*" | head -n 1 | cut -d: -f2
+	json_py 'next((v for k, v in walk(j) if k == a[0] and type(v) is int), None)' "$1"
 }
 
 # json_ids: the "id" values in the JSON on stdin, space separated.
 json_ids()
 {
-	grep -o '"id":[0-9]*' | cut -d: -f2 | tr '\n' ' ' | sed 's/ $//'
+	json_py '[v for k, v in walk(j) if k == "id"]'
 }
 
 # ---------------------------------------------------------------- the worker
@@ -23,18 +71,21 @@ json_ids()
 # lb_probe to know packets get through.
 lb_ready()
 {
-	"$NFQLB" stats --json | grep -q '"running":true'
+	"$NFQLB" stats --json | json_test 'any(q["running"] for q in j["queues"])'
 }
 
 # queue_packets Q [SHM]: the packets the worker on queue Q classified, from
-# `nfqlb stats --json` of table SHM (default $NFQLB_SHM).
+# `nfqlb stats --json` of table SHM (default $NFQLB_SHM); 0 when it cannot
+# be read.
 queue_packets()
 {
+	local n
+
 	# A worker killed by SIGKILL may leave its counter set behind and the
 	# next one take another: add up every set of queue Q.
-	"$NFQLB" stats --shm "${2:-$NFQLB_SHM}" --json |
-		grep -o "\"queue\":$1,\"running\":[a-z]*,\"packets\":[0-9]*" |
-		awk -F: '{ s += $4 } END { print s + 0 }'
+	n=$("$NFQLB" stats --shm "${2:-$NFQLB_SHM}" --json |
+		json_py 'sum(q["packets"] for q in j["queues"] if q["queue"] == int(a[0]))' "$1")
+	echo "${n:-0}"
 }
 
 # queue_packets_over Q MIN [SHM]: true when queue Q classified more than MIN.
@@ -44,10 +95,20 @@ queue_packets_over()
 }
 
 # stats_queue Q KEY: KEY ("packets", "waiting", "queue_dropped",
-# "user_dropped") of queue Q in `nfqlb stats --json`.
+# "user_dropped") of queue Q's first counter set in `nfqlb stats --json`.
 stats_queue()
 {
-	"$NFQLB" stats --json | grep -o "{\"queue\":$1,[^}]*}" | json_num "$2"
+	"$NFQLB" stats --json |
+		json_py 'next((q[a[1]] for q in j["queues"] if q["queue"] == int(a[0])), None)' "$1" "$2"
+}
+
+# stats_target ID [KEY]: KEY (default "packets") of target ID in `nfqlb
+# stats --json`; empty when there is no such target.
+stats_target()
+{
+	"$NFQLB" stats --json |
+		json_py 'next((t[a[1]] for t in j["targets"] if t["id"] == int(a[0])), None)' \
+			"$1" "${2:-packets}"
 }
 
 # stats_save [SHM...]: `nfqlb stats` of the tables (default $NFQLB_SHM)

@@ -17,7 +17,11 @@
 # passes them).  Ends with "N passed, N failed, N skipped" and exits 1 when
 # any test failed.
 #
-# With NFQLB_SAN set (make func-san), the tests that declare in their
+# Sanitizer builds: NFQLB_SAN set says NFQLB and TOOLS are built with ASan
+# and UBSan (make func-san).  FUNC_SAN_NFQLB and FUNC_SAN_TOOLS, when set,
+# name such a build too, and every test then runs twice in the one pool:
+# against NFQLB and TOOLS, and against the sanitizer build, as "TEST (san)"
+# (make check).  Against a sanitizer build, the tests that declare in their
 # header, on a line of its own,
 #	#@ not-sanitized: REASON
 # (valgrind cannot run a sanitizer build) are not selected at all, and are
@@ -33,7 +37,6 @@
 dir=$(cd "$(dirname "$0")" && pwd)
 : "${NFQLB:?set NFQLB to the nfqlb binary}"
 : "${TOOLS:?set TOOLS to the test tools directory}"
-export NFQLB TOOLS
 
 limit=${FUNC_TIMEOUT:-120}	# seconds per test
 jobs=${FUNC_JOBS:-4}
@@ -44,7 +47,20 @@ passed=0
 failed=0
 skipped=0
 failures=()
-declare -A NAME_OF ID_OF START_OF	# by the PID of a running test
+# The builds: BIN_OF, TOOLS_OF and SAN_OF (1: sanitizers) by config, and
+# the suffix of a test's name in that config.
+BIN_OF=("$NFQLB")
+TOOLS_OF=("$TOOLS")
+SAN_OF=("${NFQLB_SAN:+1}")
+SUFFIX_OF=("")
+if [ -n "${FUNC_SAN_NFQLB:-}" ]; then
+	: "${FUNC_SAN_TOOLS:?set FUNC_SAN_TOOLS with FUNC_SAN_NFQLB}"
+	BIN_OF+=("$FUNC_SAN_NFQLB")
+	TOOLS_OF+=("$FUNC_SAN_TOOLS")
+	SAN_OF+=(1)
+	SUFFIX_OF+=(" (san)")
+fi
+declare -A KEY_OF ID_OF START_OF	# by the PID of a running test
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/nfqlb-func.XXXXXX") || exit 1
 
@@ -54,10 +70,10 @@ stop_all()
 {
 	local pid
 
-	for pid in "${!NAME_OF[@]}"; do
+	for pid in "${!KEY_OF[@]}"; do
 		kill -TERM "$pid" 2>/dev/null
 	done
-	for pid in "${!NAME_OF[@]}"; do
+	for pid in "${!KEY_OF[@]}"; do
 		wait "$pid" 2>/dev/null
 		sweep "${ID_OF[$pid]}"
 	done
@@ -80,13 +96,12 @@ sweep()
 	rm -f "/dev/shm/nfqlb-test-$1" "/dev/shm/nfqlb-test-$1-"*
 }
 
-# san_reports NAME: print and remove the sanitizer reports test NAME's
-# processes left; 0 when there were any.
+# san_reports KEY: print and remove the sanitizer reports the processes of
+# test KEY left; 0 when there were any.
 san_reports()
 {
 	local f found=1
 
-	[ -n "${NFQLB_SAN:-}" ] || return 1
 	for f in "$work/$1.san"/*; do
 		[ -e "$f" ] || continue
 		found=0
@@ -97,8 +112,14 @@ san_reports()
 	return $found
 }
 
-# last_time NAME: the seconds NAME took in the last run (9999 if unknown,
-# so that a new test starts early).
+# label KEY: "t-name" or "t-name (san)" for the key "CONFIG:t-name".
+label()
+{
+	echo "${1#*:}${SUFFIX_OF[${1%%:*}]}"
+}
+
+# last_time KEY: the seconds KEY took in the last run (9999 if unknown, so
+# that a new test starts early).
 last_time()
 {
 	local s=""
@@ -108,13 +129,13 @@ last_time()
 	echo "${s:-9999}"
 }
 
-# select_tests NAME...: the test files to run, slowest first, in TESTS;
-# those not for sanitizer builds in EXCLUDED.
+# select_tests NAME...: the keys ("CONFIG:t-name") to run, slowest first,
+# in KEYS; the tests not for sanitizer builds in EXCLUDED.
 select_tests()
 {
-	local t name list=()
+	local t name c list=()
 
-	TESTS=()
+	KEYS=()
 	EXCLUDED=()
 	if [ $# -eq 0 ]; then
 		list=("$dir"/t-*.sh)
@@ -126,33 +147,35 @@ select_tests()
 	for t in "${list[@]}"; do
 		[ -e "$t" ] || { echo "run.sh: no test $t"; exit 1; }
 		name=$(basename "$t" .sh)
-		if [ -n "${NFQLB_SAN:-}" ] && grep -q '^#@ not-sanitized' "$t"; then
-			EXCLUDED+=("$name")
-			continue
-		fi
-		TESTS+=("$(last_time "$name") $t")
+		for c in "${!BIN_OF[@]}"; do
+			if [ -n "${SAN_OF[c]}" ] && grep -q '^#@ not-sanitized' "$t"; then
+				EXCLUDED+=("$name")
+				continue
+			fi
+			KEYS+=("$(last_time "$c:$name") $c:$name")
+		done
 	done
-	mapfile -t TESTS < <(printf '%s\n' "${TESTS[@]}" | sort -k1,1nr | cut -d' ' -f2-)
+	mapfile -t KEYS < <(printf '%s\n' "${KEYS[@]}" | sort -k1,1nr | cut -d' ' -f2-)
 }
 
-# start N FILE: run test FILE in the background, its output in $work.
+# start N KEY: run test KEY in the background, its output in $work.
 start()
 {
-	local n=$1 t=$2 name id pid
+	local n=$1 key=$2 c=${2%%:*} name=${2#*:} id pid
 
-	name=$(basename "$t" .sh)
 	id="r$$x$n"
-	mkdir -p "$work/$name.san"
+	mkdir -p "$work/$key.san"
 	(
-		if [ -n "${NFQLB_SAN:-}" ]; then
-			export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}log_path=$work/$name.san/asan"
-			export UBSAN_OPTIONS="${UBSAN_OPTIONS:+$UBSAN_OPTIONS:}print_stacktrace=1:log_path=$work/$name.san/ubsan"
+		export NFQLB=${BIN_OF[c]} TOOLS=${TOOLS_OF[c]} NFQLB_SAN=${SAN_OF[c]}
+		if [ -n "$NFQLB_SAN" ]; then
+			export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}log_path=$work/$key.san/asan"
+			export UBSAN_OPTIONS="${UBSAN_OPTIONS:+$UBSAN_OPTIONS:}print_stacktrace=1:log_path=$work/$key.san/ubsan"
 		fi
 		NFQLB_TEST_ID=$id TEST_NAME=$name exec timeout -k 10 "$limit" \
-			bash "$t" </dev/null >"$work/$name.out" 2>&1
+			bash "$dir/$name.sh" </dev/null >"$work/$key.out" 2>&1
 	) &
 	pid=$!
-	NAME_OF[$pid]=$name
+	KEY_OF[$pid]=$key
 	ID_OF[$pid]=$id
 	START_OF[$pid]=$SECONDS
 }
@@ -160,12 +183,13 @@ start()
 # finish PID RC: print the output and the result of the test PID ran.
 finish()
 {
-	local pid=$1 rc=$2 name=${NAME_OF[$1]} took
+	local pid=$1 rc=$2 key=${KEY_OF[$1]} name took
 
+	name=$(label "$key")
 	took=$((SECONDS - START_OF[$pid]))
-	unset "NAME_OF[$pid]"
-	cat "$work/$name.out"
-	if san_reports "$name"; then
+	unset "KEY_OF[$pid]"
+	cat "$work/$key.out"
+	if san_reports "$key"; then
 		echo "  $name: a process left the sanitizer reports above"
 		case $rc in 0 | 77) rc=1 ;; esac
 	fi
@@ -173,7 +197,7 @@ finish()
 	0)
 		passed=$((passed + 1))
 		echo "ok      $name (${took}s)"
-		echo "$name $took" >>"$work/times"
+		echo "$key $took" >>"$work/times"
 		;;
 	77)
 		if [ $ci -eq 1 ]; then
@@ -202,20 +226,20 @@ finish()
 
 select_tests "$@"
 if [ ${#EXCLUDED[@]} -gt 0 ]; then
-	echo "not run under sanitizers (#@ not-sanitized): ${EXCLUDED[*]}"
+	echo "not run against the sanitizer build (#@ not-sanitized): ${EXCLUDED[*]}"
 fi
-echo "${#TESTS[@]} tests, $jobs at a time"
+echo "${#KEYS[@]} test runs, $jobs at a time"
 n=0
-for t in "${TESTS[@]}"; do
-	while [ ${#NAME_OF[@]} -ge "$jobs" ]; do
-		wait -n -p done_pid "${!NAME_OF[@]}"
+for key in "${KEYS[@]}"; do
+	while [ ${#KEY_OF[@]} -ge "$jobs" ]; do
+		wait -n -p done_pid "${!KEY_OF[@]}"
 		finish "$done_pid" $?
 	done
 	n=$((n + 1))
-	start "$n" "$t"
+	start "$n" "$key"
 done
-while [ ${#NAME_OF[@]} -gt 0 ]; do
-	wait -n -p done_pid "${!NAME_OF[@]}"
+while [ ${#KEY_OF[@]} -gt 0 ]; do
+	wait -n -p done_pid "${!KEY_OF[@]}"
 	finish "$done_pid" $?
 done
 
@@ -227,7 +251,7 @@ fi
 echo "$passed passed, $failed failed, $skipped skipped"
 if [ "$skipped" -gt 0 ]; then
 	echo "************************************************************"
-	echo "*** $skipped of ${#TESTS[@]} function tests SKIPPED: they did not run"
+	echo "*** $skipped of ${#KEYS[@]} function test runs SKIPPED: they did not run"
 	echo "*** (see the SKIP lines above; most need root).  Run as root,"
 	echo "*** or with CI=true, where a skip is a failure."
 	echo "************************************************************"

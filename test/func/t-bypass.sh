@@ -136,8 +136,9 @@ info "SIGKILL: packets are accepted unmarked, not dropped"
 kill -KILL "$LB_PID"
 wait "$LB_PID" 2>/dev/null
 wait_for unbound || fail "queue 0 is still bound after SIGKILL"
-"$NFQLB" stats --json | grep -q '"queue":0,"running":false' ||
-	fail "stats shows the killed worker running: $("$NFQLB" stats --json | grep -o '"queues".*')"
+"$NFQLB" stats --json |
+	json_test 'not any(q["running"] for q in j["queues"] if q["queue"] == 0)' ||
+	fail "stats shows the killed worker running: $("$NFQLB" stats --json | json_py 'j["queues"]')"
 before=$(unmarked_local)
 for vip in "$VIP4" "$VIP6"; do
 	for p in tcp udp; do

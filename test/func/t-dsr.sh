@@ -73,8 +73,7 @@ bridge_port()
 # id_packets ID: the packets counted for target ID.
 id_packets()
 {
-	"$NFQLB" stats --json | grep -o "\"id\":$1,\"active\":[a-z]*,\"packets\":[0-9]*" |
-		cut -d: -f4
+	stats_target "$1"
 }
 
 # returns: packets from the VIP that lb forwarded (replies), IPv4 + IPv6.

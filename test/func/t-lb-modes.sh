@@ -85,7 +85,8 @@ info "no targets, --no-target drop"
 lo_send 10 127.0.0.1
 sleep 0.5
 [ "$(total)" -eq 0 ] || fail "no-target drop: $(counts) left"
-"$NFQLB" stats --json | grep -q '"no_target":10,' || fail "no_target not counted: $("$NFQLB" stats --json)"
+[ "$("$NFQLB" stats --json | json_py 'j["no_target"]')" = 10 ] ||
+	fail "no_target not counted: $("$NFQLB" stats --json)"
 
 info "no targets, --no-target accept: unmarked"
 run_lb --no-target accept

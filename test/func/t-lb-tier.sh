@@ -34,13 +34,13 @@ IDS=(101 102 103 104)
 # lookup SHM: the table's lookup entries, from `nfqlb show --json`.
 lookup()
 {
-	"$NFQLB" show --shm "$1" --json | grep -o '"lookup":\[[0-9,]*\]'
+	"$NFQLB" show --shm "$1" --json | json_py 'j["lookup"]'
 }
 
 # running SHM: a worker has claimed a queue's counters in table SHM.
 running()
 {
-	"$NFQLB" stats --shm "$1" --json | grep -q '"running":true'
+	"$NFQLB" stats --shm "$1" --json | json_test 'any(q["running"] for q in j["queues"])'
 }
 
 # lb_setup K SHM: table SHM, rules, routes by mark and the worker in lbK.

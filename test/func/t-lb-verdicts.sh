@@ -24,8 +24,7 @@ forwarded()
 # counted ID: packets the worker gave to target ID.
 counted()
 {
-	"$NFQLB" stats --json | grep -o "\"id\":$1,\"active\":[a-z]*,\"packets\":[0-9]*" |
-		cut -d: -f4
+	stats_target "$1"
 }
 
 total_forwarded()

@@ -64,23 +64,12 @@ SPORT=30000	# each injection takes the next COPIES source ports (and IP ids)
 COUNTERS="l4 icmp-echo icmp-error fragment l3 malformed accepted dropped no_target"
 declare -A EXP
 
-
-# that frames are handled in the order they were sent.
 # counters: the values of COUNTERS in `nfqlb stats --json`, one line.
 counters()
 {
-	"$NFQLB" stats --json | awk -v keys="$COUNTERS" '{
-		n = split(keys, k, " ")
-		for (i = 1; i <= n; i++) {
-			v = ""
-			if (match($0, "\"" k[i] "\":[0-9]+")) {
-				v = substr($0, RSTART, RLENGTH)
-				sub(/.*:/, "", v)
-			}
-			out = out (i > 1 ? " " : "") v
-		}
-		print out
-	}'
+	# shellcheck disable=SC2086 # COUNTERS is a list
+	"$NFQLB" stats --json | json_py '[next((v for k, v in walk(j)
+		if k == key and type(v) is int), "") for key in a]' $COUNTERS
 }
 
 expected()
@@ -106,8 +95,7 @@ snmp()
 # target_packets ID: packets counted for target ID.
 target_packets()
 {
-	"$NFQLB" stats --json | grep -o "\"id\":$1,\"active\":[a-z]*,\"packets\":[0-9]*" |
-		cut -d: -f4
+	stats_target "$1"
 }
 
 # fate FAM KIND: KIND's expected fate in family FAM (FATE4 or FATE6).

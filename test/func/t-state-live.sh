@@ -135,7 +135,7 @@ wait_for -n 50 logged 2 'was replaced' ||
 before7=$(lo_marked 7)
 lo_send 20
 wait_for lo_marked_is $((before7 + 20)) 7 || fail "the new table 7 was not used"
-"$NFQLB" stats --json | grep -q '"packets":20' ||
+[ "$(stats_target 7)" = 20 ] ||
 	fail "the new object's counters: $("$NFQLB" stats --json)"
 kill -TERM "$LB_PID"
 wait "$LB_PID"
