@@ -65,7 +65,8 @@ fwmark_route()
 }
 
 # fwmark_routes NS ID:I...: in NS, packets marked ID go to target I
-# (target_addr4/6): fwmark_route for each pair.
+# (target_addr4/6): fwmark_route for each pair.  Target I's name
+# (topo_fwmark's I-th T) becomes ID's for the checks of lib-predict.sh.
 fwmark_routes()
 {
 	local n=$1 pair id i
@@ -74,6 +75,7 @@ fwmark_routes()
 	for pair in "$@"; do
 		id=${pair%%:*}
 		i=${pair#*:}
+		target_names "$id:${STAR_NAMES[i - 1]}"
 		fwmark_route "$n" "$id" "$(target_addr4 "$i")" "$(target_addr6 "$i")"
 	done
 }
@@ -141,6 +143,23 @@ fwd_count()
 		nsx "$1" ip6tables-save -c -t filter
 	} | sed -n 's/^\[\([0-9]*\):.*-A FORWARD .*nfqlb-fwd-count.*/\1/p' |
 		awk '{ s += $1 } END { print s + 0 }'
+}
+
+# queue_hits NS: packets NS's NFQUEUE rules (mangle, IPv4 + IPv6) took,
+# whether a worker was there to take them or not.
+queue_hits()
+{
+	{
+		nsx "$1" iptables-save -c -t mangle
+		nsx "$1" ip6tables-save -c -t mangle
+	} | sed -n 's/^\[\([0-9]*\):.* -j NFQUEUE.*/\1/p' |
+		awk '{ s += $1 } END { print s + 0 }'
+}
+
+# queue_hits_over NS N: NS's NFQUEUE rules took more than N packets.
+queue_hits_over()
+{
+	[ "$(queue_hits "$1")" -gt "$2" ]
 }
 
 # fwd_count_rules NS: count, without deciding anything, the packets NS

@@ -32,7 +32,8 @@ topo_nat()
 
 # nat_rules ID:I...: in lb, queue TCP and UDP to the VIP on port 80 to
 # NFQUEUE 0 (mangle PREROUTING), and DNAT each mark ID to target I's
-# address (nat PREROUTING), for IPv4 and IPv6.
+# address (nat PREROUTING), for IPv4 and IPv6.  Target I's name (topo_nat's
+# I-th NAME) becomes ID's for the checks of lib-predict.sh.
 nat_rules()
 {
 	local pair id i p
@@ -46,6 +47,7 @@ nat_rules()
 	for pair in "$@"; do
 		id=${pair%%:*}
 		i=${pair#*:}
+		target_names "$id:${STAR_NAMES[i - 1]}"
 		for p in tcp udp; do
 			nsx lb iptables -t nat -A PREROUTING -d "$VIP4" -p "$p" \
 				-m mark --mark "$id" -j DNAT --to-destination \

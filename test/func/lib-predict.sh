@@ -14,7 +14,7 @@
 # SPORT_NEXT past them.  Call predict in the test's shell, not in $(...),
 # so that SPORT_NEXT moves.
 
-SPORT_NEXT=20000
+SPORT_NEXT=45000	# clear of the ports tests name themselves
 declare -gA _TNAME=()	# target id -> the name its echo server answers
 
 # target_names ID:NAME...: the name the target with each ID answers with
@@ -28,14 +28,17 @@ target_names()
 	done
 }
 
-# client_addr ADDR: the client's address in ADDR's family on the star and
-# DSR topologies (10.200.0.2 or fd00:200::2).
+# client_addr ADDR: the first global address of ADDR's family on the
+# client namespace's eth0 (on the star topology 10.200.0.2 or fd00:200::2).
 client_addr()
 {
-	case $1 in
-	*:*) echo fd00:200::2 ;;
-	*) echo 10.200.0.2 ;;
-	esac
+	local fam=-4 a
+
+	case $1 in *:*) fam=-6 ;; esac
+	a=$(ip -n "${NS_PREFIX}client" "$fam" -o addr show dev eth0 scope global |
+		awk '{ sub(/\/.*/, "", $4); print $4; exit }')
+	[ -n "$a" ] || fail "the client has no address for $1"
+	echo "$a"
 }
 
 # predict_run ARGS...: test/ref/predict.py ARGS on table $NFQLB_SHM; its
@@ -52,7 +55,7 @@ predict_run()
 # lines nfqlb-conn -P must print), and moves SPORT_NEXT past the ports.
 predict()
 {
-	local p id name
+	local p id name last=0
 
 	predict_run --src "$1" --dst "$2" --proto "$3" --dport "$4" \
 		--first "$SPORT_NEXT" --per-target "$5" ||
@@ -64,8 +67,9 @@ predict()
 		[ -n "$name" ] || fail "predict: no name for target $id (see target_names)"
 		PRED_PORTS+="${PRED_PORTS:+,}$p"
 		PRED_WANT+="port $p $name"$'\n'
+		last=$p
 	done <<<"$PRED_OUT"
-	SPORT_NEXT=$((p + 1))
+	SPORT_NEXT=$((last + 1))
 }
 
 # expect_predicted WHAT OUTPUT RC [WANT]: nfqlb-conn -P's OUTPUT and exit

@@ -19,11 +19,12 @@ client_link()
 # _topo_star T...: the namespaces, links, addresses and routes that
 # topo_nat and topo_fwmark share: client --- lb --- T..., target i at
 # 10.200.i.2 / fd00:200:i::2 behind lb's 10.200.i.1 / fd00:200:i::1,
-# routing back via lb; lb forwards.
+# routing back via lb; lb forwards.  STAR_NAMES holds T... in order.
 _topo_star()
 {
 	local i=0 t
 
+	STAR_NAMES=("$@")
 	ns_add client lb "$@"
 	client_link lb
 	forwarding_on lb

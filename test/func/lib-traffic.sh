@@ -49,8 +49,9 @@ conn_keep()
 }
 
 # conn_keep_check NAME PID: wait for the nfqlb-conn of conn_keep NAME and
-# fail unless it exited 0 with "failed 0" and "moved 0".  Its output is
-# left in CONN_OUT.
+# fail unless it exited 0 with "failed 0" and "moved 0", and, when
+# conn_keep_spread started it, each connection was answered by the target
+# predicted for its port.  Its output is left in CONN_OUT.
 conn_keep_check()
 {
 	local rc
@@ -58,10 +59,13 @@ conn_keep_check()
 	wait "$2"
 	rc=$?
 	CONN_OUT=$(cat "$LOGDIR/$1.log")
-	[ "$rc" -eq 0 ] && [ "$(conn_count "$CONN_OUT" failed)" -eq 0 ] &&
-		[ "$(conn_count "$CONN_OUT" moved)" -eq 0 ] && return 0
-	stats_save
-	fail "$1: nfqlb-conn exit $rc: $(echo "$CONN_OUT" | tr '\n' ' ')"
+	if [ "$rc" -ne 0 ] || [ "$(conn_count "$CONN_OUT" failed)" -ne 0 ] ||
+		[ "$(conn_count "$CONN_OUT" moved)" -ne 0 ]; then
+		stats_save
+		fail "$1: nfqlb-conn exit $rc: $(echo "$CONN_OUT" | tr '\n' ' ')"
+	fi
+	[ -e "$LOGDIR/$1.want" ] || return 0
+	expect_predicted "$1" "$CONN_OUT" "$rc" "$(cat "$LOGDIR/$1.want")"
 }
 
 # conn_keep_both NAME COUNT SECONDS TIMEOUT_MS: conn_keep NAME-4 and NAME-6
@@ -75,6 +79,29 @@ conn_keep_both()
 	KEEP6=$BG_PID
 }
 
+# conn_keep_spread NAME K SECONDS TIMEOUT_MS: as conn_keep_both, but K
+# connections per active target to each VIP, from source ports the
+# reference model sends to that target (predict); conn_keep_check then
+# wants each connection answered by its predicted target.  KEEP_COUNT is
+# the number of connections per VIP.
+conn_keep_spread()
+{
+	local vip f src pids=()
+
+	for f in 4 6; do
+		vip=$VIP4
+		[ $f = 6 ] && vip=$VIP6
+		src=$(client_addr "$vip")
+		predict "$src" "$vip" tcp 80 "$2"
+		printf '%s' "$PRED_WANT" >"$LOGDIR/$1-$f.want"
+		conn_keep "$1-$f" client -k "$3" -t "$4" -b "$src" -P "$PRED_PORTS" "$vip" 80
+		pids+=("$BG_PID")
+	done
+	KEEP4=${pids[0]}
+	KEEP6=${pids[1]}
+	KEEP_COUNT=$(grep -c . <<<"$PRED_WANT")
+}
+
 # conn_keep_opened NAME COUNT SECONDS TIMEOUT_MS: conn_keep_both, then wait
 # (10 s at most) until queue 0's worker has classified at least a packet
 # for each of the 2 x COUNT connections.
@@ -84,7 +111,25 @@ conn_keep_opened()
 
 	q0=$(queue_packets 0)
 	conn_keep_both "$@"
-	wait_for -n 100 queue_packets_over 0 $((q0 + 2 * $2 - 1)) ||
+	_keep_wait_opened "$q0" $((2 * $2))
+}
+
+# conn_keep_spread_opened NAME K SECONDS TIMEOUT_MS: conn_keep_spread, then
+# wait as conn_keep_opened does for its 2 x KEEP_COUNT connections.
+conn_keep_spread_opened()
+{
+	local q0
+
+	q0=$(queue_packets 0)
+	conn_keep_spread "$@"
+	_keep_wait_opened "$q0" $((2 * KEEP_COUNT))
+}
+
+# _keep_wait_opened Q0 N: queue 0 classified N packets since it had Q0,
+# within 10 s.
+_keep_wait_opened()
+{
+	wait_until 10 queue_packets_over 0 $(($1 + $2 - 1)) ||
 		fail "the connections did not open (queue: $(queue_packets 0) packets)"
 }
 
@@ -114,15 +159,14 @@ expect_spread()
 }
 
 # spread_all VIP PROTO COUNT: COUNT exchanges from the client with VIP:80
-# over PROTO (tcp or udp), all answered, some by each of t1..t3 and none by
+# over PROTO (tcp or udp), COUNT / 3 from source ports the reference model
+# sends to each of the three active targets (spread_check; say their names
+# with target_names), each answered by its predicted target, so none by
 # "lb" (which answers only what went unmarked, see vip_on_lb).
 spread_all()
 {
-	local flag="" out
-
-	[ "$2" = udp ] && flag=-u
-	out=$(conn client -c "$3" -t 1000 $flag "$1" 80)
-	expect_spread "$2 to $1" "$out" $? t1 t2 t3 lb=0
+	spread_check "$1" "$2" $(($3 / 3))
+	[ "$(conn_count "$SPREAD_OUT" lb)" -eq 0 ] || fail "$2 to $1: lb answered"
 }
 
 # hold_queued VIP MIN MAX: 10 connections from the client to VIP:80, held

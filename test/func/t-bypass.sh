@@ -8,7 +8,9 @@
 # answers on port 80 as "lb", so "lb" answering means "accepted without a
 # mark": not DNATed to a target.
 #   - With the worker: flows from fixed source ports (nfqlb-flows) are
-#     answered by the targets; their targets are recorded.
+#     each answered by the target the reference model predicts for it
+#     (test/ref/predict.py), which covers every target; their targets are
+#     recorded.
 #   - SIGKILL: the kernel unbinds the queue; new TCP and UDP connections
 #     are accepted unmarked (answered by lb, mark 0) instead of dropped.
 #     Connections opened before keep their target (conntrack holds the DNAT).
@@ -51,19 +53,26 @@ flows()
 		fail "flows to $1 failed: $(grep ' -$' "$3" | head -n 5 | tr '\n' ' ')"
 }
 
-# spread FILE: every target answered some flow, lb none.
-spread()
+# predicted VIP SPORT FILE: each flow of FILE (nfqlb-flows from SPORT) was
+# answered by the target the reference model predicts for its port, and
+# those targets are every one of t1..t3.
+predicted()
 {
-	local t
+	local want
 
-	for t in t1 t2 t3; do
-		grep -q " $t$" "$1" || fail "$t answered no flow: $(tr '\n' ' ' <"$1")"
-	done
-	! grep -q " lb$" "$1" || fail "flows went unmarked: $(tr '\n' ' ' <"$1")"
+	predict_run --src "$(client_addr "$1")" --dst "$1" --dport 80 \
+		--ports "$2-$(($2 + FLOWS - 1))" || fail "predict.py: $PRED_OUT"
+	want=$(echo "$PRED_OUT" | sed 's/ 10\([1-3]\)$/ t\1/')
+	[ "$(echo "$want" | awk '{ print $2 }' | sort -u | tr '\n' ' ')" = "t1 t2 t3 " ] ||
+		fail "the ports from $2 do not reach every target: $(echo "$want" | tr '\n' ' ')"
+	[ "$(cat "$3")" = "$want" ] ||
+		fail "flows to $1 reached other targets than the model predicts:" \
+			"$(diff <(echo "$want") "$3" | sed -n 's/^> //p' | tr '\n' ' ')"
 }
 
 # answered_by VIP PROTO NAME: 20 exchanges, all answered by NAME (or, with
-# NAME "targets", 40 exchanges answered by all of t1..t3 and never lb).
+# NAME "targets", spread_all: 13 flows per target, each answered by its
+# predicted target, never lb).
 answered_by()
 {
 	local flag="" out
@@ -105,6 +114,7 @@ unmarked_local()
 info "topology: client, lb with the VIP, t1..t3; NFQUEUE with --queue-bypass"
 topo_nat t1 t2 t3
 bypass_rules
+target_names 101:t1 102:t2 103:t3
 vip_on_lb
 addr_add client eth0 10.200.0.3/24 fd00:200::3/64
 nsx lb iptables -A INPUT -d "$VIP4" -m mark --mark 0 || fail "iptables"
@@ -118,8 +128,8 @@ wait_for bound || fail "the worker did not bind queue 0"
 info "with the worker: $FLOWS flows each over IPv4 and IPv6"
 flows "$VIP4" 20000 "$LOGDIR/before.4"
 flows "$VIP6" 21000 "$LOGDIR/before.6"
-spread "$LOGDIR/before.4"
-spread "$LOGDIR/before.6"
+predicted "$VIP4" 20000 "$LOGDIR/before.4"
+predicted "$VIP6" 21000 "$LOGDIR/before.6"
 for p in tcp udp; do
 	answered_by "$VIP4" $p targets
 done

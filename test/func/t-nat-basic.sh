@@ -35,7 +35,6 @@ expect_table()
 
 info "topology: client, lb, t1..t3"
 topo_nat t1 t2 t3
-target_names 101:t1 102:t2 103:t3
 nat_rules 101:1 102:2 103:3
 
 info "table $NFQLB_SHM: init, activate 101 102 103"

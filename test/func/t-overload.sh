@@ -44,7 +44,8 @@ run_lb()
 	wait_for -n 20 lb_probe "$VIP4" 80 || fail "no answer through the worker"
 }
 
-# balanced PROTO: 60 exchanges, all answered, by every target, none by lb.
+# balanced PROTO: spread_all, 20 flows per target, each answered by the
+# target the reference model predicts for it, none by lb.
 balanced()
 {
 	spread_all "$VIP4" "$1" 60
