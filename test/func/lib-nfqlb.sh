@@ -42,13 +42,13 @@ print(show(v))
 # printing nothing, when the input is not JSON or EXPR fails.
 json_py()
 {
-	python3 -c "$_JSON_PY" "$@"
+	"$PYTHON" -S -c "$_JSON_PY" "$@"
 }
 
 # json_test EXPR [ARG...]: true when EXPR (as for json_py) is true.
 json_test()
 {
-	python3 -c "$_JSON_PY" --test "$@"
+	"$PYTHON" -S -c "$_JSON_PY" --test "$@"
 }
 
 # json_num KEY: the first number value of "KEY" in the JSON on stdin, at any

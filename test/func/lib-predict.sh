@@ -45,7 +45,7 @@ client_addr()
 # "SPORT ID" lines (or its error) in PRED_OUT.  Returns its exit code.
 predict_run()
 {
-	PRED_OUT=$("$NFQLB" show --json | python3 "$_libdir/../ref/predict.py" "$@" 2>&1)
+	PRED_OUT=$("$NFQLB" show --json | "$PYTHON" -S "$_libdir/../ref/predict.py" "$@" 2>&1)
 }
 
 # predict SRC DST PROTO DPORT K: from SPORT_NEXT up, the first K source

@@ -41,6 +41,17 @@ NFQLB=${NFQLB:-$_libdir/../../build/nfqlb}
 TOOLS=${TOOLS:-$_libdir/../../build/tools}
 export NFQLB TOOLS
 
+# The Python that reads JSON and predicts flows: python3, resolved once to
+# the interpreter itself (a version manager's shim on PATH would cost a
+# shell and a few hundred milliseconds per call).  run.sh resolves it once
+# for all tests.  The helpers run it with -S: they need the standard
+# library only, and a site's start-up imports cost more than their work.
+if [ -z "${PYTHON:-}" ]; then
+	PYTHON=$(python3 -c 'import sys; print(sys.executable)' 2>/dev/null) ||
+		PYTHON=python3
+	export PYTHON
+fi
+
 # The test addresses.  VIP is what clients connect to.
 VIP4=10.200.255.1
 VIP6=fd00:200:ff::1
@@ -104,11 +115,13 @@ need_cmd()
 	done
 }
 
-# need_bins: fail unless $NFQLB and the test tools are built.
+# need_bins: fail unless $NFQLB and the test tools are built; skip
+# without python3, which the helpers need to read JSON and predict flows.
 need_bins()
 {
 	local b
 
+	need_cmd python3
 	for b in "$NFQLB" "$TOOLS/nfqlb-echo" "$TOOLS/nfqlb-conn"; do
 		[ -x "$b" ] || fail "$b is not built (run make all)"
 	done

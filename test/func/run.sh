@@ -63,6 +63,10 @@ fi
 declare -A KEY_OF ID_OF START_OF	# by the PID of a running test
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/nfqlb-func.XXXXXX") || exit 1
+# lib.sh's Python, resolved once for every test (see there).
+if [ -z "${PYTHON:-}" ] && command -v python3 >/dev/null; then
+	PYTHON=$(python3 -c 'import sys; print(sys.executable)') && export PYTHON
+fi
 
 # stop_all: end the tests still running (their timeout processes, by PID),
 # sweep their names, remove the work directory.
