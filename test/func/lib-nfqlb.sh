@@ -123,6 +123,34 @@ stats_save()
 	done
 }
 
+# proc_reads PID: the read system calls process PID has made so far
+# (syscr of /proc/PID/io).
+proc_reads()
+{
+	awk '$1 == "syscr:" { print $2 }' "/proc/$1/io"
+}
+
+_reads_over()
+{
+	[ "$(proc_reads "$1")" -gt "$2" ]
+}
+
+# wait_checks PID N: wait (10 s at most) until the worker PID has made N
+# more read() calls, or fail: the event that shows it went through its
+# once-a-second check of its table again, and had the chance to log
+# something again.  The worker reads only there: its queue's row in /proc
+# (one read a check), and, while its table exists but is unusable, the
+# table's header (a second read).  So N = 2K waits for K checks of an
+# unusable table, N = K for K checks of a usable or deleted one.
+wait_checks()
+{
+	local r
+
+	r=$(proc_reads "$1") || fail "cannot read /proc/$1/io"
+	wait_until 10 _reads_over "$1" $((r + $2 - 1)) ||
+		fail "the worker made no $2 checks in 10 s ($(proc_reads "$1") reads)"
+}
+
 # lb_stop SIGNAL: send SIGNAL to the worker LB_PID and reap it; after
 # SIGTERM it must exit 0.
 lb_stop()
