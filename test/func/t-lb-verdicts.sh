@@ -5,7 +5,9 @@
 # Bursts of UDP over many flows, in long runs of one flow and in
 # interleaved flows, cross the worker with 3 targets; the packets the
 # worker counted for each target must equal the packets the kernel
-# forwarded with that target's mark, exactly.
+# forwarded with that target's mark, exactly.  The 64 flows come from
+# source ports whose targets the reference model predicts, which cover
+# every target: each target must get packets.
 # shellcheck source-path=SCRIPTDIR
 . "$(dirname "$0")/lib.sh"
 
@@ -53,8 +55,14 @@ wait_for settled "$base" || fail "probe packets: counted $base, forwarded $(tota
 
 for batch in 32 1 5; do
 	info "bursts of $batch packets per flow, 64 flows"
-	nsx client timeout 20 "$TOOLS/nfqlb-blast" send -c -f 64 -b "$batch" -r 20000 -d 1 \
-		"$VIP4" 80 >/dev/null || fail "the blaster failed"
+	sport=$SPORT_NEXT
+	SPORT_NEXT=$((sport + 64))
+	predict_run --src "$(client_addr "$VIP4")" --dst "$VIP4" --proto udp --dport 80 \
+		--ports "$sport-$((sport + 63))" || fail "predict.py: $PRED_OUT"
+	[ "$(awk '{ print $2 }' <<<"$PRED_OUT" | sort -u | tr '\n' ' ')" = "101 102 103 " ] ||
+		fail "the model does not spread ports $sport.. over 101 102 103"
+	nsx client timeout 20 "$TOOLS/nfqlb-blast" send -c -S "$sport" -f 64 -b "$batch" \
+		-r 20000 -d 1 "$VIP4" 80 >/dev/null || fail "the blaster failed"
 	want=$(( $(counted 101) + $(counted 102) + $(counted 103) ))
 	[ "$want" -gt "$base" ] || fail "the worker counted no new packets"
 	wait_for -n 100 settled "$want" ||
