@@ -7,8 +7,10 @@
 #
 # A test's output is kept in a file while it runs and printed in one piece
 # when it ends, followed by its result line, so that the output of tests
-# running side by side never interleaves.  The slowest tests start first
-# (their durations from the last run are kept in FUNC_TIMES, when set).
+# running side by side never interleaves.  The slowest tests start first:
+# their durations from the last run are kept in FUNC_TIMES, when set, and
+# test/func/durations holds those of a run on a 2-vCPU machine for a first
+# run (a test in neither starts first).
 #
 # Exit 77 from a test is a skip.  Without root most tests skip, and the
 # summary says loudly how many did.  Under CI (CI=true or CI=1) a skip is a
@@ -40,7 +42,7 @@ dir=$(cd "$(dirname "$0")" && pwd)
 
 limit=${FUNC_TIMEOUT:-120}	# seconds per test
 jobs=${FUNC_JOBS:-4}
-times=${FUNC_TIMES:-}		# "NAME SECONDS" lines from the last run
+times=${FUNC_TIMES:-}		# "KEY SECONDS" lines from the last run
 ci=0
 case ${CI:-} in true | 1) ci=1 ;; esac
 passed=0
@@ -100,13 +102,20 @@ sweep()
 	rm -f "/dev/shm/nfqlb-test-$1" "/dev/shm/nfqlb-test-$1-"*
 }
 
+# file_of KEY: the stem of test KEY's files in $work ("CONFIG.t-name": a
+# colon would end a path in ASAN_OPTIONS).
+file_of()
+{
+	echo "$work/${1%%:*}.${1#*:}"
+}
+
 # san_reports KEY: print and remove the sanitizer reports the processes of
 # test KEY left; 0 when there were any.
 san_reports()
 {
 	local f found=1
 
-	for f in "$work/$1.san"/*; do
+	for f in "$(file_of "$1").san"/*; do
 		[ -e "$f" ] || continue
 		found=0
 		echo "--- sanitizer report $(basename "$f")"
@@ -122,14 +131,25 @@ label()
 	echo "${1#*:}${SUFFIX_OF[${1%%:*}]}"
 }
 
-# last_time KEY: the seconds KEY took in the last run (9999 if unknown, so
-# that a new test starts early).
+# time_key KEY: the name of test KEY ("CONFIG:t-name") in the durations:
+# t-name, or t-name/san against a sanitizer build.
+time_key()
+{
+	echo "${1#*:}${SAN_OF[${1%%:*}]:+/san}"
+}
+
+# last_time KEY: the seconds KEY took in the last run, or in durations
+# (9999 if unknown, so that a new test starts early).
 last_time()
 {
-	local s=""
+	local f s="" k
 
-	[ -n "$times" ] && [ -r "$times" ] &&
-		s=$(awk -v n="$1" '$1 == n { print $2 }' "$times")
+	k=$(time_key "$1")
+	for f in "$times" "$dir/durations"; do
+		{ [ -n "$f" ] && [ -r "$f" ]; } || continue
+		s=$(awk -v n="$k" '$1 == n { print $2; exit }' "$f")
+		[ -n "$s" ] && break
+	done
 	echo "${s:-9999}"
 }
 
@@ -165,18 +185,19 @@ select_tests()
 # start N KEY: run test KEY in the background, its output in $work.
 start()
 {
-	local n=$1 key=$2 c=${2%%:*} name=${2#*:} id pid
+	local n=$1 key=$2 c=${2%%:*} name=${2#*:} id pid f
 
 	id="r$$x$n"
-	mkdir -p "$work/$key.san"
+	f=$(file_of "$key")
+	mkdir -p "$f.san"
 	(
 		export NFQLB=${BIN_OF[c]} TOOLS=${TOOLS_OF[c]} NFQLB_SAN=${SAN_OF[c]}
 		if [ -n "$NFQLB_SAN" ]; then
-			export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}log_path=$work/$key.san/asan"
-			export UBSAN_OPTIONS="${UBSAN_OPTIONS:+$UBSAN_OPTIONS:}print_stacktrace=1:log_path=$work/$key.san/ubsan"
+			export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}log_path=$f.san/asan"
+			export UBSAN_OPTIONS="${UBSAN_OPTIONS:+$UBSAN_OPTIONS:}print_stacktrace=1:log_path=$f.san/ubsan"
 		fi
 		NFQLB_TEST_ID=$id TEST_NAME=$name exec timeout -k 10 "$limit" \
-			bash "$dir/$name.sh" </dev/null >"$work/$key.out" 2>&1
+			bash "$dir/$name.sh" </dev/null >"$f.out" 2>&1
 	) &
 	pid=$!
 	KEY_OF[$pid]=$key
@@ -192,7 +213,7 @@ finish()
 	name=$(label "$key")
 	took=$((SECONDS - START_OF[$pid]))
 	unset "KEY_OF[$pid]"
-	cat "$work/$key.out"
+	cat "$(file_of "$key").out"
 	if san_reports "$key"; then
 		echo "  $name: a process left the sanitizer reports above"
 		case $rc in 0 | 77) rc=1 ;; esac
@@ -201,7 +222,7 @@ finish()
 	0)
 		passed=$((passed + 1))
 		echo "ok      $name (${took}s)"
-		echo "$key $took" >>"$work/times"
+		echo "$(time_key "$key") $took" >>"$work/times"
 		;;
 	77)
 		if [ $ci -eq 1 ]; then
