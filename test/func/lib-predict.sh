@@ -12,9 +12,12 @@
 # Each flow's ports are used once in a test (conntrack and TIME_WAIT
 # remember a flow): predict takes them from SPORT_NEXT upwards and moves
 # SPORT_NEXT past them.  Call predict in the test's shell, not in $(...),
-# so that SPORT_NEXT moves.
+# so that SPORT_NEXT moves.  They stay below the kernel's ephemeral ports
+# (32768 up), so that no connection from a random port is one of them, and
+# clear of the ports tests name themselves (20000.., 30000.., 40000..).
 
-SPORT_NEXT=45000	# clear of the ports tests name themselves
+SPORT_NEXT=22000
+SPORT_LAST=29999
 declare -gA _TNAME=()	# target id -> the name its echo server answers
 
 # target_names ID:NAME...: the name the target with each ID answers with
@@ -28,17 +31,18 @@ target_names()
 	done
 }
 
-# client_addr ADDR: the first global address of ADDR's family on the
-# client namespace's eth0 (on the star topology 10.200.0.2 or fd00:200::2).
+# client_addr ADDR: the client's address in ADDR's family, CLIENT4 or
+# CLIENT6: 10.200.0.2 and fd00:200::2 (the star and DSR topologies) unless
+# the topology sets them (topo_tier).  The predicted flows come from it
+# (nfqlb-conn -b), whatever other addresses a test gives the client.
+CLIENT4=10.200.0.2
+CLIENT6=fd00:200::2
 client_addr()
 {
-	local fam=-4 a
-
-	case $1 in *:*) fam=-6 ;; esac
-	a=$(ip -n "${NS_PREFIX}client" "$fam" -o addr show dev eth0 scope global |
-		awk '{ sub(/\/.*/, "", $4); print $4; exit }')
-	[ -n "$a" ] || fail "the client has no address for $1"
-	echo "$a"
+	case $1 in
+	*:*) echo "$CLIENT6" ;;
+	*) echo "$CLIENT4" ;;
+	esac
 }
 
 # predict_run ARGS...: test/ref/predict.py ARGS on table $NFQLB_SHM; its
@@ -70,6 +74,8 @@ predict()
 		last=$p
 	done <<<"$PRED_OUT"
 	SPORT_NEXT=$((last + 1))
+	[ "$last" -le "$SPORT_LAST" ] ||
+		fail "predict: the test used up the ports for predicted flows"
 }
 
 # expect_predicted WHAT OUTPUT RC [WANT]: nfqlb-conn -P's OUTPUT and exit

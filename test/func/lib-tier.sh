@@ -10,9 +10,9 @@
 #	client --- router ==ECMP== lb1..lbK --- T... (each lb to each target)
 #	             `------------------------- T... (replies, direct)
 #
-# client 10.201.0.2 / fd00:201::2 routes via router 10.201.0.1 /
-# fd00:201::1.  router reaches lbK at 10.201.1K.2 / fd00:201:1K::2 over its
-# interface lK, and routes the VIP over all of them (ECMP, layer-4 hash:
+# client 10.201.0.2 / fd00:201::2 (CLIENT4 / CLIENT6) routes via router
+# 10.201.0.1 / fd00:201::1.  router reaches lbK at 10.201.1K.2 /
+# fd00:201:1K::2 over its interface lK, and routes the VIP over all of them (ECMP, layer-4 hash:
 # fib_multipath_hash_policy=1 for IPv4 and IPv6).  lbK reaches target I at
 # tier_addr4/6 K I over its interface tI.  Target I holds the VIP
 # (vip_on_lo), serves it (echo_vip), and answers straight through router
@@ -26,6 +26,8 @@ topo_tier()
 	ns_add client router
 	veth_add client eth0 router c0
 	addr_add client eth0 10.201.0.2/24 fd00:201::2/64
+	CLIENT4=10.201.0.2
+	CLIENT6=fd00:201::2
 	addr_add router c0 10.201.0.1/24 fd00:201::1/64
 	route_add client default 10.201.0.1
 	route_add client default fd00:201::1
