@@ -69,9 +69,10 @@ for run in "TERM auto xdp" "KILL xdp xdp" "TERM tc tcx" "KILL tc tcx"; do
 	kill -"$sig" "$LB_PID"
 	wait "$LB_PID" 2>/dev/null
 	wait_for -n 50 no_xdp || fail "the XDP program outlived the worker (SIG$sig)"
-	out=$(conn client -c 10 -t 500 "$VIP4" 80 2>/dev/null)
-	[ "$(conn_count "$out" failed)" -eq 10 ] ||
-		fail "traffic passed without a worker after SIG$sig: $out"
+	# 10 connections at once (-k): each times out after 500 ms.
+	out=$(conn client -c 10 -k 1 -t 500 "$VIP4" 80 2>/dev/null)
+	[ "$(conn_count "$out" failed)" -eq 10 ] && [ "$(conn_count "$out" timeout)" -eq 10 ] ||
+		fail "traffic passed without a worker after SIG$sig: $(echo "$out" | tr '\n' ' ')"
 	rm -f "$LOGDIR"/lb-nfqlb-*.log
 done
 
