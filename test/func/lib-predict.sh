@@ -49,6 +49,7 @@ client_addr()
 # "SPORT ID" lines (or its error) in PRED_OUT.  Returns its exit code.
 predict_run()
 {
+	# shellcheck disable=SC2154 # _libdir is lib.sh's
 	PRED_OUT=$("$NFQLB" show --json | "$PYTHON" -S "$_libdir/../ref/predict.py" "$@" 2>&1)
 }
 

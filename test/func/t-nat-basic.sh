@@ -73,11 +73,11 @@ echo "$stats" | json_test 'any(t["id"] == 102 and t["active"] is False
 
 info "SIGTERM to the worker"
 kill -TERM "$LB_PID"
-for ((i = 0; i < 20; i++)); do
-	alive "$LB_PID" || break
-	sleep 0.1
-done
-alive "$LB_PID" && fail "the lb worker still runs 2 s after SIGTERM"
+gone()
+{
+	! alive "$LB_PID"
+}
+wait_until 2 gone || fail "the lb worker still runs 2 s after SIGTERM"
 wait "$LB_PID"
 rc=$?
 [ $rc -eq 0 ] || fail "the lb worker exited with status $rc after SIGTERM"
