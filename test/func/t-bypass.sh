@@ -55,12 +55,15 @@ flows()
 
 # predicted VIP SPORT FILE: each flow of FILE (nfqlb-flows from SPORT) was
 # answered by the target the reference model predicts for its port, and
-# those targets are every one of t1..t3.
+# those targets are every one of t1..t3.  nfqlb-flows does not choose its
+# source address: the kernel's choice is the flows'.
 predicted()
 {
-	local want
+	local want src
 
-	predict_run --src "$(client_addr "$1")" --dst "$1" --dport 80 \
+	src=$(nsx client ip route get "$1" | sed -n 's/.* src \([^ ]*\).*/\1/p')
+	[ -n "$src" ] || fail "no source address towards $1"
+	predict_run --src "$src" --dst "$1" --dport 80 \
 		--ports "$2-$(($2 + FLOWS - 1))" || fail "predict.py: $PRED_OUT"
 	want=$(echo "$PRED_OUT" | sed 's/ 10\([1-3]\)$/ t\1/')
 	[ "$(echo "$want" | awk '{ print $2 }' | sort -u | tr '\n' ' ')" = "t1 t2 t3 " ] ||
