@@ -48,6 +48,17 @@ conn_keep()
 	_PIDS+=("$BG_PID")
 }
 
+# conn_keep_end PID...: end the long-lived connections of nfqlb-conn -F
+# runs (PIDs as conn_keep, conn_keep_spread or start_bg left them) once
+# the test has seen what it needed, rather than at the end of -k SECONDS,
+# which is then only a bound.  On SIGTERM, -F makes every live connection
+# go through one more exchange (a failure counts) before the summary, so
+# each still proves it works.  conn_keep_check follows.
+conn_keep_end()
+{
+	kill -TERM "$@" 2>/dev/null
+}
+
 # conn_keep_check NAME PID: wait for the nfqlb-conn of conn_keep NAME and
 # fail unless it exited 0 with "failed 0" and "moved 0", and, when
 # conn_keep_spread started it, each connection was answered by the target
@@ -83,7 +94,8 @@ conn_keep_both()
 # connections per active target to each VIP, from source ports the
 # reference model sends to that target (predict); conn_keep_check then
 # wants each connection answered by its predicted target.  KEEP_COUNT is
-# the number of connections per VIP.
+# the number of connections per VIP.  They run with -F: conn_keep_end may
+# end them early.
 conn_keep_spread()
 {
 	local vip f src pids=()
@@ -94,7 +106,8 @@ conn_keep_spread()
 		src=$(client_addr "$vip")
 		predict "$src" "$vip" tcp 80 "$2"
 		printf '%s' "$PRED_WANT" >"$LOGDIR/$1-$f.want"
-		conn_keep "$1-$f" client -k "$3" -t "$4" -b "$src" -P "$PRED_PORTS" "$vip" 80
+		conn_keep "$1-$f" client -k "$3" -t "$4" -F -b "$src" -P "$PRED_PORTS" \
+			"$vip" 80
 		pids+=("$BG_PID")
 	done
 	KEEP4=${pids[0]}

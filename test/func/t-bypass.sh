@@ -137,7 +137,7 @@ for p in tcp udp; do
 	answered_by "$VIP4" $p targets
 done
 # Long-lived connections across the death and the restart.
-start_bg client "$TOOLS/nfqlb-conn" -c 10 -k 12 -t 3000 "$VIP4" 80
+start_bg client "$TOOLS/nfqlb-conn" -c 10 -k 12 -t 3000 -F "$VIP4" 80
 KEEP_PID=$BG_PID
 established()
 {
@@ -180,6 +180,7 @@ for vip in "$VIP4" "$VIP6"; do
 done
 
 info "the connections held open across it"
+conn_keep_end "$KEEP_PID"
 wait "$KEEP_PID"
 rc=$?
 KEEP_LOG=$(echo "$LOGDIR"/client-nfqlb-conn-*.log)

@@ -108,6 +108,7 @@ q2=$(queue_packets 0 "$SHM1")
 [ "$q2" -eq "$q1" ] || fail "lb1's worker still got $((q2 - q1)) packets after its link went down"
 stats_save "$SHM1" "$SHM2"
 
+conn_keep_end "$KEEP4" "$KEEP6"
 conn_keep_check tier-4 "$KEEP4"
 info "IPv4: $(grep -v "^port " <<<"$CONN_OUT" | tr '\n' ' ')"
 conn_keep_check tier-6 "$KEEP6"

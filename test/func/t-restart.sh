@@ -56,6 +56,10 @@ for sig in TERM KILL; do
 	lb_start lb
 	fwd_flows lb $((4 * KEEP_COUNT)) "after the restart"
 done
+# The connections end once lb has forwarded 10 packets per connection.
+wait_until 10 fwd_over lb $((f0 + 20 * KEEP_COUNT - 1)) ||
+	fail "lb forwarded only $(($(fwd_count lb) - f0)) packets"
+conn_keep_end "$KEEP4" "$KEEP6"
 conn_keep_check restart-4 "$KEEP4"
 info "IPv4: $(grep -v "^port " <<<"$CONN_OUT" | tr '\n' ' ')"
 conn_keep_check restart-6 "$KEEP6"

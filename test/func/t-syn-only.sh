@@ -52,6 +52,12 @@ flowing "before the drain"
 flowing "after the drain"
 spread_check "$VIP4" tcp 10
 [ "$(conn_count "$SPREAD_OUT" t2)" -eq 0 ] || fail "new connections reached t2 after the drain"
+opened=$((2 * KEEP_COUNT + $(grep -c '^port ' <<<"$SPREAD_OUT")))
+# The held connections end once lb has forwarded 10 packets per connection
+# opened, which the queue must not have seen.
+wait_until 10 fwd_over lb $((f0 + 10 * opened - 1)) ||
+	fail "lb forwarded only $(($(fwd_count lb) - f0)) packets for $opened connections"
+conn_keep_end "$KEEP4" "$KEEP6"
 conn_keep_check drain-4 "$KEEP4"
 on_t2=$(conn_count "$CONN_OUT" t2)
 info "IPv4: $(grep -v "^port " <<<"$CONN_OUT" | tr '\n' ' ')"
@@ -59,7 +65,6 @@ conn_keep_check drain-6 "$KEEP6"
 on_t2=$((on_t2 + $(conn_count "$CONN_OUT" t2)))
 info "IPv6: $(grep -v "^port " <<<"$CONN_OUT" | tr '\n' ' ')"
 [ $on_t2 -gt 0 ] || fail "no long-lived connection was on t2: nothing was drained"
-opened=$((2 * KEEP_COUNT + $(grep -c '^port ' <<<"$SPREAD_OUT")))
 q=$(( $(queue_packets 0) - q0 ))
 f=$(( $(fwd_count lb) - f0 ))
 info "$opened connections opened, $q packets queued, $f forwarded"
@@ -81,6 +86,7 @@ for sig in TERM KILL; do
 	lb_start lb
 	flowing "after the restart"
 done
+conn_keep_end "$KEEP4" "$KEEP6"
 conn_keep_check restart-4 "$KEEP4"
 info "IPv4: $(grep -v "^port " <<<"$CONN_OUT" | tr '\n' ' ')"
 conn_keep_check restart-6 "$KEEP6"

@@ -13,7 +13,9 @@
  * than its first is "moved".  -o writes every event as a CSV timeline,
  * -s the number of live connections per target every 100 ms.  SIGUSR1 writes
  * a "mark" event (the lab sends it when it changes the table); SIGTERM and
- * SIGINT end the run early, with the summary.
+ * SIGINT end the run early, with the summary; with -F, only after one more
+ * exchange on every live connection (a test ends a run early once it has
+ * seen what it needed, and each connection still proves it works).
  *
  * -P PORTS gives each exchange (with -k, each connection) its own source
  * port, from a list, and prints which target answered each: with ports
@@ -38,6 +40,7 @@
 struct opts {
 	unsigned long count;
 	bool udp;
+	bool final;			/* -F: one more exchange on SIGTERM */
 	unsigned long timeout_ms;
 	unsigned long rate;		/* per second, 0 = no limit */
 	unsigned long keep_s;		/* 0 = sequential mode */
@@ -71,7 +74,7 @@ static void usage(FILE *f)
 		"[-P PORTS] ADDR PORT\n"
 		"       " PROG " -c COUNT -k SECONDS [-u] [-t TIMEOUT_MS] [-r RATE]"
 		" [-i MS]\n"
-		"                  [-o CSV] [-s CSV] [-b SRC] [-P PORTS] ADDR PORT\n"
+		"                  [-o CSV] [-s CSV] [-b SRC] [-P PORTS] [-F] ADDR PORT\n"
 		"  -c COUNT       exchanges (or, with -k, connections); with -P,"
 		" default\n"
 		"                 the number of PORTS\n"
@@ -91,6 +94,9 @@ static void usage(FILE *f)
 		"(default 100)\n"
 		"  -o CSV         -k: events as time,conn,port,target,event\n"
 		"  -s CSV         -k: live connections per target every 100 ms\n"
+		"  -F             -k: on SIGTERM or SIGINT, one more exchange on each"
+		" live\n"
+		"                 connection (a failure counts), then the summary\n"
 		"Prints \"NAME COUNT\" per answering target (with -k: per first "
 		"target),\n\"failed N\" when any failed, and with -k \"moved N\","
 		" \"opened N\" and the\nfailures by kind.  Exit 0 all good, 1 some"
@@ -100,8 +106,8 @@ static void usage(FILE *f)
 static void check_keep_opts(const struct opts *o)
 {
 	if (!o->keep_s) {
-		if (o->csv || o->samples || o->interval_ms)
-			usage_error("-i, -o and -s go only with -k");
+		if (o->csv || o->samples || o->interval_ms || o->final)
+			usage_error("-i, -o, -s and -F go only with -k");
 		return;
 	}
 	if (o->count > 10000)
@@ -168,7 +174,7 @@ static void parse_opts(int argc, char **argv, struct opts *o)
 
 	memset(o, 0, sizeof(*o));
 	o->timeout_ms = 1000;
-	while ((c = getopt(argc, argv, "c:ut:r:k:i:o:s:b:P:h")) != -1) {
+	while ((c = getopt(argc, argv, "c:ut:r:k:i:o:s:b:P:Fh")) != -1) {
 		switch (c) {
 		case 'c': o->count = parse_num(optarg, "COUNT", 1, 1000000); break;
 		case 'u': o->udp = true; break;
@@ -181,6 +187,7 @@ static void parse_opts(int argc, char **argv, struct opts *o)
 		case 's': o->samples = optarg; break;
 		case 'b': parse_src(optarg, o); break;
 		case 'P': parse_ports(optarg, o); break;
+		case 'F': o->final = true; break;
 		case 'h': usage(stdout); exit(EXIT_OK);
 		default: usage(stderr); exit(EXIT_USAGE);
 		}
@@ -433,7 +440,8 @@ static void run_sequential(const struct opts *o, struct tally *t)
 
 /* ---------------------------------------------------------------- -k mode */
 
-enum kstate { K_IDLE, K_CONNECTING, K_WAITING, K_READY, K_DEAD };
+/* K_DONE: -F, the connection answered its last exchange. */
+enum kstate { K_IDLE, K_CONNECTING, K_WAITING, K_READY, K_DONE, K_DEAD };
 
 /* How a long-lived connection ended, by errno. */
 enum fail_kind { F_RESET, F_EOF, F_TIMEOUT, F_REFUSED, F_UNREACH, F_ERROR,
@@ -450,6 +458,7 @@ struct kconn {
 	unsigned port;		/* local port */
 	int64_t sent;		/* when the last message went out */
 	int64_t due;		/* deadline (connecting, waiting) or next send */
+	unsigned finals;	/* -F: answers still owed before K_DONE */
 	char buf[NAME_LEN];
 	size_t blen;
 };
@@ -470,6 +479,8 @@ struct run {
 	size_t *pk;		/* the connection behind each pollfd */
 	int64_t t0, end;
 	size_t opened;		/* connections started so far */
+	bool finishing;		/* -F: the last exchanges are under way */
+	size_t pending;		/* -F: connections that owe an answer */
 	unsigned long fails[F_MAX];
 	unsigned marks;		/* SIGUSR1s written to the timeline */
 	FILE *csv;
@@ -540,6 +551,10 @@ static void k_fail(struct run *r, size_t i, int err)
 	k->st = K_DEAD;
 	r->fails[f]++;
 	r->t->failed++;
+	if (k->finals) {
+		k->finals = 0;
+		r->pending--;
+	}
 }
 
 static unsigned local_port(int fd)
@@ -614,6 +629,13 @@ static void k_answer(struct run *r, size_t i, int64_t now)
 	}
 	k->st = K_READY;
 	k->due = next > now ? next : now;
+	if (k->finals && --k->finals == 0) {
+		k->st = K_DONE;
+		k->due = INT64_MAX;
+		r->pending--;
+	} else if (k->finals) {
+		k->due = now;	/* the last exchange: at once */
+	}
 }
 
 /* Between messages a readable socket means the peer closed or reset it. */
@@ -739,7 +761,8 @@ static nfds_t k_pollset(struct run *r)
 	size_t i;
 
 	for (i = 0; i < r->opened; i++) {
-		if (r->k[i].st == K_IDLE || r->k[i].st == K_DEAD)
+		if (r->k[i].st == K_IDLE || r->k[i].st == K_DEAD ||
+		    r->k[i].st == K_DONE)
 			continue;
 		r->p[n].fd = r->k[i].fd;
 		r->p[n].events = ev[r->k[i].st];
@@ -757,14 +780,50 @@ static void k_marks(struct run *r)
 	}
 }
 
+/*
+ * -F on SIGTERM: every live connection owes one whole exchange from now
+ * on (one waiting for an answer finishes that one first), within the
+ * timeout.  Returns false when the run is to end now (no -F).
+ */
+static bool k_finish(struct run *r, int64_t now)
+{
+	size_t i;
+
+	if (!r->o->final)
+		return false;
+	if (r->finishing)
+		return true;
+	r->finishing = true;
+	r->end = now + 2 * (int64_t)r->o->timeout_ms;
+	for (i = 0; i < r->opened; i++) {
+		struct kconn *k = &r->k[i];
+
+		if (k->st == K_READY) {
+			k->finals = 1;
+			k->due = now;
+		} else if (k->st == K_WAITING || k->st == K_CONNECTING) {
+			k->finals = k->st == K_WAITING ? 2 : 1;
+		} else {
+			continue;
+		}
+		r->pending++;
+	}
+	return true;
+}
+
 static void k_loop(struct run *r)
 {
 	int64_t now = now_ms();
 	nfds_t n, j;
 	int res;
 
-	while (now < r->end && !got_stop) {
-		k_open_due(r, now);
+	while (now < r->end) {
+		if (got_stop && !k_finish(r, now))
+			break;
+		if (r->finishing && !r->pending)
+			break;
+		if (!r->finishing)
+			k_open_due(r, now);
 		sample(r, now);
 		n = k_pollset(r);
 		res = poll(r->p, n, ms_left(next_wake(r)));
