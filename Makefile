@@ -2,7 +2,7 @@
 
 BUILD   ?= build
 CC      ?= cc
-PKGS    := libnetfilter_queue libmnl libnl-route-3.0 libnl-3.0
+PKGS    := libnetfilter_queue libmnl libnl-route-3.0 libnl-3.0 libbpf libmicrohttpd
 WARN    := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
            -Wformat=2 -Wvla
 # CI (CI=true in the environment) and `make WERROR=1` turn warnings into errors.
@@ -10,20 +10,23 @@ ifneq ($(filter true 1,$(CI) $(WERROR)),)
 WARN    += -Werror
 endif
 OPT     ?= -O2 -g
-CFLAGS  += -std=gnu11 -D_GNU_SOURCE $(OPT) $(WARN) -I. -MMD -MP $(SAN)
+CFLAGS  += -std=gnu11 -D_GNU_SOURCE $(OPT) $(WARN) -I. -I$(BUILD)/gen -MMD -MP $(SAN)
 CFLAGS  += $(shell pkg-config --cflags $(PKGS))
 LDLIBS  += $(shell pkg-config --libs $(PKGS)) -lpthread
 CHECK_LIBS := $(shell pkg-config --libs check 2>/dev/null)
 
-LIB_SRC  := maglev/maglev.c maglev/hash.c shm/shm.c nfqlb/pkt.c
+LIB_SRC  := maglev/maglev.c maglev/hash.c $(wildcard shm/*.c) nfqlb/pkt.c
 CLI_SRC  := $(filter-out $(LIB_SRC),$(wildcard nfqlb/*.c))
 UNIT_SRC := $(wildcard test/unit/*.c)
 TOOL_SRC := $(wildcard test/tools/*.c)
+BPF_SRC  := $(wildcard bpf/*.bpf.c)
 
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
 UNIT_OBJ := $(UNIT_SRC:%.c=$(BUILD)/obj/%.o)
 TOOLS    := $(TOOL_SRC:test/tools/%.c=$(BUILD)/tools/%)
+BPF_OBJ  := $(BPF_SRC:bpf/%.bpf.c=$(BUILD)/bpf/%.bpf.o)
+BPF_SKEL := $(BPF_SRC:bpf/%.bpf.c=$(BUILD)/gen/%.skel.h)
 # The CLI code minus main() is linked into the unit tests so they can drive it.
 CLI_LIB_OBJ := $(filter-out $(BUILD)/obj/nfqlb/main.o,$(CLI_OBJ))
 
@@ -38,6 +41,32 @@ all: $(NFQLB) tools ## build build/nfqlb and the test tools
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c -o $@ $<
+
+# BPF programs: bpf/NAME.bpf.c is compiled by clang, linked by bpftool
+# (which drops the DWARF but keeps the BTF), and embedded in nfqlb as the
+# libbpf skeleton $(BUILD)/gen/NAME.skel.h, which the loader includes.  The
+# same for every build, sanitizers or not: the kernel runs these.
+BPF_CLANG  ?= clang
+BPFTOOL    ?= bpftool
+BPF_CFLAGS := -O2 -g -target bpf -Wall -Wextra -I. \
+              -I/usr/include/$(shell $(CC) -print-multiarch) -MMD -MP
+
+$(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c
+	@mkdir -p $(dir $@)
+	$(BPF_CLANG) $(BPF_CFLAGS) -c -o $@ $<
+
+$(BUILD)/gen/%.skel.h: $(BUILD)/bpf/%.bpf.o
+	@mkdir -p $(dir $@)
+	$(BPFTOOL) gen object $(BUILD)/bpf/$*.o $<
+	$(BPFTOOL) gen skeleton $(BUILD)/bpf/$*.o name $*_bpf >$@.tmp
+	mv $@.tmp $@
+
+# Keep the objects: make would remove them as intermediate files.
+.SECONDARY: $(BPF_OBJ)
+
+# Before their first build nothing records which objects include a
+# skeleton: build the skeletons first.
+$(LIB_OBJ) $(CLI_OBJ) $(UNIT_OBJ): | $(BPF_SKEL)
 
 $(BUILD)/libnfqlb.a: $(LIB_OBJ) $(CLI_LIB_OBJ)
 	$(AR) rcs $@ $^
@@ -117,4 +146,4 @@ help: ## list the targets
 # (test/fuzz/fuzz.mk, test/bench/bench.mk, ...); they are part of this one make.
 include $(wildcard test/*/*.mk)
 
--include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(UNIT_OBJ:.o=.d)
+-include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(UNIT_OBJ:.o=.d) $(BPF_OBJ:.o=.d)

@@ -1,8 +1,10 @@
 /* cli.c: the subcommand table, help and version. */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "nfqlb/cli.h"
+#include "nfqlb/metrics.h"
 #include "nfqlb/route.h"
 #include "nfqlb/rules.h"
 #include "shm/shm.h"
@@ -22,7 +24,8 @@ static const struct cmd cmd_version = {
 
 static const struct cmd *const cmds[] = {
 	&cmd_init, &cmd_delete, &cmd_activate, &cmd_deactivate, &cmd_show,
-	&cmd_stats, &cmd_lb, &cmd_rules, &cmd_route, &cmd_version, &cmd_help,
+	&cmd_stats, &cmd_save, &cmd_restore, &cmd_metrics, &cmd_lb, &cmd_health,
+	&cmd_rules, &cmd_route, &cmd_version, &cmd_help,
 };
 
 #define NCMDS (sizeof(cmds) / sizeof(cmds[0]))
@@ -55,7 +58,7 @@ static int do_help(const struct cmd *cmd, const struct optval *ov, int argc,
 	const struct cmd *c;
 
 	if (argc - ov->first > 1)
-		return usage_error(cmd, "too many arguments");
+		return usage_error(cmd, "unexpected argument '%s'", argv[ov->first + 1]);
 	if (argc == ov->first) {
 		list_cmds();
 		return NFQLB_OK;
@@ -70,11 +73,29 @@ static int do_help(const struct cmd *cmd, const struct optval *ov, int argc,
 static int do_version(const struct cmd *cmd, const struct optval *ov, int argc,
 		      char **argv)
 {
-	(void)argv;
 	if (argc > ov->first)
-		return usage_error(cmd, "too many arguments");
+		return usage_error(cmd, "unexpected argument '%s'", argv[ov->first]);
 	printf("nfqlb %s (table layout %u)\n", NFQLB_VERSION, SHM_VERSION);
 	return NFQLB_OK;
+}
+
+/* A command that printed must fail when its output was lost (a full disk,
+ * a closed pipe): a script reading it would otherwise take a cut listing
+ * for the whole.  Commands that report a write error themselves return 1
+ * first, so this adds no second line. */
+static int check_output(const char *name, int r)
+{
+	int err = 0;
+
+	if (fflush(stdout) == EOF)
+		err = errno;
+	else if (ferror(stdout))
+		err = EIO;
+	clearerr(stdout);
+	if (!err || r != NFQLB_OK)
+		return r;
+	fprintf(stderr, "nfqlb: %s: write error: %s\n", name, strerror(err));
+	return NFQLB_FAIL;
 }
 
 int nfqlb_run(int argc, char **argv)
@@ -85,10 +106,11 @@ int nfqlb_run(int argc, char **argv)
 
 	if (argc < 2) {
 		list_cmds();
-		return NFQLB_USAGE;
+		return check_output("help", NFQLB_USAGE);
 	}
 	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)
-		return do_help(&cmd_help, &(struct optval){ .first = argc }, argc, argv);
+		return check_output("help", do_help(&cmd_help,
+				    &(struct optval){ .first = argc }, argc, argv));
 	c = find_cmd(strcmp(argv[1], "--version") == 0 ? "version" : argv[1]);
 	if (!c) {
 		fprintf(stderr, "nfqlb: unknown command '%s' (see 'nfqlb help')\n",
@@ -97,6 +119,6 @@ int nfqlb_run(int argc, char **argv)
 	}
 	r = opt_parse(c, argc - 1, argv + 1, &ov);
 	if (r)
-		return r == OPT_HELP ? NFQLB_OK : r;
-	return c->fn(c, &ov, argc - 1, argv + 1);
+		return check_output(c->name, r == OPT_HELP ? NFQLB_OK : r);
+	return check_output(c->name, c->fn(c, &ov, argc - 1, argv + 1));
 }

@@ -8,7 +8,8 @@
 
 /* The subcommands, each defined next to the code it runs. */
 extern const struct cmd cmd_init, cmd_delete, cmd_activate, cmd_deactivate,
-	cmd_show, cmd_stats, cmd_lb;
+	cmd_show, cmd_stats, cmd_lb, cmd_health;
+extern const struct cmd cmd_save, cmd_restore;	/* save.c, restore.c */
 
 /**
  * nfqlb_run - run one nfqlb command line

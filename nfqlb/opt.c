@@ -68,6 +68,17 @@ int cmd_error(const struct cmd *cmd, const char *fmt, ...)
 	return NFQLB_FAIL;
 }
 
+void cmd_warning(const struct cmd *cmd, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "nfqlb: %s: warning: ", cmd->name);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
 static int opt_index(const struct cmd *cmd, const char *name)
 {
 	size_t i, n = opt_count(cmd);
@@ -148,9 +159,6 @@ int opt_parse(const struct cmd *cmd, int argc, char **argv, struct optval *ov)
 			return r;
 	}
 	ov->first = optind;
-	/* Every command that names a table gets a usable name, or stops here. */
-	if (opt_index(cmd, "shm") >= 0 && shm_name_check(opt_shm_name(cmd, ov)) < 0)
-		return usage_error(cmd, "bad table name \"%s\"", opt_shm_name(cmd, ov));
 	return NFQLB_OK;
 }
 
@@ -194,14 +202,41 @@ int opt_u32(const char *s, uint32_t min, uint32_t max, uint32_t *out)
 	return 0;
 }
 
+int opt_id(const char *s, uint32_t *out)
+{
+	/* iptables' --mark and ip's fwmark read "010" as octal 8: refuse it
+	 * rather than mean 10 where they mean 8.  "0x010" is hex everywhere. */
+	if (s[0] == '0' && s[1] >= '0' && s[1] <= '9') {
+		errno = EDOM;
+		return -1;
+	}
+	if (opt_u32(s, 1, UINT32_MAX, out) < 0) {
+		errno = EINVAL;
+		return -1;
+	}
+	return 0;
+}
+
+const char *opt_id_why(const char *s)
+{
+	uint32_t id;
+
+	if (opt_id(s, &id) == 0)
+		return "";
+	if (errno == EDOM)
+		return "a leading 0 is refused (iptables and ip read it as octal): "
+		       "write it in decimal, or as 0x-hex";
+	return "want 1..4294967295, decimal or 0x-hex";
+}
+
 const char *opt_shm_name(const struct cmd *cmd, const struct optval *ov)
 {
 	const char *name = opt_get(cmd, ov, "shm");
 
-	/* An empty --shm is an error opt_parse() reports, not the default:
-	 * `--shm "$UNSET"` must not reach the default table. */
+	/* An empty --shm or $NFQLB_SHM is an error table_name() reports, not
+	 * the default: `--shm "$UNSET"` must not reach the default table. */
 	if (name)
 		return name;
 	name = getenv("NFQLB_SHM");
-	return name && *name ? name : SHM_NAME_DEFAULT;
+	return name ? name : SHM_NAME_DEFAULT;
 }

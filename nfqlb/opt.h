@@ -58,8 +58,7 @@ struct cmd {
  * @argv: arguments
  * @ov: written
  *
- * Handles --help itself, and checks the table name of a command that has
- * an OPT_SHM option.  Returns 0 to go on, OPT_HELP after printing the
+ * Handles --help itself.  Returns 0 to go on, OPT_HELP after printing the
  * help, or NFQLB_USAGE after printing a usage error.
  */
 int opt_parse(const struct cmd *cmd, int argc, char **argv, struct optval *ov);
@@ -84,6 +83,21 @@ const char *opt_nth(const struct cmd *cmd, const struct optval *ov,
 int opt_u32(const char *s, uint32_t min, uint32_t max, uint32_t *out);
 
 /**
+ * opt_id - parse a target id, which is a firewall mark: 1..4294967295,
+ * decimal or 0x-hexadecimal
+ *
+ * A decimal id with a leading 0 ("010") is refused: iptables' --mark and
+ * ip's fwmark read it as octal.  Returns 0, or -1 with errno EDOM (leading
+ * 0) or EINVAL (anything else that is not an id).
+ */
+int opt_id(const char *s, uint32_t *out);
+
+/**
+ * opt_id_why - why opt_id() refuses s, for an error message; "" if it does not
+ */
+const char *opt_id_why(const char *s);
+
+/**
  * opt_usage - print a command's usage and options to stdout
  */
 void opt_usage(const struct cmd *cmd);
@@ -105,7 +119,19 @@ int cmd_error(const struct cmd *cmd, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
 /**
+ * cmd_warning - print "nfqlb: <cmd>: warning: <what>" to stderr
+ *
+ * For a command that succeeds but did something the user may not have
+ * meant; its exit code stays 0.
+ */
+void cmd_warning(const struct cmd *cmd, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/**
  * opt_shm_name - the state object's name: --shm, else $NFQLB_SHM, else "nfqlb"
+ *
+ * Not checked: an empty --shm or $NFQLB_SHM is returned as "" (see
+ * table_name(), which checks it).
  */
 const char *opt_shm_name(const struct cmd *cmd, const struct optval *ov);
 

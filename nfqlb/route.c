@@ -168,10 +168,30 @@ struct found {
 	char text[256];
 };
 
+/* Another rule that looks up table T would follow the route added there,
+ * and `route del` of either id would take the other's route away. */
+static void check_shared(struct rtnl_rule *r, const struct route_req *q, struct found *f)
+{
+	if (rtnl_rule_get_table(r) != q->table)
+		return;
+	if (rule_is_ours(r))
+		snprintf(f->text, sizeof(f->text), "table %u is already used by id %u "
+			 "(give another --table)", q->table, rtnl_rule_get_mark(r));
+	else
+		snprintf(f->text, sizeof(f->text), "table %u is already looked up by a rule "
+			 "that nfqlb did not install (priority %u; give another --table)",
+			 q->table, rtnl_rule_get_prio(r));
+	f->conflict = f->text;
+}
+
 static void check_rule(struct rtnl_rule *r, const struct route_req *q, struct found *f)
 {
-	if (rtnl_rule_get_family(r) != q->family || !rule_is_for(r, q->id) || f->conflict)
+	if (rtnl_rule_get_family(r) != q->family || f->conflict)
 		return;
+	if (!rule_is_for(r, q->id)) {
+		check_shared(r, q, f);
+		return;
+	}
 	if (!rule_is_ours(r)) {
 		snprintf(f->text, sizeof(f->text), "a rule for fwmark %u exists that nfqlb "
 			 "did not install (priority %u, table %u)", q->id,
@@ -242,6 +262,24 @@ static int delete_routes(struct route_ctx *x, int family, uint32_t table)
 	}
 	nl_cache_free(routes);
 	return err < 0 ? err : n;
+}
+
+/* Whether a rule of family still looks up table: its route then stays,
+ * for a table shared before `route add` refused sharing, or by hand.
+ * When the rules cannot be read, the route stays too. */
+static bool table_in_use(struct route_ctx *x, int family, uint32_t table)
+{
+	struct nl_cache *rules;
+	struct nl_object *o;
+	bool used = false;
+
+	if (rtnl_rule_alloc_cache(x->sk, family, &rules) < 0)
+		return true;
+	for (o = nl_cache_get_first(rules); o && !used; o = nl_cache_get_next(o))
+		used = rtnl_rule_get_family((struct rtnl_rule *)o) == family &&
+		       rtnl_rule_get_table((struct rtnl_rule *)o) == table;
+	nl_cache_free(rules);
+	return used;
 }
 
 static void undo_route(struct route_ctx *x, const struct route_req *q)
@@ -357,17 +395,40 @@ static int parse_id(const struct cmd *cmd, const char *s, uint32_t *id)
 {
 	if (!s)
 		return usage_error(cmd, "no target id given");
-	if (opt_u32(s, 1, UINT32_MAX, id) < 0)
-		return usage_error(cmd, "bad target id '%s': want 1..4294967295", s);
+	if (opt_id(s, id) < 0)
+		return usage_error(cmd, "bad target id '%s': %s", s, opt_id_why(s));
 	return NFQLB_OK;
 }
 
+/* A table is read as ip reads it, so a leading 0 is refused as for ids. */
 static int parse_table(const struct cmd *cmd, const char *v, uint32_t *table)
 {
-	if (opt_u32(v, 1, UINT32_MAX, table) < 0 || !route_table_ok(*table))
+	bool bad = opt_id(v, table) < 0;
+
+	if (bad && errno == EDOM)
+		return usage_error(cmd, "bad table '%s': %s", v, opt_id_why(v));
+	if (bad || !route_table_ok(*table))
 		return usage_error(cmd, "bad table '%s': want 1..4294967295 but not 253, "
 				   "254 or 255 (default, main, local)", v);
 	return NFQLB_OK;
+}
+
+/* What is wrong with "add ID via ADDR [dev DEV]": the first argument out
+ * of place, or what is missing. */
+static int add_usage(const struct cmd *cmd, char **args, int n)
+{
+	int bad = -1;
+
+	if (n >= 2 && strcmp(args[1], "via") != 0)
+		bad = 1;
+	else if (n >= 4 && strcmp(args[3], "dev") != 0)
+		bad = 3;
+	else if (n > 5)
+		bad = 5;
+	if (bad < 0)
+		return usage_error(cmd, "add: want ID via ADDR [dev DEV]");
+	return usage_error(cmd, "add: unexpected argument '%s': want ID via ADDR [dev DEV]",
+			   args[bad]);
 }
 
 /* "ID via ADDR [dev DEV]" */
@@ -379,7 +440,7 @@ static int parse_add(const struct cmd *cmd, char **args, int n, struct route_req
 	if ((r = parse_id(cmd, n > 0 ? args[0] : NULL, &q->id)))
 		return r;
 	if (n < 3 || strcmp(args[1], "via") != 0)
-		return usage_error(cmd, "add: want ID via ADDR [dev DEV]");
+		return add_usage(cmd, args, n);
 	q->gw_text = args[2];
 	if (inet_pton(AF_INET, args[2], bytes) == 1)
 		q->family = AF_INET;
@@ -391,9 +452,14 @@ static int parse_add(const struct cmd *cmd, char **args, int n, struct route_req
 	if (n == 5 && strcmp(args[3], "dev") == 0)
 		q->dev = args[4];
 	else if (n != 3)
-		return usage_error(cmd, "add: want ID via ADDR [dev DEV]");
+		return add_usage(cmd, args, n);
 	if (q->dev && (!*q->dev || strlen(q->dev) >= IFNAMSIZ))
 		return usage_error(cmd, "bad device name '%s'", q->dev);
+	/* The kernel needs the device of a link-local gateway (fe80::/10),
+	 * and says only "no route to host" without it. */
+	if (!q->dev && q->family == AF_INET6 && bytes[0] == 0xfe && (bytes[1] & 0xc0) == 0x80)
+		return usage_error(cmd, "via %s is link-local: give the device with "
+				   "\"dev IFNAME\"", args[2]);
 	q->gw = nl_addr_build(q->family, bytes, q->family == AF_INET ? 4 : 16);
 	if (!q->gw)
 		return cmd_error(cmd, "out of memory");
@@ -456,7 +522,7 @@ static int del_family(struct route_ctx *x, int family, uint32_t id,
 			continue;
 		x->kerr = 0;
 		if ((err = rtnl_rule_delete(x->sk, r, 0)) < 0 ||
-		    (err = delete_routes(x, family, t)) < 0)
+		    (err = table_in_use(x, family, t) ? 0 : delete_routes(x, family, t)) < 0)
 			break;
 		n += 1 + err;
 	}
@@ -478,7 +544,7 @@ static int route_del(struct route_ctx *x, const struct optval *ov, char **args, 
 	if ((r = parse_id(x->cmd, n > 0 ? args[0] : NULL, &id)))
 		return r;
 	if (n > 1)
-		return usage_error(x->cmd, "del: want ID");
+		return usage_error(x->cmd, "del: unexpected argument '%s': want ID", args[1]);
 	if (t && (r = parse_table(x->cmd, t, &table)))
 		return r;
 	known = t || route_default_table(id, &table) == 0;
@@ -487,7 +553,8 @@ static int route_del(struct route_ctx *x, const struct optval *ov, char **args, 
 			return -k;
 		total += k;
 		/* A route whose rule was deleted by hand. */
-		if (known && (k = delete_routes(x, fams[i], table)) > 0)
+		if (known && !table_in_use(x, fams[i], table) &&
+		    (k = delete_routes(x, fams[i], table)) > 0)
 			total += k;
 	}
 	if (total == 0)
@@ -495,11 +562,34 @@ static int route_del(struct route_ctx *x, const struct optval *ov, char **args, 
 	return NFQLB_OK;
 }
 
-static void show_rule(struct rtnl_rule *r)
+/* Whether routes holds a default route of family in table. */
+static bool has_default(struct nl_cache *routes, int family, uint32_t table)
 {
-	printf("%s rule  %u: from all fwmark %#x lookup %u proto %u\n",
-	       fam_name(rtnl_rule_get_family(r)), rtnl_rule_get_prio(r),
-	       rtnl_rule_get_mark(r), rtnl_rule_get_table(r), ROUTE_PROTO);
+	struct nl_object *o;
+
+	for (o = nl_cache_get_first(routes); o; o = nl_cache_get_next(o)) {
+		struct rtnl_route *r = (struct rtnl_route *)o;
+
+		if (rtnl_route_get_family(r) == family && rtnl_route_get_table(r) == table &&
+		    route_is_default(r))
+			return true;
+	}
+	return false;
+}
+
+/* A rule whose table has no default route sends its packets on to the
+ * main table, silently: say so on its line. */
+static void show_rule(struct rtnl_rule *r, struct nl_cache *routes)
+{
+	uint32_t t = rtnl_rule_get_table(r);
+	int family = rtnl_rule_get_family(r);
+
+	printf("%s rule  %u: from all fwmark %#x lookup %u proto %u", fam_name(family),
+	       rtnl_rule_get_prio(r), rtnl_rule_get_mark(r), t, ROUTE_PROTO);
+	if (!has_default(routes, family, t))
+		printf(" (no route: table %u has no default route, so these packets "
+		       "follow the main table)", t);
+	printf("\n");
 }
 
 static void show_route(const struct route_ctx *x, struct rtnl_route *r)
@@ -527,7 +617,7 @@ static int show_family(struct route_ctx *x, int family)
 	for (o = nl_cache_get_first(rules); o; o = nl_cache_get_next(o))
 		if (rtnl_rule_get_family((struct rtnl_rule *)o) == family &&
 		    rule_is_ours((struct rtnl_rule *)o))
-			show_rule((struct rtnl_rule *)o);
+			show_rule((struct rtnl_rule *)o, routes);
 	for (o = nl_cache_get_first(routes); o; o = nl_cache_get_next(o))
 		if (rtnl_route_get_family((struct rtnl_route *)o) == family &&
 		    rtnl_route_get_protocol((struct rtnl_route *)o) == ROUTE_PROTO)
@@ -541,15 +631,13 @@ static int route_show(struct route_ctx *x, const struct optval *ov, char **args,
 {
 	int r;
 
-	(void)args;
 	if (n > 0)
-		return usage_error(x->cmd, "show: unexpected argument");
+		return usage_error(x->cmd, "show: unexpected argument '%s'", args[0]);
 	if (opt_get(x->cmd, ov, "table"))
 		return usage_error(x->cmd, "show: --table is for add and del");
+	/* A write error is nfqlb_run()'s to report. */
 	if ((r = show_family(x, AF_INET)) || (r = show_family(x, AF_INET6)))
 		return r;
-	if (fflush(stdout) == EOF || ferror(stdout))
-		return cmd_error(x->cmd, "writing failed");
 	return NFQLB_OK;
 }
 

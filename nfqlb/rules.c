@@ -1,17 +1,22 @@
 /* rules.c: `nfqlb rules`, iptables-restore input for one VIP.
  *
- * Every rule lives in user chains of this VIP's own (see rules.h).  A chain
- * declared in iptables-restore input is flushed when it exists under
- * --noflush, so applying the output again rewrites the chains' contents;
- * only the jump from the built-in chain is added again (harmless: every path
- * through our chains ends in a verdict or is idempotent).
+ * Every rule lives in user chains of this VIP's own (see rules.h), entered
+ * by one jump from PREROUTING per table.  iptables-restore has no "add
+ * unless present": a chain declared in its input is created or flushed,
+ * but a rule in a built-in chain can only be added (again) or deleted
+ * (failing when absent).  So the command reads what the firewall holds of
+ * this VIP (iptables-save on standard input, see iptsave.h) and prints, per
+ * table and in one transaction, the deletion of exactly those jumps and
+ * chains, then the rules again.
  */
 #include <arpa/inet.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
+#include "nfqlb/iptsave.h"
 #include "nfqlb/rules.h"
 #include "shm/shm.h"
 
@@ -45,7 +50,7 @@ static const struct opt rules_opts[] = {
 	{ "nat", "ID=ADDR...", "DNAT packets marked ID to ADDR (once per target)" },
 	{ "proto", "P", "match only tcp, udp or sctp" },
 	{ "port", "N", "match only destination port N (needs --proto)" },
-	{ "delete", NULL, "print the input that removes these rules" },
+	{ "delete", NULL, "print the removal of its rules, whatever mode made them" },
 	{ NULL, NULL, NULL },
 };
 
@@ -153,9 +158,9 @@ static int parse_nat_one(const struct cmd *cmd, const char *v, struct rules_conf
 		return usage_error(cmd, "bad --nat '%s': want ID=ADDR", v);
 	memcpy(id, v, (size_t)(eq - v));
 	id[eq - v] = '\0';
-	if (opt_u32(id, 1, UINT32_MAX, &m->id) < 0)
-		return usage_error(cmd, "bad target id '%s' in --nat '%s': want 1..4294967295",
-				   id, v);
+	if (opt_id(id, &m->id) < 0)
+		return usage_error(cmd, "bad target id '%s' in --nat '%s': %s", id, v,
+				   opt_id_why(id));
 	fam = parse_addr(eq + 1, bytes);
 	if (!fam)
 		return usage_error(cmd, "bad address in --nat '%s': want an %s address",
@@ -212,13 +217,13 @@ static void match_key(const struct rules_conf *c, char *buf, size_t size)
 }
 
 static int rules_parse(const struct cmd *cmd, const struct optval *ov, int argc,
-		       struct rules_conf *c)
+		       char **argv, struct rules_conf *c)
 {
 	int r;
 
 	memset(c, 0, sizeof(*c));
 	if (argc > ov->first)
-		return usage_error(cmd, "unexpected argument");
+		return usage_error(cmd, "unexpected argument '%s'", argv[ov->first]);
 	if ((r = parse_vip(cmd, opt_get(cmd, ov, "vip"), c)) ||
 	    (r = parse_queue(cmd, opt_get(cmd, ov, "queue"), c)) ||
 	    (r = parse_nat(cmd, ov, c)) || (r = parse_match(cmd, ov, c)))
@@ -247,51 +252,87 @@ static bool want_nat(const struct rules_conf *c)
 	return c->syn_only || c->nnat > 0;
 }
 
-/* The options that reproduce c, in canonical form. */
+/* The options that reproduce c, in canonical form; a removal needs only
+ * those that name the chains. */
 static void print_args(const struct rules_conf *c, bool del)
 {
 	int i;
 
 	printf("nfqlb rules --vip %s", c->vip);
-	if (c->qfirst != c->qlast)
+	if (!del && c->qfirst != c->qlast)
 		printf(" --queue %u:%u", c->qfirst, c->qlast);
-	else if (c->qfirst)
+	else if (!del && c->qfirst)
 		printf(" --queue %u", c->qfirst);
-	printf("%s%s%s", c->fanout ? " --cpu-fanout" : "",
-	       c->syn_only ? " --syn-only" : "", c->bypass ? " --bypass" : "");
+	if (!del)
+		printf("%s%s%s", c->fanout ? " --cpu-fanout" : "",
+		       c->syn_only ? " --syn-only" : "", c->bypass ? " --bypass" : "");
 	if (c->proto)
 		printf(" --proto %s", c->proto);
 	if (c->port)
 		printf(" --port %u", c->port);
-	for (i = 0; i < c->nnat; i++)
+	for (i = 0; !del && i < c->nnat; i++)
 		printf(" --nat %u=%s", c->nat[i].id, c->nat[i].addr);
 	printf("%s", del ? " --delete" : "");
 }
 
-static void print_header(const struct rules_conf *c)
+static void print_mode(const struct rules_conf *c)
 {
-	const char *restore = c->family == AF_INET ? "iptables-restore" :
-						     "ip6tables-restore";
-
-	printf("# nfqlb rules for VIP %s (%s): %s; %s.\n", c->vip,
-	       family_name(c->family),
+	if (c->del) {
+		printf("removal of its chains, whatever mode made them, and of every"
+		       " rule that jumps to them.\n");
+		return;
+	}
+	printf("%s; %s.\n",
 	       c->syn_only ? "SYN-only (each connection's first packet is queued,"
 			     " later ones take its saved mark)" : "all packets queued",
 	       c->nnat ? "NAT to the targets" : "marks only (route them: nfqlb route)");
-	printf("# %s input: feed it to '%s --noflush'%s.\n",
-	       c->family == AF_INET ? "IPv4" : "IPv6", restore,
-	       c->family == AF_INET ? "" : " (not iptables-restore)");
-	printf("#   apply:  ");
-	print_args(c, false);
-	printf(" | %s --noflush\n#   remove: ", restore);
-	print_args(c, true);
-	printf(" | %s --noflush\n", restore);
 }
 
-/* The jump from PREROUTING to chain, and its comment. */
-static void print_jump(const struct rules_conf *c, char op, const char *chain)
+/* What the firewall read on standard input holds of this VIP. */
+static void print_found(const struct rules_conf *c, const struct iptsave *saved)
 {
-	printf("-%c PREROUTING -d %s", op, c->vip);
+	int i, chains = 0, refs = 0;
+
+	for (i = 0; i < IPTSAVE_TABLES; i++) {
+		chains += saved->tab[i].nchain;
+		refs += saved->tab[i].nref;
+	}
+	if (!chains && !refs)
+		printf("# The firewall read on standard input holds none of its rules%s.\n",
+		       c->del ? ": nothing to remove" : "");
+	else
+		printf("# The firewall read on standard input holds %d of its chains and"
+		       " %d rules that jump to them: %s here.\n", chains, refs,
+		       c->del ? "removed" : "replaced");
+}
+
+static void print_header(const struct rules_conf *c, const struct iptsave *saved)
+{
+	const char *fam = c->family == AF_INET ? "ip" : "ip6";
+
+	printf("# nfqlb rules for VIP %s (%s): ", c->key, family_name(c->family));
+	print_mode(c);
+	printf("# %s input: feed it to '%stables-restore --noflush'%s.\n",
+	       family_name(c->family), fam,
+	       c->family == AF_INET ? "" : " (not iptables-restore)");
+	if (!c->del) {
+		printf("#   apply:  %stables-save | ", fam);
+		print_args(c, false);
+		printf(" | %stables-restore --noflush\n", fam);
+	}
+	printf("#   remove: %stables-save | ", fam);
+	print_args(c, true);
+	printf(" | %stables-restore --noflush\n", fam);
+	print_found(c, saved);
+}
+
+/* The jump from PREROUTING to chain: inserted at pos, or appended (pos 0). */
+static void print_jump(const struct rules_conf *c, int pos, const char *chain)
+{
+	if (pos)
+		printf("-I PREROUTING %d -d %s", pos, c->vip);
+	else
+		printf("-A PREROUTING -d %s", c->vip);
 	if (c->proto)
 		printf(" -p %s -m %s", c->proto, c->proto);
 	if (c->port)
@@ -368,61 +409,100 @@ static void section_chain(const struct rules_conf *c, const struct section *s,
 	snprintf(chain, RULES_CHAIN_MAX + 1, "%s%s", c->chain, s->suffix);
 }
 
-static void print_apply(const struct rules_conf *c, const struct section *s)
+/* sections[] names only tables of iptsave_table_names[]. */
+static const struct iptsave_tab *saved_tab(const struct iptsave *saved,
+					   const char *table)
+{
+	int i;
+
+	for (i = 0; i < IPTSAVE_TABLES; i++)
+		if (!strcmp(iptsave_table_names[i], table))
+			return &saved->tab[i];
+	return NULL;
+}
+
+/* Delete every rule that jumps to this VIP's chains, then flush and delete
+ * the chains, all but keep (which its declaration flushed instead). */
+static void print_removal(const struct iptsave_tab *t, const char *keep)
+{
+	int i;
+
+	for (i = 0; i < t->nref; i++)
+		printf("-D%s\n", t->ref[i] + 2);	/* "-A CHAIN ..." */
+	for (i = 0; i < t->nchain; i++)
+		if (!keep || strcmp(t->chain[i], keep))
+			printf("-F %s\n", t->chain[i]);
+	for (i = 0; i < t->nchain; i++)
+		if (!keep || strcmp(t->chain[i], keep))
+			printf("-X %s\n", t->chain[i]);
+}
+
+/* One table, one transaction: what is there of this VIP goes, and the
+ * rules of this mode (if it has any in this table) come; the jump takes
+ * the place in PREROUTING of the first one removed. */
+static void print_table(const struct rules_conf *c, const struct section *s,
+			const struct iptsave_tab *t)
 {
 	char chain[RULES_CHAIN_MAX + 1];
+	bool want = !c->del && s->wanted(c);
 
+	if (!want && !t->nchain && !t->nref)
+		return;
 	section_chain(c, s, chain);
-	printf("*%s\n:%s - [0:0]\n", s->table, chain);
-	print_jump(c, 'A', chain);
-	s->body(c, chain);
+	printf("*%s\n", s->table);
+	if (want)
+		printf(":%s - [0:0]\n", chain);
+	print_removal(t, want ? chain : NULL);
+	if (want) {
+		print_jump(c, t->jump_pos, chain);
+		s->body(c, chain);
+	}
 	printf("COMMIT\n");
 }
 
-/* Removal comes in two rounds of transactions: first one jump from each
- * table, then the chains.  After k applies (k jumps) the first k - 1 runs
- * each remove one jump and fail at the chains, which are still in use; the
- * k-th removes everything. */
-static void print_delete(const struct rules_conf *c, const struct section *s,
-			 bool chains)
+/* The firewall's current rules, from standard input, into saved. */
+static int read_saved(const struct cmd *cmd, const struct rules_conf *c,
+		      struct iptsave *saved)
 {
-	char chain[RULES_CHAIN_MAX + 1];
+	const char *fam = c->family == AF_INET ? "ip" : "ip6";
+	char why[128];
 
-	section_chain(c, s, chain);
-	printf("*%s\n", s->table);
-	if (chains)
-		printf("-F %s\n-X %s\n", chain, chain);
-	else
-		print_jump(c, 'D', chain);
-	printf("COMMIT\n");
+	if (isatty(STDIN_FILENO))
+		return usage_error(cmd, "reads the firewall's rules on standard input:"
+				   " pipe %stables-save into it", fam);
+	if (iptsave_read(stdin, c->chain, saved, why, sizeof(why)) < 0)
+		return cmd_error(cmd, "standard input: %s", why);
+	if (saved->family != AF_UNSPEC && saved->family != c->family) {
+		iptsave_free(saved);
+		return cmd_error(cmd, "standard input comes from %s but the VIP is %s:"
+				 " pipe %stables-save into it", c->family == AF_INET ?
+				 "ip6tables-save" : "iptables-save",
+				 family_name(c->family), fam);
+	}
+	return NFQLB_OK;
 }
 
 static int do_rules(const struct cmd *cmd, const struct optval *ov, int argc,
 		    char **argv)
 {
 	struct rules_conf c;
+	struct iptsave saved;
 	size_t i;
 	int r;
 
-	(void)argv;
-	if ((r = rules_parse(cmd, ov, argc, &c)))
+	if ((r = rules_parse(cmd, ov, argc, argv, &c)) || (r = read_saved(cmd, &c, &saved)))
 		return r;
-	print_header(&c);
+	print_header(&c, &saved);
 	for (i = 0; i < NSECTIONS; i++)
-		if (sections[i].wanted(&c) && !c.del)
-			print_apply(&c, &sections[i]);
-	for (i = 0; i < NSECTIONS; i++)
-		if (sections[i].wanted(&c) && c.del)
-			print_delete(&c, &sections[i], false);
-	for (i = 0; i < NSECTIONS; i++)
-		if (sections[i].wanted(&c) && c.del)
-			print_delete(&c, &sections[i], true);
+		print_table(&c, &sections[i], saved_tab(&saved, sections[i].table));
+	iptsave_free(&saved);
 	if (fflush(stdout) == EOF || ferror(stdout))
 		return cmd_error(cmd, "writing the rules failed");
 	return NFQLB_OK;
 }
 
 const struct cmd cmd_rules = {
-	"rules", do_rules, "print iptables-restore input for one VIP (runs nothing)",
+	"rules", do_rules,
+	"print iptables-restore input for one VIP (stdin: iptables-save; runs nothing)",
 	NULL, rules_opts,
 };

@@ -1,10 +1,13 @@
 /* rules.h: `nfqlb rules`, which prints iptables-restore input for one VIP.
  *
- * The command never runs iptables: the operator reviews its output and pipes
- * it into `iptables-restore --noflush` (IPv4) or `ip6tables-restore
+ * The command never runs iptables: it reads the firewall's current rules
+ * (iptables-save output) on stdin, and the operator reviews its output and
+ * pipes it into `iptables-restore --noflush` (IPv4) or `ip6tables-restore
  * --noflush` (IPv6).  Each VIP gets its own user chains, named
  * NFQLB-<8 hex digits> (+ "-RAW" in the raw table, "-NAT" in the nat table),
- * from rules_chain(), so the rules of several VIPs never meet.
+ * from rules_chain(), so the rules of several VIPs never meet.  The output
+ * replaces what stdin shows of them (see iptsave.h), so applying twice
+ * equals applying once, and --delete removes them whatever mode made them.
  */
 #ifndef NFQLB_RULES_H
 #define NFQLB_RULES_H

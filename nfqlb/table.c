@@ -1,17 +1,26 @@
 /* table.c: the commands that create, edit and print the shared table. */
 #include <errno.h>
-#include <signal.h>
+#include <fcntl.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "maglev/maglev.h"
 #include "nfqlb/cli.h"
-#include "nfqlb/lb.h"
+#include "nfqlb/metrics.h"
 #include "nfqlb/table.h"
 
 static const struct opt shm_only_opts[] = {
 	OPT_SHM,
+	{ NULL, NULL, NULL },
+};
+
+static const struct opt delete_opts[] = {
+	OPT_SHM,
+	{ "force", NULL, "delete even an object that is not an nfqlb table" },
 	{ NULL, NULL, NULL },
 };
 
@@ -37,9 +46,29 @@ static const struct opt print_opts[] = {
 	{ NULL, NULL, NULL },
 };
 
+static const struct opt stats_opts[] = {
+	OPT_SHM,
+	{ "json", NULL, "print one JSON object" },
+	{ "prometheus", NULL, "print the Prometheus text exposition format" },
+	{ NULL, NULL, NULL },
+};
+
+int table_name(const struct cmd *cmd, const struct optval *ov, const char **name)
+{
+	const char *rule;
+
+	*name = opt_shm_name(cmd, ov);
+	if (!**name && !opt_get(cmd, ov, "shm"))
+		return usage_error(cmd, "NFQLB_SHM is empty: unset it, or set it to a table name");
+	rule = shm_name_why(*name);
+	if (rule)
+		return usage_error(cmd, "bad table name \"%s\": %s", *name, rule);
+	return NFQLB_OK;
+}
+
 struct shm *table_open(const struct cmd *cmd, const char *name, bool writable)
 {
-	char why[SHM_WHY_MAX] = "";
+	char why[WHY_MAX] = "";
 	struct shm *s = shm_attach(name, writable, why);
 
 	if (s)
@@ -54,10 +83,11 @@ struct shm *table_open(const struct cmd *cmd, const char *name, bool writable)
 	return NULL;
 }
 
-static int no_args(const struct cmd *cmd, const struct optval *ov, int argc)
+static int no_args(const struct cmd *cmd, const struct optval *ov, int argc,
+		   char **argv)
 {
 	if (argc > ov->first)
-		return usage_error(cmd, "unexpected argument");
+		return usage_error(cmd, "unexpected argument '%s'", argv[ov->first]);
 	return NFQLB_OK;
 }
 
@@ -107,12 +137,12 @@ static int init_params(const struct cmd *cmd, const struct optval *ov,
 static int do_init(const struct cmd *cmd, const struct optval *ov, int argc,
 		   char **argv)
 {
-	const char *name = opt_shm_name(cmd, ov);
 	struct shm_params p;
+	const char *name;
 	int r;
 
-	(void)argv;
-	if ((r = no_args(cmd, ov, argc)) || (r = init_params(cmd, ov, &p)))
+	if ((r = no_args(cmd, ov, argc, argv)) || (r = table_name(cmd, ov, &name)) ||
+	    (r = init_params(cmd, ov, &p)))
 		return r;
 	if (shm_create(name, &p, opt_get(cmd, ov, "force") != NULL) == 0)
 		return NFQLB_OK;
@@ -124,17 +154,76 @@ static int do_init(const struct cmd *cmd, const struct optval *ov, int argc,
 	return cmd_error(cmd, "table \"%s\": %s", name, strerror(errno));
 }
 
+/* Whether the object begins with nfqlb's magic.  Returns 1, 0 (it does
+ * not, or is shorter), or -1 with errno. */
+static int has_magic(const char *name)
+{
+	char path[SHM_NAME_MAX + 2];
+	uint32_t magic = 0;
+	ssize_t got;
+	int fd;
+
+	snprintf(path, sizeof(path), "/%s", name);
+	fd = shm_open(path, O_RDONLY, 0);
+	if (fd < 0)
+		return -1;
+	got = pread(fd, &magic, sizeof(magic), offsetof(struct shm_hdr, magic));
+	close(fd);
+	if (got < 0)
+		return -1;
+	return got == sizeof(magic) && magic == SHM_MAGIC;
+}
+
+/* A typo in --shm must not delete another program's object. */
+static int delete_check(const struct cmd *cmd, const char *name)
+{
+	int r = has_magic(name);
+
+	if (r == 1)
+		return NFQLB_OK;
+	if (r == 0)
+		return cmd_error(cmd, "\"%s\" is not an nfqlb table (no nfqlb magic): not "
+				 "deleting it (--force deletes it anyway)", name);
+	if (errno == ENOENT)
+		return cmd_error(cmd, "table \"%s\" does not exist", name);
+	if (errno == EACCES)
+		return cmd_error(cmd, "table \"%s\": permission denied", name);
+	return cmd_error(cmd, "table \"%s\": %s", name, strerror(errno));
+}
+
+/* The queue of a worker that uses the table, or -1 when none does. */
+static long table_user(const char *name)
+{
+	struct shm *s = shm_attach(name, false, NULL);
+	struct shm_owner o;
+	long queue = -1;
+	unsigned int i;
+
+	for (i = 0; s && i < SHM_WORKERS && queue < 0; i++)
+		if (shm_worker_owner(s, i, &o) == 0 && o.running)
+			queue = shm_worker_at(s, i)->queue;
+	shm_detach(s);
+	return queue;
+}
+
 static int do_delete(const struct cmd *cmd, const struct optval *ov, int argc,
 		     char **argv)
 {
-	const char *name = opt_shm_name(cmd, ov);
+	const char *name;
+	long queue;
 	int r;
 
-	(void)argv;
-	if ((r = no_args(cmd, ov, argc)))
+	if ((r = no_args(cmd, ov, argc, argv)) || (r = table_name(cmd, ov, &name)))
 		return r;
-	if (shm_remove(name) == 0)
+	if (!opt_get(cmd, ov, "force") && (r = delete_check(cmd, name)))
+		return r;
+	queue = table_user(name);
+	if (shm_remove(name) == 0) {
+		if (queue >= 0)
+			cmd_warning(cmd, "table \"%s\" was in use by a worker (queue %ld)",
+				    name, queue);
 		return NFQLB_OK;
+	}
 	if (errno == ENOENT)
 		return cmd_error(cmd, "table \"%s\" does not exist", name);
 	if (errno == EACCES)
@@ -155,25 +244,43 @@ static int parse_ids(const struct cmd *cmd, const struct optval *ov, int argc,
 	if (!*ids)
 		return cmd_error(cmd, "%s", strerror(errno));
 	for (i = ov->first; i < argc; i++)
-		if (opt_u32(argv[i], 1, UINT32_MAX, &(*ids)[(*k)++]) < 0) {
+		if (opt_id(argv[i], &(*ids)[(*k)++]) < 0) {
 			free(*ids);
-			return usage_error(cmd, "bad target id '%s': want 1..4294967295",
-					   argv[i]);
+			return usage_error(cmd, "bad target id '%s': %s", argv[i],
+					   opt_id_why(argv[i]));
 		}
 	return NFQLB_OK;
+}
+
+/* Active targets in the published table, or -1 when it cannot be read. */
+static long active_count(const struct shm *s)
+{
+	char why[WHY_MAX];
+	struct shm_view v;
+	long n = -1;
+	uint32_t i;
+
+	if (shm_view_init(&v, s->m, s->n) < 0)
+		return -1;
+	if (shm_read(s, &v, why) == 0)
+		for (n = 0, i = 0; i < v.n; i++)
+			n += v.targets[i].active;
+	shm_view_free(&v);
+	return n;
 }
 
 static int edit_ids(const struct cmd *cmd, const struct optval *ov, int argc,
 		    char **argv, uint32_t weight)
 {
-	const char *name = opt_shm_name(cmd, ov);
-	char why[SHM_WHY_MAX] = "";
+	char why[WHY_MAX] = "";
 	uint32_t *ids = NULL, bad = 0;
+	const char *name;
 	struct shm *s;
 	size_t k;
 	int r;
 
-	if ((r = parse_ids(cmd, ov, argc, argv, &ids, &k)))
+	if ((r = table_name(cmd, ov, &name)) ||
+	    (r = parse_ids(cmd, ov, argc, argv, &ids, &k)))
 		return r;
 	s = table_open(cmd, name, true);
 	if (!s)
@@ -184,6 +291,9 @@ static int edit_ids(const struct cmd *cmd, const struct optval *ov, int argc,
 		r = shm_deactivate(s, ids, k, &bad, why);
 	if (r < 0)
 		r = cmd_error(cmd, "%s; nothing changed", why);
+	else if (s && cmd == &cmd_deactivate && active_count(s) == 0)
+		cmd_warning(cmd, "no target is active now: the workers give every "
+			    "packet the no-target verdict");
 	shm_detach(s);
 	free(ids);
 	return r;
@@ -213,6 +323,9 @@ struct snap {
 	struct shm_view v;
 	uint64_t *target;	/* n packet counters, one per slot */
 	uint64_t cnt[SHM_CNT_MAX];
+	uint32_t *order;	/* the slots of the active targets, by id */
+	uint32_t nactive;
+	struct shm_owner owner[SHM_WORKERS];	/* of each counter set */
 };
 
 typedef void (*snap_printer)(const struct snap *sn);
@@ -220,16 +333,58 @@ typedef void (*snap_printer)(const struct snap *sn);
 static void snap_free(struct snap *sn)
 {
 	free(sn->target);
+	free(sn->order);
 	shm_view_free(&sn->v);
 	shm_detach(sn->s);
 }
 
-/* Open a table read-only and copy its current, validated content. */
-static int snap_load(const struct cmd *cmd, const struct optval *ov,
-		     struct snap *sn)
+static int cmp_u64(const void *a, const void *b)
 {
-	const char *name = opt_shm_name(cmd, ov);
-	char why[SHM_WHY_MAX] = "";
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* sn->order: the active slots sorted by id, through keys id << 32 | slot. */
+static int snap_order(struct snap *sn)
+{
+	const struct shm_view *v = &sn->v;
+	uint64_t *key = malloc(sizeof(*key) * v->n);
+	uint32_t i, k = 0;
+
+	sn->order = malloc(sizeof(*sn->order) * v->n);
+	if (!key || !sn->order) {
+		free(key);
+		return -1;
+	}
+	for (i = 0; i < v->n; i++)
+		if (v->targets[i].active)
+			key[k++] = (uint64_t)v->targets[i].id << 32 | i;
+	qsort(key, k, sizeof(*key), cmp_u64);
+	for (i = 0; i < k; i++)
+		sn->order[i] = (uint32_t)key[i];
+	sn->nactive = k;
+	free(key);
+	return 0;
+}
+
+/* Who owns each counter set.  Returns 0, or -1 with the reason in why. */
+static int load_owners(struct snap *sn, char *why)
+{
+	unsigned int i;
+
+	for (i = 0; i < SHM_WORKERS; i++)
+		if (shm_worker_owner(sn->s, i, &sn->owner[i]) < 0) {
+			snprintf(why, WHY_MAX, "counter set %u: %s", i, strerror(errno));
+			return -1;
+		}
+	return 0;
+}
+
+/* Open a table read-only and copy its current, validated content. */
+static int snap_load(const struct cmd *cmd, const char *name, struct snap *sn)
+{
+	char why[WHY_MAX] = "";
 
 	memset(sn, 0, sizeof(*sn));
 	sn->s = table_open(cmd, name, false);
@@ -237,11 +392,12 @@ static int snap_load(const struct cmd *cmd, const struct optval *ov,
 		return NFQLB_FAIL;
 	sn->target = calloc(sn->s->n, sizeof(*sn->target));
 	if (sn->target && shm_view_init(&sn->v, sn->s->m, sn->s->n) == 0 &&
-	    shm_read(sn->s, &sn->v, why) == 0) {
+	    shm_read(sn->s, &sn->v, why) == 0 && snap_order(sn) == 0 &&
+	    load_owners(sn, why) == 0) {
 		shm_counts(sn->s, sn->target, sn->cnt);
 		return NFQLB_OK;
 	}
-	if (!sn->v.lookup)
+	if (!why[0])	/* out of memory: shm_read() fills why */
 		snprintf(why, sizeof(why), "%s", strerror(errno));
 	snap_free(sn);
 	return cmd_error(cmd, "table \"%s\": %s", name, why);
@@ -249,12 +405,14 @@ static int snap_load(const struct cmd *cmd, const struct optval *ov,
 
 /* show and stats: no arguments; one printer for text, one for --json. */
 static int print_cmd(const struct cmd *cmd, const struct optval *ov, int argc,
-		     snap_printer text, snap_printer json)
+		     char **argv, snap_printer text, snap_printer json)
 {
+	const char *name;
 	struct snap sn;
 	int r;
 
-	if ((r = no_args(cmd, ov, argc)) || (r = snap_load(cmd, ov, &sn)))
+	if ((r = no_args(cmd, ov, argc, argv)) || (r = table_name(cmd, ov, &name)) ||
+	    (r = snap_load(cmd, name, &sn)))
 		return r;
 	if (opt_get(cmd, ov, "json"))
 		json(&sn);
@@ -268,18 +426,16 @@ static void show_json(const struct snap *sn)
 {
 	const struct shm_view *v = &sn->v;
 	const struct shm *s = sn->s;
-	const char *sep = "";
+	const struct shm_target *t;
 	uint32_t i;
 
 	printf("{\"M\":%u,\"N\":%u,\"hash\":\"%s\",\"seed\":%u,\"generation\":%llu,"
 	       "\"targets\":[", s->m, s->n, hash_mode_name(s->mode), s->seed,
 	       (unsigned long long)v->generation);
-	for (i = 0; i < v->n; i++) {
-		if (!v->targets[i].active)
-			continue;
-		printf("%s{\"id\":%u,\"weight\":%u,\"entries\":%u}", sep,
-		       v->targets[i].id, v->targets[i].weight, v->targets[i].entries);
-		sep = ",";
+	for (i = 0; i < sn->nactive; i++) {
+		t = &v->targets[sn->order[i]];
+		printf("%s{\"id\":%u,\"weight\":%u,\"entries\":%u}", i ? "," : "",
+		       t->id, t->weight, t->entries);
 	}
 	printf("],\"lookup\":[");
 	for (i = 0; i < v->m; i++)
@@ -292,43 +448,31 @@ static void show_text(const struct snap *sn)
 {
 	const struct shm_view *v = &sn->v;
 	const struct shm *s = sn->s;
-	uint32_t i, nactive = 0;
+	const struct shm_target *t;
+	uint32_t i;
 
 	printf("table %s: M %u, N %u, hash %s, seed %u, generation %llu\n",
 	       s->name + 1, s->m, s->n, hash_mode_name(s->mode), s->seed,
 	       (unsigned long long)v->generation);
 	printf("%12s %7s %8s %8s\n", "id", "weight", "entries", "share");
-	for (i = 0; i < v->n; i++) {
-		if (!v->targets[i].active)
-			continue;
-		nactive++;
-		printf("%12u %7u %8u %7.2f%%\n", v->targets[i].id,
-		       v->targets[i].weight, v->targets[i].entries,
-		       100.0 * v->targets[i].entries / s->m);
+	for (i = 0; i < sn->nactive; i++) {
+		t = &v->targets[sn->order[i]];
+		printf("%12u %7u %8u %7.2f%%\n", t->id, t->weight, t->entries,
+		       100.0 * t->entries / s->m);
 	}
-	if (!nactive)
+	if (!sn->nactive)
 		printf("(no active targets)\n");
 }
 
 static int do_show(const struct cmd *cmd, const struct optval *ov, int argc,
 		   char **argv)
 {
-	(void)argv;
-	return print_cmd(cmd, ov, argc, show_text, show_json);
+	return print_cmd(cmd, ov, argc, argv, show_text, show_json);
 }
 
 static uint64_t load64(const uint64_t *p)
 {
 	return __atomic_load_n(p, __ATOMIC_RELAXED);
-}
-
-/* Whether a counter set's worker still runs: a worker killed with SIGKILL
- * leaves its thread id behind. */
-static bool set_running(const struct shm_worker *w)
-{
-	int32_t tid = __atomic_load_n(&w->owner, __ATOMIC_RELAXED);
-
-	return tid > 0 && (kill(tid, 0) == 0 || errno == EPERM);
 }
 
 /* Packets a counter set has classified: the sum over packet kinds. */
@@ -337,29 +481,32 @@ static uint64_t set_packets(const struct shm_worker *w)
 	uint64_t sum = 0;
 	unsigned int k;
 
-	for (k = 0; k < PKT_KIND_MAX; k++)
+	for (k = 0; k < SHM_CNT_KINDS; k++)
 		sum += load64(&w->cnt[k]);
 	return sum;
 }
 
-static void stats_json_queues(const struct shm *s)
+static void stats_json_queues(const struct snap *sn)
 {
 	const char *sep = "";
 	unsigned int i;
 
 	printf("],\"queues\":[");
 	for (i = 0; i < SHM_WORKERS; i++) {
-		const struct shm_worker *w = shm_worker_at(s, i);
+		const struct shm_worker *w = shm_worker_at(sn->s, i);
+		const struct shm_owner *o = &sn->owner[i];
 
 		if (w->queue == UINT32_MAX)
 			continue;
 		printf("%s{\"queue\":%u,\"running\":%s,\"packets\":%llu,\"waiting\":%llu,"
-		       "\"queue_dropped\":%llu,\"user_dropped\":%llu}", sep,
-		       w->queue, set_running(w) ? "true" : "false",
+		       "\"queue_dropped\":%llu,\"user_dropped\":%llu,\"pid\":%d,"
+		       "\"other_pidns\":%s}", sep,
+		       w->queue, o->running ? "true" : "false",
 		       (unsigned long long)set_packets(w),
 		       (unsigned long long)load64(&w->q_total),
 		       (unsigned long long)load64(&w->q_dropped),
-		       (unsigned long long)load64(&w->u_dropped));
+		       (unsigned long long)load64(&w->u_dropped),
+		       o->pid, o->other_pidns ? "true" : "false");
 		sep = ",";
 	}
 	printf("]}\n");
@@ -374,11 +521,11 @@ static void stats_json(const struct snap *sn)
 
 	printf("{\"generation\":%llu,\"no_target\":%llu,\"accepted\":%llu,"
 	       "\"dropped\":%llu,\"kinds\":{", (unsigned long long)v->generation,
-	       (unsigned long long)cnt[LB_CNT_NO_TARGET],
-	       (unsigned long long)cnt[LB_CNT_ACCEPT],
-	       (unsigned long long)cnt[LB_CNT_DROP]);
-	for (i = 0; i < PKT_KIND_MAX; i++)
-		printf("%s\"%s\":%llu", i ? "," : "", pkt_kind_name(i),
+	       (unsigned long long)cnt[SHM_CNT_NO_TARGET],
+	       (unsigned long long)cnt[SHM_CNT_ACCEPT],
+	       (unsigned long long)cnt[SHM_CNT_DROP]);
+	for (i = 0; i < SHM_CNT_KINDS; i++)
+		printf("%s\"%s\":%llu", i ? "," : "", shm_cnt_name(i),
 		       (unsigned long long)cnt[i]);
 	printf("},\"targets\":[");
 	for (i = 0; i < v->n; i++) {
@@ -389,27 +536,34 @@ static void stats_json(const struct snap *sn)
 		       (unsigned long long)target[i]);
 		sep = ",";
 	}
-	stats_json_queues(sn->s);
+	stats_json_queues(sn);
 }
 
-static void stats_text_queues(const struct shm *s)
+static void stats_text_queues(const struct snap *sn)
 {
+	bool other = false;
+	char pid[16];
 	unsigned int i;
 
-	printf("%6s %8s %14s %8s %14s %13s\n", "queue", "worker", "packets",
-	       "waiting", "queue-dropped", "user-dropped");
+	printf("%6s %8s %9s %14s %8s %14s %13s\n", "queue", "worker", "pid",
+	       "packets", "waiting", "queue-dropped", "user-dropped");
 	for (i = 0; i < SHM_WORKERS; i++) {
-		const struct shm_worker *w = shm_worker_at(s, i);
+		const struct shm_worker *w = shm_worker_at(sn->s, i);
+		const struct shm_owner *o = &sn->owner[i];
 
 		if (w->queue == UINT32_MAX)
 			continue;
-		printf("%6u %8s %14llu %8llu %14llu %13llu\n", w->queue,
-		       set_running(w) ? "running" : "stopped",
+		snprintf(pid, sizeof(pid), "%d%s", o->pid, o->other_pidns ? "*" : "");
+		other |= o->other_pidns;
+		printf("%6u %8s %9s %14llu %8llu %14llu %13llu\n", w->queue,
+		       o->running ? "running" : "gone", pid,
 		       (unsigned long long)set_packets(w),
 		       (unsigned long long)load64(&w->q_total),
 		       (unsigned long long)load64(&w->q_dropped),
 		       (unsigned long long)load64(&w->u_dropped));
 	}
+	if (other)
+		printf("* a PID in another PID namespace\n");
 }
 
 static void stats_text(const struct snap *sn)
@@ -427,27 +581,35 @@ static void stats_text(const struct snap *sn)
 			       v->targets[i].active ? "active" : "inactive",
 			       (unsigned long long)target[i]);
 	printf("no target: %llu\nverdicts: accepted %llu, dropped %llu\nkinds:",
-	       (unsigned long long)cnt[LB_CNT_NO_TARGET],
-	       (unsigned long long)cnt[LB_CNT_ACCEPT],
-	       (unsigned long long)cnt[LB_CNT_DROP]);
-	for (i = 0; i < PKT_KIND_MAX; i++)
-		printf(" %s %llu", pkt_kind_name(i), (unsigned long long)cnt[i]);
+	       (unsigned long long)cnt[SHM_CNT_NO_TARGET],
+	       (unsigned long long)cnt[SHM_CNT_ACCEPT],
+	       (unsigned long long)cnt[SHM_CNT_DROP]);
+	for (i = 0; i < SHM_CNT_KINDS; i++)
+		printf(" %s %llu", shm_cnt_name(i), (unsigned long long)cnt[i]);
 	printf("\n");
-	stats_text_queues(sn->s);
+	stats_text_queues(sn);
 }
 
 static int do_stats(const struct cmd *cmd, const struct optval *ov, int argc,
 		    char **argv)
 {
-	(void)argv;
-	return print_cmd(cmd, ov, argc, stats_text, stats_json);
+	const char *name;
+	int r;
+
+	if (!opt_get(cmd, ov, "prometheus"))
+		return print_cmd(cmd, ov, argc, argv, stats_text, stats_json);
+	if (opt_get(cmd, ov, "json"))
+		return usage_error(cmd, "--json and --prometheus exclude each other");
+	if ((r = no_args(cmd, ov, argc, argv)) || (r = table_name(cmd, ov, &name)))
+		return r;
+	return metrics_stats(cmd, name);
 }
 
 const struct cmd cmd_init = {
 	"init", do_init, "create the shared table", NULL, init_opts,
 };
 const struct cmd cmd_delete = {
-	"delete", do_delete, "delete the shared table", NULL, shm_only_opts,
+	"delete", do_delete, "delete the shared table", NULL, delete_opts,
 };
 const struct cmd cmd_activate = {
 	"activate", do_activate, "activate targets (as one update)", "ID...",
@@ -462,5 +624,5 @@ const struct cmd cmd_show = {
 };
 const struct cmd cmd_stats = {
 	"stats", do_stats, "print packet counters per target and per queue", NULL,
-	print_opts,
+	stats_opts,
 };

@@ -8,9 +8,21 @@
 #include "shm/shm.h"
 
 /**
+ * table_name - the table a command names, checked
+ * @cmd: the command, for the message
+ * @ov: its options: --shm, else $NFQLB_SHM, else the default (opt_shm_name())
+ * @name: written
+ *
+ * Returns NFQLB_OK, or NFQLB_USAGE after a message naming the rule the name
+ * breaks (empty, too long, contains '/', "." or ".."); an empty
+ * $NFQLB_SHM is such an error, not the default.
+ */
+int table_name(const struct cmd *cmd, const struct optval *ov, const char **name);
+
+/**
  * table_open - attach a state object, printing a one-line error on failure
  * @cmd: the command, for the message
- * @name: the object's name
+ * @name: the object's name, checked by table_name()
  * @writable: open for writing
  *
  * Returns the handle, or NULL after printing why.

@@ -21,7 +21,7 @@ static int compare(const struct shm_view *v, const uint32_t *table,
 	for (i = 0; i < v->m; i++) {
 		want = table[i] == MAGLEV_EMPTY ? 0 : t[table[i]].id;
 		if (entry_id(v, i) != want) {
-			snprintf(why, SHM_WHY_MAX,
+			snprintf(why, WHY_MAX,
 				 "generation %llu: entry %u names id %u, its targets give %u",
 				 (unsigned long long)v->generation, i, entry_id(v, i), want);
 			return 1;
@@ -44,7 +44,7 @@ int verify_view(const struct shm_view *v, uint32_t seed, char *why)
 			t[k++] = (struct maglev_target){ v->targets[i].id,
 							 v->targets[i].weight };
 	if (maglev_build(table, v->m, seed, t, k) < 0) {
-		snprintf(why, SHM_WHY_MAX, "generation %llu: cannot build its targets",
+		snprintf(why, WHY_MAX, "generation %llu: cannot build its targets",
 			 (unsigned long long)v->generation);
 		goto out;
 	}

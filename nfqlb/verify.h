@@ -17,7 +17,7 @@
  * verify_view - compare a view's lookup with a fresh build of its targets
  * @v: the view
  * @seed: the table's seed
- * @why: filled with the first difference (SHM_WHY_MAX bytes)
+ * @why: filled with the first difference (WHY_MAX bytes)
  *
  * Rebuilds the Maglev table of the view's active targets (their ids and
  * weights) and compares it entry by entry with the view's lookup.

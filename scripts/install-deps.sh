@@ -9,6 +9,7 @@ $SUDO apt-get update -q
 $SUDO apt-get install -y -q --no-install-recommends \
 	build-essential pkg-config \
 	libnetfilter-queue-dev libmnl-dev libnl-3-dev libnl-route-3-dev \
-	check clang libclang-rt-14-dev valgrind \
+	libmicrohttpd-dev \
+	check clang libclang-rt-14-dev valgrind libbpf-dev bpftool \
 	iptables iproute2 procps psmisc util-linux ethtool iperf3 \
-	gnuplot-nox python3
+	gnuplot-nox python3 python3-prometheus-client curl

@@ -11,8 +11,22 @@
  * that buffer's sequence counter and then publishes it by incrementing the
  * generation, so a reader never uses a half-built table.
  *
+ * A worker owns a counter set while it holds an open-file-description lock
+ * (fcntl F_OFD_SETLK, F_WRLCK) on the first byte of that set, taken through
+ * its own handle.  The kernel drops the lock when the handle is closed or
+ * its process dies, in whatever PID namespace it runs.  On Linux these
+ * record locks and the writers' flock() do not interact.
+ *
  * Library code: never prints or exits; returns -1 (or NULL) and sets errno.
- * Functions that validate also fill `why` with a one-line reason.
+ * Functions that validate also fill `why` with a one-line reason (why.h).
+ *
+ * This header is the module's one public header.  The module's files:
+ *   shm.c       the object: create, attach (validated), follow, remove
+ *   layout.c    where each part lies, and the header's validation
+ *   view.c      a private copy of a table, and its validation (view.h)
+ *   publish.c   the publish/read protocol and the updates (publish.h)
+ *   counters.c  the counter sets, their schema and ownership (counters.h)
+ *   guard.c     the SIGBUS guard against truncation (guard.h, internal)
  */
 #ifndef NFQLB_SHM_H
 #define NFQLB_SHM_H
@@ -22,17 +36,16 @@
 #include <stdint.h>
 
 #include "maglev/hash.h"
+#include "shm/why.h"
 
 #define SHM_MAGIC 0x4c51464eU	/* "NFQL" in little-endian memory */
-#define SHM_VERSION 1
+#define SHM_VERSION 2
 #define SHM_NAME_DEFAULT "nfqlb"
 #define SHM_NAME_MAX 200
 #define SHM_M_MAX 1000003	/* largest table size (prime) */
 #define SHM_N_MAX 65535		/* largest number of targets */
 #define SHM_WORKERS 64		/* counter sets, one per worker thread */
-#define SHM_CNT_MAX 16		/* generic counters per set, see nfqlb/lb.h */
 #define SHM_NO_SLOT UINT32_MAX	/* an empty lookup entry */
-#define SHM_WHY_MAX 160
 #define SHM_GUARD_MAX 256	/* handles open at once in a process */
 
 struct shm_hdr {
@@ -58,16 +71,6 @@ struct shm_target {
 	uint32_t entries;	/* lookup entries this target owns */
 };
 
-/* A counter set.  Only its owner writes it (relaxed atomic stores). */
-struct shm_worker {
-	int32_t owner;		/* thread id of the owner; 0 when free */
-	uint32_t queue;		/* NFQUEUE number; UINT32_MAX if none */
-	uint64_t q_total;	/* from /proc/net/netfilter/nfnetlink_queue */
-	uint64_t q_dropped;	/* packets the kernel dropped: queue full */
-	uint64_t u_dropped;	/* packets the kernel dropped: socket full */
-	uint64_t cnt[SHM_CNT_MAX];
-	uint64_t target[];	/* n packet counters, one per target slot */
-};
 
 /* An open object.  Treat every field as read-only. */
 struct shm {
@@ -79,15 +82,9 @@ struct shm {
 	uint32_t m, n, seed;		/* copies validated at attach time */
 	enum hash_mode mode;
 	int lost;			/* atomic; see shm_lost() */
+	uint64_t sets;			/* atomic; bit i: this handle owns set i */
 };
 
-/* A private, consistent copy of a published table. */
-struct shm_view {
-	uint32_t m, n;
-	uint64_t generation;
-	struct shm_target *targets;	/* n slots */
-	uint32_t *lookup;		/* m slot indexes, or SHM_NO_SLOT */
-};
 
 struct shm_params {
 	uint32_t m, n, seed;
@@ -98,9 +95,20 @@ struct shm_params {
  * shm_name_check - whether a name can name a state object
  * @name: the name, without a leading '/'
  *
- * Returns 0, or -1 with errno EINVAL (empty, too long, contains '/').
+ * Returns 0, or -1 with errno EINVAL (empty, too long, contains '/', is
+ * "." or "..").
  */
 int shm_name_check(const char *name);
+
+/**
+ * shm_name_why - the rule a name breaks, for an error message
+ * @name: the name, without a leading '/'
+ *
+ * Returns NULL for a good name (see shm_name_check()), else a static
+ * string naming the rule: empty, longer than SHM_NAME_MAX bytes, contains
+ * '/', or is "." or "..".
+ */
+const char *shm_name_why(const char *name);
 
 /**
  * shm_create - create and initialise a state object with an empty table
@@ -119,7 +127,7 @@ int shm_create(const char *name, const struct shm_params *p, bool force);
  * shm_attach - open and validate a state object
  * @name: the name
  * @writable: map it for writing (needed by writers and workers)
- * @why: filled with the reason on failure (SHM_WHY_MAX bytes)
+ * @why: filled with the reason on failure (WHY_MAX bytes)
  *
  * The header is copied once and the copy validated, so a header that
  * changes meanwhile cannot make the handle disagree with the mapping.
@@ -196,123 +204,8 @@ static inline bool shm_retired(const struct shm *s)
 	return __atomic_load_n(&s->hdr->retired, __ATOMIC_ACQUIRE) != 0;
 }
 
-/**
- * shm_view_init - allocate a view for a table of m entries and n slots
- * @v: the view
- * @m: table size
- * @n: number of slots
- *
- * Returns 0, or -1 with errno ENOMEM.
- */
-int shm_view_init(struct shm_view *v, uint32_t m, uint32_t n);
-
-/**
- * shm_view_free - free a view's buffers
- * @v: the view
- */
-void shm_view_free(struct shm_view *v);
-
-/**
- * shm_view_check - validate a view's content
- * @v: the view
- * @why: filled with the reason on failure
- *
- * Checks that active ids are non-zero and unique, weights are in range,
- * every lookup entry names an active slot (or all are empty when no target
- * is active), and each target's entry count matches the lookup.
- * Returns 0, or -1 with errno EBADMSG.
- */
-int shm_view_check(const struct shm_view *v, char *why);
-
-/**
- * shm_read - copy the published table into a view and validate it
- * @s: the handle
- * @v: a view of the same m and n, written
- * @why: filled with the reason on failure
- *
- * Returns 0, or -1 with errno EBADMSG (invalid content), EAGAIN (writers
- * kept changing the buffer; try again) or EIO (the handle is lost).
- */
-int shm_read(const struct shm *s, struct shm_view *v, char *why);
-
-/**
- * shm_activate - activate targets, as one update
- * @s: a writable handle
- * @ids: the ids (not 0); an id already active only gets its weight updated
- * @k: number of ids
- * @weight: weight for the ids (1..1000), or 0 to keep an active id's weight
- *          and give new ones weight 1
- * @bad: set to the offending id on ENOSPC
- * @why: filled with the reason on failure
- *
- * Serialised against other writers with flock().  Nothing changes on error;
- * the generation is not bumped when nothing changes.
- * Returns 0, or -1 with errno EINVAL, ENOSPC (more than n active), EBADMSG
- * (the current table is invalid), EIO (the object was truncated, before or
- * while writing: the update may not have been stored) or an error from the
- * system.
- */
-int shm_activate(struct shm *s, const uint32_t *ids, size_t k,
-		 uint32_t weight, uint32_t *bad, char *why);
-
-/**
- * shm_deactivate - deactivate targets, as one update
- * @s: a writable handle
- * @ids: the ids
- * @k: number of ids
- * @bad: set to the first id that is not active, on ENOENT
- * @why: filled with the reason on failure
- *
- * Returns 0, or -1 with errno ENOENT (an id is not active; nothing changes),
- * EBADMSG, EIO (as for shm_activate()) or an error from the system.
- */
-int shm_deactivate(struct shm *s, const uint32_t *ids, size_t k, uint32_t *bad,
-		   char *why);
-
-/**
- * shm_worker_at - counter set number i
- * @s: the handle
- * @i: 0..SHM_WORKERS-1
- */
-struct shm_worker *shm_worker_at(const struct shm *s, unsigned int i);
-
-/**
- * shm_worker_claim - take a free counter set for a worker thread
- * @s: a writable handle
- * @tid: the thread id; a set whose owner no longer runs is free
- * @queue: the queue the thread serves
- *
- * The counts already in the set are kept, so totals survive restarts.
- * Returns the set, or NULL with errno EBUSY when all are taken.
- */
-struct shm_worker *shm_worker_claim(struct shm *s, int32_t tid, uint32_t queue);
-
-/**
- * shm_worker_release - give a counter set back
- * @w: the set
- */
-void shm_worker_release(struct shm_worker *w);
-
-/**
- * shm_counts - sum the counters of every set
- * @s: the handle
- * @target: n entries, written: packets per target slot since the slot got
- *          its current id
- * @cnt: SHM_CNT_MAX entries, written
- */
-void shm_counts(const struct shm *s, uint64_t *target, uint64_t *cnt);
-
-/**
- * shm_count - add to a counter of the caller's own set
- * @c: the counter
- * @add: the amount
- *
- * A relaxed load and store: no locked instruction on the packet path.
- */
-static inline void shm_count(uint64_t *c, uint64_t add)
-{
-	__atomic_store_n(c, __atomic_load_n(c, __ATOMIC_RELAXED) + add,
-			 __ATOMIC_RELAXED);
-}
+#include "shm/view.h"
+#include "shm/publish.h"
+#include "shm/counters.h"
 
 #endif

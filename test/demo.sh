@@ -72,7 +72,7 @@ say "Table: targets 1..10 active (ids are fwmarks), M=$SCALE_M entries"
 indent "$NFQLB" show | head -n 14
 
 say "lb1's firewall, from nfqlb rules (all packets to the VIP are queued)"
-echo "    \$ nfqlb rules --vip $LAB_VIP4 --queue 0 | iptables-restore --noflush"
+echo "    \$ iptables-save | nfqlb rules --vip $LAB_VIP4 --queue 0 | iptables-restore --noflush"
 LAB_SYN=0 lab_rules lb1
 grep -v '^#' "$LOGDIR/rules4.txt" | sed 's/^/      /'
 echo "    lb1's policy routing, from nfqlb route add ID via TARGET (targets 1, 2):"

@@ -131,12 +131,13 @@ rules()
 		nsx lb iptables -t mangle -A PREROUTING -d "$BVIP" -j HMARK \
 			--hmark-tuple src,dst,sport,dport,proto --hmark-mod "$2" \
 			--hmark-offset 1 --hmark-rnd 0x5eed || fail "HMARK rule"
-		"$NFQLB" rules --vip "$BVIP" "${nat[@]}" | sed '/^\*mangle/,/^COMMIT/d' |
-			nsx lb iptables-restore --noflush ;;
-	queue) "$NFQLB" rules --vip "$BVIP" "${nat[@]}" | nsx lb iptables-restore --noflush ;;
-	queue2) "$NFQLB" rules --vip "$BVIP" --queue 0:1 "${nat[@]}" |
+		nsx lb iptables-save | "$NFQLB" rules --vip "$BVIP" "${nat[@]}" |
+			sed '/^\*mangle/,/^COMMIT/d' | nsx lb iptables-restore --noflush ;;
+	queue) nsx lb iptables-save | "$NFQLB" rules --vip "$BVIP" "${nat[@]}" |
 		nsx lb iptables-restore --noflush ;;
-	syn) "$NFQLB" rules --vip "$BVIP" --syn-only "${nat[@]}" |
+	queue2) nsx lb iptables-save | "$NFQLB" rules --vip "$BVIP" --queue 0:1 "${nat[@]}" |
+		nsx lb iptables-restore --noflush ;;
+	syn) nsx lb iptables-save | "$NFQLB" rules --vip "$BVIP" --syn-only "${nat[@]}" |
 		nsx lb iptables-restore --noflush ;;
 	*) fail "rules: unknown mode $1" ;;
 	esac || fail "rules $1"

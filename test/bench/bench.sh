@@ -188,8 +188,8 @@ flood_case()
 	case $1 in
 	plain) consumer nfqlb $args ;;
 	rt) consumer nfqlb $args --rt-priority 1 ;;
-	tc) consumer nfqlb $args --shed c0 --shed-mode tc ;;
-	xdp) consumer nfqlb $args --shed c0 --shed-mode xdp ;;
+	tc) consumer nfqlb $args --shed c0 --shed-mode tc --vip "$BVIP" ;;
+	xdp) consumer nfqlb $args --shed c0 --shed-mode xdp --vip "$BVIP" ;;
 	esac
 }
 

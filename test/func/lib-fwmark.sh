@@ -80,26 +80,30 @@ fwmark_routes()
 	done
 }
 
+# rules_in NS FAM RULES_OPTION...: `nfqlb rules RULES_OPTION...` into NS's
+# firewall as README says, FAMtables-save | nfqlb rules | FAMtables-restore
+# --noflush (FAM: ip or ip6).  The rules are kept in $LOGDIR/rules-NS-FAM.log,
+# so a failing test shows them.
+rules_in()
+{
+	local n=$1 fam=$2 log="$LOGDIR/rules-$1-$2.log"
+
+	shift 2
+	nsx "$n" "$fam"tables-save >"$log.saved" || fail "${fam}tables-save in $n failed"
+	"$NFQLB" rules "$@" <"$log.saved" >"$log" || fail "nfqlb rules $* failed"
+	nsx "$n" "$fam"tables-restore --noflush <"$log" ||
+		fail "${fam}tables-restore in $n refused: nfqlb rules $*"
+}
+
 # vip_rules NS [RULES_OPTION...]: `nfqlb rules --vip VIP4 RULES_OPTION...`
-# applied with iptables-restore --noflush inside NS, and the same for VIP6
-# with ip6tables-restore.  The rules are kept in $LOGDIR/rules-NS-*.log, so
-# a failing test shows them.
+# applied in NS (rules_in), and the same for VIP6.
 vip_rules()
 {
-	local n=$1 f
+	local n=$1
 
 	shift
-	for f in 4 6; do
-		if [ $f = 4 ]; then
-			"$NFQLB" rules --vip "$VIP4" "$@"
-		else
-			"$NFQLB" rules --vip "$VIP6" "$@"
-		fi >"$LOGDIR/rules-$n-$f.log" || fail "nfqlb rules failed"
-	done
-	nsx "$n" iptables-restore --noflush <"$LOGDIR/rules-$n-4.log" ||
-		fail "iptables-restore in $n refused the rules for $VIP4"
-	nsx "$n" ip6tables-restore --noflush <"$LOGDIR/rules-$n-6.log" ||
-		fail "ip6tables-restore in $n refused the rules for $VIP6"
+	rules_in "$n" ip --vip "$VIP4" "$@"
+	rules_in "$n" ip6 --vip "$VIP6" "$@"
 }
 
 # lb_start NS [LB_OPTION...]: `nfqlb lb --queue 0 LB_OPTION...` in NS,

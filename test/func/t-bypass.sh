@@ -36,9 +36,11 @@ bypass_rules()
 		nat6="$nat6 --nat 10$i=$(target_addr6 $i)"
 	done
 	# shellcheck disable=SC2086
-	r4=$("$NFQLB" rules --vip "$VIP4" --bypass $nat4) || fail "nfqlb rules (IPv4)"
+	r4=$(nsx lb iptables-save | "$NFQLB" rules --vip "$VIP4" --bypass $nat4) ||
+		fail "nfqlb rules (IPv4)"
 	# shellcheck disable=SC2086
-	r6=$("$NFQLB" rules --vip "$VIP6" --bypass $nat6) || fail "nfqlb rules (IPv6)"
+	r6=$(nsx lb ip6tables-save | "$NFQLB" rules --vip "$VIP6" --bypass $nat6) ||
+		fail "nfqlb rules (IPv6)"
 	echo "$r4" | grep -q -- '-j NFQUEUE .*--queue-bypass' ||
 		fail "nfqlb rules --bypass: no --queue-bypass: $r4"
 	echo "$r4" | nsx lb iptables-restore --noflush || fail "iptables-restore: $r4"

@@ -32,6 +32,8 @@ SHARED=30
 # writer NAME X Y SIDE: change the table until DURATION is over (and at most
 # 100000 commands).  Between commands X or Y is active.  SIDE (0 or 1) makes
 # the writers' weights for SHARED odd and even, so they tell who wrote last.
+# Weights stay at most 100, so that at M=997 every active target keeps
+# entries (activate refuses a table that leaves one without).
 writer()
 {
 	local name=$1 x=$2 y=$3 side=$4 i end t0 rc cmd
@@ -46,7 +48,7 @@ writer()
 		1) cmd="activate $x" ;;
 		2) cmd="deactivate $y" ;;
 		3) cmd="activate --weight $((1 + i % 9)) $y" ;;
-		4) cmd="activate --weight $(((2 * i + side) % 1000 + 1)) $SHARED" ;;
+		4) cmd="activate --weight $(((2 * i + side) % 100 + 1)) $SHARED" ;;
 		5) cmd="deactivate $y $SHARED" ;;
 		6) cmd="activate $y" ;;
 		esac

@@ -91,10 +91,7 @@ returns()
 # rules_apply ARGS...: nfqlb rules for both VIPs, into the kernel.
 rules_apply()
 {
-	"$NFQLB" rules --vip "$VIP4" "$@" | nsx lb iptables-restore --noflush ||
-		fail "iptables-restore refused: nfqlb rules --vip $VIP4 $*"
-	"$NFQLB" rules --vip "$VIP6" "$@" | nsx lb ip6tables-restore --noflush ||
-		fail "ip6tables-restore refused: nfqlb rules --vip $VIP6 $*"
+	vip_rules lb "$@"
 }
 
 # spread VIP [NAME=0...]: COUNT / NT connections per active target to VIP,

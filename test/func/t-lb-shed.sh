@@ -5,8 +5,9 @@
 # and the program goes away when the worker exits, on SIGTERM and on
 # SIGKILL alike (a BPF link the process owns; for tc, the test sees the
 # link in the worker's file descriptors).  A missing interface is a
-# failure (exit 1, one line).  How much it sheds under a flood is measured
-# by `make bench`, not here.
+# failure (exit 1, one line); --shed without --vip, and --vip, --syn-only
+# or --shed-mode without --shed, are usage errors.  That shedding drops
+# VIP packets and only those under a flood is t-shed-drop's case.
 # shellcheck source-path=SCRIPTDIR
 . "$(dirname "$0")/lib.sh"
 
@@ -30,7 +31,7 @@ nat_rules 101:1 102:2
 "$NFQLB" activate 101 102 || fail "activate"
 
 info "--shed on a missing interface"
-err=$(nsx lb "$NFQLB" lb --shed nosuch0 2>&1 >/dev/null)
+err=$(nsx lb "$NFQLB" lb --shed nosuch0 --vip "$VIP4" 2>&1 >/dev/null)
 rc=$?
 [ $rc -eq 1 ] || fail "exit $rc, want 1: $err"
 [ "$(echo "$err" | wc -l)" -eq 1 ] || fail "not one line: $err"
@@ -38,7 +39,8 @@ case $err in "nfqlb: lb: shed on nosuch0: "*) ;; *) fail "message: $err" ;; esac
 no_xdp || fail "an XDP program is attached to c0 before any worker ran"
 
 info "usage errors"
-for args in "--shed-mode tc" "--shed c0 --shed-mode fast" "--shed ''"; do
+for args in "--shed-mode tc" "--shed c0 --vip $VIP4 --shed-mode fast" "--shed '' --vip $VIP4" \
+	"--shed c0" "--vip $VIP4" "--syn-only" "--shed c0 --vip 10.0.0.0/33"; do
 	err=$(eval "nsx lb \"\$NFQLB\" lb $args" 2>&1 >/dev/null)
 	rc=$?
 	[ $rc -eq 2 ] && [ "$(echo "$err" | wc -l)" -eq 1 ] ||
@@ -54,7 +56,7 @@ link_type()
 for run in "TERM auto xdp" "KILL xdp xdp" "TERM tc tcx" "KILL tc tcx"; do
 	read -r sig mode want <<<"$run"
 	info "--shed c0 --shed-mode $mode, then SIG$sig"
-	start_bg lb "$NFQLB" lb --shed c0 --shed-mode "$mode"
+	start_bg lb "$NFQLB" lb --shed c0 --shed-mode "$mode" --vip "$VIP4,$VIP6"
 	LB_PID=$BG_PID
 	wait_for lb_ready || fail "the worker did not start"
 	wait_for -n 20 lb_probe "$VIP4" 80 || fail "no answer through the worker"

@@ -3,7 +3,7 @@
 # can neither change it nor read it.
 #   - init (under umask 0, and init --force) makes it 0600 root:root;
 #   - as nobody (setpriv): activate, deactivate, show [--json], stats
-#     [--json], delete, init --force and lb each exit 1 with the one line
+#     [--json], delete [--force], init --force and lb each exit 1 with the one line
 #     "nfqlb: <cmd>: table "...": permission denied"; init without --force
 #     says the table exists;
 #   - afterwards the object is byte for byte what it was, and show --json
@@ -56,7 +56,7 @@ cp "$SHMF" "$LOGDIR/before"
 
 info "as nobody: every command is refused"
 for args in "activate 4" "activate --weight 5 1" "deactivate 1" "show" \
-	"show --json" "stats" "stats --json" "delete" "init --force"; do
+	"show --json" "stats" "stats --json" "delete" "delete --force" "init --force"; do
 	# shellcheck disable=SC2086
 	refused "permission denied" $args
 done

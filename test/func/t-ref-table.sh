@@ -48,7 +48,10 @@ check()
 
 check 7 0 +1 +2 +3
 check 997 0 +101 +102 +103 +104 +105 -103
-check 997 4242 +5:3 +9:1 +2:7 +7:1000 -9 +9:2
+check 997 4242 +5:3 +9:1 +2:7 +7:300 -9 +9:2
+# Weight 1000 next to weight 1 needs a larger M: at 997 the weight-1
+# target would get no entry, and activate refuses that.
+check 65537 7 +5:3 +9:1 +2:7 +7:1000 -9 +9:2
 check 65537 1 $(seq -f "+%g" 1000 1 1060) -1050 -1003
 check 13 99 +4294967295 +1:2
 pass

@@ -5,10 +5,11 @@
 #	client --- lb --- t1, t2, t3
 #
 # Checks: TCP and UDP connections spread over every target in both modes,
-# each from a source port the reference model sends to its target;
-# all packets mode queues every packet; SYN-only queues exactly one packet
-# per connection (the others take the connection's saved mark), while the
-# connections keep working.
+# each from a source port the reference model sends to its target; all
+# packets mode queues every packet; SYN-only, applied over the all
+# packets rules, and then once more, queues exactly one packet per
+# connection (the others take the connection's saved mark), while the
+# connections keep working; --delete without --syn-only removes it all.
 # shellcheck source-path=SCRIPTDIR
 . "$(dirname "$0")/lib.sh"
 
@@ -18,16 +19,13 @@ need_bins
 
 COUNT=30
 
-# rules_apply ARGS...: nfqlb rules --nat for both VIPs, into the kernel
-# (with --delete among ARGS: out of it).
+# rules_apply ARGS...: nfqlb rules --nat for both VIPs, into the kernel.
 rules_apply()
 {
-	"$NFQLB" rules --vip "$VIP4" --nat "1=$(target_addr4 1)" --nat "2=$(target_addr4 2)" \
-		--nat "3=$(target_addr4 3)" "$@" | nsx lb iptables-restore --noflush ||
-		fail "iptables-restore refused: nfqlb rules --vip $VIP4 $*"
-	"$NFQLB" rules --vip "$VIP6" --nat "1=$(target_addr6 1)" --nat "2=$(target_addr6 2)" \
-		--nat "3=$(target_addr6 3)" "$@" | nsx lb ip6tables-restore --noflush ||
-		fail "ip6tables-restore refused: nfqlb rules --vip $VIP6 $*"
+	rules_in lb ip --vip "$VIP4" --nat "1=$(target_addr4 1)" \
+		--nat "2=$(target_addr4 2)" --nat "3=$(target_addr4 3)" "$@"
+	rules_in lb ip6 --vip "$VIP6" --nat "1=$(target_addr6 1)" \
+		--nat "2=$(target_addr6 2)" --nat "3=$(target_addr6 3)" "$@"
 }
 
 info "topology: client, lb, t1..t3"
@@ -47,9 +45,14 @@ for vip in "$VIP4" "$VIP6"; do
 	hold_queued "$vip" 100 100000
 done
 
-info "SYN-only"
-rules_apply --delete
+info "SYN-only, applied over the all packets rules, twice"
 rules_apply --syn-only
+rules_apply --syn-only
+for t in raw mangle nat; do
+	n=$(nsx lb iptables -t $t -S PREROUTING | grep -c NFQLB-)
+	[ "$n" -eq "$([ $t = raw ] && echo 0 || echo 1)" ] ||
+		fail "$n jumps in $t PREROUTING after two applies"
+done
 for vip in "$VIP4" "$VIP6"; do
 	spread_all "$vip" tcp $COUNT
 	spread_all "$vip" udp $COUNT
@@ -58,7 +61,9 @@ for vip in "$VIP4" "$VIP6"; do
 	hold_queued "$vip" 10 12
 done
 
-rules_apply --syn-only --delete
+info "--delete, without --syn-only"
+rules_in lb ip --vip "$VIP4" --delete
+rules_in lb ip6 --vip "$VIP6" --delete
 nsx lb iptables-save | grep -q NFQLB && fail "IPv4 chains left after --delete"
 nsx lb ip6tables-save | grep -q NFQLB && fail "IPv6 chains left after --delete"
 

@@ -1,12 +1,19 @@
 #!/bin/bash
-# t-rules: the kernel takes every mode of `nfqlb rules`, IPv4 and IPv6.
+# t-rules: `nfqlb rules` is idempotent and its removal needs no mode options,
+# IPv4 and IPv6, in one namespace of this test.
 #
-# In one namespace, for each mode: pipe the output into iptables-restore
-# --noflush (ip6tables-restore for IPv6); check that the chains hold what
-# was printed, that a rule that was there before is untouched, that
-# applying twice leaves each chain's contents as they were (only the jump
-# is added again), and that --delete, run once per apply, brings the tables
-# back exactly to what they were before.
+# Every apply is the documented pipeline, `iptables-save | nfqlb rules ... |
+# iptables-restore --noflush` (ip6tables-* for IPv6).  For each mode (DSR,
+# NAT, SYN-only on either, and the queue, port and bypass variants):
+#   - the chains hold what was printed, with one jump per table;
+#   - applying again, and a third time, leaves iptables-save's output (per
+#     table, counters aside) exactly as after one apply, the jump keeping its
+#     place before a rule added after it;
+#   - --delete with only the VIP, protocol and port leaves the tables exactly
+#     as they were before, and a second --delete changes nothing.
+# Also: switching mode by applying another one equals a fresh apply of it;
+# what an older nfqlb left (a jump per apply) is cleaned up; two VIPs side
+# by side; input of the wrong family is refused.
 # shellcheck source-path=SCRIPTDIR
 . "$(dirname "$0")/lib.sh"
 
@@ -16,78 +23,131 @@ need_cmd ip iptables-restore ip6tables-restore iptables-save ip6tables-save
 
 ns_add lb
 
-# save FAMILY: the chains and rules of every table we touch (not the
-# built-in chains' policies, nor whether an empty table exists).
-save()
+# snap FAM: FAMtables-save of every table, per table, without its comments
+# and counters.
+snap()
 {
 	local t
 
 	for t in raw mangle nat filter; do
-		echo "table $t"
-		nsx lb "$1"tables -t $t -S | grep -v '^-P'
+		nsx lb "$1"tables-save -t $t | grep -v '^#' | sed 's/ \[[0-9]*:[0-9]*\]$//'
 	done
 }
 
-# apply FAMILY ARGS...: nfqlb rules ARGS | FAMILYtables-restore --noflush.
+# apply FAM ARGS...: FAMtables-save | nfqlb rules ARGS | FAMtables-restore
+# --noflush, each step's output in $LOGDIR (shown when a step fails).
 apply()
 {
-	local fam=$1 out
+	local fam=$1
 
 	shift
-	out=$("$NFQLB" rules "$@") || fail "nfqlb rules $* failed"
-	echo "$out" | nsx lb "$fam"tables-restore --noflush ||
-		fail "${fam}tables-restore refused: nfqlb rules $*"
+	nsx lb "$fam"tables-save >"$LOGDIR/saved" || fail "${fam}tables-save failed"
+	"$NFQLB" rules "$@" <"$LOGDIR/saved" >"$LOGDIR/rules" ||
+		fail "nfqlb rules $* failed"
+	nsx lb "$fam"tables-restore --noflush <"$LOGDIR/rules" ||
+		fail "${fam}tables-restore refused: nfqlb rules $*: $(cat "$LOGDIR/rules")"
 }
 
-# chain_rules FAMILY TABLE CHAIN: the -A lines of CHAIN.
-chain_rules()
+# same WHAT A B: fail with WHAT and the difference unless A and B are equal.
+same()
 {
-	nsx lb "$1"tables -t "$2" -S "$3" | grep '^-A'
+	[ "$2" = "$3" ] || fail "$1: $(diff <(echo "$2") <(echo "$3") | tr '\n' ' ')"
 }
 
-# check_mode FAMILY WANT ARGS...: apply, check, re-apply, delete twice.
-# WANT is a list of TABLE:N, the number of rules expected in each chain.
-check_mode()
+# chain_of BASE TABLE: the chain nfqlb uses in TABLE.
+chain_of()
 {
-	local fam=$1 want=$2 before after chain tc t n base
+	case $2 in raw) echo "$1-RAW" ;; nat) echo "$1-NAT" ;; *) echo "$1" ;; esac
+}
 
-	shift 2
-	before=$(save "$fam")
-	apply "$fam" "$@"
-	base=$("$NFQLB" rules "$@" | grep -m1 '^:' | sed 's/^:\(NFQLB-[0-9a-f]*\).*/\1/')
-	[ -n "$base" ] || fail "no chain in: nfqlb rules $*"
+# keep_after FAM -A|-D: a rule after nfqlb's jump in each table's PREROUTING.
+keep_after()
+{
+	local t
+
+	for t in raw mangle nat; do
+		nsx lb "$1"tables -t $t "$2" PREROUTING -m comment --comment keep-after ||
+			fail "${1}tables $2 keep-after in $t"
+	done
+}
+
+# check_chains FAM BASE WANT: WANT is a list of TABLE:N: the chain of each
+# TABLE holds N rules and PREROUTING jumps to it once; no other table holds
+# a chain of BASE.
+check_chains()
+{
+	local fam=$1 base=$2 want=$3 tc t n chain
+
 	for tc in $want; do
 		t=${tc%%:*}
 		n=${tc#*:}
-		case $t in raw) chain=$base-RAW ;; nat) chain=$base-NAT ;; *) chain=$base ;; esac
-		[ "$(chain_rules "$fam" "$t" "$chain" | wc -l)" -eq "$n" ] ||
-			fail "$t $chain has not $n rules after: nfqlb rules $*"
-		nsx lb "$fam"tables -t "$t" -S PREROUTING | grep -q -- "-j $chain\$" ||
-			fail "no jump to $chain in $t PREROUTING: nfqlb rules $*"
-		eval "first_$t=\$(chain_rules \$fam \$t \$chain)"
+		chain=$(chain_of "$base" "$t")
+		[ "$(nsx lb "$fam"tables -t "$t" -S "$chain" | grep -c '^-A')" -eq "$n" ] ||
+			fail "$t $chain has not $n rules"
+		[ "$(nsx lb "$fam"tables -t "$t" -S PREROUTING | grep -c -- "-j $chain\$")" -eq 1 ] ||
+			fail "not one jump to $chain in $t PREROUTING"
 	done
-	nsx lb "$fam"tables -t filter -S INPUT | grep -q 'keep-me' ||
-		fail "the unrelated rule is gone after: nfqlb rules $*"
-	apply "$fam" "$@"
-	for tc in $want; do
-		t=${tc%%:*}
-		case $t in raw) chain=$base-RAW ;; nat) chain=$base-NAT ;; *) chain=$base ;; esac
-		[ "$(chain_rules "$fam" "$t" "$chain")" = "$(eval echo "\"\$first_$t\"")" ] ||
-			fail "$t $chain changed on re-apply: nfqlb rules $*"
-	done
-	# Two jumps: the first removal takes one and stops at the chains.
-	"$NFQLB" rules "$@" --delete | nsx lb "$fam"tables-restore --noflush 2>/dev/null &&
-		fail "--delete removed chains still in use: nfqlb rules $*"
-	"$NFQLB" rules "$@" --delete | nsx lb "$fam"tables-restore --noflush ||
-		fail "--delete refused: nfqlb rules $*"
-	after=$(save "$fam")
-	[ "$before" = "$after" ] ||
-		fail "--delete left: $(diff <(echo "$before") <(echo "$after") | tr '\n' ' ')"
+	[ "$(snap "$fam" | grep -c "^:$base")" -eq "$(echo "$want" | wc -w)" ] ||
+		fail "chains of $base beyond $want: $(snap "$fam" | grep "^:$base" | tr '\n' ' ')"
 }
 
-# An unrelated rule, which --noflush must keep.
-nsx lb iptables -A INPUT -m comment --comment keep-me -j ACCEPT || fail "iptables"
-nsx lb ip6tables -A INPUT -m comment --comment keep-me -j ACCEPT || fail "ip6tables"
+# check_mode FAM WANT "NAME_ARGS" MODE_ARGS...: apply NAME_ARGS (--vip,
+# --proto, --port) with MODE_ARGS three times, then remove with NAME_ARGS
+# alone, twice (see the top).
+check_mode()
+{
+	local fam=$1 want=$2 name=$3 base once again
+
+	shift 3
+	# shellcheck disable=SC2086 # NAME_ARGS is a list of options
+	set -- $name "$@"
+	same "the firewall before" "$(snap "$fam")" "$BEFORE"
+	apply "$fam" "$@"
+	base=$(grep -m1 '^:NFQLB-' "$LOGDIR/rules" | sed 's/^:\(NFQLB-[0-9a-f]*\).*/\1/')
+	[ -n "$base" ] || fail "no chain in: nfqlb rules $*"
+	check_chains "$fam" "$base" "$want"
+	keep_after "$fam" -A
+	once=$(snap "$fam")
+	apply "$fam" "$@"
+	same "applying again changed the firewall: nfqlb rules $*" "$once" "$(snap "$fam")"
+	apply "$fam" "$@"
+	again=$(snap "$fam")
+	same "a third apply changed the firewall: nfqlb rules $*" "$once" "$again"
+	# shellcheck disable=SC2086
+	apply "$fam" $name --delete
+	keep_after "$fam" -D
+	same "--delete left: nfqlb rules $*" "$BEFORE" "$(snap "$fam")"
+	# shellcheck disable=SC2086
+	apply "$fam" $name --delete
+	grep -q '^\*' "$LOGDIR/rules" && fail "a second --delete has rules: $(cat "$LOGDIR/rules")"
+	same "a second --delete changed the firewall" "$BEFORE" "$(snap "$fam")"
+}
+
+# fresh FAM "NAME_ARGS" MODE_ARGS...: FRESH is the firewall after one apply
+# on BEFORE; the firewall is BEFORE again afterwards.
+fresh()
+{
+	local fam=$1 name=$2
+
+	shift 2
+	# shellcheck disable=SC2086 # NAME_ARGS is a list of options
+	apply "$fam" $name "$@"
+	FRESH=$(snap "$fam")
+	# shellcheck disable=SC2086
+	apply "$fam" $name --delete
+	same "the firewall after a fresh apply and --delete" "$BEFORE" "$(snap "$fam")"
+}
+
+# Rules of others, which nfqlb must neither touch nor move: one before ours
+# in each table it uses (rules without a target, to exercise the parser),
+# and one in filter.
+for fam in ip ip6; do
+	for t in raw mangle nat; do
+		nsx lb ${fam}tables -t $t -A PREROUTING -m comment --comment keep-before ||
+			fail "${fam}tables -t $t"
+	done
+	nsx lb ${fam}tables -A INPUT -m comment --comment keep-me -j ACCEPT || fail "${fam}tables"
+done
 
 for fam in ip ip6; do
 	if [ $fam = ip ]; then
@@ -95,36 +155,75 @@ for fam in ip ip6; do
 	else
 		vip=fd00:200:ff::1 net=fd00:200:ff::/120 a1=fd00:200:1::2 a2=fd00:200:2::2
 	fi
-	info "$fam: all packets, one queue"
-	check_mode $fam "mangle:1" --vip $vip
-	info "$fam: all packets, a queue range with cpu-fanout and bypass, a prefix"
-	check_mode $fam "mangle:1" --vip $net --queue 0:3 --cpu-fanout --bypass
-	info "$fam: SYN-only (DSR)"
-	check_mode $fam "raw:1 mangle:3 nat:1" --vip $vip --syn-only --queue 2
+	BEFORE=$(snap $fam)
+	info "$fam: DSR, all packets, one queue"
+	check_mode $fam "mangle:1" "--vip $vip"
+	info "$fam: DSR, a queue range with cpu-fanout and bypass, a prefix"
+	check_mode $fam "mangle:1" "--vip $net" --queue 0:3 --cpu-fanout --bypass
+	info "$fam: SYN-only DSR (removed without --syn-only)"
+	check_mode $fam "raw:1 mangle:3 nat:1" "--vip $vip" --syn-only --queue 2
 	info "$fam: SYN-only, UDP port 53"
-	check_mode $fam "mangle:3 nat:1" --vip $vip --syn-only --proto udp --port 53
+	check_mode $fam "mangle:3 nat:1" "--vip $vip --proto udp --port 53" --syn-only
 	info "$fam: NAT, TCP port 80"
-	check_mode $fam "mangle:1 nat:2" --vip $vip --proto tcp --port 80 \
+	check_mode $fam "mangle:1 nat:2" "--vip $vip --proto tcp --port 80" \
 		--nat 101=$a1 --nat 4294967295=$a2
 	info "$fam: NAT, SCTP, SYN-only, bypass"
-	check_mode $fam "mangle:3 nat:3" --vip $vip --proto sctp --syn-only --bypass \
+	check_mode $fam "mangle:3 nat:3" "--vip $vip --proto sctp" --syn-only --bypass \
 		--nat 1=$a1 --nat 2=$a2
+
+	info "$fam: switching mode by applying another is a fresh apply of it"
+	modes=("--syn-only" "--syn-only --nat 1=$a1" "--nat 1=$a1" "" "--syn-only")
+	for ((i = 1; i < ${#modes[@]}; i++)); do
+		prev=${modes[i - 1]} mode=${modes[i]}
+		# shellcheck disable=SC2086 # a mode is a list of options
+		fresh $fam "--vip $vip" $mode
+		# shellcheck disable=SC2086
+		apply $fam --vip $vip $prev
+		# shellcheck disable=SC2086
+		apply $fam --vip $vip $mode
+		same "'$prev' then '$mode' is not a fresh '$mode'" "$FRESH" "$(snap $fam)"
+		apply $fam --vip $vip --delete
+		same "--delete after '$prev' then '$mode'" "$BEFORE" "$(snap $fam)"
+	done
+
+	info "$fam: what an older nfqlb left, a jump per apply, goes"
+	fresh $fam "--vip $vip" --syn-only
+	for i in 1 2 3; do
+		"$NFQLB" rules --vip $vip --syn-only </dev/null |
+			nsx lb ${fam}tables-restore --noflush || fail "blind apply $i"
+	done
+	[ "$(nsx lb ${fam}tables -t mangle -S PREROUTING | grep -c NFQLB-)" -eq 3 ] ||
+		fail "three blind applies did not leave three jumps"
+	apply $fam --vip $vip --syn-only
+	same "an apply over three old ones" "$FRESH" "$(snap $fam)"
+	for i in 1 2; do
+		"$NFQLB" rules --vip $vip --syn-only </dev/null |
+			nsx lb ${fam}tables-restore --noflush || fail "blind apply $i"
+	done
+	apply $fam --vip $vip --delete
+	same "--delete after old applies" "$BEFORE" "$(snap $fam)"
+
 	info "$fam: two VIPs side by side"
+	fresh $fam "--vip $net" --nat 1=$a1
 	apply $fam --vip $vip --syn-only
 	apply $fam --vip $net --nat 1=$a1
 	[ "$(nsx lb ${fam}tables -t mangle -S | grep -c '^-N NFQLB-')" -eq 2 ] ||
 		fail "$fam: two VIPs do not have two mangle chains"
-	"$NFQLB" rules --vip $vip --syn-only --delete |
-		nsx lb ${fam}tables-restore --noflush || fail "--delete refused"
-	"$NFQLB" rules --vip $net --nat 1=$a1 --delete |
-		nsx lb ${fam}tables-restore --noflush || fail "--delete refused"
-	nsx lb ${fam}tables-save | grep -q NFQLB && fail "$fam: chains left after --delete"
+	apply $fam --vip $vip --proto tcp --delete
+	apply $fam --vip $vip --delete
+	same "$fam: removing one VIP touched the other" "$FRESH" "$(snap $fam)"
+	apply $fam --vip $net --delete
+	same "$fam: --delete of both VIPs" "$BEFORE" "$(snap $fam)"
 done
 
-info "IPv4 input is refused by ip6tables-restore and vice versa"
-"$NFQLB" rules --vip 10.200.255.1 | nsx lb ip6tables-restore --noflush 2>/dev/null &&
+info "input of the other family is refused"
+"$NFQLB" rules --vip 10.200.255.1 < <(nsx lb ip6tables-save) >/dev/null 2>&1 &&
+	fail "nfqlb rules took ip6tables-save output for an IPv4 VIP"
+"$NFQLB" rules --vip fd00::1 < <(nsx lb iptables-save) >/dev/null 2>&1 &&
+	fail "nfqlb rules took iptables-save output for an IPv6 VIP"
+"$NFQLB" rules --vip 10.200.255.1 </dev/null | nsx lb ip6tables-restore --noflush 2>/dev/null &&
 	fail "ip6tables-restore took IPv4 rules"
-"$NFQLB" rules --vip fd00::1 | nsx lb iptables-restore --noflush 2>/dev/null &&
+"$NFQLB" rules --vip fd00::1 </dev/null | nsx lb iptables-restore --noflush 2>/dev/null &&
 	fail "iptables-restore took IPv6 rules"
 
 pass

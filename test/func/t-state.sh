@@ -6,7 +6,8 @@
 # --weight, deactivate and lb each exit 1 with one line on stderr,
 # "nfqlb: <cmd>: ...<reason>", and nothing on stdout; the commands leave
 # the object byte for byte as it was; init without --force refuses it too;
-# init --force and delete, the ways out, work.  The worker's part (damage
+# init --force and delete, the ways out, work (delete wants --force for an
+# object without nfqlb's magic).  The worker's part (damage
 # while it runs) is t-state-live.
 # shellcheck source-path=SCRIPTDIR
 . "$(dirname "$0")/lib.sh"
@@ -68,7 +69,7 @@ damage()
 {
 	case $1 in
 	magic) poke32 0 0x12345678; echo "bad magic" ;;
-	version) poke32 4 2; echo "layout version 2 is not supported" ;;
+	version) poke32 4 3; echo "layout version 3 is not supported" ;;
 	m-not-prime) poke32 12 1000; echo "corrupt header" ;;
 	m-prime-wrong-size) poke32 12 991; echo "does not match" ;;
 	n-over-m) poke32 16 998; echo "corrupt header" ;;
@@ -138,7 +139,15 @@ for c in $CASES; do
 	if [ "$c" != missing ]; then
 		cmd=init
 		refuses "$c" "already exists" "$NFQLB" init
-		"$NFQLB" delete || fail "$c: delete refused the damaged object"
+		case $c in
+		magic | garbage | empty)
+			# Without nfqlb's magic it may be another program's.
+			cmd=delete
+			refuses "$c" "is not an nfqlb table" "$NFQLB" delete
+			[ -e "$SHMF" ] || fail "$c: delete without --force removed it"
+			"$NFQLB" delete --force || fail "$c: delete --force refused it" ;;
+		*) "$NFQLB" delete || fail "$c: delete refused the damaged object" ;;
+		esac
 		[ -e "$SHMF" ] && fail "$c: delete left the object"
 	fi
 	n=$((n + 1))

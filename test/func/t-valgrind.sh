@@ -59,7 +59,8 @@ table_life()
 	vg t 1 show --json		# corrupt
 	vg t 1 activate 9
 	vg t 1 lb --queue 0		# refuses before it binds a queue
-	vg t 0 delete
+	vg t 1 delete			# no nfqlb magic: wants --force
+	vg t 0 delete --force
 }
 
 no_table()

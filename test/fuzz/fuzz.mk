@@ -13,12 +13,15 @@ FUZZ_NAMES      := pkt shm cli
 FUZZ_BINS       := $(FUZZ_NAMES:%=$(FUZZ_DIR)/fuzz_%)
 FUZZ_SAN        := -fsanitize=address,undefined -fno-sanitize-recover=all \
                    -fno-omit-frame-pointer
-FUZZ_CFLAGS     := -std=gnu11 -D_GNU_SOURCE -O1 -g $(WARN) -I. -MMD -MP \
+FUZZ_CFLAGS     := -std=gnu11 -D_GNU_SOURCE -O1 -g $(WARN) -I. -I$(BUILD)/gen -MMD -MP \
                    $(FUZZ_SAN) $(shell pkg-config --cflags $(PKGS))
 FUZZ_OBJ        := $(patsubst %.c,$(FUZZ_DIR)/obj/%.o,\
                    $(filter-out nfqlb/main.c,$(LIB_SRC) $(CLI_SRC)))
 
 .PHONY: fuzz fuzz-smoke fuzz-build
+
+# The BPF loader includes its skeleton (see the Makefile).
+$(FUZZ_OBJ): | $(BPF_SKEL)
 
 $(FUZZ_DIR)/obj/%.o: %.c
 	@mkdir -p $(dir $@)

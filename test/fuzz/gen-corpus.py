@@ -191,7 +191,7 @@ def packets():
 
 # ------------------------------------------------------------ state files
 
-MAGIC, VERSION, HDR, WORKERS = 0x4c51464e, 1, 128, 64
+MAGIC, VERSION, HDR, WORKERS = 0x4c51464e, 2, 128, 64
 NO_SLOT = 0xffffffff
 F_PAD, F_WRITE, F_CLI = 1, 2, 4
 
@@ -202,7 +202,7 @@ def align64(x):
 
 def total_size(m, n):
     buf = align64(16 * n + 4 * m)
-    return HDR + 2 * buf + align64(8 * n) + WORKERS * align64(160 + 8 * n)
+    return HDR + 2 * buf + align64(8 * n) + WORKERS * align64(168 + 8 * n)
 
 
 def header(m, n, gen=0, seed=0, mode=0, seq=(0, 0), retired=0,
@@ -250,7 +250,7 @@ def states():
         total_size(7, 2), b"\x00")
     s["no-pad-size-mismatch"] = bytes([0]) + state(7, 2, two)
     s["bad-magic"] = bytes([F_PAD]) + state(7, 2, two, magic=0x12345678)
-    s["version-2"] = bytes([F_PAD]) + state(7, 2, two, version=2)
+    s["version-3"] = bytes([F_PAD]) + state(7, 2, two, version=3)
     s["m-not-prime"] = bytes([F_PAD]) + header(8, 2) + bytes(256)
     s["n-over-m"] = bytes([F_PAD]) + header(7, 8) + bytes(256)
     s["stuck-busy"] = bytes([F_PAD | F_WRITE | F_CLI]) + state(

@@ -306,7 +306,9 @@ lab_rules()
 
 	for fam in 4 6; do
 		mapfile -t args < <(lab_rules_args "$fam")
-		"$NFQLB" rules "${args[@]}" >"$LOGDIR/rules$fam.txt" ||
+		nsx "$lb" "$(lab_ipt "$fam")-save" >"$LOGDIR/saved$fam.txt" ||
+			fail "$lb: $(lab_ipt "$fam")-save failed"
+		"$NFQLB" rules "${args[@]}" <"$LOGDIR/saved$fam.txt" >"$LOGDIR/rules$fam.txt" ||
 			fail "nfqlb rules ${args[*]} failed"
 		nsx "$lb" "$(lab_ipt "$fam")-restore" --noflush \
 			<"$LOGDIR/rules$fam.txt" ||

@@ -15,6 +15,11 @@ int main(void)
 	srunner_add_suite(sr, make_rules_suite());
 	srunner_add_suite(sr, make_route_suite());
 	srunner_add_suite(sr, make_lb_suite());
+	srunner_add_suite(sr, make_queue_suite());
+	srunner_add_suite(sr, make_health_suite());
+	srunner_add_suite(sr, make_shed_suite());
+	srunner_add_suite(sr, make_prom_suite());
+	srunner_add_suite(sr, make_save_suite());
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);

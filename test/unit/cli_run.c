@@ -1,6 +1,7 @@
 /* cli_run.c: run an nfqlb command line in the unit tests, output captured. */
 #include <check.h>
 #include <stdio.h>
+#include <stdio_ext.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -58,6 +59,26 @@ int cli_run(const char *cmd, const char *const *args)
 	close(se);
 	slurp(fo, cli_out, sizeof(cli_out));
 	slurp(fe, cli_err, sizeof(cli_err));
+	return ret;
+}
+
+int cli_run_in(const char *in, const char *cmd, const char *const *args)
+{
+	FILE *fi = tmpfile();
+	int si = dup(0), ret;
+
+	ck_assert_msg(fi && si >= 0, "tmpfile or dup failed");
+	ck_assert_msg(fputs(in, fi) != EOF && fflush(fi) == 0, "writing stdin failed");
+	rewind(fi);
+	dup2(fileno(fi), 0);
+	clearerr(stdin);
+	ret = cli_run(cmd, args);
+	/* Whatever the command left unread must not reach the next one. */
+	__fpurge(stdin);
+	clearerr(stdin);
+	dup2(si, 0);
+	close(si);
+	fclose(fi);
 	return ret;
 }
 

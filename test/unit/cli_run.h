@@ -23,6 +23,17 @@ extern char cli_err[CLI_ERR_MAX];
 int cli_run(const char *cmd, const char *const *args);
 
 /**
+ * cli_run_in - cli_run() with in as the command's standard input
+ * @in: what the command reads on stdin (a temporary file's contents)
+ * @cmd: as for cli_run()
+ * @args: as for cli_run()
+ *
+ * The test's own stdin is back in place afterwards.  Returns nfqlb_run()'s
+ * exit code.
+ */
+int cli_run_in(const char *in, const char *cmd, const char *const *args);
+
+/**
  * cli_lines - the number of lines (newline characters) in s
  */
 int cli_lines(const char *s);

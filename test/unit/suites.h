@@ -12,5 +12,10 @@ Suite *make_verify_suite(void);
 Suite *make_rules_suite(void);
 Suite *make_route_suite(void);
 Suite *make_lb_suite(void);
+Suite *make_queue_suite(void);
+Suite *make_health_suite(void);
+Suite *make_shed_suite(void);
+Suite *make_prom_suite(void);
+Suite *make_save_suite(void);
 
 #endif

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "nfqlb/cli.h"
+#include "shm/shm.h"
 #include "test/unit/cli_run.h"
 #include "test/unit/suites.h"
 
@@ -41,6 +42,10 @@ static int run(const char *arg, ...)
 	return cli_run(NULL, args);
 }
 
+#define TEN "abcdefghij"
+#define LONG_NAME TEN TEN TEN TEN TEN TEN TEN TEN TEN TEN \
+	TEN TEN TEN TEN TEN TEN TEN TEN TEN TEN "x"	/* 201 bytes */
+
 /* A usage error: exit 2 and one line "nfqlb: <cmd>: ..." naming `what`. */
 struct usage_case {
 	const char *args[6];
@@ -59,7 +64,10 @@ static const struct usage_case usage_cases[] = {
 	{ { "init", "--bogus" }, "unknown option '--bogus'" },
 	{ { "init", "--M" }, "needs an argument" },
 	{ { "init", "--M", "7", "--M", "11" }, "given twice" },
-	{ { "init", "extra" }, "unexpected argument" },
+	{ { "init", "extra" }, "unexpected argument 'extra'" },
+	{ { "delete", "extra" }, "unexpected argument 'extra'" },
+	{ { "stats", "--json", "x" }, "unexpected argument 'x'" },
+	{ { "lb", "now" }, "unexpected argument 'now'" },
 	{ { "activate" }, "no target id given" },
 	{ { "activate", "0" }, "bad target id '0'" },
 	{ { "activate", "4294967296" }, "bad target id '4294967296'" },
@@ -67,18 +75,31 @@ static const struct usage_case usage_cases[] = {
 	{ { "activate", "--", "-1" }, "bad target id '-1'" },
 	{ { "activate", " 5" }, "bad target id ' 5'" },
 	{ { "activate", "5x" }, "bad target id '5x'" },
+	{ { "activate", "010" }, "bad target id '010': a leading 0 is refused (iptables and "
+				  "ip read it as octal)" },
+	{ { "activate", "1", "00" }, "bad target id '00': a leading 0 is refused" },
+	{ { "deactivate", "09" }, "bad target id '09': a leading 0 is refused" },
+	{ { "activate", "0x" }, "bad target id '0x': want 1..4294967295" },
 	{ { "activate", "--weight", "0", "1" }, "bad weight '0'" },
 	{ { "activate", "--weight", "1001", "1" }, "bad weight '1001'" },
 	{ { "deactivate" }, "no target id given" },
-	{ { "show", "--shm", "a/b" }, "bad table name" },
-	{ { "show", "now" }, "unexpected argument" },
+	{ { "show", "--shm", "a/b" }, "bad table name \"a/b\": a table name must not contain '/'" },
+	{ { "show", "--shm", "" }, "bad table name \"\": a table name must not be empty" },
+	{ { "show", "--shm", ".." }, "a table name must not be \".\" or \"..\"" },
+	{ { "init", "--shm", "." }, "a table name must not be \".\" or \"..\"" },
+	{ { "delete", "--shm", "/x" }, "must not contain '/'" },
+	{ { "activate", "--shm", "", "1" }, "must not be empty" },
+	{ { "lb", "--shm", "a/b" }, "must not contain '/'" },
+	{ { "show", "--shm", LONG_NAME }, "must not be longer than 200 bytes" },
+	{ { "show", "now" }, "unexpected argument 'now'" },
 	{ { "lb", "--queue", "5:3" }, "bad queue '5:3'" },
 	{ { "lb", "--queue", "0:64" }, "bad queue '0:64'" },
 	{ { "lb", "--queue", "65536" }, "bad queue '65536'" },
 	{ { "lb", "--qlength", "0" }, "bad qlength '0'" },
 	{ { "lb", "--no-target", "maybe" }, "bad no-target 'maybe'" },
 	{ { "help", "nosuch" }, "unknown command 'nosuch'" },
-	{ { "version", "1" }, "too many arguments" },
+	{ { "version", "1" }, "unexpected argument '1'" },
+	{ { "help", "show", "stats" }, "unexpected argument 'stats'" },
 };
 
 START_TEST(test_usage_errors)
@@ -169,8 +190,115 @@ START_TEST(test_corrupt_object)
 	want_failure(run("deactivate", "1", NULL), "deactivate", "bad magic");
 	want_failure(run("lb", NULL), "lb", "bad magic");
 	want_failure(run("init", NULL), "init", "already exists");
+	want_failure(run("delete", NULL), "delete", "is not an nfqlb table");
 	ck_assert_int_eq(run("init", "--force", NULL), 0);
 	ck_assert_int_eq(run("show", NULL), 0);
+}
+END_TEST
+
+/* An empty $NFQLB_SHM is a usage error, as an empty --shm is, and never
+ * the default table. */
+START_TEST(test_empty_env)
+{
+	const char *cmds[] = { "init", "show", "delete", "lb" };
+	size_t i;
+
+	setenv("NFQLB_SHM", "", 1);
+	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
+		cli_want_error(run(cmds[i], NULL), 2, cmds[i],
+			       "NFQLB_SHM is empty: unset it, or set it to a table name");
+	cli_want_error(run("activate", "1", NULL), 2, "activate", "NFQLB_SHM is empty");
+	ck_assert_int_eq(run("init", "--shm", name, NULL), 0);
+	ck_assert_int_eq(run("show", "--shm", name, NULL), 0);
+}
+END_TEST
+
+/* An activation that leaves an active target without entries is refused,
+ * naming it; nothing changes. */
+START_TEST(test_zero_entries)
+{
+	ck_assert_int_eq(run("init", NULL), 0);
+	ck_assert_int_eq(run("activate", "30", "10", "20", NULL), 0);
+	want_failure(run("activate", "--weight", "1000", "10", NULL), "activate",
+		     "target 20 (weight 1) would get none of the M=997 entries next to "
+		     "weight 1000: use a larger M or smaller weights; nothing changed");
+	ck_assert_int_eq(run("show", "--json", NULL), 0);
+	ck_assert_ptr_nonnull(strstr(cli_out, "\"generation\":1,"));
+	ck_assert_ptr_nonnull(strstr(cli_out, "{\"id\":10,\"weight\":1,"));
+	ck_assert_int_eq(run("activate", "--weight", "100", "10", NULL), 0);
+}
+END_TEST
+
+/* show lists the targets by id, whatever slots they got. */
+START_TEST(test_show_by_id)
+{
+	ck_assert_int_eq(run("init", "--M", "7", "--N", "5", NULL), 0);
+	ck_assert_int_eq(run("activate", "30", "0x100", "10", "20", NULL), 0);
+	ck_assert_int_eq(run("deactivate", "10", NULL), 0);
+	ck_assert_int_eq(run("activate", "5", NULL), 0);	/* the last slot */
+	ck_assert_int_eq(run("show", "--json", NULL), 0);
+	ck_assert_msg(strstr(cli_out, "\"targets\":[{\"id\":5,") &&
+		      strstr(cli_out, "},{\"id\":20,") && strstr(cli_out, "},{\"id\":30,") &&
+		      strstr(cli_out, "},{\"id\":256,") && strstr(cli_out, "}],\"lookup\""),
+		      "%s", cli_out);
+	ck_assert_ptr_nonnull(strstr(strstr(strstr(strstr(cli_out, "\"id\":5,"),
+						      "\"id\":20,"), "\"id\":30,"),
+				     "\"id\":256,"));
+	ck_assert_int_eq(run("show", NULL), 0);
+	ck_assert_ptr_nonnull(strstr(strstr(strstr(strstr(cli_out, "\n           5 "),
+						      "\n          20 "), "\n          30 "),
+				     "\n         256 "));
+}
+END_TEST
+
+/* Deactivating the last target and deleting a table a worker uses both
+ * succeed, with a warning. */
+START_TEST(test_warnings)
+{
+	char why[WHY_MAX];
+	struct shm *s;
+
+	ck_assert_int_eq(run("init", NULL), 0);
+	ck_assert_int_eq(run("activate", "1", "2", NULL), 0);
+	ck_assert_int_eq(run("deactivate", "1", NULL), 0);
+	ck_assert_str_eq(cli_err, "");
+	cli_want_error(run("deactivate", "2", NULL), 0, "deactivate",
+		       "warning: no target is active now");
+	s = shm_attach(name, true, why);
+	ck_assert_msg(s != NULL, "%s", why);
+	ck_assert_ptr_nonnull(shm_worker_claim(s, (int32_t)gettid(), 7));
+	cli_want_error(run("delete", NULL), 0, "delete",
+		       "warning: table \"nfqlb-cli-");
+	ck_assert_ptr_nonnull(strstr(cli_err, "\" was in use by a worker (queue 7)"));
+	shm_detach(s);
+	ck_assert_int_eq(run("init", NULL), 0);
+	ck_assert_int_eq(run("delete", NULL), 0);
+	ck_assert_str_eq(cli_err, "");
+}
+END_TEST
+
+/* delete refuses an object that is not an nfqlb table, unless --force. */
+START_TEST(test_delete_foreign)
+{
+	char path[80];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/dev/shm/%s", name);
+	f = fopen(path, "w");
+	ck_assert_ptr_nonnull(f);
+	fputs("another program's data", f);
+	fclose(f);
+	want_failure(run("delete", NULL), "delete", "is not an nfqlb table (no nfqlb magic): "
+		     "not deleting it (--force deletes it anyway)");
+	ck_assert_int_eq(access(path, F_OK), 0);
+	ck_assert_int_eq(run("delete", "--force", NULL), 0);
+	ck_assert_int_ne(access(path, F_OK), 0);
+	want_failure(run("delete", "--force", NULL), "delete", "does not exist");
+	f = fopen(path, "w");	/* empty: no magic either */
+	ck_assert_ptr_nonnull(f);
+	fclose(f);
+	want_failure(run("delete", NULL), "delete", "is not an nfqlb table");
+	ck_assert_int_eq(run("delete", "--force", NULL), 0);
 }
 END_TEST
 
@@ -185,6 +313,11 @@ Suite *make_cli_suite(void)
 	tcase_add_test(tc, test_help);
 	tcase_add_test(tc, test_lifecycle);
 	tcase_add_test(tc, test_corrupt_object);
+	tcase_add_test(tc, test_empty_env);
+	tcase_add_test(tc, test_zero_entries);
+	tcase_add_test(tc, test_show_by_id);
+	tcase_add_test(tc, test_warnings);
+	tcase_add_test(tc, test_delete_foreign);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -9,6 +9,7 @@
 #include "maglev/hash.h"
 #include "maglev/maglev.h"
 #include "nfqlb/lb.h"
+#include "nfqlb/lbconf.h"
 #include "nfqlb/shed.h"
 #include "test/unit/suites.h"
 
@@ -106,7 +107,7 @@ static int first_cpu(void)
 START_TEST(cpus_good)
 {
 	int cpu[8], c = first_cpu();
-	char why[LB_WHY_MAX], s[64];
+	char why[WHY_MAX], s[64];
 
 	snprintf(s, sizeof(s), "%d", c);
 	ck_assert_int_eq(lb_parse_cpus(s, cpu, 8, why), 1);
@@ -124,7 +125,7 @@ static const char *const bad_cpus[] = {
 
 START_TEST(cpus_bad)
 {
-	char why[LB_WHY_MAX] = "";
+	char why[WHY_MAX] = "";
 	int cpu[8];
 
 	errno = 0;
@@ -137,7 +138,7 @@ END_TEST
 
 START_TEST(cpus_unavailable)
 {
-	char why[LB_WHY_MAX] = "";
+	char why[WHY_MAX] = "";
 	cpu_set_t set;
 	int cpu[8], i;
 
@@ -154,7 +155,7 @@ END_TEST
 
 START_TEST(cpus_too_many)
 {
-	char why[LB_WHY_MAX] = "", s[32];
+	char why[WHY_MAX] = "", s[32];
 	int cpu[2], c = first_cpu();
 
 	snprintf(s, sizeof(s), "%d,%d,%d", c, c, c);

@@ -12,6 +12,8 @@
 #include <netlink/route/addr.h>
 #include <netlink/route/link.h>
 #include <netlink/route/link/veth.h>
+#include <netlink/route/rule.h>
+#include <linux/fib_rules.h>
 
 #include "nfqlb/route.h"
 #include "test/unit/cli_run.h"
@@ -38,10 +40,19 @@ static const struct bad_case bad_cases[] = {
 	{ { "add", "0", "via", "10.0.0.1", NULL }, "bad target id '0'" },
 	{ { "add", "4294967296", "via", "10.0.0.1", NULL }, "bad target id" },
 	{ { "add", "1", NULL }, "want ID via ADDR [dev DEV]" },
-	{ { "add", "1", "gw", "10.0.0.1", NULL }, "want ID via ADDR" },
+	{ { "add", "1", "gw", "10.0.0.1", NULL }, "unexpected argument 'gw': want ID via ADDR" },
 	{ { "add", "1", "via", "10.0.0.1", "dev", NULL }, "want ID via ADDR" },
-	{ { "add", "1", "via", "10.0.0.1", "if", "eth0", NULL }, "want ID via ADDR" },
-	{ { "add", "1", "via", "10.0.0.1", "dev", "eth0", "x", NULL }, "want ID via ADDR" },
+	{ { "add", "1", "via", "10.0.0.1", "if", "eth0", NULL },
+	  "unexpected argument 'if': want ID via ADDR" },
+	{ { "add", "1", "via", "10.0.0.1", "dev", "eth0", "x", NULL },
+	  "unexpected argument 'x': want ID via ADDR" },
+	{ { "add", "010", "via", "10.0.0.1", NULL }, "bad target id '010': a leading 0 is refused" },
+	{ { "add", "1", "via", "10.0.0.1", "--table", "0100", NULL },
+	  "bad table '0100': a leading 0 is refused" },
+	{ { "add", "1", "via", "fe80::1", NULL },
+	  "via fe80::1 is link-local: give the device with \"dev IFNAME\"" },
+	{ { "add", "1", "via", "FEBF::1", NULL }, "via FEBF::1 is link-local" },
+	{ { "del", "08", NULL }, "bad target id '08': a leading 0 is refused" },
 	{ { "add", "1", "via", "10.0.0.256", NULL }, "bad gateway '10.0.0.256'" },
 	{ { "add", "1", "via", "10.0.0.0/24", NULL }, "bad gateway" },
 	{ { "add", "1", "via", "10.0.0.1", "dev", "a-name-much-too-long", NULL },
@@ -53,9 +64,9 @@ static const struct bad_case bad_cases[] = {
 	{ { "add", "1", "via", "10.0.0.1", "--table", "x", NULL }, "bad table 'x'" },
 	{ { "add", "4294967295", "via", "10.0.0.1", NULL }, "give --table" },
 	{ { "del", NULL }, "no target id given" },
-	{ { "del", "1", "2", NULL }, "del: want ID" },
+	{ { "del", "1", "2", NULL }, "del: unexpected argument '2': want ID" },
 	{ { "del", "1", "--table", "main", NULL }, "bad table 'main'" },
-	{ { "show", "1", NULL }, "show: unexpected argument" },
+	{ { "show", "1", NULL }, "show: unexpected argument '1'" },
 	{ { "show", "--table", "5", NULL }, "--table is for add and del" },
 };
 
@@ -172,6 +183,75 @@ START_TEST(test_add_show_del)
 }
 END_TEST
 
+/* A fwmark rule made by hand (as `ip rule add` or an older nfqlb would). */
+static void hand_rule(uint32_t mark, uint32_t table, uint8_t proto, uint32_t prio)
+{
+	struct nl_sock *sk = nl_socket_alloc();
+	struct rtnl_rule *r = rtnl_rule_alloc();
+
+	ck_assert_int_eq(nl_connect(sk, NETLINK_ROUTE), 0);
+	rtnl_rule_set_family(r, AF_INET);
+	rtnl_rule_set_prio(r, prio);
+	rtnl_rule_set_mark(r, mark);
+	rtnl_rule_set_mask(r, 0xffffffffu);
+	rtnl_rule_set_table(r, table);
+	rtnl_rule_set_action(r, FR_ACT_TO_TBL);
+	rtnl_rule_set_protocol(r, proto);
+	ck_assert_int_eq(rtnl_rule_add(sk, r, NLM_F_EXCL), 0);
+	rtnl_rule_put(r);
+	nl_socket_free(sk);
+}
+
+#define RS "ipv4 rule  1000: from all fwmark 0xffffffff lookup 5000 proto 78\n"
+#define R5 "ipv4 rule  1000: from all fwmark 0x5 lookup 5000 proto 78\n"
+#define DS "ipv4 route default via 10.9.0.2 dev v0 table 5000 proto 78\n"
+#define R5v6 "ipv6 rule  1000: from all fwmark 0x5 lookup 5000 proto 78\n"
+#define D5v6 "ipv6 route default via fd00:9::2 dev v0 table 5000 proto 78\n"
+
+/* Two ids must not share a table: `route del` of one would take the
+ * other's route, and the other would fall back to the main table. */
+START_TEST(test_shared_table)
+{
+	if (!netns_fixture())
+		return;
+	ck_assert_int_eq(RUN("add", "4294967295", "via", "10.9.0.2", "--table", "5000"), 0);
+	want_error(RUN("add", "5", "via", "10.9.0.2", "--table", "5000"), 1,
+		   "id 5 via 10.9.0.2: table 5000 is already used by id 4294967295 "
+		   "(give another --table)");
+	/* IPv6 has tables of its own, under the same numbers. */
+	ck_assert_int_eq(RUN("add", "5", "via", "fd00:9::2", "--table", "5000"), 0);
+	ck_assert_int_eq(RUN("show"), 0);
+	ck_assert_str_eq(cli_out, RS DS R5v6 D5v6);
+	hand_rule(8, 6000, 0, 2000);
+	want_error(RUN("add", "7", "via", "10.9.0.2", "--table", "6000"), 1,
+		   "table 6000 is already looked up by a rule that nfqlb did not install "
+		   "(priority 2000");
+	/* A table shared by hand: its route stays until its last rule goes. */
+	hand_rule(5, 5000, 78, 1000);
+	ck_assert_int_eq(RUN("del", "4294967295"), 0);
+	ck_assert_int_eq(RUN("show"), 0);
+	ck_assert_str_eq(cli_out, R5 DS R5v6 D5v6);
+	ck_assert_int_eq(RUN("del", "5"), 0);
+	ck_assert_int_eq(RUN("show"), 0);
+	ck_assert_str_eq(cli_out, "");
+}
+END_TEST
+
+/* A rule whose table has no default route is flagged by `route show`. */
+START_TEST(test_show_missing_route)
+{
+	if (!netns_fixture())
+		return;
+	ck_assert_int_eq(RUN("add", "1", "via", "10.9.0.2"), 0);
+	hand_rule(9, 1009, 78, 1000);
+	ck_assert_int_eq(RUN("show"), 0);
+	ck_assert_str_eq(cli_out, R1 "ipv4 rule  1000: from all fwmark 0x9 lookup 1009 "
+			 "proto 78 (no route: table 1009 has no default route, so these "
+			 "packets follow the main table)\n" D1);
+	ck_assert_str_eq(cli_err, "");
+}
+END_TEST
+
 Suite *make_route_suite(void)
 {
 	Suite *s = suite_create("route");
@@ -180,6 +260,8 @@ Suite *make_route_suite(void)
 	tcase_add_loop_test(tc, test_bad_args, 0, sizeof(bad_cases) / sizeof(bad_cases[0]));
 	tcase_add_test(tc, test_tables);
 	tcase_add_test(tc, test_add_show_del);
+	tcase_add_test(tc, test_shared_table);
+	tcase_add_test(tc, test_show_missing_route);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -1,9 +1,13 @@
-/* test_rules.c: `nfqlb rules`: the output of each mode, and bad input. */
+/* test_rules.c: `nfqlb rules`: the output of each mode, what it does with
+ * the firewall's current rules (iptables-save on stdin), and bad input. */
+#include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "nfqlb/cli.h"
+#include "nfqlb/iptsave.h"
 #include "nfqlb/rules.h"
 #include "test/unit/cli_run.h"
 #include "test/unit/suites.h"
@@ -41,7 +45,8 @@ struct out_case {
 };
 
 #define C4 "NFQLB-f59533af"	/* FNV-1a of "10.0.0.100/32" */
-#define J4 "-A PREROUTING -d 10.0.0.100/32 -m comment --comment \"nfqlb 10.0.0.100/32\" -j "
+#define JSPEC "-d 10.0.0.100/32 -m comment --comment \"nfqlb 10.0.0.100/32\" -j "
+#define J4 "-A PREROUTING " JSPEC
 
 static const struct out_case out_cases[] = {
 	{ { "--vip", "10.0.0.100", NULL },
@@ -79,14 +84,9 @@ static const struct out_case out_cases[] = {
 	  "-A " C4 "-NAT -j CONNMARK --save-mark\n"
 	  "-A " C4 "-NAT -m mark --mark 4294967295 -j DNAT --to-destination 10.0.0.11\n"
 	  "COMMIT\n" },
-	/* Removal: first one jump per table, then the chains. */
+	/* Removal from a firewall that holds none of it: nothing. */
 	{ { "--vip", "10.0.0.100", "--syn-only", "--nat", "1=10.0.0.11", "--delete", NULL },
-	  "*mangle\n-D PREROUTING -d 10.0.0.100/32 -m comment --comment \"nfqlb 10.0.0.100/32\" -j "
-	  C4 "\nCOMMIT\n"
-	  "*nat\n-D PREROUTING -d 10.0.0.100/32 -m comment --comment \"nfqlb 10.0.0.100/32\" -j "
-	  C4 "-NAT\nCOMMIT\n"
-	  "*mangle\n-F " C4 "\n-X " C4 "\nCOMMIT\n"
-	  "*nat\n-F " C4 "-NAT\n-X " C4 "-NAT\nCOMMIT\n" },
+	  "" },
 	/* IPv6, narrowed to a protocol and port; the address is canonical. */
 	{ { "--vip", "FD00:0::0100/128", "--proto", "udp", "--port", "53", "--nat",
 	    "7=fd00:0:0::7", NULL },
@@ -113,11 +113,12 @@ static const struct out_case out_cases[] = {
 	  "-A NFQLB-3cb20dce-NAT -j CONNMARK --save-mark\nCOMMIT\n" },
 };
 
+/* On an empty firewall (empty iptables-save output). */
 START_TEST(test_output)
 {
 	const struct out_case *c = &out_cases[_i];
 
-	ck_assert_int_eq(cli_run("rules", c->args), 0);
+	ck_assert_int_eq(cli_run_in("", "rules", c->args), 0);
 	ck_assert_str_eq(cli_err, "");
 	ck_assert_str_eq(body(), c->want);
 }
@@ -127,23 +128,37 @@ END_TEST
 START_TEST(test_header)
 {
 	const char *v4[] = { "--vip", "10.0.0.0/8", "--queue", "3", NULL };
-	const char *v6[] = { "--vip", "fd00::1", "--syn-only", NULL };
+	const char *v6[] = { "--vip", "fd00::1", "--syn-only", "--proto", "udp", "--port", "53",
+			     NULL };
+	const char *v6del[] = { "--vip", "fd00::1", "--delete", NULL };
 
-	ck_assert_int_eq(cli_run("rules", v4), 0);
+	ck_assert_int_eq(cli_run_in("", "rules", v4), 0);
 	ck_assert_ptr_nonnull(strstr(cli_out, "IPv4"));
 	ck_assert_ptr_nonnull(strstr(cli_out, "iptables-restore --noflush"));
 	ck_assert_ptr_null(strstr(cli_out, "ip6tables"));
-	ck_assert_ptr_nonnull(strstr(cli_out, "nfqlb rules --vip 10.0.0.0/8 --queue 3 --delete"
-					   " | iptables-restore --noflush\n"));
+	ck_assert_ptr_nonnull(strstr(cli_out, "#   apply:  iptables-save | nfqlb rules --vip"
+					   " 10.0.0.0/8 --queue 3 | iptables-restore --noflush\n"));
+	/* The removal names only what names the chains. */
+	ck_assert_ptr_nonnull(strstr(cli_out, "#   remove: iptables-save | nfqlb rules --vip"
+					   " 10.0.0.0/8 --delete | iptables-restore --noflush\n"));
 	ck_assert_ptr_nonnull(strstr(cli_out, "all packets queued"));
 	ck_assert_ptr_nonnull(strstr(cli_out, "marks only"));
-	ck_assert_int_eq(cli_run("rules", v6), 0);
+	ck_assert_ptr_nonnull(strstr(cli_out, "holds none of its rules.\n"));
+	ck_assert_int_eq(cli_run_in("", "rules", v6), 0);
 	ck_assert_msg(strncmp(cli_out, "# ", 2) == 0, "%s", cli_out);
 	ck_assert_ptr_nonnull(strstr(cli_out, "IPv6"));
 	ck_assert_ptr_nonnull(strstr(cli_out, "ip6tables-restore --noflush"));
 	ck_assert_ptr_nonnull(strstr(cli_out, "SYN-only"));
-	ck_assert_ptr_nonnull(strstr(cli_out, "nfqlb rules --vip fd00::1/128 --syn-only"
-					   " | ip6tables-restore --noflush\n"));
+	ck_assert_ptr_nonnull(strstr(cli_out, "ip6tables-save | nfqlb rules --vip fd00::1/128"
+					   " --syn-only --proto udp --port 53 | ip6tables-restore"
+					   " --noflush\n"));
+	ck_assert_ptr_nonnull(strstr(cli_out, "ip6tables-save | nfqlb rules --vip fd00::1/128"
+					   " --proto udp --port 53 --delete | ip6tables-restore"
+					   " --noflush\n"));
+	ck_assert_int_eq(cli_run_in("", "rules", v6del), 0);
+	ck_assert_ptr_nonnull(strstr(cli_out, "removal of its chains, whatever mode"));
+	ck_assert_ptr_null(strstr(cli_out, "apply:"));
+	ck_assert_ptr_nonnull(strstr(cli_out, "holds none of its rules: nothing to remove.\n"));
 }
 END_TEST
 
@@ -175,6 +190,8 @@ static const struct bad_case bad_cases[] = {
 	{ { "--vip", "10.0.0.1", "--nat", "0=10.0.0.2", NULL }, "bad target id '0'" },
 	{ { "--vip", "10.0.0.1", "--nat", "4294967296=10.0.0.2", NULL }, "bad target id" },
 	{ { "--vip", "10.0.0.1", "--nat", "=10.0.0.2", NULL }, "bad target id ''" },
+	{ { "--vip", "10.0.0.1", "--nat", "010=10.0.0.2", NULL },
+	  "bad target id '010' in --nat '010=10.0.0.2': a leading 0 is refused" },
 	{ { "--vip", "10.0.0.1", "--nat", "1=", NULL }, "bad address in --nat '1=': want an IPv4" },
 	{ { "--vip", "10.0.0.1", "--nat", "1=10.0.0.2:80", NULL }, "bad address in --nat" },
 	{ { "--vip", "10.0.0.1", "--nat", "1=fd00::2", NULL },
@@ -188,7 +205,7 @@ static const struct bad_case bad_cases[] = {
 	{ { "--vip", "10.0.0.1", "--port", "80", NULL }, "--port needs --proto" },
 	{ { "--vip", "10.0.0.1", "--proto", "tcp", "--port", "0", NULL }, "bad port '0'" },
 	{ { "--vip", "10.0.0.1", "--proto", "tcp", "--port", "65536", NULL }, "bad port" },
-	{ { "--vip", "10.0.0.1", "extra", NULL }, "unexpected argument" },
+	{ { "--vip", "10.0.0.1", "extra", NULL }, "unexpected argument 'extra'" },
 	{ { "--vip", "10.0.0.1", "--bogus", NULL }, "unknown option '--bogus'" },
 };
 
@@ -196,7 +213,7 @@ START_TEST(test_bad_input)
 {
 	const struct bad_case *c = &bad_cases[_i];
 
-	cli_want_error(cli_run("rules", c->args), 2, "rules", c->what);
+	cli_want_error(cli_run_in("", "rules", c->args), 2, "rules", c->what);
 	ck_assert_str_eq(cli_out, "");
 }
 END_TEST
@@ -214,15 +231,240 @@ START_TEST(test_nat_many)
 		args[n++] = val[i];
 	}
 	args[n] = NULL;
-	ck_assert_int_eq(cli_run("rules", args), 0);
+	ck_assert_int_eq(cli_run_in("", "rules", args), 0);
 	ck_assert_ptr_nonnull(strstr(cli_out, "--mark 1 -j DNAT --to-destination 10.0.1.1\n"));
 	ck_assert_ptr_nonnull(strstr(cli_out, "--mark 64 -j DNAT --to-destination 10.0.1.64\n"));
 	snprintf(val[i], sizeof(val[i]), "%d=10.0.1.%d", i + 1, i + 1);
 	args[n++] = "--nat";
 	args[n++] = val[i];
 	args[n] = NULL;
-	ck_assert_int_eq(cli_run("rules", args), 2);
+	ck_assert_int_eq(cli_run_in("", "rules", args), 2);
 	ck_assert_ptr_nonnull(strstr(cli_err, "nfqlb: rules: option '--nat' given more than 64 times"));
+}
+END_TEST
+
+/* ------------------------------------------- the firewall's current rules */
+
+/* A firewall where an older nfqlb applied SYN-only DSR rules for 10.0.0.100
+ * twice (two jumps per table), amid a rule before it and another VIP. */
+static const char saved_syn[] =
+	"# Generated by iptables-save v1.8.9 (nf_tables) on Wed Dec  2 15:51:43 2026\n"
+	"*raw\n"
+	":PREROUTING ACCEPT [0:0]\n"
+	":OUTPUT ACCEPT [0:0]\n"
+	":" C4 "-RAW - [0:0]\n"
+	J4 C4 "-RAW\n"
+	J4 C4 "-RAW\n"
+	"-A " C4 "-RAW -p tcp -m tcp --tcp-flags FIN,SYN,RST,ACK SYN -j CT --notrack\n"
+	"COMMIT\n"
+	"# Completed on Wed Dec  2 15:51:43 2026\n"
+	"*mangle\n"
+	":PREROUTING ACCEPT [0:0]\n"
+	":INPUT ACCEPT [0:0]\n"
+	":" C4 " - [0:0]\n"
+	":NFQLB-12345678 - [0:0]\n"
+	"-A PREROUTING -m comment --comment before -j ACCEPT\n"
+	J4 C4 "\n"
+	"-A PREROUTING -d 10.0.0.9/32 -j NFQLB-12345678\n"
+	J4 C4 "\n"
+	"-A " C4 " -m connmark ! --mark 0 -j CONNMARK --restore-mark\n"
+	"-A " C4 " -m connmark ! --mark 0 -j ACCEPT\n"
+	"-A " C4 " -j NFQUEUE --queue-num 0\n"
+	"-A NFQLB-12345678 -j NFQUEUE --queue-num 1\n"
+	"COMMIT\n"
+	"*nat\n"
+	":PREROUTING ACCEPT [0:0]\n"
+	":" C4 "-NAT - [0:0]\n"
+	J4 C4 "-NAT\n"
+	J4 C4 "-NAT\n"
+	"-A " C4 "-NAT -j CONNMARK --save-mark\n"
+	"COMMIT\n";
+
+#define D4 "-D PREROUTING " JSPEC
+#define SYN_GONE(table, chain) \
+	"*" table "\n" D4 chain "\n" D4 chain "\n-F " chain "\n-X " chain "\nCOMMIT\n"
+
+/* iptables-save -c output: counters, a goto, a user chain that jumps to
+ * ours, a chain of ours with a suffix nfqlb does not make, a look-alike
+ * that is not ours, and our name in a table nfqlb does not use. */
+static const char saved_refs[] =
+	"# Generated by iptables-save v1.8.9 (nf_tables) on Wed Dec  2 15:51:43 2026\n"
+	"*filter\n"
+	":INPUT ACCEPT [0:0]\n"
+	":" C4 " - [0:0]\n"
+	"[1:2] -A INPUT -j " C4 "\n"
+	"COMMIT\n"
+	"*mangle\n"
+	":PREROUTING ACCEPT [10:600]\n"
+	":MINE - [0:0]\n"
+	":" C4 " - [0:0]\n"
+	":" C4 "X - [0:0]\n"
+	":" C4 "-ICMP - [0:0]\n"
+	"[5:300] -A PREROUTING -j MINE\n"
+	"[5:300] -A PREROUTING -p icmp -g " C4 "-ICMP\n"
+	"[5:300] -A PREROUTING -d 10.0.0.100/32 -j " C4 "\n"
+	"[0:0] -A MINE -j " C4 "\n"
+	"[0:0] -A MINE -j " C4 "X\n"
+	"[0:0] -A MINE\n"
+	"[0:0] -A " C4 " -j " C4 "-ICMP\n"
+	"[0:0] -A " C4 "-ICMP -j NFQUEUE --queue-num 0\n"
+	"COMMIT\n";
+
+struct saved_case {
+	const char *in;
+	const char *args[8];
+	const char *want;	/* the output after the comments */
+};
+
+static const struct saved_case saved_cases[] = {
+	/* Another mode over it: the raw and nat chains go, the jump keeps its
+	 * place (after "before"), old duplicates included. */
+	{ saved_syn, { "--vip", "10.0.0.100", NULL },
+	  SYN_GONE("raw", C4 "-RAW")
+	  "*mangle\n:" C4 " - [0:0]\n" D4 C4 "\n" D4 C4 "\n"
+	  "-I PREROUTING 2 " JSPEC C4 "\n"
+	  "-A " C4 " -j NFQUEUE --queue-num 0\nCOMMIT\n"
+	  SYN_GONE("nat", C4 "-NAT") },
+	/* The same mode again: the same rules, one jump each. */
+	{ saved_syn, { "--vip", "10.0.0.100", "--syn-only", NULL },
+	  "*raw\n:" C4 "-RAW - [0:0]\n" D4 C4 "-RAW\n" D4 C4 "-RAW\n"
+	  "-I PREROUTING 1 " JSPEC C4 "-RAW\n"
+	  "-A " C4 "-RAW -p tcp -m tcp --syn -j CT --notrack\nCOMMIT\n"
+	  "*mangle\n:" C4 " - [0:0]\n" D4 C4 "\n" D4 C4 "\n"
+	  "-I PREROUTING 2 " JSPEC C4 "\n"
+	  "-A " C4 " -m connmark ! --mark 0 -j CONNMARK --restore-mark\n"
+	  "-A " C4 " -m connmark ! --mark 0 -j ACCEPT\n"
+	  "-A " C4 " -j NFQUEUE --queue-num 0\nCOMMIT\n"
+	  "*nat\n:" C4 "-NAT - [0:0]\n" D4 C4 "-NAT\n" D4 C4 "-NAT\n"
+	  "-I PREROUTING 1 " JSPEC C4 "-NAT\n"
+	  "-A " C4 "-NAT -j CONNMARK --save-mark\nCOMMIT\n" },
+	/* Removal needs no mode option, and takes every table's share. */
+	{ saved_syn, { "--vip", "10.0.0.100", "--delete", NULL },
+	  SYN_GONE("raw", C4 "-RAW")
+	  "*mangle\n" D4 C4 "\n" D4 C4 "\n-F " C4 "\n-X " C4 "\nCOMMIT\n"
+	  SYN_GONE("nat", C4 "-NAT") },
+	/* Another VIP, or the same one narrowed to a port, holds nothing here. */
+	{ saved_syn, { "--vip", "10.0.0.100", "--proto", "tcp", "--delete", NULL }, "" },
+	{ saved_syn, { "--vip", "10.0.0.9", "--delete", NULL }, "" },
+	{ saved_refs, { "--vip", "10.0.0.100", "--delete", NULL },
+	  "*mangle\n"
+	  "-D PREROUTING -p icmp -g " C4 "-ICMP\n"
+	  "-D PREROUTING -d 10.0.0.100/32 -j " C4 "\n"
+	  "-D MINE -j " C4 "\n"
+	  "-F " C4 "\n-F " C4 "-ICMP\n-X " C4 "\n-X " C4 "-ICMP\nCOMMIT\n" },
+	{ saved_refs, { "--vip", "10.0.0.100", "--bypass", NULL },
+	  "*mangle\n:" C4 " - [0:0]\n"
+	  "-D PREROUTING -p icmp -g " C4 "-ICMP\n"
+	  "-D PREROUTING -d 10.0.0.100/32 -j " C4 "\n"
+	  "-D MINE -j " C4 "\n"
+	  "-F " C4 "-ICMP\n-X " C4 "-ICMP\n"
+	  "-I PREROUTING 2 " JSPEC C4 "\n"
+	  "-A " C4 " -j NFQUEUE --queue-num 0 --queue-bypass\nCOMMIT\n" },
+	/* ip6tables-save, as the header says. */
+	{ "# Generated by ip6tables-save v1.8.9 (nf_tables) on Wed Dec  2 15:51:43 2026\n"
+	  "*nat\n:NFQLB-3cb20dce-NAT - [0:0]\n"
+	  "-A PREROUTING -d fd00::/120 -j NFQLB-3cb20dce-NAT\nCOMMIT\n",
+	  { "--vip", "fd00::/120", "--proto", "udp", "--delete", NULL },
+	  "*nat\n-D PREROUTING -d fd00::/120 -j NFQLB-3cb20dce-NAT\n"
+	  "-F NFQLB-3cb20dce-NAT\n-X NFQLB-3cb20dce-NAT\nCOMMIT\n" },
+};
+
+START_TEST(test_saved)
+{
+	const struct saved_case *c = &saved_cases[_i];
+
+	ck_assert_int_eq(cli_run_in(c->in, "rules", c->args), 0);
+	ck_assert_str_eq(cli_err, "");
+	ck_assert_str_eq(body(), c->want);
+}
+END_TEST
+
+/* --delete prints the same, whatever mode options come with it. */
+START_TEST(test_delete_any_mode)
+{
+	const char *plain[] = { "--vip", "10.0.0.100", "--delete", NULL };
+	const char *mode[] = { "--vip", "10.0.0.100", "--syn-only", "--queue", "1:2",
+			       "--nat", "1=10.0.0.11", "--delete", NULL };
+	char *want;
+
+	ck_assert_int_eq(cli_run_in(saved_syn, "rules", plain), 0);
+	want = strdup(cli_out);
+	ck_assert_ptr_nonnull(want);
+	ck_assert_ptr_nonnull(strstr(want, "holds 3 of its chains and 6 rules that jump"
+					   " to them: removed here.\n"));
+	ck_assert_int_eq(cli_run_in(saved_syn, "rules", mode), 0);
+	ck_assert_str_eq(cli_out, want);
+	free(want);
+}
+END_TEST
+
+START_TEST(test_ours)
+{
+	ck_assert(iptsave_ours(C4, C4));
+	ck_assert(iptsave_ours(C4, C4 "-RAW"));
+	ck_assert(iptsave_ours(C4, C4 "-x"));
+	ck_assert(!iptsave_ours(C4, C4 "-"));
+	ck_assert(!iptsave_ours(C4, C4 "X"));
+	ck_assert(!iptsave_ours(C4, "NFQLB-f59533a"));
+	ck_assert(!iptsave_ours(C4, ""));
+	ck_assert(!iptsave_ours(C4, "PREROUTING"));
+}
+END_TEST
+
+struct bad_in_case {
+	const char *in;
+	const char *vip;
+	const char *what;
+};
+
+static const struct bad_in_case bad_in_cases[] = {
+	{ "hello\n", "10.0.0.1",
+	  "standard input: line 1: not iptables-save output (outside a table): 'hello'" },
+	{ "*mangle\n-X foo\nCOMMIT\n", "10.0.0.1", "line 2: not iptables-save output: '-X foo'" },
+	{ "*mangle\n[0:0 -A X\nCOMMIT\n", "10.0.0.1", "line 2: not iptables-save output" },
+	{ "*mangle\n[0:0]-A X\nCOMMIT\n", "10.0.0.1", "line 2: not iptables-save output" },
+	{ "*mangle\n-A \nCOMMIT\n", "10.0.0.1", "line 2: not a rule" },
+	{ "*mangle\n:\nCOMMIT\n", "10.0.0.1", "line 2: not a chain declaration" },
+	{ "*\nCOMMIT\n", "10.0.0.1", "line 1: not a table name: '*'" },
+	{ "*mangle\n:PREROUTING ACCEPT [0:0]\n", "10.0.0.1", "table mangle ends without COMMIT" },
+	{ "*mangle\nCOMMIT\n*raw\nCOMMIT\n*mangle\nCOMMIT\n", "10.0.0.1",
+	  "line 5: the table is given twice: '*mangle'" },
+	{ "*mangle\n*nat\n", "10.0.0.1", "line 2: a table starts before COMMIT" },
+	{ "*filter\n" "-I INPUT -m comment --comment 0123456789012345678901234567890123456789\n",
+	  "10.0.0.1", "line 2: not iptables-save output: '-I INPUT -m comment --comment 0123456789...'" },
+	{ "# Generated by ip6tables-save v1.8.9 (nf_tables)\n", "10.0.0.1",
+	  "standard input comes from ip6tables-save but the VIP is IPv4: pipe iptables-save" },
+	{ "# Generated by iptables-legacy-save v1.8.9\n", "fd00::1",
+	  "standard input comes from iptables-save but the VIP is IPv6: pipe ip6tables-save" },
+};
+
+START_TEST(test_bad_stdin)
+{
+	const struct bad_in_case *c = &bad_in_cases[_i];
+	const char *args[] = { "--vip", c->vip, NULL };
+
+	cli_want_error(cli_run_in(c->in, "rules", args), 1, "rules", c->what);
+	ck_assert_str_eq(cli_out, "");
+}
+END_TEST
+
+/* Typed at a terminal, the command says what to pipe into it. */
+START_TEST(test_stdin_tty)
+{
+	const char *args[] = { "--vip", "fd00::1", NULL };
+	int m = posix_openpt(O_RDWR | O_NOCTTY), pts, saved = dup(0);
+
+	ck_assert_msg(m >= 0 && grantpt(m) == 0 && unlockpt(m) == 0, "no pseudo-terminal");
+	pts = open(ptsname(m), O_RDWR | O_NOCTTY);
+	ck_assert_int_ge(pts, 0);
+	dup2(pts, 0);
+	cli_want_error(cli_run("rules", args), 2, "rules",
+		       "reads the firewall's rules on standard input: pipe ip6tables-save into it");
+	dup2(saved, 0);
+	close(saved);
+	close(pts);
+	close(m);
+	ck_assert_str_eq(cli_out, "");
 }
 END_TEST
 
@@ -236,6 +478,12 @@ Suite *make_rules_suite(void)
 	tcase_add_test(tc, test_header);
 	tcase_add_loop_test(tc, test_bad_input, 0, sizeof(bad_cases) / sizeof(bad_cases[0]));
 	tcase_add_test(tc, test_nat_many);
+	tcase_add_loop_test(tc, test_saved, 0, sizeof(saved_cases) / sizeof(saved_cases[0]));
+	tcase_add_test(tc, test_delete_any_mode);
+	tcase_add_test(tc, test_ours);
+	tcase_add_loop_test(tc, test_bad_stdin, 0,
+			    sizeof(bad_in_cases) / sizeof(bad_in_cases[0]));
+	tcase_add_test(tc, test_stdin_tty);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -1,10 +1,12 @@
 /* test_shm.c: the shared state: creation, validation, updates, concurrency. */
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <signal.h>
@@ -15,7 +17,7 @@
 #include "test/unit/suites.h"
 
 static char name[64];
-static char why[SHM_WHY_MAX];
+static char why[WHY_MAX];
 
 static void setup(void)
 {
@@ -122,6 +124,31 @@ START_TEST(test_create_rejects)
 }
 END_TEST
 
+/* Each rule a name can break, named; good names pass. */
+START_TEST(test_name_rules)
+{
+	char longest[SHM_NAME_MAX + 2];
+
+	memset(longest, 'x', SHM_NAME_MAX);
+	longest[SHM_NAME_MAX] = '\0';
+	ck_assert_ptr_null(shm_name_why(longest));
+	ck_assert_int_eq(shm_name_check(longest), 0);
+	ck_assert_ptr_null(shm_name_why("nfqlb"));
+	ck_assert_ptr_null(shm_name_why("..."));
+	ck_assert_ptr_null(shm_name_why(".a"));
+	longest[SHM_NAME_MAX] = 'x';
+	longest[SHM_NAME_MAX + 1] = '\0';
+	ck_assert_str_eq(shm_name_why(longest),
+			 "a table name must not be longer than 200 bytes");
+	ck_assert_int_eq(shm_name_check(longest), -1);
+	ck_assert_int_eq(errno, EINVAL);
+	ck_assert_str_eq(shm_name_why(""), "a table name must not be empty");
+	ck_assert_str_eq(shm_name_why("a/b"), "a table name must not contain '/'");
+	ck_assert_str_eq(shm_name_why("."), "a table name must not be \".\" or \"..\"");
+	ck_assert_str_eq(shm_name_why(".."), "a table name must not be \".\" or \"..\"");
+}
+END_TEST
+
 START_TEST(test_attach_missing)
 {
 	ck_assert_ptr_null(shm_attach(name, false, why));
@@ -164,7 +191,7 @@ START_TEST(test_attach_corrupt_header)
 	struct shm *s = make(997, 32);
 
 	switch (_i) {
-	case BAD_VERSION: s->hdr->version = 2; break;
+	case BAD_VERSION: s->hdr->version = SHM_VERSION + 1; break;
 	case BAD_M: s->hdr->m = 1000; break;
 	case BAD_N: s->hdr->n = 0; break;
 	case BAD_SIZE: ck_assert_int_eq(ftruncate(s->fd, (off_t)s->size / 2), 0); break;
@@ -249,6 +276,34 @@ START_TEST(test_activate_deactivate)
 	ck_assert_uint_eq(read_ids(s, t2), 4);
 	ck_assert_int_eq(shm_activate(s, &d, 1, 5, &bad, why), 0);
 	ck_assert_uint_eq(read_ids(s, t2), 4);
+	shm_detach(s);
+}
+END_TEST
+
+/* An activation that would leave an active target with no entries fails
+ * with ERANGE, naming the target, and changes nothing; one that does not,
+ * and deactivations, go through. */
+START_TEST(test_zero_entries)
+{
+	struct shm *s = make(997, 8);
+	const uint32_t ids[3] = { 30, 10, 20 }, ten = 10, thirty = 30;
+	uint32_t bad = 0, t1[997], t2[997], i, n20 = 0;
+
+	ck_assert_int_eq(shm_activate(s, ids, 3, 0, &bad, why), 0);
+	ck_assert_uint_eq(read_ids(s, t1), 1);
+	ck_assert_int_eq(shm_activate(s, &ten, 1, 1000, &bad, why), -1);
+	ck_assert_int_eq(errno, ERANGE);
+	ck_assert_uint_eq(bad, 20);
+	ck_assert_str_eq(why, "target 20 (weight 1) would get none of the M=997 entries "
+			 "next to weight 1000: use a larger M or smaller weights");
+	ck_assert_uint_eq(read_ids(s, t2), 1);
+	ck_assert_mem_eq(t1, t2, sizeof(t1));
+	ck_assert_int_eq(shm_activate(s, &ten, 1, 100, &bad, why), 0);
+	ck_assert_uint_eq(read_ids(s, t2), 2);
+	for (i = 0; i < 997; i++)
+		n20 += t2[i] == 20;
+	ck_assert_uint_gt(n20, 0);
+	ck_assert_int_eq(shm_deactivate(s, &thirty, 1, &bad, why), 0);
 	shm_detach(s);
 }
 END_TEST
@@ -397,8 +452,253 @@ START_TEST(test_counters)
 	shm_count(&w1->target[0], 1);
 	shm_counts(s, target, cnt);
 	ck_assert_uint_eq(target[0], 1);
-	shm_worker_release(w1);
+	shm_worker_release(s, w1);
 	ck_assert_ptr_eq(shm_worker_claim(s, getpid(), 0), w1);	/* same queue, same set */
+	shm_detach(s);
+}
+END_TEST
+
+/* The number of counter set w in s. */
+static unsigned int set_index(const struct shm *s, const struct shm_worker *w)
+{
+	unsigned int i;
+
+	for (i = 0; i < SHM_WORKERS; i++)
+		if (shm_worker_at(s, i) == w)
+			return i;
+	ck_abort_msg("not a counter set of the handle");
+	return 0;
+}
+
+/* Owner of set i as another, read-only, handle sees it. */
+static struct shm_owner owner_of(unsigned int i)
+{
+	struct shm *r = shm_attach(name, false, why);
+	struct shm_owner o;
+
+	ck_assert_ptr_nonnull(r);
+	ck_assert_int_eq(shm_worker_owner(r, i, &o), 0);
+	shm_detach(r);
+	return o;
+}
+
+/* Two handles (two workers) claiming with one PID and for one queue get two
+ * sets: ownership is the lock, not the PID.  A read-only handle cannot own. */
+START_TEST(test_claim_two_handles)
+{
+	struct shm *a = make(7, 2), *b = shm_attach(name, true, why), *r;
+	struct shm_worker *wa, *wb;
+	struct shm_owner o;
+
+	ck_assert_ptr_nonnull(b);
+	wa = shm_worker_claim(a, 1, 4);
+	wb = shm_worker_claim(b, 1, 4);
+	ck_assert_ptr_nonnull(wa);
+	ck_assert_ptr_nonnull(wb);
+	ck_assert_uint_ne(set_index(a, wa), set_index(b, wb));
+	o = owner_of(set_index(a, wa));
+	ck_assert(o.running);
+	ck_assert_int_eq(o.pid, 1);
+	ck_assert(!o.other_pidns);
+	ck_assert(owner_of(set_index(b, wb)).running);
+	ck_assert(!owner_of(SHM_WORKERS - 1).running);
+	ck_assert_int_eq(owner_of(SHM_WORKERS - 1).pid, 0);
+	/* The claiming handle itself sees its own set as running too. */
+	ck_assert_int_eq(shm_worker_owner(a, set_index(a, wa), &o), 0);
+	ck_assert(o.running);
+	r = shm_attach(name, false, why);
+	ck_assert_ptr_nonnull(r);
+	ck_assert_ptr_null(shm_worker_claim(r, 1, 4));
+	ck_assert_int_eq(errno, EBADF);
+	shm_detach(r);
+	shm_detach(b);
+	shm_detach(a);
+}
+END_TEST
+
+/* Released sets are free again and keep their last owner's PID; the set
+ * that served a queue goes back to that queue. */
+START_TEST(test_claim_release)
+{
+	struct shm *a = make(7, 2), *b = shm_attach(name, true, why);
+	struct shm_worker *w, *w2;
+	struct shm_owner o;
+	unsigned int i;
+
+	ck_assert_ptr_nonnull(b);
+	ck_assert_ptr_nonnull(shm_worker_claim(a, 10, 1));
+	w = shm_worker_claim(a, 11, 3);
+	ck_assert_ptr_nonnull(w);
+	i = set_index(a, w);
+	shm_worker_release(a, w);
+	o = owner_of(i);
+	ck_assert(!o.running);
+	ck_assert_int_eq(o.pid, 11);
+	ck_assert_ptr_eq(shm_worker_claim(b, 12, 3), shm_worker_at(b, i));
+	ck_assert_int_eq(owner_of(i).pid, 12);
+	/* Held by b now: a gets another set, one that never served a queue. */
+	w2 = shm_worker_claim(a, 11, 3);
+	ck_assert_ptr_nonnull(w2);
+	ck_assert_uint_eq(set_index(a, w2), 2);
+	shm_worker_release(a, shm_worker_at(a, i));	/* not a's: no effect */
+	ck_assert(owner_of(i).running);
+	shm_detach(b);
+	shm_detach(a);
+}
+END_TEST
+
+/* Detaching a handle frees its sets; one handle may own every set, and
+ * then nobody else gets one. */
+START_TEST(test_claim_detached_and_full)
+{
+	struct shm *a = make(7, 2), *b = shm_attach(name, true, why);
+	unsigned int i;
+
+	ck_assert_ptr_nonnull(b);
+	for (i = 0; i < SHM_WORKERS; i++)
+		ck_assert_ptr_eq(shm_worker_claim(a, 20, i), shm_worker_at(a, i));
+	ck_assert_ptr_null(shm_worker_claim(a, 20, 99));
+	ck_assert_int_eq(errno, EBUSY);
+	ck_assert_ptr_null(shm_worker_claim(b, 21, 99));
+	ck_assert_int_eq(errno, EBUSY);
+	ck_assert(owner_of(17).running);
+	shm_detach(a);
+	ck_assert(!owner_of(17).running);
+	ck_assert_ptr_eq(shm_worker_claim(b, 21, 17), shm_worker_at(b, 17));
+	shm_detach(b);
+}
+END_TEST
+
+/* An owner process: the set it claimed and the PID it has in its own
+ * namespace; `pid` kills it, `reap` is the child of the test to wait for. */
+struct owner_proc {
+	unsigned int idx;
+	int32_t seen_pid;
+	pid_t pid, reap;
+};
+
+/* The owner: attach, claim a set for queue 5, report { set, getpid(),
+ * getpid() } on fd and wait to be killed (bounded: it dies with its parent,
+ * or after a minute). */
+static void owner_body(int fd)
+{
+	int msg[3] = { -1, getpid(), getpid() };
+	struct shm_worker *w;
+	struct shm *s;
+
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	alarm(60);
+	s = shm_attach(name, true, why);
+	w = s ? shm_worker_claim(s, getpid(), 5) : NULL;
+	msg[0] = w ? (int)set_index(s, w) : -1;
+	if (write(fd, msg, sizeof(msg)) != sizeof(msg))
+		_exit(2);
+	pause();
+	_exit(0);
+}
+
+/* The owner as PID 1 of a new PID namespace: relay its report with its PID
+ * as seen outside, and wait for it.  The test process itself stays out of
+ * the namespace: once its PID 1 dies, nobody can fork into it. */
+static void owner_in_pidns(int fd)
+{
+	int in[2], msg[3] = { -1, -1, -1 };
+	pid_t g;
+
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (pipe(in) < 0 || unshare(CLONE_NEWPID) < 0)
+		_exit(3);
+	g = fork();
+	if (g == 0)
+		owner_body(in[1]);
+	if (g < 0 || read(in[0], msg, sizeof(msg)) != sizeof(msg))
+		_exit(4);
+	msg[2] = g;
+	if (write(fd, msg, sizeof(msg)) != sizeof(msg))
+		_exit(2);
+	waitpid(g, NULL, 0);
+	_exit(0);
+}
+
+/* Start an owner, in a new PID namespace (as a worker in a container) or
+ * not, and wait for its report. */
+static void spawn_owner(bool pidns, struct owner_proc *o)
+{
+	int fd[2], msg[3];
+	pid_t pid;
+
+	ck_assert_int_eq(pipe(fd), 0);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		if (pidns)
+			owner_in_pidns(fd[1]);
+		owner_body(fd[1]);
+	}
+	close(fd[1]);
+	ck_assert_int_eq(read(fd[0], msg, sizeof(msg)), (ssize_t)sizeof(msg));
+	close(fd[0]);
+	ck_assert_int_ge(msg[0], 0);
+	o->idx = (unsigned int)msg[0];
+	o->seen_pid = msg[1];
+	o->pid = msg[2];
+	o->reap = pid;
+}
+
+static void kill_owner(const struct owner_proc *o)
+{
+	int st;
+
+	ck_assert_int_eq(kill(o->pid, SIGKILL), 0);
+	ck_assert_int_eq(waitpid(o->reap, &st, 0), o->reap);
+}
+
+/* A worker killed by SIGKILL leaves no owner behind: its set is free, and
+ * goes back to its queue.  While it lived, nobody could take it. */
+START_TEST(test_claim_owner_killed)
+{
+	struct shm *s = make(7, 2);
+	struct owner_proc o;
+	struct shm_worker *w;
+
+	spawn_owner(false, &o);
+	ck_assert_int_eq(o.seen_pid, o.pid);
+	ck_assert(owner_of(o.idx).running);
+	ck_assert_int_eq(owner_of(o.idx).pid, o.pid);
+	w = shm_worker_claim(s, getpid(), 5);
+	ck_assert_ptr_nonnull(w);
+	ck_assert_uint_ne(set_index(s, w), o.idx);
+	kill_owner(&o);
+	ck_assert(!owner_of(o.idx).running);
+	ck_assert_int_eq(owner_of(o.idx).pid, o.pid);
+	ck_assert_ptr_eq(shm_worker_claim(s, getpid(), 5), shm_worker_at(s, o.idx));
+	shm_detach(s);
+}
+END_TEST
+
+/* An owner in another PID namespace, whose PID means nothing here (it is
+ * 1, the PID of this namespace's init): seen as running while it lives,
+ * marked as from another namespace, and its set is free once it dies. */
+START_TEST(test_claim_owner_other_pidns)
+{
+	struct owner_proc o;
+	struct shm_owner so;
+	struct shm *s;
+
+	if (geteuid() != 0)
+		return;		/* a PID namespace needs root */
+	s = make(7, 2);
+	spawn_owner(true, &o);
+	ck_assert_int_eq(o.seen_pid, 1);
+	ck_assert_int_ne(o.pid, 1);
+	so = owner_of(o.idx);
+	ck_assert(so.running);
+	ck_assert_int_eq(so.pid, 1);
+	ck_assert(so.other_pidns);
+	ck_assert_uint_ne(set_index(s, shm_worker_claim(s, 1, 5)), o.idx);
+	kill_owner(&o);
+	ck_assert(!owner_of(o.idx).running);
+	ck_assert_ptr_eq(shm_worker_claim(s, 1, 5), shm_worker_at(s, o.idx));
 	shm_detach(s);
 }
 END_TEST
@@ -624,6 +924,8 @@ Suite *make_shm_suite(void)
 	tcase_add_test(tc, test_create_attach);
 	tcase_add_test(tc, test_create_exists);
 	tcase_add_test(tc, test_create_rejects);
+	tcase_add_test(tc, test_name_rules);
+	tcase_add_test(tc, test_zero_entries);
 	tcase_add_test(tc, test_attach_missing);
 	tcase_add_test(tc, test_attach_garbage);
 	tcase_add_loop_test(tc, test_attach_corrupt_header, 0, CORRUPTION_MAX);
@@ -633,6 +935,11 @@ Suite *make_shm_suite(void)
 	tcase_add_test(tc, test_concurrent_writers);
 	tcase_add_test(tc, test_reader_never_torn);
 	tcase_add_test(tc, test_counters);
+	tcase_add_test(tc, test_claim_two_handles);
+	tcase_add_test(tc, test_claim_release);
+	tcase_add_test(tc, test_claim_detached_and_full);
+	tcase_add_test(tc, test_claim_owner_killed);
+	tcase_add_test(tc, test_claim_owner_other_pidns);
 	tcase_add_loop_test(tc, test_truncated_under_reader, 0, 2);
 	tcase_add_test(tc, test_truncated_under_writer);
 	tcase_add_test(tc, test_truncated_under_counters);

@@ -30,7 +30,7 @@ static void good_view(struct shm_view *v)
 
 START_TEST(test_verify_good)
 {
-	char why[SHM_WHY_MAX] = "";
+	char why[WHY_MAX] = "";
 	struct shm_view v;
 
 	good_view(&v);
@@ -43,7 +43,7 @@ END_TEST
 /* Two entries swapped: every count still agrees, so only a rebuild sees it. */
 START_TEST(test_verify_swapped)
 {
-	char why[SHM_WHY_MAX] = "";
+	char why[WHY_MAX] = "";
 	struct shm_view v;
 	uint32_t i = 0, j, tmp;
 
@@ -63,7 +63,7 @@ END_TEST
 /* The same lookup under another seed, or with a weight changed, is stale. */
 START_TEST(test_verify_stale)
 {
-	char why[SHM_WHY_MAX] = "";
+	char why[WHY_MAX] = "";
 	struct shm_view v;
 
 	good_view(&v);
@@ -76,7 +76,7 @@ END_TEST
 
 START_TEST(test_verify_empty)
 {
-	char why[SHM_WHY_MAX] = "";
+	char why[WHY_MAX] = "";
 	struct shm_view v;
 	uint32_t i;
 

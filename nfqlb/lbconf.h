@@ -1,0 +1,69 @@
+/* lbconf.h: the configuration of `nfqlb lb`, from its options. */
+#ifndef NFQLB_LBCONF_H
+#define NFQLB_LBCONF_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "nfqlb/opt.h"
+#include "nfqlb/shed.h"
+#include "shm/shm.h"
+
+#define QUEUE_MAX SHM_WORKERS	/* queue threads of one worker */
+#define LB_VIPS_MAX 64		/* prefixes given with --vip, in all */
+
+/* A prefix of --vip. */
+struct lb_vip {
+	int family;		/* AF_INET or AF_INET6 */
+	uint8_t addr[16];	/* network order; IPv4 in the first 4 bytes */
+	unsigned int len;
+};
+
+struct lb_conf {
+	const char *name;
+	uint16_t qfirst, qlast;
+	uint32_t qlength;
+	uint32_t no_target;	/* NF_DROP or NF_ACCEPT */
+	bool fail_open;
+	uint32_t rt_priority;	/* SCHED_FIFO priority; 0: the normal scheduler */
+	unsigned int ncpu;	/* CPUs in --cpu; 0 leaves the threads unpinned */
+	int cpu[QUEUE_MAX];
+	const char *shed;	/* --shed: the interface, or NULL */
+	enum shed_mode shed_mode;
+	struct lb_vip vip[LB_VIPS_MAX];	/* --vip: the packets --shed may drop */
+	unsigned int nvip;
+	bool syn_only;		/* --syn-only: the rules queue only first packets */
+};
+
+/* The options of `nfqlb lb`. */
+extern const struct opt lb_opts[];
+
+/**
+ * lb_conf_parse - check the options of `nfqlb lb` and fill the configuration
+ * @cmd: the command (for the error messages)
+ * @ov: the parsed options
+ * @argc: the number of arguments (there must be no operands)
+ * @argv: the arguments, to name an unexpected one
+ * @c: written
+ *
+ * Prints a one-line usage error on failure.
+ * Returns NFQLB_OK, or NFQLB_USAGE.
+ */
+int lb_conf_parse(const struct cmd *cmd, const struct optval *ov, int argc,
+		  char **argv, struct lb_conf *c);
+
+/**
+ * lb_parse_cpus - parse the CPU list of `nfqlb lb --cpu`
+ * @s: CPU numbers and ranges, comma-separated: "1", "0,1", "0-3", "0,2-3"
+ * @cpu: written with the CPUs in list order (a range ascending)
+ * @max: room in @cpu: the number of queue threads
+ * @why: filled with a one-line reason on failure (WHY_MAX bytes)
+ *
+ * A CPU may appear more than once.  Every CPU must be in this process's
+ * affinity mask.
+ * Returns the number of CPUs, or -1 with errno EINVAL (bad syntax, a CPU
+ * not available) or E2BIG (more than @max CPUs).
+ */
+int lb_parse_cpus(const char *s, int *cpu, unsigned int max, char *why);
+
+#endif

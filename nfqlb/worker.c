@@ -1,0 +1,288 @@
+/* worker.c: one queue thread of `nfqlb lb`: the packet loop, the table it
+ * follows, and its housekeeping (see worker.h). */
+#include <errno.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <linux/netfilter.h>
+
+#include "nfqlb/lb.h"
+#include "nfqlb/log.h"
+#include "nfqlb/procq.h"
+#include "nfqlb/verify.h"
+#include "nfqlb/worker.h"
+
+int worker_stopping;	/* atomic */
+int worker_failed;	/* atomic */
+bool worker_debug_verify;
+
+/* Count one packet and batch its verdict. */
+static void decide(struct worker *wk, const struct queue_pkt *p,
+		   const struct lb_result *r)
+{
+	struct shm_worker *w = wk->w;
+
+	shm_count(&w->cnt[r->kind], 1);
+	if (r->kind == PKT_MALFORMED) {
+		shm_count(&w->cnt[SHM_CNT_DROP], 1);
+		queue_verdict(wk->q, p->id, NF_DROP, 0);
+		return;
+	}
+	if (r->slot == SHM_NO_SLOT) {
+		shm_count(&w->cnt[SHM_CNT_NO_TARGET], 1);
+		shm_count(&w->cnt[wk->conf->no_target == NF_DROP ?
+				  SHM_CNT_DROP : SHM_CNT_ACCEPT], 1);
+		queue_verdict(wk->q, p->id, wk->conf->no_target, 0);
+		return;
+	}
+	shm_count(&w->target[r->slot], 1);
+	shm_count(&w->cnt[SHM_CNT_ACCEPT], 1);
+	queue_verdict(wk->q, p->id, NF_ACCEPT, wk->view.targets[r->slot].id);
+}
+
+static void handle_batch(struct worker *wk, const struct queue_pkt *pkts, unsigned int n)
+{
+	struct lb_result res[QUEUE_BATCH];
+	unsigned int i;
+
+	lb_lookup_batch(&wk->view, wk->shm->mode, wk->shm->seed, pkts, n, res);
+	for (i = 0; i < n; i++)
+		decide(wk, &pkts[i], &res[i]);
+}
+
+/* NFQLB_DEBUG_VERIFY: an adopted table that is not its own Maglev build is
+ * a bug in the shared-memory protocol; stop hard, so no test can miss it. */
+static void verify_adopted(struct worker *wk)
+{
+	char why[WHY_MAX] = "";
+	int r = verify_view(&wk->view, wk->shm->seed, why);
+
+	if (r == 0) {
+		wk->verified++;
+		return;
+	}
+	lb_log("queue %u: debug verify: %s", wk->queue, r < 0 ? strerror(errno) : why);
+	if (r > 0)
+		abort();
+}
+
+/* Once per batch: adopt a newly published table, if it is valid. */
+static void refresh(struct worker *wk)
+{
+	uint64_t g = shm_generation(wk->shm);
+	char why[WHY_MAX];
+	struct shm_view t;
+
+	/* A lost handle (the object was truncated) reads zeros: housekeeping
+	 * reports it once and reattaches. */
+	if (g == wk->view.generation || g == wk->bad_gen || shm_lost(wk->shm))
+		return;
+	if (shm_read(wk->shm, &wk->spare, why) < 0) {
+		if (errno == EAGAIN || errno == EIO)
+			return;
+		wk->bad_gen = g;
+		lb_log("queue %u: table generation %llu is invalid (%s); keeping generation %llu",
+		       wk->queue, (unsigned long long)g, why,
+		       (unsigned long long)wk->view.generation);
+		return;
+	}
+	t = wk->view;
+	wk->view = wk->spare;
+	wk->spare = t;
+	if (worker_debug_verify)
+		verify_adopted(wk);
+}
+
+static void read_proc(struct worker *wk)
+{
+	struct procq_row row;
+
+	if (procq_find(wk->queue, &row) < 0)
+		return;
+	__atomic_store_n(&wk->w->q_total, row.waiting, __ATOMIC_RELAXED);
+	__atomic_store_n(&wk->w->q_dropped, row.dropped, __ATOMIC_RELAXED);
+	__atomic_store_n(&wk->w->u_dropped, row.udropped, __ATOMIC_RELAXED);
+}
+
+int worker_attach(struct worker *wk, struct shm *s, char *why)
+{
+	struct shm_worker *w = shm_worker_claim(s, getpid(), wk->queue);
+	struct shm_view v = { 0 }, spare = { 0 };
+
+	if (!w && errno == EBUSY)
+		snprintf(why, WHY_MAX, "all %u counter sets are in use", SHM_WORKERS);
+	else if (!w)
+		snprintf(why, WHY_MAX, "counter set: %s", strerror(errno));
+	if (!w)
+		return -1;
+	if (shm_view_init(&v, s->m, s->n) < 0 || shm_view_init(&spare, s->m, s->n) < 0) {
+		snprintf(why, WHY_MAX, "%s", strerror(errno));
+		goto fail;
+	}
+	if (shm_read(s, &v, why) < 0)
+		goto fail;
+	wk->shm = s;
+	wk->w = w;
+	wk->view = v;
+	wk->spare = spare;
+	return 0;
+fail:
+	shm_view_free(&v);
+	shm_view_free(&spare);
+	shm_worker_release(s, w);
+	return -1;
+}
+
+void worker_detach(struct worker *wk)
+{
+	if (wk->w)
+		shm_worker_release(wk->shm, wk->w);
+	shm_view_free(&wk->view);
+	shm_view_free(&wk->spare);
+	shm_detach(wk->shm);
+	wk->w = NULL;
+	wk->shm = NULL;
+}
+
+/* The table was replaced (init --force) or deleted: follow the name. */
+static void reattach(struct worker *wk)
+{
+	char why[WHY_MAX] = "";
+	struct worker next = *wk;
+	struct shm *s = shm_attach(wk->conf->name, true, why);
+
+	if (s && worker_attach(&next, s, why) == 0) {
+		worker_detach(wk);
+		*wk = next;
+		wk->bad_gen = 0;
+		wk->gone_logged = false;
+		lb_log("queue %u: table \"%s\" was replaced; using the new one (generation %llu)",
+		       wk->queue, wk->conf->name, (unsigned long long)wk->view.generation);
+		return;
+	}
+	shm_detach(s);
+	if (!wk->gone_logged)
+		lb_log("queue %u: table \"%s\" was deleted or replaced by an unusable one (%s); keeping the last table",
+		       wk->queue, wk->conf->name, why);
+	wk->gone_logged = true;
+}
+
+static void housekeeping(struct worker *wk)
+{
+	struct timespec now;
+	uint64_t errors;
+	int last;
+
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &now);
+	if (now.tv_sec < wk->next_house)
+		return;
+	wk->next_house = now.tv_sec + 1;
+	if (shm_retired(wk->shm) || shm_check_size(wk->shm, NULL) < 0)
+		reattach(wk);
+	read_proc(wk);
+	errors = queue_errors(wk->q, &last);
+	if (errors > wk->errors_logged) {
+		lb_log("queue %u: the kernel rejected %llu messages (last: %s)", wk->queue,
+		       (unsigned long long)(errors - wk->errors_logged), strerror(last));
+		wk->errors_logged = errors;
+	}
+}
+
+/* The verdict path's trouble since the last line: at most a line a second. */
+struct verdict_log {
+	time_t next;		/* no line before this second */
+	uint64_t failed;	/* flushes that lost verdicts */
+	int last;		/* errno of the last one */
+	uint64_t failed_logged;
+	struct queue_stats logged;
+};
+
+static bool verdict_news(const struct verdict_log *l, const struct queue_stats *st)
+{
+	return l->failed != l->failed_logged || st->retries != l->logged.retries ||
+	       st->fallbacks != l->logged.fallbacks || st->lost != l->logged.lost ||
+	       st->truncated != l->logged.truncated ||
+	       st->unreadable != l->logged.unreadable ||
+	       st->no_payload != l->logged.no_payload;
+}
+
+#define SINCE(field) ((unsigned long long)(st.field - l->logged.field))
+
+static void log_verdicts(struct worker *wk, struct verdict_log *l)
+{
+	struct queue_stats st;
+	struct timespec now;
+
+	queue_stats(wk->q, &st);
+	if (!verdict_news(l, &st))
+		return;
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &now);
+	if (now.tv_sec < l->next)
+		return;
+	l->next = now.tv_sec + 1;
+	if (l->failed != l->failed_logged)
+		lb_log("queue %u: verdicts: %llu failed flushes (last: %s); %llu verdicts lost, their packets sent round the hook again",
+		       wk->queue, (unsigned long long)(l->failed - l->failed_logged),
+		       strerror(l->last), SINCE(lost));
+	if (SINCE(retries) || SINCE(fallbacks))
+		lb_log("queue %u: verdicts: %llu sends tried again, %llu messages sent one verdict at a time",
+		       wk->queue, SINCE(retries), SINCE(fallbacks));
+	if (SINCE(truncated) || SINCE(unreadable))
+		lb_log("queue %u: %llu messages cut short (their packets dropped), %llu packets without a readable id (batch verdicts off)",
+		       wk->queue, SINCE(truncated), SINCE(unreadable));
+	if (SINCE(no_payload))
+		lb_log("queue %u: %llu packets without payload sent round the hook again",
+		       wk->queue, SINCE(no_payload));
+	l->failed_logged = l->failed;
+	l->logged = st;
+}
+
+#undef SINCE
+
+void worker_fatal(struct worker *wk, const char *what)
+{
+	lb_log("queue %u: %s: %s", wk->queue, what, strerror(errno));
+	__atomic_store_n(&worker_failed, 1, __ATOMIC_RELAXED);
+	kill(getpid(), SIGTERM);
+}
+
+void *worker_main(void *arg)
+{
+	struct queue_pkt pkts[QUEUE_BATCH];
+	struct verdict_log vlog = { 0 };
+	struct worker *wk = arg;
+	int n;
+
+	while (!__atomic_load_n(&worker_stopping, __ATOMIC_RELAXED)) {
+		n = queue_recv(wk->q, pkts, QUEUE_BATCH);
+		if (n < 0 && errno != EINTR && errno != EAGAIN) {
+			worker_fatal(wk, "receive");
+			break;
+		}
+		if (n > 0) {
+			refresh(wk);
+			handle_batch(wk, pkts, (unsigned int)n);
+		}
+		/* Also after a timeout or 0 packets: the queue's own verdicts,
+		 * or lost ones to send round again; no system call if none. */
+		if (queue_flush(wk->q) < 0) {
+			vlog.failed++;
+			vlog.last = errno;
+		}
+		log_verdicts(wk, &vlog);
+		/* A full batch means more is waiting: SCHED_FIFO does not share
+		 * the CPU between threads of one priority unless they yield. */
+		if (wk->rt && n == QUEUE_BATCH)
+			sched_yield();
+		housekeeping(wk);
+	}
+	if (worker_debug_verify)
+		lb_log("queue %u: debug verify: %llu tables checked, each equal to its own build",
+		       wk->queue, (unsigned long long)wk->verified);
+	return NULL;
+}

@@ -1,0 +1,173 @@
+/* counters.c: the counter sets and their ownership (see counters.h). */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdbool.h>
+#include <sys/stat.h>
+
+#include "shm/layout.h"
+#include "shm/shm.h"
+
+static const char *const cnt_names[SHM_CNT_USED] = {
+	[SHM_CNT_L4] = "l4",
+	[SHM_CNT_ICMP_ECHO] = "icmp-echo",
+	[SHM_CNT_ICMP_ERROR] = "icmp-error",
+	[SHM_CNT_FRAGMENT] = "fragment",
+	[SHM_CNT_L3] = "l3",
+	[SHM_CNT_MALFORMED] = "malformed",
+	[SHM_CNT_NO_TARGET] = "no-target",
+	[SHM_CNT_ACCEPT] = "accept",
+	[SHM_CNT_DROP] = "drop",
+};
+
+const char *shm_cnt_name(enum shm_cnt c)
+{
+	if ((unsigned int)c >= SHM_CNT_USED)
+		return "unknown";
+	return cnt_names[c];
+}
+
+struct shm_worker *shm_worker_at(const struct shm *s, unsigned int i)
+{
+	return shm_layout_worker(s, i);
+}
+
+uint64_t shm_slot_total(const struct shm *s, uint32_t slot)
+{
+	uint64_t sum = 0;
+	unsigned int i;
+
+	for (i = 0; i < SHM_WORKERS; i++)
+		sum += __atomic_load_n(&shm_worker_at(s, i)->target[slot],
+				       __ATOMIC_RELAXED);
+	return sum;
+}
+
+_Static_assert(SHM_WORKERS <= 64, "a handle's sets fit its bit mask");
+
+/* The lock on set i's first byte (see shm.h).  Returns fcntl()'s result. */
+static int set_lock(const struct shm *s, unsigned int i, int cmd, struct flock *l)
+{
+	l->l_whence = SEEK_SET;
+	l->l_start = (off_t)shm_layout_worker_offset(s, i);
+	l->l_len = 1;
+	l->l_pid = 0;
+	return fcntl(s->fd, cmd, l);
+}
+
+/* The inode of the caller's PID namespace, or 0 without /proc. */
+static uint64_t pidns_self(void)
+{
+	struct stat st;
+
+	return stat("/proc/self/ns/pid", &st) == 0 ? (uint64_t)st.st_ino : 0;
+}
+
+static bool owns(const struct shm *s, unsigned int i)
+{
+	return (__atomic_load_n(&s->sets, __ATOMIC_RELAXED) >> i) & 1;
+}
+
+/* Take set i's lock: 1 taken, 0 held by a handle (this one included: locks
+ * of one open file description never conflict), -1 error. */
+static int take(struct shm *s, unsigned int i)
+{
+	struct flock l = { .l_type = F_WRLCK };
+
+	if (owns(s, i))
+		return 0;
+	if (set_lock(s, i, F_OFD_SETLK, &l) < 0)
+		return errno == EAGAIN || errno == EACCES ? 0 : -1;
+	__atomic_fetch_or(&s->sets, (uint64_t)1 << i, __ATOMIC_RELAXED);
+	return 1;
+}
+
+/* Claim passes, in order of preference. */
+enum pass { PASS_SAME_QUEUE, PASS_UNUSED, PASS_ANY, PASSES };
+
+static bool pass_wants(const struct shm_worker *w, enum pass p, uint32_t queue)
+{
+	uint32_t q = __atomic_load_n(&w->queue, __ATOMIC_RELAXED);
+
+	if (p == PASS_SAME_QUEUE)
+		return q == queue;
+	return p == PASS_ANY || q == UINT32_MAX;
+}
+
+static struct shm_worker *own(struct shm_worker *w, int32_t pid, uint32_t queue)
+{
+	__atomic_store_n(&w->pid, pid, __ATOMIC_RELAXED);
+	__atomic_store_n(&w->pidns, pidns_self(), __ATOMIC_RELAXED);
+	__atomic_store_n(&w->queue, queue, __ATOMIC_RELAXED);
+	return w;
+}
+
+struct shm_worker *shm_worker_claim(struct shm *s, int32_t pid, uint32_t queue)
+{
+	unsigned int p, i;
+	int r;
+
+	if (!s->writable) {
+		errno = EBADF;
+		return NULL;
+	}
+	/* The set that served this queue before keeps its per-queue drop
+	 * counts in one place. */
+	for (p = 0; p < PASSES; p++)
+		for (i = 0; i < SHM_WORKERS; i++) {
+			if (!pass_wants(shm_worker_at(s, i), (enum pass)p, queue))
+				continue;
+			r = take(s, i);
+			if (r < 0)
+				return NULL;
+			if (r > 0)
+				return own(shm_worker_at(s, i), pid, queue);
+		}
+	errno = EBUSY;
+	return NULL;
+}
+
+void shm_worker_release(struct shm *s, struct shm_worker *w)
+{
+	struct flock l = { .l_type = F_UNLCK };
+	unsigned int i;
+
+	for (i = 0; i < SHM_WORKERS; i++)
+		if (shm_worker_at(s, i) == w && owns(s, i)) {
+			set_lock(s, i, F_OFD_SETLK, &l);
+			__atomic_fetch_and(&s->sets, ~((uint64_t)1 << i), __ATOMIC_RELAXED);
+		}
+}
+
+int shm_worker_owner(const struct shm *s, unsigned int i, struct shm_owner *o)
+{
+	const struct shm_worker *w = shm_worker_at(s, i);
+	struct flock l = { .l_type = F_WRLCK };
+	uint64_t ns = __atomic_load_n(&w->pidns, __ATOMIC_RELAXED), self;
+
+	/* GETLK does not see this description's own locks. */
+	if (!owns(s, i) && set_lock(s, i, F_OFD_GETLK, &l) < 0)
+		return -1;
+	self = pidns_self();
+	o->pid = __atomic_load_n(&w->pid, __ATOMIC_RELAXED);
+	o->running = owns(s, i) || l.l_type != F_UNLCK;
+	o->other_pidns = ns && self && ns != self;
+	return 0;
+}
+
+void shm_counts(const struct shm *s, uint64_t *target, uint64_t *cnt)
+{
+	unsigned int i, c;
+	uint32_t t;
+
+	for (c = 0; c < SHM_CNT_MAX; c++)
+		cnt[c] = 0;
+	for (i = 0; i < SHM_WORKERS; i++)
+		for (c = 0; c < SHM_CNT_MAX; c++)
+			cnt[c] += __atomic_load_n(&shm_worker_at(s, i)->cnt[c],
+						  __ATOMIC_RELAXED);
+	for (t = 0; t < s->n; t++) {
+		uint64_t sum = shm_slot_total(s, t), base = shm_layout_bases(s)[t];
+
+		target[t] = sum > base ? sum - base : 0;
+	}
+}
