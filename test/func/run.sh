@@ -12,6 +12,11 @@
 # test/func/durations holds those of a run on a 2-vCPU machine for a first
 # run (a test in neither starts first).
 #
+# A test whose header says, on a line of its own,
+#	#@ alone: REASON
+# (it checks a bound in real time, which tests beside it would stretch)
+# runs after the others, with no other test beside it.
+#
 # Exit 77 from a test is a skip.  Without root most tests skip, and the
 # summary says loudly how many did.  Under CI (CI=true or CI=1) a skip is a
 # failure: a test that did not run proved nothing.
@@ -153,13 +158,15 @@ last_time()
 	echo "${s:-9999}"
 }
 
-# select_tests NAME...: the keys ("CONFIG:t-name") to run, slowest first,
-# in KEYS; the tests not for sanitizer builds in EXCLUDED.
+# select_tests NAME...: the keys ("CONFIG:t-name") to run side by side,
+# slowest first, in KEYS, those to run alone in ALONE; the tests not for
+# sanitizer builds in EXCLUDED.
 select_tests()
 {
 	local t name c list=()
 
 	KEYS=()
+	ALONE=()
 	EXCLUDED=()
 	if [ $# -eq 0 ]; then
 		list=("$dir"/t-*.sh)
@@ -176,10 +183,15 @@ select_tests()
 				EXCLUDED+=("$name")
 				continue
 			fi
-			KEYS+=("$(last_time "$c:$name") $c:$name")
+			if grep -q '^#@ alone' "$t"; then
+				ALONE+=("$c:$name")
+			else
+				KEYS+=("$(last_time "$c:$name") $c:$name")
+			fi
 		done
 	done
-	mapfile -t KEYS < <(printf '%s\n' "${KEYS[@]}" | sort -k1,1nr | cut -d' ' -f2-)
+	[ ${#KEYS[@]} -eq 0 ] ||
+		mapfile -t KEYS < <(printf '%s\n' "${KEYS[@]}" | sort -k1,1nr | cut -d' ' -f2-)
 }
 
 # start N KEY: run test KEY in the background, its output in $work.
@@ -254,6 +266,10 @@ if [ ${#EXCLUDED[@]} -gt 0 ]; then
 	echo "not run against the sanitizer build (#@ not-sanitized): ${EXCLUDED[*]}"
 fi
 echo "${#KEYS[@]} test runs, $jobs at a time"
+if [ ${#ALONE[@]} -gt 0 ]; then
+	echo "then, one at a time (#@ alone):" \
+		"$(for key in "${ALONE[@]}"; do label "$key"; done | paste -sd, | sed 's/,/, /g')"
+fi
 n=0
 for key in "${KEYS[@]}"; do
 	while [ ${#KEY_OF[@]} -ge "$jobs" ]; do
@@ -267,6 +283,12 @@ while [ ${#KEY_OF[@]} -gt 0 ]; do
 	wait -n -p done_pid "${!KEY_OF[@]}"
 	finish "$done_pid" $?
 done
+for key in "${ALONE[@]}"; do
+	n=$((n + 1))
+	start "$n" "$key"
+	wait -n -p done_pid "${!KEY_OF[@]}"
+	finish "$done_pid" $?
+done
 
 if [ -n "$times" ] && [ -s "$work/times" ]; then
 	# Keep the old durations of the tests that did not pass this time.
@@ -276,7 +298,7 @@ fi
 echo "$passed passed, $failed failed, $skipped skipped"
 if [ "$skipped" -gt 0 ]; then
 	echo "************************************************************"
-	echo "*** $skipped of ${#KEYS[@]} function test runs SKIPPED: they did not run"
+	echo "*** $skipped of $((${#KEYS[@]} + ${#ALONE[@]})) function test runs SKIPPED: they did not run"
 	echo "*** (see the SKIP lines above; most need root).  Run as root,"
 	echo "*** or with CI=true, where a skip is a failure."
 	echo "************************************************************"
