@@ -1,6 +1,7 @@
 #!/bin/bash
 # run.sh [TEST...]: run the function tests (default: every test/func/t-*.sh;
-# a TEST is a name like t-dsr), FUNC_JOBS of them at a time (default 4),
+# a TEST is a name like t-dsr), FUNC_JOBS of them at a time (default two
+# per CPU: the tests mostly wait on timers and the network),
 # each as its own process bounded by `timeout 120` (FUNC_TIMEOUT=SECONDS
 # overrides), and count the results.  Each test builds its own namespaces
 # and table, so tests do not meet; they share only the CPUs.
@@ -46,7 +47,7 @@ dir=$(cd "$(dirname "$0")" && pwd)
 : "${TOOLS:?set TOOLS to the test tools directory}"
 
 limit=${FUNC_TIMEOUT:-120}	# seconds per test
-jobs=${FUNC_JOBS:-4}
+jobs=${FUNC_JOBS:-$((2 * $(nproc)))}
 times=${FUNC_TIMES:-}		# "KEY SECONDS" lines from the last run
 ci=0
 case ${CI:-} in true | 1) ci=1 ;; esac
