@@ -33,7 +33,8 @@ CLI_LIB_OBJ := $(filter-out $(BUILD)/obj/nfqlb/main.o,$(CLI_OBJ))
 NFQLB  := $(BUILD)/nfqlb
 UNIT   := $(BUILD)/check-all
 
-.PHONY: all help check unit unit-san func func-san demo clean tools
+.PHONY: all help check check-build unit unit-san func func-san func-all unit-san-func-all \
+	demo clean tools
 
 all: $(NFQLB) tools ## build build/nfqlb and the test tools
 
@@ -94,17 +95,41 @@ unit-san: ## run the unit tests built with ASan, UBSan and LSan
 
 func: all ## run the function tests (network namespaces; skipped when not root)
 	NFQLB=$(abspath $(NFQLB)) TOOLS=$(abspath $(BUILD)/tools) NFQLB_SAN=$(if $(SAN),1) \
-		test/func/run.sh
+		FUNC_TIMES=$(abspath $(BUILD))/func-times test/func/run.sh
 
 func-san: ## run the function tests with nfqlb and the tools built with ASan, UBSan and LSan
 	ASAN_OPTIONS=abort_on_error=1 $(SAN_MAKE) func
 
+# func and func-san in one pool of tests (run.sh runs each test against
+# both builds), so that neither waits for the other's slowest tests.
+func-all: all ## run the function tests against the plain and the sanitizer build at once
+	$(SAN_MAKE) all
+	ASAN_OPTIONS=abort_on_error=1 NFQLB=$(abspath $(NFQLB)) \
+		TOOLS=$(abspath $(BUILD)/tools) \
+		FUNC_SAN_NFQLB=$(abspath build/san/nfqlb) FUNC_SAN_TOOLS=$(abspath build/san/tools) \
+		FUNC_TIMES=$(abspath $(BUILD))/func-times-all test/func/run.sh
+
+# Everything check runs is built first, two jobs at a time.
+check-build: ## build what make check runs: both builds, the unit tests, the fuzz targets
+	$(MAKE) -j2 all $(UNIT) fuzz-build
+	$(SAN_MAKE) -j2 all build/san/check-all
+
+# unit-san beside the function tests: it spends about 30 s on one CPU (LSan
+# checks each forked test at its end) while the function tests mostly wait.
+# Its output is held in a file and printed after theirs; both must pass.
+unit-san-func-all:
+	@$(MAKE) --no-print-directory unit-san >$(BUILD)/unit-san.log 2>&1 & u=$$!; \
+	$(MAKE) func-all; f=$$?; \
+	wait $$u; s=$$?; \
+	echo "make unit-san, run beside the function tests (exit $$s):"; \
+	cat $(BUILD)/unit-san.log; \
+	[ $$f -eq 0 ] && [ $$s -eq 0 ]
+
 # Each step is its own recipe line: make stops at the first that fails.
 check: ## run every test: unit and function tests, plain and under sanitizers; fuzz smoke run
+	$(MAKE) check-build
 	$(MAKE) unit
-	$(MAKE) unit-san
-	$(MAKE) func
-	$(MAKE) func-san
+	$(MAKE) unit-san-func-all
 	$(MAKE) fuzz-smoke
 	$(MAKE) check-deploy
 

@@ -8,7 +8,9 @@
 # answers on port 80 as "lb", so "lb" answering means "accepted without a
 # mark": not DNATed to a target.
 #   - With the worker: flows from fixed source ports (nfqlb-flows) are
-#     answered by the targets; their targets are recorded.
+#     each answered by the target the reference model predicts for it
+#     (test/ref/predict.py), which covers every target; their targets are
+#     recorded.
 #   - SIGKILL: the kernel unbinds the queue; new TCP and UDP connections
 #     are accepted unmarked (answered by lb, mark 0) instead of dropped.
 #     Connections opened before keep their target (conntrack holds the DNAT).
@@ -53,19 +55,29 @@ flows()
 		fail "flows to $1 failed: $(grep ' -$' "$3" | head -n 5 | tr '\n' ' ')"
 }
 
-# spread FILE: every target answered some flow, lb none.
-spread()
+# predicted VIP SPORT FILE: each flow of FILE (nfqlb-flows from SPORT) was
+# answered by the target the reference model predicts for its port, and
+# those targets are every one of t1..t3.  nfqlb-flows does not choose its
+# source address: the kernel's choice is the flows'.
+predicted()
 {
-	local t
+	local want src
 
-	for t in t1 t2 t3; do
-		grep -q " $t$" "$1" || fail "$t answered no flow: $(tr '\n' ' ' <"$1")"
-	done
-	! grep -q " lb$" "$1" || fail "flows went unmarked: $(tr '\n' ' ' <"$1")"
+	src=$(nsx client ip route get "$1" | sed -n 's/.* src \([^ ]*\).*/\1/p')
+	[ -n "$src" ] || fail "no source address towards $1"
+	predict_run --src "$src" --dst "$1" --dport 80 \
+		--ports "$2-$(($2 + FLOWS - 1))" || fail "predict.py: $PRED_OUT"
+	want=$(echo "$PRED_OUT" | sed 's/ 10\([1-3]\)$/ t\1/')
+	[ "$(echo "$want" | awk '{ print $2 }' | sort -u | tr '\n' ' ')" = "t1 t2 t3 " ] ||
+		fail "the ports from $2 do not reach every target: $(echo "$want" | tr '\n' ' ')"
+	[ "$(cat "$3")" = "$want" ] ||
+		fail "flows to $1 reached other targets than the model predicts:" \
+			"$(diff <(echo "$want") "$3" | sed -n 's/^> //p' | tr '\n' ' ')"
 }
 
 # answered_by VIP PROTO NAME: 20 exchanges, all answered by NAME (or, with
-# NAME "targets", 40 exchanges answered by all of t1..t3 and never lb).
+# NAME "targets", spread_all: 13 flows per target, each answered by its
+# predicted target, never lb).
 answered_by()
 {
 	local flag="" out
@@ -107,6 +119,7 @@ unmarked_local()
 info "topology: client, lb with the VIP, t1..t3; NFQUEUE with --queue-bypass"
 topo_nat t1 t2 t3
 bypass_rules
+target_names 101:t1 102:t2 103:t3
 vip_on_lb
 addr_add client eth0 10.200.0.3/24 fd00:200::3/64
 nsx lb iptables -A INPUT -d "$VIP4" -m mark --mark 0 || fail "iptables"
@@ -120,13 +133,13 @@ wait_for bound || fail "the worker did not bind queue 0"
 info "with the worker: $FLOWS flows each over IPv4 and IPv6"
 flows "$VIP4" 20000 "$LOGDIR/before.4"
 flows "$VIP6" 21000 "$LOGDIR/before.6"
-spread "$LOGDIR/before.4"
-spread "$LOGDIR/before.6"
+predicted "$VIP4" 20000 "$LOGDIR/before.4"
+predicted "$VIP6" 21000 "$LOGDIR/before.6"
 for p in tcp udp; do
 	answered_by "$VIP4" $p targets
 done
 # Long-lived connections across the death and the restart.
-start_bg client "$TOOLS/nfqlb-conn" -c 10 -k 12 -t 3000 "$VIP4" 80
+start_bg client "$TOOLS/nfqlb-conn" -c 10 -k 12 -t 3000 -F "$VIP4" 80
 KEEP_PID=$BG_PID
 established()
 {
@@ -138,8 +151,9 @@ info "SIGKILL: packets are accepted unmarked, not dropped"
 kill -KILL "$LB_PID"
 wait "$LB_PID" 2>/dev/null
 wait_for unbound || fail "queue 0 is still bound after SIGKILL"
-"$NFQLB" stats --json | grep -q '"queue":0,"running":false' ||
-	fail "stats shows the killed worker running: $("$NFQLB" stats --json | grep -o '"queues".*')"
+"$NFQLB" stats --json |
+	json_test 'not any(q["running"] for q in j["queues"] if q["queue"] == 0)' ||
+	fail "stats shows the killed worker running: $("$NFQLB" stats --json | json_py 'j["queues"]')"
 before=$(unmarked_local)
 for vip in "$VIP4" "$VIP6"; do
 	for p in tcp udp; do
@@ -168,6 +182,7 @@ for vip in "$VIP4" "$VIP6"; do
 done
 
 info "the connections held open across it"
+conn_keep_end "$KEEP_PID"
 wait "$KEEP_PID"
 rc=$?
 KEEP_LOG=$(echo "$LOGDIR"/client-nfqlb-conn-*.log)

@@ -68,7 +68,7 @@ reader()
 	for ((i = 0; i < 100000; i++)); do
 		[ -e "$LOGDIR/writers.done" ] && break
 		json=$("$NFQLB" show --json) || echo "show failed" >>"$LOGDIR/reader.bad"
-		echo "$json" | grep -q '"targets":\[{"id"' ||
+		echo "$json" | json_test 'j["targets"]' ||
 			echo "no targets: $json" | cut -c1-200 >>"$LOGDIR/reader.bad"
 		"$NFQLB" stats --json >/dev/null || echo "stats failed" >>"$LOGDIR/reader.bad"
 		echo "$i" >"$LOGDIR/reader.count"
@@ -148,8 +148,8 @@ shared_candidates()
 # actual: the active targets of `show --json`, "id:weight" sorted.
 actual()
 {
-	"$NFQLB" show --json | grep -o '"id":[0-9]*,"weight":[0-9]*' |
-		sed 's/"id":\([0-9]*\),"weight":\([0-9]*\)/\1:\2/' | sort
+	"$NFQLB" show --json |
+		json_py '"\n".join("%d:%d" % (t["id"], t["weight"]) for t in j["targets"])' | sort
 }
 
 info "topology: client, lb, t1..t5"

@@ -10,8 +10,9 @@
 # after 8 bytes) and overlapping (by 8 bytes) fragments, IPv4 and IPv6:
 #   - `nfqlb stats` counts each fragment as kind "fragment", accepted;
 #   - every fragment of the test's flows got the same mark (fragments are
-#     keyed on addresses and protocol), counted by mark in lb's FORWARD
-#     chain on their way to the sink;
+#     keyed on addresses and protocol), the one the reference model
+#     (test/ref/predict.py) predicts for that key, counted by mark in lb's
+#     FORWARD chain on their way to the sink;
 #   - the worker keeps running.
 # shellcheck source-path=SCRIPTDIR
 . "$(dirname "$0")/lib.sh"
@@ -88,10 +89,18 @@ for fam in 4 6; do
 			fail "IPv$fam $kind: $("$NFQLB" stats --json | json_num fragment) fragments counted, want $want"
 		wait_for sum_is $ipt $((2 * COPIES)) ||
 			fail "IPv$fam $kind: forwarded by mark: $(marks $ipt), want $((2 * COPIES)) in all"
-		echo "$(marks $ipt)" | grep -q ":$((2 * COPIES)) " ||
-			fail "IPv$fam $kind: the fragments got different marks: $(marks $ipt)"
+		proto=tcp
+		[ $kind = frag-overlap ] && proto=udp	# see nfqlb-inject -h
+		vip=$VIP4
+		[ $fam = 6 ] && vip=$VIP6
+		predict_run --src "$(client_addr "$vip")" --dst "$vip" --proto $proto \
+			--frag --ports 1 || fail "predict.py: $PRED_OUT"
+		id=${PRED_OUT#* }
+		echo " $(marks $ipt)" | grep -q " $id:$((2 * COPIES)) " ||
+			fail "IPv$fam $kind: marks $(marks $ipt), want all $((2 * COPIES))" \
+				"fragments on $id, the model's target for their key"
 		alive "$LB_PID" || fail "the worker died after IPv$fam $kind"
-		info "IPv$fam $kind: $((2 * COPIES)) fragments, one mark: $(marks $ipt)"
+		info "IPv$fam $kind: $((2 * COPIES)) fragments, all on the model's $id: $(marks $ipt)"
 	done
 done
 json=$("$NFQLB" stats --json)

@@ -23,6 +23,7 @@
 #   `--all-down deactivate` (a second checker) the table empties;
 # - SIGKILL to the checker: the table is valid and unchanged; SIGTERM to the
 #   other: exit 0.
+#@ alone: probe-to-table bounds of about 1 s, which tests beside it would stretch
 # shellcheck source-path=SCRIPTDIR
 . "$(dirname "$0")/lib.sh"
 

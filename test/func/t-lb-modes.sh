@@ -1,10 +1,14 @@
 #!/bin/bash
 # t-lb-modes: hash modes and the no-target verdict, on loopback in one
 # namespace.  UDP to 127.0.0.1..4 goes through NFQUEUE 0 on
-# OUTPUT; filter rules count the packets by mark.
-#   - 5tuple: datagrams from many source ports spread over the targets;
-#   - addr: every datagram between two addresses gets one target;
-#   - src: one target per source address, whatever the destination;
+# OUTPUT; filter rules count the packets by mark, and one rule per flow
+# counts the flow's datagrams that leave with the mark the reference model
+# (test/ref/predict.py) predicts for it: every flow must get its own.
+#   - 5tuple: 3 flows per target, from source ports the model sends there:
+#     every target gets its 3;
+#   - addr: 40 flows between two addresses: the model and nfqlb agree on
+#     one target for all;
+#   - src: 10 flows to each of 4 destinations: one target for all;
 #   - no targets, --no-target drop: nothing leaves;
 #   - no targets, --no-target accept: datagrams leave unmarked.
 # shellcheck source-path=SCRIPTDIR
@@ -45,24 +49,34 @@ run_lb()
 	wait_for lb_ready || fail "the worker did not start"
 }
 
-# expect_marks MODE SENDS DST... -- N: after sending SENDS datagrams to each
-# DST, each from a new (random) source port, N marks seen.
+# expect_marks MODE N: send one datagram per flow of LO_FLOWS; each leaves
+# with the mark predicted for its flow, and N marks are seen in all.
 expect_marks()
 {
-	local mode=$1 sends=$2 dst got n
+	local mode=$1 n=$2 flows got
 
-	shift 2
-	for dst in "$@"; do
-		[ "$dst" = -- ] && break
-		lo_send "$sends" "$dst"
-	done
-	n=${*: -1}
-	dst=$(($# - 2))
-	wait_for total_is $((sends * dst)) ||
-		fail "$mode: $(total) packets marked, want $((sends * dst))"
+	flows=$(grep -c . <<<"$LO_FLOWS")
+	lo_send_flows
+	wait_until 5 total_is "$flows" ||
+		fail "$mode: $(total) packets marked, want $flows"
+	lo_flows_ok 1 || fail "$mode: flows without their predicted mark: $LO_FLOWS_BAD"
 	got=$(counts)
 	[ "$(echo "$got" | wc -w)" -eq "$n" ] || fail "$mode: marks $got, want $n targets"
-	info "$mode: $got"
+	info "$mode: $flows flows, each with its predicted mark: $got"
+	lo_flows_reset
+}
+
+# one_target MODE: the model puts all of LO_FLOWS on one target.
+one_target()
+{
+	[ "$(lo_flows_ids | wc -w)" -eq 1 ] ||
+		fail "$1: the model spreads the flows over $(lo_flows_ids)"
+}
+
+# ports N: N source ports from SPORT_NEXT on, as a range.
+ports()
+{
+	echo "$SPORT_NEXT-$((SPORT_NEXT + $1 - 1))"
 }
 
 for mode in 5tuple addr src; do
@@ -71,11 +85,22 @@ for mode in 5tuple addr src; do
 	"$NFQLB" activate $IDS || fail "activate"
 	run_lb
 	case $mode in
-	# 200 flows over 8 equal targets: a target gets none with chance
-	# 8 * (7/8)^200, about 2e-11 (with 40 it was 1 in 26).
-	5tuple) expect_marks 5tuple 200 127.0.0.1 -- 8 ;;
-	addr) expect_marks addr 40 127.0.0.1 -- 1 ;;
-	src) expect_marks src 40 127.0.0.1 127.0.0.2 127.0.0.3 127.0.0.4 -- 1 ;;
+	5tuple)
+		lo_flows 127.0.0.1 127.0.0.1 --per-target 3
+		expect_marks 5tuple 8
+		;;
+	addr)
+		lo_flows 127.0.0.1 127.0.0.1 --ports "$(ports 40)"
+		one_target addr
+		expect_marks addr 1
+		;;
+	src)
+		for d in 1 2 3 4; do
+			lo_flows 127.0.0.1 127.0.0.$d --ports "$(ports 10)"
+		done
+		one_target src
+		expect_marks src 1
+		;;
 	esac
 done
 
@@ -83,9 +108,14 @@ info "no targets, --no-target drop"
 # shellcheck disable=SC2086
 "$NFQLB" deactivate $IDS || fail "deactivate"
 lo_send 10 127.0.0.1
-sleep 0.5
+# Once the worker has counted all 10, none of them may have left.
+no_target_is()
+{
+	[ "$("$NFQLB" stats --json | json_py 'j["no_target"]')" = "$1" ]
+}
+wait_until 5 no_target_is 10 ||
+	fail "no_target not counted: $("$NFQLB" stats --json)"
 [ "$(total)" -eq 0 ] || fail "no-target drop: $(counts) left"
-"$NFQLB" stats --json | grep -q '"no_target":10,' || fail "no_target not counted: $("$NFQLB" stats --json)"
 
 info "no targets, --no-target accept: unmarked"
 run_lb --no-target accept

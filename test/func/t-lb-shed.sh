@@ -67,16 +67,14 @@ for run in "TERM auto xdp" "KILL xdp xdp" "TERM tc tcx" "KILL tc tcx"; do
 			fail "no driver XDP program on c0: $(ip -n "$(ns lb)" link show c0 | tr '\n' ' ')"
 	fi
 	grep -q "shedding on c0" "$LOGDIR"/lb-nfqlb-*.log || fail "no log line about shedding"
-	out=$(conn client -c 40 -t 500 "$VIP4" 80)
-	[ "$(conn_count "$out" failed)" -eq 0 ] || fail "connections failed: $out"
-	[ "$(conn_count "$out" t1)" -gt 0 ] && [ "$(conn_count "$out" t2)" -gt 0 ] ||
-		fail "not spread over t1 and t2: $out"
+	spread_check "$VIP4" tcp 20
 	kill -"$sig" "$LB_PID"
 	wait "$LB_PID" 2>/dev/null
 	wait_for -n 50 no_xdp || fail "the XDP program outlived the worker (SIG$sig)"
-	out=$(conn client -c 10 -t 500 "$VIP4" 80 2>/dev/null)
-	[ "$(conn_count "$out" failed)" -eq 10 ] ||
-		fail "traffic passed without a worker after SIG$sig: $out"
+	# 10 connections at once (-k): each times out after 500 ms.
+	out=$(conn client -c 10 -k 1 -t 500 "$VIP4" 80 2>/dev/null)
+	[ "$(conn_count "$out" failed)" -eq 10 ] && [ "$(conn_count "$out" timeout)" -eq 10 ] ||
+		fail "traffic passed without a worker after SIG$sig: $(echo "$out" | tr '\n' ' ')"
 	rm -f "$LOGDIR"/lb-nfqlb-*.log
 done
 

@@ -15,10 +15,12 @@
 # made by the same init and activate.
 #
 # Checks: the two tables are equal entry for entry; 2 x 16 long-lived
-# connections (IPv4 and IPv6, nfqlb-conn -k) cross both load balancers
+# connections (IPv4 and IPv6, nfqlb-conn -k, 4 per target from source
+# ports the reference model sends there) cross both load balancers
 # (both workers' queue counts grow); router's link to lb1 goes down; then
 # lb1's worker sees no more packets, lb2's sees them all, and in the end no
-# connection failed or changed target.
+# connection failed or changed target, and each was served by its
+# predicted target.
 # shellcheck source-path=SCRIPTDIR
 . "$(dirname "$0")/lib.sh"
 
@@ -26,7 +28,7 @@ need_root
 need_cmd ip iptables ip6tables iptables-restore ip6tables-restore timeout
 need_bins
 
-CONNS=16	# long-lived connections per address family
+K=4	# long-lived connections per target and address family
 SHM1=$NFQLB_SHM
 SHM2=$NFQLB_SHM-lb2
 IDS=(101 102 103 104)
@@ -34,13 +36,13 @@ IDS=(101 102 103 104)
 # lookup SHM: the table's lookup entries, from `nfqlb show --json`.
 lookup()
 {
-	"$NFQLB" show --shm "$1" --json | grep -o '"lookup":\[[0-9,]*\]'
+	"$NFQLB" show --shm "$1" --json | json_py 'j["lookup"]'
 }
 
 # running SHM: a worker has claimed a queue's counters in table SHM.
 running()
 {
-	"$NFQLB" stats --shm "$1" --json | grep -q '"running":true'
+	"$NFQLB" stats --shm "$1" --json | json_test 'any(q["running"] for q in j["queues"])'
 }
 
 # lb_setup K SHM: table SHM, rules, routes by mark and the worker in lbK.
@@ -78,20 +80,21 @@ carries()
 	local q
 
 	q=$(queue_packets 0 "$2")
-	wait_for -n 100 queue_packets_over 0 $((q + 4 * CONNS)) "$2" ||
+	wait_until 10 queue_packets_over 0 $((q + 4 * KEEP_COUNT)) "$2" ||
 		fail "no traffic through $1 $3 ($(queue_packets 0 "$2") packets)"
 }
 
 info "topology: client, router, lb1, lb2, t1..t4 holding the VIP"
 topo_tier 2 t1 t2 t3 t4
+target_names 101:t1 102:t2 103:t3 104:t4
 lb_setup 1 "$SHM1"
 lb_setup 2 "$SHM2"
 [ -n "$(lookup "$SHM1")" ] && [ "$(lookup "$SHM1")" = "$(lookup "$SHM2")" ] ||
 	fail "the two tables differ"
 wait_for -n 50 both_answer || fail "the VIP does not answer through both load balancers"
 
-info "$CONNS + $CONNS long-lived connections through the router"
-conn_keep_both tier $CONNS 10 8000
+info "$K long-lived connections per target and family through the router"
+conn_keep_spread tier $K 10 8000
 carries lb1 "$SHM1" "before the switch"
 carries lb2 "$SHM2" "before the switch"
 info "packets so far: lb1 $(queue_packets 0 "$SHM1"), lb2 $(queue_packets 0 "$SHM2")"
@@ -105,10 +108,11 @@ q2=$(queue_packets 0 "$SHM1")
 [ "$q2" -eq "$q1" ] || fail "lb1's worker still got $((q2 - q1)) packets after its link went down"
 stats_save "$SHM1" "$SHM2"
 
+conn_keep_end "$KEEP4" "$KEEP6"
 conn_keep_check tier-4 "$KEEP4"
-info "IPv4: $(echo "$CONN_OUT" | tr '\n' ' ')"
+info "IPv4: $(grep -v "^port " <<<"$CONN_OUT" | tr '\n' ' ')"
 conn_keep_check tier-6 "$KEEP6"
-info "IPv6: $(echo "$CONN_OUT" | tr '\n' ' ')"
+info "IPv6: $(grep -v "^port " <<<"$CONN_OUT" | tr '\n' ' ')"
 info "packets in all: lb1 $(queue_packets 0 "$SHM1"), lb2 $(queue_packets 0 "$SHM2")"
 
 pass

@@ -64,23 +64,12 @@ SPORT=30000	# each injection takes the next COPIES source ports (and IP ids)
 COUNTERS="l4 icmp-echo icmp-error fragment l3 malformed accepted dropped no_target"
 declare -A EXP
 
-
-# that frames are handled in the order they were sent.
 # counters: the values of COUNTERS in `nfqlb stats --json`, one line.
 counters()
 {
-	"$NFQLB" stats --json | awk -v keys="$COUNTERS" '{
-		n = split(keys, k, " ")
-		for (i = 1; i <= n; i++) {
-			v = ""
-			if (match($0, "\"" k[i] "\":[0-9]+")) {
-				v = substr($0, RSTART, RLENGTH)
-				sub(/.*:/, "", v)
-			}
-			out = out (i > 1 ? " " : "") v
-		}
-		print out
-	}'
+	# shellcheck disable=SC2086 # COUNTERS is a list
+	"$NFQLB" stats --json | json_py '[next((v for k, v in walk(j)
+		if k == key and type(v) is int), "") for key in a]' $COUNTERS
 }
 
 expected()
@@ -106,8 +95,7 @@ snmp()
 # target_packets ID: packets counted for target ID.
 target_packets()
 {
-	"$NFQLB" stats --json | grep -o "\"id\":$1,\"active\":[a-z]*,\"packets\":[0-9]*" |
-		cut -d: -f4
+	stats_target "$1"
 }
 
 # fate FAM KIND: KIND's expected fate in family FAM (FATE4 or FATE6).
@@ -168,15 +156,13 @@ target_packets_at_least()
 	[ "$(target_packets "$1")" -ge "$2" ]
 }
 
-# good_traffic VIP FILE: 60 TCP exchanges into FILE; all answered, by
-# every target.
+# good_traffic VIP FILE: 20 TCP exchanges per target into FILE, from
+# source ports the reference model sends to it; each answered by its
+# predicted target (spread_check).
 good_traffic()
 {
-	local rc
-
-	conn client -c 60 -t 1000 "$1" 80 >"$2" 2>&1
-	rc=$?
-	expect_spread "good traffic to $1" "$(cat "$2")" $rc t1 t2 t3
+	spread_check "$1" tcp 20
+	echo "$SPREAD_OUT" >"$2"
 }
 
 info "topology: client, lb, t1..t3; every packet to the VIP is queued"
@@ -246,10 +232,16 @@ acc=$(($(echo "$after" | cut -d' ' -f7) - $(echo "$before" | cut -d' ' -f7)))
 
 info "round 3: good TCP traffic while every bad packet is sent again"
 bgout="$LOGDIR/mixed.out"
-(conn client -c 150 -r 50 -t 1000 "$VIP4" 80 >"$bgout.4" 2>&1; echo "rc $?" >>"$bgout.4") &
-mix4=$!
-(conn client -c 150 -r 50 -t 1000 "$VIP6" 80 >"$bgout.6" 2>&1; echo "rc $?" >>"$bgout.6") &
-mix6=$!
+declare -A MIXWANT
+for f in 4 6; do
+	vip=$VIP4
+	[ $f = 6 ] && vip=$VIP6
+	predict "$(client_addr "$vip")" "$vip" tcp 80 50
+	MIXWANT[$f]=$PRED_WANT
+	(conn client -P "$PRED_PORTS" -b "$(client_addr "$vip")" -r 50 -t 1000 "$vip" 80 \
+		>"$bgout.$f" 2>&1; echo "rc $?" >>"$bgout.$f") &
+	[ $f = 4 ] && mix4=$! || mix6=$!
+done
 for k in $KINDS4; do
 	send_again 4 "$k"
 done
@@ -260,8 +252,8 @@ inject 4 -P 30999 echo
 EXP[icmp-echo]=$((EXP[icmp-echo] + 1))
 wait "$mix4" "$mix6"
 for f in 4 6; do
-	expect_spread "good IPv$f traffic next to bad packets" \
-		"$(grep -v '^rc ' "$bgout.$f")" "$(sed -n 's/^rc //p' "$bgout.$f")" t1 t2 t3
+	expect_predicted "good IPv$f traffic next to bad packets" \
+		"$(grep -v '^rc ' "$bgout.$f")" "$(sed -n 's/^rc //p' "$bgout.$f")" "${MIXWANT[$f]}"
 done
 # Good traffic is all l4 and accepted: every other counter is exact.
 exact_but_l4()

@@ -44,7 +44,8 @@ run_lb()
 	wait_for -n 20 lb_probe "$VIP4" 80 || fail "no answer through the worker"
 }
 
-# balanced PROTO: 60 exchanges, all answered, by every target, none by lb.
+# balanced PROTO: spread_all, 20 flows per target, each answered by the
+# target the reference model predicts for it, none by lb.
 balanced()
 {
 	spread_all "$VIP4" "$1" 60
@@ -77,6 +78,27 @@ queue_hits()
 		awk '/ 10\.200\.255\.1 +udp dpt:80 NFQUEUE/ { print $1 }'
 }
 
+# tcp_quiet: no TCP connection between the client and the targets is still
+# closing: no FIN, nor the ACK of one, can reach the queue any more.  (A
+# worker restarted in the middle of a close makes TCP send again later,
+# and such a packet would spoil an exact count of queued datagrams.)
+tcp_quiet()
+{
+	local n
+
+	for n in client t1 t2 t3; do
+		[ -z "$(nsx "$n" ss -Htn state syn-sent state fin-wait-1 state fin-wait-2 \
+			state closing state last-ack)" ] || return 1
+	done
+}
+
+# stop_worker: SIGSTOP to the worker once TCP is quiet.
+stop_worker()
+{
+	wait_until 10 tcp_quiet || fail "TCP connections still closing: $(nsx client ss -Htn)"
+	kill -STOP "$LB_PID"
+}
+
 # fill COUNT SPORT: COUNT datagrams from the client's second address,
 # 10.200.0.3, so that their conntrack entries never meet the client's own
 # connections from 10.200.0.2.
@@ -98,7 +120,7 @@ nsx lb iptables -A INPUT -d "$VIP4" -p udp --dport 80 -m mark --mark 0 ||
 info "1. queue of $SMALL, worker stopped, $FILL datagrams"
 run_lb --qlength "$SMALL"
 balanced udp
-kill -STOP "$LB_PID"
+stop_worker
 fill "$FILL" 20000
 wait_for proc_is 0 6 $((FILL - SMALL)) ||
 	fail "queue drops: $(proc_queue 0 6), want $((FILL - SMALL))"
@@ -118,7 +140,7 @@ balanced tcp
 
 info "2. queue of 1000000, worker stopped: the socket buffer fills"
 run_lb --qlength 1000000
-kill -STOP "$LB_PID"
+stop_worker
 BIG=60000
 fill "$BIG" 1
 waiting_plus_udrops_is()
@@ -141,7 +163,7 @@ info "3. queue of $SMALL with --fail-open, worker stopped"
 run_lb --qlength "$SMALL" --fail-open
 balanced udp
 local0=$(unmarked_local)
-kill -STOP "$LB_PID"
+stop_worker
 fill "$FILL" 61000
 wait_for proc_is 0 3 "$SMALL" || fail "waiting: $(proc_queue 0 3), want $SMALL"
 unmarked_is()

@@ -11,7 +11,7 @@ REF=$_libdir/../ref/maglev_ref.py
 # lookup_of: the "lookup" array of `nfqlb show --json`, space-separated.
 lookup_of()
 {
-	"$NFQLB" show --json | sed 's/.*"lookup":\[\([0-9,]*\)\].*/\1/' | tr ',' ' '
+	"$NFQLB" show --json | json_py 'j["lookup"]'
 }
 
 # check M SEED HISTORY... where HISTORY is +ID[:W] (activate) or -ID.

@@ -4,8 +4,9 @@
 #
 #	client --- lb --- t1, t2, t3
 #
-# Checks: TCP and UDP connections spread over every target in both modes;
-# all packets mode queues every packet; SYN-only, applied over the all
+# Checks: TCP and UDP connections spread over every target in both modes,
+# each from a source port the reference model sends to its target; all
+# packets mode queues every packet; SYN-only, applied over the all
 # packets rules, and then once more, queues exactly one packet per
 # connection (the others take the connection's saved mark), while the
 # connections keep working; --delete without --syn-only removes it all.
@@ -29,6 +30,7 @@ rules_apply()
 
 info "topology: client, lb, t1..t3"
 topo_nat t1 t2 t3
+target_names 1:t1 2:t2 3:t3
 "$NFQLB" init --M 997 || fail "nfqlb init"
 "$NFQLB" activate 1 2 3 || fail "nfqlb activate"
 start_bg lb "$NFQLB" lb --queue 0

@@ -2,14 +2,16 @@
 # t-state-live: the worker survives damage to the object while it runs.
 # One namespace; UDP to 127.0.0.1:9999 goes through NFQUEUE 0 on OUTPUT,
 # and a filter rule per mark counts the packets that come back marked.
-#   1. activate 7 8: packets are marked 7 or 8;
+#   1. activate 7 8: 5 flows per target, from source ports the reference
+#      model sends there, each get their predicted mark;
 #   2. the published lookup is overwritten in place, generation unchanged:
 #      the worker goes on with its private copy; show refuses the object;
 #   2b. generation 2 is published with its buffer marked busy although no
 #      writer holds the lock: logged once, the last table kept, no stall;
 #   3. the object is truncated to half its size while traffic flows (the
 #      pages the worker touches stay): every packet is still marked, and
-#      the worker logs the damage once, not per packet or per second;
+#      the worker logs the damage once, not per packet nor at its next
+#      once-a-second checks;
 #   4. init --force + activate 9: the worker takes the new object;
 #   5. the object is truncated to 0 while traffic flows (the worker's next
 #      access to it faults): the worker neither dies nor drops, marks with
@@ -35,21 +37,35 @@ logged()
 	[ "$(log_count "$2")" -eq "$1" ]
 }
 
-# during_traffic CMD...: run CMD while 600 datagrams are on their way;
-# then all of them (and those sent before, SENT in total) must be marked
-# with one of MARKS.
+# lo_marked_over N: more than N packets so far carry one of MARKS.
+lo_marked_over()
+{
+	# shellcheck disable=SC2086
+	[ "$(lo_marked $MARKS)" -gt "$1" ]
+}
+
+# during_traffic CMD...: run CMD in the middle of a stream of datagrams:
+# once the worker has marked 50 of them, and then the stream goes on until
+# it has marked 50 more after CMD returned.  Then every datagram sent (and
+# those sent before, SENT in total) must be marked with one of MARKS.
 during_traffic()
 {
-	local pid
+	local n
 
-	lo_send 600 &
-	pid=$!
-	sleep 0.3
-	"$@" || fail "$*"
-	wait "$pid"
-	SENT=$((SENT + 600))
 	# shellcheck disable=SC2086
-	wait_for -n 100 lo_marked_is "$SENT" $MARKS ||
+	n=$(lo_marked $MARKS)
+	lo_stream_start
+	wait_until 10 lo_marked_over $((n + 50)) ||
+		fail "the stream did not start: $(lo_marked $MARKS) marked"
+	"$@" || fail "$*"
+	# shellcheck disable=SC2086
+	n=$(lo_marked $MARKS)
+	wait_until 10 lo_marked_over $((n + 50)) ||
+		fail "traffic stopped after '$*': $(lo_marked $MARKS) marked"
+	lo_stream_stop
+	SENT=$((SENT + LO_STREAM_SENT))
+	# shellcheck disable=SC2086
+	wait_until 10 lo_marked_is "$SENT" $MARKS ||
 		fail "$(lo_marked $MARKS) of $SENT packets marked with $MARKS after '$*'"
 	alive "$LB_PID" || fail "the worker died after '$*'"
 }
@@ -65,11 +81,12 @@ SIZE=$(stat -c %s "$SHMF")
 MARKS="7 8"
 SENT=0
 
-info "1. 40 datagrams over targets 7 and 8"
-lo_send 40
-SENT=40
-wait_for lo_marked_is 40 7 8 || fail "marked $(lo_marked 7 8) of 40"
-[ "$(lo_marked 7)" -gt 0 ] && [ "$(lo_marked 8)" -gt 0 ] || fail "not spread over 7 and 8"
+info "1. 5 flows per target over targets 7 and 8"
+lo_flows 127.0.0.1 127.0.0.1 --per-target 5
+lo_send_flows
+SENT=10
+wait_until 5 lo_marked_is 10 7 8 || fail "marked $(lo_marked 7 8) of 10"
+lo_flows_ok 1 || fail "flows without their predicted mark: $LO_FLOWS_BAD"
 
 info "2. the published lookup overwritten in place, generation unchanged"
 # Generation 1 publishes buffer 1: at 128 + 4544, its lookup 512 bytes in.
@@ -97,7 +114,7 @@ info "3. truncate to half the size while traffic flows"
 during_traffic truncate -s $((SIZE / 2)) "$SHMF"
 wait_for -n 50 grep -q "keeping the last table" "$LB_LOG" ||
 	fail "the worker did not notice the truncation: $(cat "$LB_LOG")"
-sleep 2.5	# the worker checks once a second: it must not say it again
+wait_checks "$LB_PID" 4	# two more checks of the damaged table: no word
 lo_send 20
 SENT=$((SENT + 20))
 wait_for lo_marked_is "$SENT" 7 8 || fail "marked $(lo_marked 7 8) of $SENT"
@@ -122,7 +139,7 @@ before9=$(lo_marked 9)
 lo_send 20
 SENT=$((SENT + 20))
 wait_for lo_marked_is $((before9 + 20)) 9 || fail "after truncate -s 0 not marked 9"
-sleep 2.5
+wait_checks "$LB_PID" 4	# two more checks of the damaged table: no word
 [ "$(log_count 'keeping the last table')" -eq 2 ] ||
 	fail "the truncation to 0 was logged more than once: $(cat "$LB_LOG")"
 grep -q "Bus error\|SIGBUS" "$LB_LOG" && fail "a SIGBUS reached the log"
@@ -135,7 +152,7 @@ wait_for -n 50 logged 2 'was replaced' ||
 before7=$(lo_marked 7)
 lo_send 20
 wait_for lo_marked_is $((before7 + 20)) 7 || fail "the new table 7 was not used"
-"$NFQLB" stats --json | grep -q '"packets":20' ||
+[ "$(stats_target 7)" = 20 ] ||
 	fail "the new object's counters: $("$NFQLB" stats --json)"
 kill -TERM "$LB_PID"
 wait "$LB_PID"

@@ -159,5 +159,5 @@ info "init --force replaces a damaged object"
 damage magic >/dev/null
 "$NFQLB" init --force || fail "init --force refused a damaged object"
 "$NFQLB" activate 4 || fail "activate after init --force"
-"$NFQLB" show --json | grep -q '"targets":\[{"id":4,' || fail "show after init --force"
+[ "$("$NFQLB" show --json | json_ids)" = 4 ] || fail "show after init --force"
 pass

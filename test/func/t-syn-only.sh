@@ -14,12 +14,13 @@
 # target and be reset: surviving is the connmark's doing, not NAT's.
 #
 # Checks:
-# (a) drain: 2 x 20 long-lived connections (nfqlb-conn -k, one message
-#     every 100 ms) while target 102 is deactivated but keeps running: none
-#     fails or changes target (t2 served some of them), new connections
+# (a) drain: 2 x 21 long-lived connections (nfqlb-conn -k, one message
+#     every 100 ms), 7 per target from source ports the reference model
+#     sends there, while target 102 is deactivated but keeps running: none
+#     fails or changes target (t2 served 14 of them), new connections
 #     avoid t2, and the queue saw 1 to 3 packets per connection opened,
 #     while lb forwarded at least 10 per connection.
-# (b) restart: 2 x 20 connections while the worker is stopped by SIGTERM,
+# (b) restart: 2 x 21 connections while the worker is stopped by SIGTERM,
 #     started again, killed by SIGKILL, started again: none fails or changes
 #     target; while no worker runs, established traffic still flows and a
 #     new connection fails.
@@ -30,35 +31,40 @@ need_root
 need_cmd ip iptables ip6tables iptables-restore ip6tables-restore timeout
 need_bins
 
-CONNS=20	# long-lived connections per address family
+K=7	# long-lived connections per target and address family
 
 # flowing WHAT: established traffic crosses lb, at least 2 packets per
 # connection within 10 s.
 flowing()
 {
-	fwd_flows lb $((4 * CONNS)) "$1"
+	fwd_flows lb $((4 * KEEP_COUNT)) "$1"
 }
 
 info "topology: client, lb, t1..t3 holding the VIP"
 topo_fwmark_lb --queue 0 --syn-only
 
-info "(a) $CONNS + $CONNS long-lived connections, then deactivate 102"
+info "(a) $K long-lived connections per target and family, then deactivate 102"
 q0=$(queue_packets 0)
 f0=$(fwd_count lb)
-conn_keep_opened drain $CONNS 6 5000
+conn_keep_spread_opened drain $K 6 5000
 flowing "before the drain"
 "$NFQLB" deactivate 102 || fail "nfqlb deactivate failed"
 flowing "after the drain"
-out=$(conn client -c 30 -t 1000 "$VIP4" 80)
-expect_spread "new connections after the drain" "$out" $? t1 t2=0 t3
+spread_check "$VIP4" tcp 10
+[ "$(conn_count "$SPREAD_OUT" t2)" -eq 0 ] || fail "new connections reached t2 after the drain"
+opened=$((2 * KEEP_COUNT + $(grep -c '^port ' <<<"$SPREAD_OUT")))
+# The held connections end once lb has forwarded 10 packets per connection
+# opened, which the queue must not have seen.
+wait_until 10 fwd_over lb $((f0 + 10 * opened - 1)) ||
+	fail "lb forwarded only $(($(fwd_count lb) - f0)) packets for $opened connections"
+conn_keep_end "$KEEP4" "$KEEP6"
 conn_keep_check drain-4 "$KEEP4"
 on_t2=$(conn_count "$CONN_OUT" t2)
-info "IPv4: $(echo "$CONN_OUT" | tr '\n' ' ')"
+info "IPv4: $(grep -v "^port " <<<"$CONN_OUT" | tr '\n' ' ')"
 conn_keep_check drain-6 "$KEEP6"
 on_t2=$((on_t2 + $(conn_count "$CONN_OUT" t2)))
-info "IPv6: $(echo "$CONN_OUT" | tr '\n' ' ')"
+info "IPv6: $(grep -v "^port " <<<"$CONN_OUT" | tr '\n' ' ')"
 [ $on_t2 -gt 0 ] || fail "no long-lived connection was on t2: nothing was drained"
-opened=$((2 * CONNS + 30))
 q=$(( $(queue_packets 0) - q0 ))
 f=$(( $(fwd_count lb) - f0 ))
 info "$opened connections opened, $q packets queued, $f forwarded"
@@ -66,9 +72,9 @@ info "$opened connections opened, $q packets queued, $f forwarded"
 	fail "$q packets went through the queue for $opened connections"
 [ $f -ge $((10 * opened)) ] || fail "lb forwarded only $f packets"
 
-info "(b) $CONNS + $CONNS long-lived connections across two restarts"
+info "(b) $K long-lived connections per target and family across two restarts"
 "$NFQLB" activate 102 || fail "nfqlb activate failed"
-conn_keep_opened restart $CONNS 10 5000
+conn_keep_spread_opened restart $K 10 5000
 flowing "before the restarts"
 for sig in TERM KILL; do
 	info "SIG$sig to the worker"
@@ -80,9 +86,10 @@ for sig in TERM KILL; do
 	lb_start lb
 	flowing "after the restart"
 done
+conn_keep_end "$KEEP4" "$KEEP6"
 conn_keep_check restart-4 "$KEEP4"
-info "IPv4: $(echo "$CONN_OUT" | tr '\n' ' ')"
+info "IPv4: $(grep -v "^port " <<<"$CONN_OUT" | tr '\n' ' ')"
 conn_keep_check restart-6 "$KEEP6"
-info "IPv6: $(echo "$CONN_OUT" | tr '\n' ' ')"
+info "IPv6: $(grep -v "^port " <<<"$CONN_OUT" | tr '\n' ' ')"
 
 pass

@@ -3,6 +3,7 @@
 # packets, a truncated object (the SIGBUS guard), a replaced object and
 # SIGTERM, and then exits 0 with 0 errors and every heap block freed.
 # One namespace; UDP to 127.0.0.1:9999 goes through NFQUEUE 0 on OUTPUT.
+#@ not-sanitized: valgrind cannot run a build with ASan
 # shellcheck source-path=SCRIPTDIR
 . "$(dirname "$0")/lib.sh"
 

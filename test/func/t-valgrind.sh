@@ -5,6 +5,7 @@
 # included).  Two streams run side by side: the table's life (missing,
 # made, changed, shown, corrupt, deleted), and the commands that need no
 # table (help, version, usage errors).  The worker is t-valgrind-lb.
+#@ not-sanitized: valgrind cannot run a build with ASan
 # shellcheck source-path=SCRIPTDIR
 . "$(dirname "$0")/lib.sh"
 

@@ -1,8 +1,9 @@
 # test/fuzz/fuzz.mk: libFuzzer targets, built with clang, ASan and UBSan.
 # Included by the Makefile.  `make fuzz` runs each target for FUZZ_TIME
-# seconds, `make fuzz-smoke` for FUZZ_SMOKE_TIME; both start from the seed
-# corpus in test/fuzz/corpus/<target>/ and fail on any crash, leak, timeout
-# or broken contract.
+# seconds of CPU, `make fuzz-smoke` for FUZZ_SMOKE_TIME, the targets side by
+# side (see run-fuzz.sh); both start from the seed corpus in
+# test/fuzz/corpus/<target>/ and fail on any crash, leak, timeout or broken
+# contract.
 
 FUZZ_CC         ?= clang
 FUZZ_TIME       ?= 60
@@ -34,10 +35,10 @@ $(FUZZ_DIR)/fuzz_%: test/fuzz/fuzz_%.c $(FUZZ_DIR)/libnfqlb-fuzz.a
 
 fuzz-build: $(FUZZ_BINS) ## build the libFuzzer targets (clang)
 
-fuzz: fuzz-build ## run each fuzz target for FUZZ_TIME seconds (default 60)
+fuzz: fuzz-build ## run the fuzz targets side by side, FUZZ_TIME s of CPU each (default 60)
 	test/fuzz/run-fuzz.sh $(FUZZ_TIME) $(FUZZ_DIR) $(FUZZ_NAMES)
 
-fuzz-smoke: fuzz-build ## run each fuzz target for FUZZ_SMOKE_TIME seconds (default 20)
+fuzz-smoke: fuzz-build ## the same for FUZZ_SMOKE_TIME s of CPU each (default 20)
 	test/fuzz/run-fuzz.sh $(FUZZ_SMOKE_TIME) $(FUZZ_DIR) $(FUZZ_NAMES)
 
 -include $(FUZZ_OBJ:.o=.d)

@@ -1,10 +1,14 @@
 #!/bin/bash
 # run-fuzz.sh SECONDS DIR NAME...: run each libFuzzer target DIR/fuzz_NAME
-# for SECONDS, starting from the seeds in test/fuzz/corpus/NAME (never
+# for SECONDS of CPU, starting from the seeds in test/fuzz/corpus/NAME (never
 # written) and the inputs earlier runs found in DIR/corpus/NAME.  Prints
 # one line per target with its executions, and exits 1 if any target found
 # a crash, leak, timeout or broken contract (its input is then in
 # DIR/artifacts/NAME/, its log in DIR/NAME.log).
+#
+# The targets run side by side.  With more targets than CPUs each runs
+# for SECONDS x targets / CPUs of wall time, so that each still gets about
+# SECONDS of a CPU: the run takes that long instead of SECONDS x targets.
 
 secs=${1:?usage: run-fuzz.sh SECONDS DIR NAME...}
 dir=${2:?usage: run-fuzz.sh SECONDS DIR NAME...}
@@ -23,6 +27,11 @@ opts_for()
 	esac
 }
 
+cpus=$(nproc)
+wall=$secs
+[ $# -gt "$cpus" ] && wall=$(( (secs * $# + cpus - 1) / cpus ))
+
+declare -A pid_of
 for name in "$@"; do
 	bin=$dir/fuzz_$name
 	work=$dir/corpus/$name
@@ -32,18 +41,24 @@ for name in "$@"; do
 	mkdir -p "$work" "$art"
 	rm -f "$art"/*
 	# shellcheck disable=SC2046
-	"$bin" -max_total_time="$secs" -print_final_stats=1 -timeout=10 \
+	"$bin" -max_total_time="$wall" -print_final_stats=1 -timeout=10 \
 		-rss_limit_mb=2048 -artifact_prefix="$art/" $(opts_for "$name") \
 		"$work" "$src/corpus/$name" >"$log" 2>&1 &
-	pid=$!
+	pid_of[$name]=$!
+done
+
+for name in "$@"; do
+	art=$dir/artifacts/$name
+	log=$dir/$name.log
+	pid=${pid_of[$name]}
 	wait "$pid"
 	rc=$?
 	# A target that died could not remove its sandbox object.
 	rm -f "/dev/shm/nfqlb-fuzz-$pid" "/dev/shm/nfqlb-fuzz-cli-$pid"
 	execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")
 	found=$(find "$art" -type f | wc -l)
-	printf 'fuzz_%-4s %10s executions in %ss, %s artifacts, exit %s\n' \
-		"$name" "${execs:-?}" "$secs" "$found" "$rc"
+	printf 'fuzz_%-4s %10s executions in %ss (side by side), %s artifacts, exit %s\n' \
+		"$name" "${execs:-?}" "$wall" "$found" "$rc"
 	if [ "$rc" -ne 0 ] || [ "$found" -ne 0 ] || [ -z "$execs" ]; then
 		failed=$((failed + 1))
 		echo "FAILED fuzz_$name; last lines of $log:"

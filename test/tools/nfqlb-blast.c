@@ -46,6 +46,7 @@
 struct opts {
 	const char *mode;
 	unsigned long flows, size, rate, batch, count, par;
+	unsigned long sport;		/* send -c -S: flow f from port sport + f */
 	double secs;
 	bool echo, per_flow;
 	const char *ifname;		/* send -i: a packet socket on this interface */
@@ -60,8 +61,8 @@ static volatile sig_atomic_t stop;
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: " PROG " send [-f FLOWS] [-c | -i IFNAME -M MAC] [-s SIZE] [-r PPS] [-b BATCH]\n"
-		"                   [-d SECONDS] ADDR PORT\n"
+		"usage: " PROG " send [-f FLOWS] [-c [-S SPORT] | -i IFNAME -M MAC] [-s SIZE]\n"
+		"                   [-r PPS] [-b BATCH] [-d SECONDS] ADDR PORT\n"
 		"       " PROG " sink [-e] [-d SECONDS] PORT\n"
 		"       " PROG " rr   [-n COUNT] [-s SIZE] [-d SECONDS] ADDR PORT\n"
 		"       " PROG " conn [-P PARALLEL] [-d SECONDS] ADDR PORT\n"
@@ -69,6 +70,7 @@ static void usage(FILE *f)
 		"              the other (default 256)\n"
 		"  -c          send: one connected socket per flow (source ports), a\n"
 		"              batch from each in turn\n"
+		"  -S SPORT    send -c: flow f from source port SPORT+f (default: any)\n"
 		"  -i IFNAME   send: ready-made IPv4 frames on a packet socket, each\n"
 		"              from the next source port (needs -M and root)\n"
 		"  -M MAC      send -i: the next hop's MAC address\n"
@@ -104,7 +106,7 @@ static void parse_opts(int argc, char **argv, struct opts *o)
 		usage_error("missing mode");
 	o->mode = argv[1];
 	optind = 2;
-	while ((c = getopt(argc, argv, "f:s:r:b:d:en:P:ci:M:h")) != -1) {
+	while ((c = getopt(argc, argv, "f:s:r:b:d:en:P:ci:M:S:h")) != -1) {
 		switch (c) {
 		case 'f': o->flows = parse_num(optarg, "FLOWS", 1, FLOWS_MAX); break;
 		case 's': o->size = parse_num(optarg, "SIZE", 16, SIZE_MAX_UDP); break;
@@ -113,6 +115,7 @@ static void parse_opts(int argc, char **argv, struct opts *o)
 		case 'd': o->secs = parse_secs(optarg); break;
 		case 'e': o->echo = true; break;
 		case 'c': o->per_flow = true; break;
+		case 'S': o->sport = parse_num(optarg, "SPORT", 1, 65535); break;
 		case 'i': o->ifname = optarg; break;
 		case 'M': parse_mac(optarg, o->mac); break;
 		case 'n': o->count = parse_num(optarg, "COUNT", 1, RR_MAX); break;
@@ -134,6 +137,8 @@ static void parse_opts(int argc, char **argv, struct opts *o)
 	parse_dst(argv[optind], argv[optind + 1], &o->dst, &o->dlen);
 	if (o->ifname && (o->dst.ss_family != AF_INET || o->per_flow))
 		usage_error("-i sends IPv4 only, and does not go with -c");
+	if (o->sport && (!o->per_flow || o->sport + o->flows - 1 > 65535))
+		usage_error("-S goes with -c, and SPORT + FLOWS - 1 must be a port");
 	if (o->ifname && !(o->mac[0] | o->mac[1] | o->mac[2] | o->mac[3] | o->mac[4] | o->mac[5]))
 		usage_error("-i needs -M MAC");
 	if (!o->per_flow && !o->ifname &&
@@ -157,12 +162,26 @@ static void sleep_ns(int64_t ns)
 		nanosleep(&ts, NULL);
 }
 
-static int udp_connected(const struct opts *o)
+/* A UDP socket connected to the destination, from source port sport
+ * (0: any). */
+static int udp_connected(const struct opts *o, unsigned long sport)
 {
-	int fd = socket(o->dst.ss_family, SOCK_DGRAM, 0);
+	int fd = socket(o->dst.ss_family, SOCK_DGRAM, 0), on = 1;
+	struct sockaddr_storage src;
 
 	if (fd < 0)
 		die("socket");
+	if (sport) {
+		memset(&src, 0, sizeof(src));
+		src.ss_family = o->dst.ss_family;
+		if (src.ss_family == AF_INET)
+			((struct sockaddr_in *)&src)->sin_port = htons((uint16_t)sport);
+		else
+			((struct sockaddr_in6 *)&src)->sin6_port = htons((uint16_t)sport);
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
+		if (bind(fd, (const struct sockaddr *)&src, o->dlen) < 0)
+			die("bind to port %lu", sport);
+	}
 	if (connect(fd, (const struct sockaddr *)&o->dst, o->dlen) < 0)
 		die("connect");
 	return fd;
@@ -234,7 +253,7 @@ static struct in_addr source_for(const struct opts *o)
 {
 	struct sockaddr_in me;
 	socklen_t len = sizeof(me);
-	int fd = udp_connected(o);
+	int fd = udp_connected(o, 0);
 
 	if (getsockname(fd, (struct sockaddr *)&me, &len) < 0)
 		die("getsockname");
@@ -329,7 +348,8 @@ static void sender_open(const struct opts *o, struct sender *sd)
 	}
 	sd->dst = flow_addrs(o);
 	for (i = 0; i < nfd; i++)
-		sd->fds[i] = o->per_flow ? udp_connected(o) : socket(o->dst.ss_family, SOCK_DGRAM, 0);
+		sd->fds[i] = o->per_flow ? udp_connected(o, o->sport ? o->sport + i : 0) :
+					   socket(o->dst.ss_family, SOCK_DGRAM, 0);
 	if (sd->fds[0] < 0)
 		die("socket");
 }
@@ -507,7 +527,7 @@ static int run_rr(const struct opts *o)
 	static char buf[SIZE_MAX_UDP];
 	int64_t *rtt = calloc(o->count, sizeof(*rtt)), end, t;
 	unsigned long n = 0, lost = 0, i;
-	int fd = udp_connected(o);
+	int fd = udp_connected(o, 0);
 
 	if (!rtt)
 		die("calloc");

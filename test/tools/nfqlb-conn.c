@@ -13,7 +13,14 @@
  * than its first is "moved".  -o writes every event as a CSV timeline,
  * -s the number of live connections per target every 100 ms.  SIGUSR1 writes
  * a "mark" event (the lab sends it when it changes the table); SIGTERM and
- * SIGINT end the run early, with the summary.
+ * SIGINT end the run early, with the summary; with -F, only after one more
+ * exchange on every live connection (a test ends a run early once it has
+ * seen what it needed, and each connection still proves it works).
+ *
+ * -P PORTS gives each exchange (with -k, each connection) its own source
+ * port, from a list, and prints which target answered each: with ports
+ * whose targets the reference model predicts, a test checks every flow
+ * against the prediction instead of hoping random ports spread.
  *
  * Every wait is bounded by the timeout, and the whole run by COUNT and time.
  */
@@ -33,6 +40,7 @@
 struct opts {
 	unsigned long count;
 	bool udp;
+	bool final;			/* -F: one more exchange on SIGTERM */
 	unsigned long timeout_ms;
 	unsigned long rate;		/* per second, 0 = no limit */
 	unsigned long keep_s;		/* 0 = sequential mode */
@@ -43,6 +51,8 @@ struct opts {
 	socklen_t dlen;
 	struct sockaddr_storage src;	/* -b: bind to this source address */
 	socklen_t slen;			/* 0 without -b */
+	uint16_t *sports;		/* -P: exchange i from port sports[i] */
+	size_t nsports;
 };
 
 struct name_count {
@@ -55,18 +65,27 @@ struct tally {
 	size_t n, cap;
 	unsigned long failed, moved, opened;
 	unsigned reports;
+	int *first;		/* -P: the first answer of each exchange, -1 none */
 };
 
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: " PROG " -c COUNT [-u] [-t TIMEOUT_MS] [-r RATE] [-b SRC] "
-		"ADDR PORT\n"
+		"[-P PORTS] ADDR PORT\n"
 		"       " PROG " -c COUNT -k SECONDS [-u] [-t TIMEOUT_MS] [-r RATE]"
 		" [-i MS]\n"
-		"                  [-o CSV] [-s CSV] ADDR PORT\n"
-		"  -c COUNT       exchanges (or, with -k, connections)\n"
+		"                  [-o CSV] [-s CSV] [-b SRC] [-P PORTS] [-F] ADDR PORT\n"
+		"  -c COUNT       exchanges (or, with -k, connections); with -P,"
+		" default\n"
+		"                 the number of PORTS\n"
 		"  -u             UDP instead of TCP\n"
 		"  -b SRC         from this source address\n"
+		"  -P PORTS       exchange (connection) i from the i-th source port"
+		" of PORTS,\n"
+		"                 a comma-separated list of ports and ranges"
+		" (20000-20009);\n"
+		"                 prints \"port P NAME\" for each (NAME - when"
+		" unanswered)\n"
 		"  -t TIMEOUT_MS  bound on every wait (default 1000)\n"
 		"  -r RATE        at most RATE exchanges (with -k: new connections)"
 		" per second\n"
@@ -75,6 +94,9 @@ static void usage(FILE *f)
 		"(default 100)\n"
 		"  -o CSV         -k: events as time,conn,port,target,event\n"
 		"  -s CSV         -k: live connections per target every 100 ms\n"
+		"  -F             -k: on SIGTERM or SIGINT, one more exchange on each"
+		" live\n"
+		"                 connection (a failure counts), then the summary\n"
 		"Prints \"NAME COUNT\" per answering target (with -k: per first "
 		"target),\n\"failed N\" when any failed, and with -k \"moved N\","
 		" \"opened N\" and the\nfailures by kind.  Exit 0 all good, 1 some"
@@ -84,8 +106,8 @@ static void usage(FILE *f)
 static void check_keep_opts(const struct opts *o)
 {
 	if (!o->keep_s) {
-		if (o->csv || o->samples || o->interval_ms)
-			usage_error("-i, -o and -s go only with -k");
+		if (o->csv || o->samples || o->interval_ms || o->final)
+			usage_error("-i, -o, -s and -F go only with -k");
 		return;
 	}
 	if (o->count > 10000)
@@ -95,6 +117,45 @@ static void check_keep_opts(const struct opts *o)
 	if (o->rate && (o->count - 1) * 1000 / o->rate >= o->keep_s * 1000)
 		usage_error("-c %lu at -r %lu takes longer than -k %lu",
 			    o->count, o->rate, o->keep_s);
+}
+
+/* The number of ports in -P's list, or 0 when it is not a valid list. */
+static size_t count_ports(const char *list, uint16_t *out)
+{
+	unsigned long a, b;
+	size_t n = 0;
+	char *end;
+
+	for (;;) {
+		errno = 0;
+		a = strtoul(list, &end, 10);
+		b = a;
+		if (end != list && *end == '-')
+			b = strtoul(end + 1, &end, 10);
+		if (errno || end == list || !a || a > b || b > 65535)
+			return 0;
+		for (; a <= b; a++, n++)
+			if (out)
+				out[n] = (uint16_t)a;
+		if (!*end)
+			return n;
+		if (*end != ',')
+			return 0;
+		list = end + 1;
+	}
+}
+
+/* -P PORTS: the source port of each exchange. */
+static void parse_ports(const char *list, struct opts *o)
+{
+	o->nsports = count_ports(list, NULL);
+	if (!o->nsports || o->nsports > 1000000)
+		usage_error("argument \"%s\" is wrong: PORTS is a list like "
+			    "20000,20005-20009", list);
+	o->sports = calloc(o->nsports, sizeof(*o->sports));
+	if (!o->sports)
+		die("-P");
+	count_ports(list, o->sports);
 }
 
 /* -b ADDR: the source address, any port. */
@@ -113,7 +174,7 @@ static void parse_opts(int argc, char **argv, struct opts *o)
 
 	memset(o, 0, sizeof(*o));
 	o->timeout_ms = 1000;
-	while ((c = getopt(argc, argv, "c:ut:r:k:i:o:s:b:h")) != -1) {
+	while ((c = getopt(argc, argv, "c:ut:r:k:i:o:s:b:P:Fh")) != -1) {
 		switch (c) {
 		case 'c': o->count = parse_num(optarg, "COUNT", 1, 1000000); break;
 		case 'u': o->udp = true; break;
@@ -125,12 +186,18 @@ static void parse_opts(int argc, char **argv, struct opts *o)
 		case 'o': o->csv = optarg; break;
 		case 's': o->samples = optarg; break;
 		case 'b': parse_src(optarg, o); break;
+		case 'P': parse_ports(optarg, o); break;
+		case 'F': o->final = true; break;
 		case 'h': usage(stdout); exit(EXIT_OK);
 		default: usage(stderr); exit(EXIT_USAGE);
 		}
 	}
 	if (!o->count)
+		o->count = o->nsports;
+	if (!o->count)
 		usage_error("missing -c COUNT");
+	if (o->nsports && o->count > o->nsports)
+		usage_error("-c %lu but -P names %zu ports", o->count, o->nsports);
 	if (argc - optind != 2)
 		usage_error("expected ADDR PORT");
 	check_keep_opts(o);
@@ -139,6 +206,11 @@ static void parse_opts(int argc, char **argv, struct opts *o)
 	parse_dst(argv[optind], argv[optind + 1], &o->dst, &o->dlen);
 	if (o->slen && o->src.ss_family != o->dst.ss_family)
 		usage_error("-b and ADDR are not of one family");
+	if (o->nsports && !o->slen) {
+		/* The wildcard address of ADDR's family, the port set later. */
+		o->src.ss_family = o->dst.ss_family;
+		o->slen = o->dlen;
+	}
 }
 
 static void sleep_until_us(int64_t t_us)
@@ -223,15 +295,52 @@ static void tally_print(struct tally *t)
 	fflush(stdout);
 }
 
-/* A non-blocking socket with its connect() started. */
-static int start_connect(const struct opts *o)
+/*
+ * -P: "port P NAME" for each exchange, in order.  Call before
+ * tally_print(), which sorts the names the indices point to.
+ */
+static void ports_print(const struct opts *o, const struct tally *t)
+{
+	unsigned long i;
+	int f;
+
+	for (i = 0; t->first && i < o->count; i++) {
+		f = t->first[i];
+		printf("port %u %s\n", o->sports[i], f >= 0 ? t->v[f].name : "-");
+	}
+}
+
+/*
+ * Bind fd for exchange i: to -b's address, and with -P to the i-th port
+ * (SO_REUSEADDR: an earlier use of the port may linger in TIME_WAIT).
+ */
+static int bind_src(int fd, const struct opts *o, unsigned long i)
+{
+	struct sockaddr_storage src = o->src;
+	int on = 1;
+
+	if (!o->slen)
+		return 0;
+	if (o->nsports) {
+		if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) < 0)
+			return -1;
+		if (src.ss_family == AF_INET)
+			((struct sockaddr_in *)&src)->sin_port = htons(o->sports[i]);
+		else
+			((struct sockaddr_in6 *)&src)->sin6_port = htons(o->sports[i]);
+	}
+	return bind(fd, (const struct sockaddr *)&src, o->slen);
+}
+
+/* A non-blocking socket for exchange i with its connect() started. */
+static int start_connect(const struct opts *o, unsigned long i)
 {
 	int type = o->udp ? SOCK_DGRAM : SOCK_STREAM;
 	int fd = socket(o->dst.ss_family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 
 	if (fd < 0)
 		return -1;
-	if ((o->slen && bind(fd, (const struct sockaddr *)&o->src, o->slen) < 0) ||
+	if (bind_src(fd, o, i) < 0 ||
 	    (connect(fd, (const struct sockaddr *)&o->dst, o->dlen) < 0 &&
 	     errno != EINPROGRESS)) {
 		close(fd);
@@ -271,15 +380,16 @@ static int read_line(int fd, bool udp, char *buf, size_t *blen)
 
 static const char hello[] = "hello\n";
 
-/* One short exchange; the answering name lands in name. */
-static int exchange(const struct opts *o, char *name, const char **step)
+/* Short exchange i; the answering name lands in name. */
+static int exchange(const struct opts *o, unsigned long i, char *name,
+		    const char **step)
 {
 	int64_t deadline = now_ms() + (int64_t)o->timeout_ms;
 	size_t blen = 0;
 	int fd, r = -1, e;
 
 	*step = "connect";
-	fd = start_connect(o);
+	fd = start_connect(o, i);
 	if (fd < 0)
 		return -1;
 	if (!o->udp && (wait_fd(fd, POLLOUT, deadline) < 0 || connect_result(fd) < 0))
@@ -311,13 +421,17 @@ static void run_sequential(const struct opts *o, struct tally *t)
 	const char *step;
 	int64_t t0_us;
 	unsigned long i;
+	int idx;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	t0_us = (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 	for (i = 0; i < o->count; i++) {
 		if (o->rate)
 			sleep_until_us(t0_us + (int64_t)(i * 1000000 / o->rate));
-		if (exchange(o, name, &step) == 0 && tally_add(t, name) >= 0)
+		idx = exchange(o, i, name, &step) == 0 ? tally_add(t, name) : -1;
+		if (t->first)
+			t->first[i] = idx;
+		if (idx >= 0)
 			continue;
 		t->failed++;
 		report(t, "exchange %lu: %s: %s", i + 1, step, strerror(errno));
@@ -326,7 +440,8 @@ static void run_sequential(const struct opts *o, struct tally *t)
 
 /* ---------------------------------------------------------------- -k mode */
 
-enum kstate { K_IDLE, K_CONNECTING, K_WAITING, K_READY, K_DEAD };
+/* K_DONE: -F, the connection answered its last exchange. */
+enum kstate { K_IDLE, K_CONNECTING, K_WAITING, K_READY, K_DONE, K_DEAD };
 
 /* How a long-lived connection ended, by errno. */
 enum fail_kind { F_RESET, F_EOF, F_TIMEOUT, F_REFUSED, F_UNREACH, F_ERROR,
@@ -343,6 +458,7 @@ struct kconn {
 	unsigned port;		/* local port */
 	int64_t sent;		/* when the last message went out */
 	int64_t due;		/* deadline (connecting, waiting) or next send */
+	unsigned finals;	/* -F: answers still owed before K_DONE */
 	char buf[NAME_LEN];
 	size_t blen;
 };
@@ -363,6 +479,8 @@ struct run {
 	size_t *pk;		/* the connection behind each pollfd */
 	int64_t t0, end;
 	size_t opened;		/* connections started so far */
+	bool finishing;		/* -F: the last exchanges are under way */
+	size_t pending;		/* -F: connections that owe an answer */
 	unsigned long fails[F_MAX];
 	unsigned marks;		/* SIGUSR1s written to the timeline */
 	FILE *csv;
@@ -433,6 +551,10 @@ static void k_fail(struct run *r, size_t i, int err)
 	k->st = K_DEAD;
 	r->fails[f]++;
 	r->t->failed++;
+	if (k->finals) {
+		k->finals = 0;
+		r->pending--;
+	}
 }
 
 static unsigned local_port(int fd)
@@ -464,7 +586,7 @@ static void k_open(struct run *r, size_t i, int64_t now)
 {
 	struct kconn *k = &r->k[i];
 
-	k->fd = start_connect(r->o);
+	k->fd = start_connect(r->o, i);
 	if (k->fd < 0) {
 		k_fail(r, i, errno);
 		return;
@@ -492,6 +614,8 @@ static void k_answer(struct run *r, size_t i, int64_t now)
 			return;
 		}
 		k->target = idx;
+		if (r->t->first)
+			r->t->first[i] = idx;
 		r->t->opened++;
 		log_event(r, i + 1, "open");
 	} else if (strcmp(r->t->v[k->target].name, k->buf) != 0) {
@@ -505,6 +629,13 @@ static void k_answer(struct run *r, size_t i, int64_t now)
 	}
 	k->st = K_READY;
 	k->due = next > now ? next : now;
+	if (k->finals && --k->finals == 0) {
+		k->st = K_DONE;
+		k->due = INT64_MAX;
+		r->pending--;
+	} else if (k->finals) {
+		k->due = now;	/* the last exchange: at once */
+	}
 }
 
 /* Between messages a readable socket means the peer closed or reset it. */
@@ -630,7 +761,8 @@ static nfds_t k_pollset(struct run *r)
 	size_t i;
 
 	for (i = 0; i < r->opened; i++) {
-		if (r->k[i].st == K_IDLE || r->k[i].st == K_DEAD)
+		if (r->k[i].st == K_IDLE || r->k[i].st == K_DEAD ||
+		    r->k[i].st == K_DONE)
 			continue;
 		r->p[n].fd = r->k[i].fd;
 		r->p[n].events = ev[r->k[i].st];
@@ -648,14 +780,50 @@ static void k_marks(struct run *r)
 	}
 }
 
+/*
+ * -F on SIGTERM: every live connection owes one whole exchange from now
+ * on (one waiting for an answer finishes that one first), within the
+ * timeout.  Returns false when the run is to end now (no -F).
+ */
+static bool k_finish(struct run *r, int64_t now)
+{
+	size_t i;
+
+	if (!r->o->final)
+		return false;
+	if (r->finishing)
+		return true;
+	r->finishing = true;
+	r->end = now + 2 * (int64_t)r->o->timeout_ms;
+	for (i = 0; i < r->opened; i++) {
+		struct kconn *k = &r->k[i];
+
+		if (k->st == K_READY) {
+			k->finals = 1;
+			k->due = now;
+		} else if (k->st == K_WAITING || k->st == K_CONNECTING) {
+			k->finals = k->st == K_WAITING ? 2 : 1;
+		} else {
+			continue;
+		}
+		r->pending++;
+	}
+	return true;
+}
+
 static void k_loop(struct run *r)
 {
 	int64_t now = now_ms();
 	nfds_t n, j;
 	int res;
 
-	while (now < r->end && !got_stop) {
-		k_open_due(r, now);
+	while (now < r->end) {
+		if (got_stop && !k_finish(r, now))
+			break;
+		if (r->finishing && !r->pending)
+			break;
+		if (!r->finishing)
+			k_open_due(r, now);
 		sample(r, now);
 		n = k_pollset(r);
 		res = poll(r->p, n, ms_left(next_wake(r)));
@@ -768,6 +936,7 @@ static void print_keep(const struct run *r)
 {
 	int f;
 
+	ports_print(r->o, r->t);
 	tally_print(r->t);
 	if (!r->t->failed)
 		printf("failed 0\n");
@@ -804,6 +973,17 @@ static int run_keep(const struct opts *o, struct tally *t)
 	return rc;
 }
 
+/* -P: the first answers, all -1 (none yet). */
+static int *first_init(unsigned long count)
+{
+	int *v = malloc(count * sizeof(*v));
+	unsigned long i;
+
+	for (i = 0; v && i < count; i++)
+		v[i] = -1;
+	return v;
+}
+
 int main(int argc, char **argv)
 {
 	struct tally t = { 0 };
@@ -811,13 +991,18 @@ int main(int argc, char **argv)
 
 	parse_opts(argc, argv, &o);
 	signal(SIGPIPE, SIG_IGN);
+	if (o.nsports && !(t.first = first_init(o.count)))
+		die("-P");
 	if (o.keep_s) {
 		if (run_keep(&o, &t) < 0)
 			return EXIT_FAIL;
 	} else {
 		run_sequential(&o, &t);
+		ports_print(&o, &t);
 		tally_print(&t);
 	}
 	free(t.v);
+	free(t.first);
+	free(o.sports);
 	return t.failed || t.moved ? EXIT_FAIL : EXIT_OK;
 }

@@ -3,8 +3,8 @@
  * send the ICMP error a router on the way back would send about it.
  *
  * It exchanges one datagram with nfqlb-echo at ADDR PORT from a fresh
- * socket (so a new source port), which names the target that served the
- * flow.  Then, from a raw socket, it sends to ADDR an IPv4 "fragmentation
+ * socket (so a new source port, or the one -P names), which names the
+ * target that served the flow.  Then, from a raw socket, it sends to ADDR an IPv4 "fragmentation
  * needed" (type 3 code 4) or IPv6 "packet too big" (type 2) message that
  * quotes the target's answer: source ADDR:PORT, destination this host's
  * address and port, as a router that could not forward that answer would.
@@ -29,6 +29,7 @@
 struct opts {
 	unsigned long timeout_ms;
 	unsigned long mtu;
+	unsigned long sport;		/* -P: the flow's source port, 0 any */
 	struct sockaddr_storage dst;
 	socklen_t dlen;
 };
@@ -53,8 +54,9 @@ _Static_assert(sizeof(((union msg *)0)->v6) == 8 + 40 + 8, "v6 layout");
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: " PROG " [-t TIMEOUT_MS] [-m MTU] ADDR PORT\n"
+	fprintf(f, "usage: " PROG " [-t TIMEOUT_MS] [-m MTU] [-P SPORT] ADDR PORT\n"
 		"  -t TIMEOUT_MS  bound on the wait for the answer (default 1000)\n"
+		"  -P SPORT       the flow's source port (default: any)\n"
 		"  -m MTU         the MTU the error reports (default 1200 for\n"
 		"                 IPv4, 1280 for IPv6)\n"
 		"One UDP exchange with ADDR PORT, then an ICMP fragmentation-needed\n"
@@ -68,11 +70,12 @@ static void parse_opts(int argc, char **argv, struct opts *o)
 
 	memset(o, 0, sizeof(*o));
 	o->timeout_ms = 1000;
-	while ((c = getopt(argc, argv, "t:m:h")) != -1) {
+	while ((c = getopt(argc, argv, "t:m:P:h")) != -1) {
 		switch (c) {
 		case 't': o->timeout_ms = parse_num(optarg, "TIMEOUT_MS", 1,
 						     600000); break;
 		case 'm': o->mtu = parse_num(optarg, "MTU", 68, 65535); break;
+		case 'P': o->sport = parse_num(optarg, "SPORT", 1, 65535); break;
 		case 'h': usage(stdout); exit(EXIT_OK);
 		default: usage(stderr); exit(EXIT_USAGE);
 		}
@@ -82,6 +85,20 @@ static void parse_opts(int argc, char **argv, struct opts *o)
 	parse_dst(argv[optind], argv[optind + 1], &o->dst, &o->dlen);
 	if (!o->mtu)
 		o->mtu = o->dst.ss_family == AF_INET ? 1200 : 1280;
+}
+
+/* -P: bind fd to the wildcard address and the port o->sport. */
+static int bind_port(int fd, const struct opts *o)
+{
+	struct sockaddr_storage ss;
+
+	memset(&ss, 0, sizeof(ss));
+	ss.ss_family = o->dst.ss_family;
+	if (ss.ss_family == AF_INET)
+		((struct sockaddr_in *)&ss)->sin_port = htons((uint16_t)o->sport);
+	else
+		((struct sockaddr_in6 *)&ss)->sin6_port = htons((uint16_t)o->sport);
+	return bind(fd, (const struct sockaddr *)&ss, o->dlen);
 }
 
 /*
@@ -98,6 +115,8 @@ static int exchange(const struct opts *o, char *name,
 	p.fd = socket(o->dst.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	if (p.fd < 0)
 		die("socket");
+	if (o->sport && bind_port(p.fd, o) < 0)
+		die("bind to port %lu", o->sport);
 	if (connect(p.fd, (const struct sockaddr *)&o->dst, o->dlen) < 0)
 		die("connect");
 	if (getsockname(p.fd, (struct sockaddr *)local, &llen) < 0)
