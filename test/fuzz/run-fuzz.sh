@@ -6,7 +6,7 @@
 # a crash, leak, timeout or broken contract (its input is then in
 # DIR/artifacts/NAME/, its log in DIR/NAME.log).
 #
-# The targets run side by side.  With more targets than CPUs each runs
+# Standard input is /dev/null.  The targets run side by side.  With more targets than CPUs each runs
 # for SECONDS x targets / CPUs of wall time, so that each still gets about
 # SECONDS of a CPU: the run takes that long instead of SECONDS x targets.
 
@@ -27,6 +27,12 @@ opts_for()
 	esac
 }
 
+# As root, each target gets its own network namespace: fuzz_cli runs
+# `route` and `rules` for real, and they must never reach this host's
+# routes or firewall.  unshare execs the target, so $! stays its PID.
+isolate=()
+[ "$(id -u)" -eq 0 ] && isolate=(unshare -n)
+
 cpus=$(nproc)
 wall=$secs
 [ $# -gt "$cpus" ] && wall=$(( (secs * $# + cpus - 1) / cpus ))
@@ -41,9 +47,9 @@ for name in "$@"; do
 	mkdir -p "$work" "$art"
 	rm -f "$art"/*
 	# shellcheck disable=SC2046
-	"$bin" -max_total_time="$wall" -print_final_stats=1 -timeout=10 \
+	"${isolate[@]}" "$bin" -max_total_time="$wall" -print_final_stats=1 -timeout=10 \
 		-rss_limit_mb=2048 -artifact_prefix="$art/" $(opts_for "$name") \
-		"$work" "$src/corpus/$name" >"$log" 2>&1 &
+		"$work" "$src/corpus/$name" </dev/null >"$log" 2>&1 &
 	pid_of[$name]=$!
 done
 
