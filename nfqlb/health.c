@@ -76,7 +76,7 @@ static void tick_one(struct htarget *t, int64_t now)
 	enum probe_result r;
 
 	if (probe_busy(&t->p) && t->p.phase != PHASE_REAP && now >= t->deadline) {
-		char why[PROBE_WHY_MAX];
+		char why[WHY_MAX];
 
 		snprintf(why, sizeof(why), "timeout after %u.%03u s", c->timeout_ms / 1000,
 			 c->timeout_ms % 1000);

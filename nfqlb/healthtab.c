@@ -183,7 +183,7 @@ void healthtab_result(struct htarget *t, bool ok)
 /* One line about t: "table T id X (CHECK): STATE: OUTCOME". */
 static void log_target(const struct htarget *t, const char *outcome)
 {
-	char d[96], state[PROBE_WHY_MAX + 64];
+	char d[96], state[WHY_MAX + 64];
 
 	healthtab_describe(t->c, d, sizeof(d));
 	if (t->st.up)

@@ -43,7 +43,7 @@ struct htarget {
 	bool pending;		/* st is not written into the table yet */
 	bool held;		/* down, but kept active by the all-down rule */
 	bool fail_logged;	/* a failed write of the pending transition was logged */
-	char why[PROBE_WHY_MAX];	/* the last failure */
+	char why[WHY_MAX];	/* the last failure */
 	struct probe p;
 	int64_t due, deadline;	/* the next probe's start; the running one's end (ms) */
 };

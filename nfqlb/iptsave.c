@@ -19,8 +19,7 @@ struct reader {
 	bool seen[IPTSAVE_TABLES];
 	int prerouting;		/* PREROUTING rules so far in this table */
 	unsigned long line;
-	char *why;
-	size_t whylen;
+	char *why;		/* WHY_MAX bytes */
 };
 
 bool iptsave_ours(const char *base, const char *chain)
@@ -33,7 +32,7 @@ bool iptsave_ours(const char *base, const char *chain)
 
 static int bad(struct reader *r, const char *what, const char *text)
 {
-	snprintf(r->why, r->whylen, "line %lu: %s: '%.40s%s'", r->line, what, text,
+	snprintf(r->why, WHY_MAX, "line %lu: %s: '%.40s%s'", r->line, what, text,
 		 strlen(text) > 40 ? "..." : "");
 	errno = EINVAL;
 	return -1;
@@ -189,23 +188,21 @@ static int read_lines(FILE *in, struct reader *r)
 	}
 	free(buf);
 	if (ret == 0 && ferror(in)) {
-		snprintf(r->why, r->whylen, "reading failed after line %lu", r->line);
+		snprintf(r->why, WHY_MAX, "reading failed after line %lu", r->line);
 		errno = EIO;
 		ret = -1;
 	}
 	if (ret == 0 && r->table != OUTSIDE) {
-		snprintf(r->why, r->whylen, "table %s ends without COMMIT", r->table_name);
+		snprintf(r->why, WHY_MAX, "table %s ends without COMMIT", r->table_name);
 		errno = EINVAL;
 		ret = -1;
 	}
 	return ret;
 }
 
-int iptsave_read(FILE *in, const char *base, struct iptsave *s, char *why,
-		 size_t whylen)
+int iptsave_read(FILE *in, const char *base, struct iptsave *s, char *why)
 {
-	struct reader r = { .base = base, .s = s, .table = OUTSIDE, .why = why,
-			    .whylen = whylen };
+	struct reader r = { .base = base, .s = s, .table = OUTSIDE, .why = why };
 	int err;
 
 	memset(s, 0, sizeof(*s));
@@ -215,7 +212,7 @@ int iptsave_read(FILE *in, const char *base, struct iptsave *s, char *why,
 		return 0;
 	err = errno ? errno : ENOMEM;
 	if (err == ENOMEM)
-		snprintf(why, whylen, "%s", strerror(ENOMEM));
+		snprintf(why, WHY_MAX, "%s", strerror(ENOMEM));
 	iptsave_free(s);
 	errno = err;
 	return -1;

@@ -18,6 +18,8 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "shm/why.h"
+
 /* The tables nfqlb puts chains in, in the order iptsave.tab[] keeps them. */
 #define IPTSAVE_TABLES 3
 extern const char *const iptsave_table_names[IPTSAVE_TABLES];	/* raw, mangle, nat */
@@ -53,8 +55,7 @@ bool iptsave_ours(const char *base, const char *chain);
  * @base: the VIP's base chain name
  * @s: written; release with iptsave_free() after success (on failure
  *     nothing is left to release)
- * @why: filled with a one-line reason on failure
- * @whylen: size of @why
+ * @why: filled with a one-line reason on failure (WHY_MAX bytes)
  *
  * Takes the output of iptables-save with or without -c (rule counters),
  * from the nft or the legacy variant.  Lines other than comments, blank
@@ -63,8 +64,7 @@ bool iptsave_ours(const char *base, const char *chain);
  * Returns 0, or -1 with errno EINVAL (not iptables-save output; why names
  * the line), EIO (reading failed) or ENOMEM.
  */
-int iptsave_read(FILE *in, const char *base, struct iptsave *s, char *why,
-		 size_t whylen);
+int iptsave_read(FILE *in, const char *base, struct iptsave *s, char *why);
 
 /**
  * iptsave_free - release what iptsave_read() kept (s may be zeroed)

@@ -24,7 +24,6 @@
 
 #include "nfqlb/healthconf.h"
 
-#define PROBE_WHY_MAX	128
 #define PROBE_REPLY_MAX	256	/* bytes of an HTTP status line */
 
 enum probe_result {
@@ -51,7 +50,7 @@ struct probe {
 	size_t off;		/* http: request bytes sent, reply bytes read */
 	char buf[PROBE_REPLY_MAX + HEALTHCONF_TEXT_MAX + 128];
 	size_t len;		/* http: request length */
-	char why[PROBE_WHY_MAX];
+	char why[WHY_MAX];
 };
 
 /**

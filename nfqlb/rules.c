@@ -465,12 +465,12 @@ static int read_saved(const struct cmd *cmd, const struct rules_conf *c,
 		      struct iptsave *saved)
 {
 	const char *fam = c->family == AF_INET ? "ip" : "ip6";
-	char why[128];
+	char why[WHY_MAX];
 
 	if (isatty(STDIN_FILENO))
 		return usage_error(cmd, "reads the firewall's rules on standard input:"
 				   " pipe %stables-save into it", fam);
-	if (iptsave_read(stdin, c->chain, saved, why, sizeof(why)) < 0)
+	if (iptsave_read(stdin, c->chain, saved, why) < 0)
 		return cmd_error(cmd, "standard input: %s", why);
 	if (saved->family != AF_UNSPEC && saved->family != c->family) {
 		iptsave_free(saved);
