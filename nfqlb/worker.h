@@ -5,11 +5,18 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
-#include <time.h>
 
 #include "nfqlb/lbconf.h"
 #include "nfqlb/queue.h"
 #include "shm/shm.h"
+
+/* What the table's name holds, as the worker last saw it. */
+enum worker_follow {
+	FOLLOW_SAME,		/* the object in use */
+	FOLLOW_GONE,		/* nothing: deleted */
+	FOLLOW_DAMAGED,		/* the object in use, resized or truncated */
+	FOLLOW_UNUSABLE,	/* another object that does not validate */
+};
 
 struct worker {
 	pthread_t thread;
@@ -22,9 +29,9 @@ struct worker {
 	struct queue *q;
 	bool rt;		/* runs with SCHED_FIFO */
 	uint64_t bad_gen;	/* an invalid generation, already logged */
-	bool gone_logged;	/* "table deleted" already logged */
+	enum worker_follow follow;	/* logged once per change */
 	uint64_t errors_logged;
-	time_t next_house;
+	uint64_t next_house;	/* ms, CLOCK_MONOTONIC_COARSE */
 	uint64_t verified;	/* tables checked by NFQLB_DEBUG_VERIFY */
 };
 
@@ -63,6 +70,11 @@ void worker_fatal(struct worker *wk, const char *what);
 /**
  * worker_main - the queue thread: receive, decide, send verdicts, follow
  * the table, until worker_stopping is set
+ *
+ * A new table is adopted between batches, after a batch's verdicts are
+ * sent: a new generation of the object in use after each batch (and each
+ * receive timeout), and a new object under the table's name (compared by
+ * device and inode) within a second.  Each generation adopted is logged.
  * @arg: the struct worker
  *
  * Returns NULL.

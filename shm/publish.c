@@ -86,7 +86,7 @@ static int read_table(const struct shm *s, struct shm_view *v, bool locked,
 
 int shm_read(const struct shm *s, struct shm_view *v, char *why)
 {
-	return read_table(s, v, false, why);
+	return read_table(s, v, s->locked, why);
 }
 
 /* Fill v's lookup from its active targets, and each target's entry count. */
@@ -166,16 +166,30 @@ static void publish(struct shm *s, const struct shm_view *v)
 	__atomic_store_n(&s->hdr->generation, g + 1, __ATOMIC_RELEASE);
 }
 
-static int lock(struct shm *s, char *why)
+int shm_lock(struct shm *s, char *why)
 {
+	int same;
+
 	while (flock(s->fd, LOCK_EX) < 0)
 		if (errno != EINTR)
 			return why_fail(errno, why, "lock: %s", strerror(errno));
-	if (shm_retired(s)) {
-		flock(s->fd, LOCK_UN);
-		return why_fail(ESTALE, why, "the table was replaced or deleted meanwhile");
+	/* Identity, not content: whoever replaced or deleted the object did
+	 * so under its name, whatever it wrote (or could not write) into it. */
+	same = shm_same_object(s, why);
+	if (same == 1 && !shm_retired(s)) {
+		s->locked = true;
+		return 0;
 	}
-	return 0;
+	flock(s->fd, LOCK_UN);
+	if (same < 0 && errno != ENOENT)
+		return -1;
+	return why_fail(ESTALE, why, "the table was replaced or deleted meanwhile");
+}
+
+void shm_unlock(struct shm *s)
+{
+	s->locked = false;
+	flock(s->fd, LOCK_UN);
 }
 
 struct edit {
@@ -183,6 +197,7 @@ struct edit {
 	size_t k;
 	uint32_t weight;
 	uint32_t *bad;
+	const uint32_t *weights;	/* per id, or NULL: weight for all */
 	uint32_t *reused;	/* slots given to a new id: k entries */
 	size_t nreused;
 	bool need_entries;	/* refuse an active target left without entries */
@@ -193,6 +208,7 @@ typedef int (*edit_fn)(struct shm_view *v, struct edit *e, char *why);
 /* Lock, copy the current table, edit it, and publish it if it changed. */
 static int update(struct shm *s, edit_fn fn, struct edit *e, char *why)
 {
+	bool held = s->locked;
 	struct shm_view v;
 	size_t i;
 	int ret, err;
@@ -201,7 +217,7 @@ static int update(struct shm *s, edit_fn fn, struct edit *e, char *why)
 		return why_fail(EBADF, why, "table is open read-only");
 	if (shm_view_init(&v, s->m, s->n) < 0)
 		return why_fail(errno, why, "%s", strerror(errno));
-	if (lock(s, why) < 0) {
+	if (!held && shm_lock(s, why) < 0) {
 		shm_view_free(&v);
 		return -1;
 	}
@@ -222,7 +238,8 @@ static int update(struct shm *s, edit_fn fn, struct edit *e, char *why)
 			ret = why_fail(EIO, why, "the object was truncated while being written");
 	}
 	err = errno;
-	flock(s->fd, LOCK_UN);
+	if (!held)
+		shm_unlock(s);
 	shm_view_free(&v);
 	errno = err;
 	return ret < 0 ? -1 : 0;
@@ -254,15 +271,15 @@ static uint32_t free_slot(const struct shm_view *v, struct edit *e)
 }
 
 static int activate_one(struct shm_view *v, struct edit *e, uint32_t id,
-			uint32_t *nactive, char *why)
+			uint32_t weight, uint32_t *nactive, char *why)
 {
 	uint32_t i = find_slot(v, id);
 	struct shm_target *t;
 
 	if (i != SHM_NO_SLOT && v->targets[i].active) {
-		if (!e->weight || v->targets[i].weight == e->weight)
+		if (!weight || v->targets[i].weight == weight)
 			return 0;
-		v->targets[i].weight = e->weight;
+		v->targets[i].weight = weight;
 		return 1;
 	}
 	if (*nactive >= v->n) {
@@ -273,7 +290,7 @@ static int activate_one(struct shm_view *v, struct edit *e, uint32_t id,
 	if (i == SHM_NO_SLOT)
 		i = free_slot(v, e);
 	t = &v->targets[i];
-	*t = (struct shm_target){ id, e->weight ? e->weight : 1, 1, 0 };
+	*t = (struct shm_target){ id, weight ? weight : 1, 1, 0 };
 	(*nactive)++;
 	return 1;
 }
@@ -287,7 +304,8 @@ static int do_activate(struct shm_view *v, struct edit *e, char *why)
 	for (i = 0; i < v->n; i++)
 		nactive += v->targets[i].active;
 	for (j = 0; j < e->k; j++) {
-		r = activate_one(v, e, e->ids[j], &nactive, why);
+		r = activate_one(v, e, e->ids[j],
+				 e->weights ? e->weights[j] : e->weight, &nactive, why);
 		if (r < 0)
 			return -1;
 		changed |= r;
@@ -328,26 +346,63 @@ static int ids_check(const uint32_t *ids, size_t k, uint32_t weight,
 	return 0;
 }
 
+static int activate(struct shm *s, struct edit *e, char *why)
+{
+	int ret;
+
+	e->reused = malloc(sizeof(*e->reused) * (e->k ? e->k : 1));
+	if (!e->reused)
+		return why_fail(ENOMEM, why, "%s", strerror(ENOMEM));
+	ret = update(s, do_activate, e, why);
+	free(e->reused);
+	return ret;
+}
+
 int shm_activate(struct shm *s, const uint32_t *ids, size_t k,
 		 uint32_t weight, uint32_t *bad, char *why)
 {
-	struct edit e = { ids, k, weight, bad, NULL, 0, true };
-	int ret;
+	struct edit e = { ids, k, weight, bad, NULL, NULL, 0, true };
 
 	if (ids_check(ids, k, weight, bad, why) < 0)
 		return -1;
-	e.reused = malloc(sizeof(*e.reused) * (k ? k : 1));
-	if (!e.reused)
-		return why_fail(ENOMEM, why, "%s", strerror(ENOMEM));
-	ret = update(s, do_activate, &e, why);
-	free(e.reused);
+	return activate(s, &e, why);
+}
+
+int shm_activate_targets(struct shm *s, const struct shm_target *t, size_t k,
+			 uint32_t *bad, char *why)
+{
+	uint32_t *ids = malloc(sizeof(*ids) * (k ? k : 1));
+	uint32_t *w = malloc(sizeof(*w) * (k ? k : 1));
+	struct edit e = { ids, k, 0, bad, w, NULL, 0, true };
+	int ret = -1;
+	size_t j;
+
+	if (!ids || !w) {
+		why_fail(ENOMEM, why, "%s", strerror(ENOMEM));
+		goto out;
+	}
+	for (j = 0; j < k; j++) {
+		ids[j] = t[j].id;
+		w[j] = t[j].weight;
+		if (ids_check(&ids[j], 1, w[j], bad, why) < 0)
+			goto out;
+		if (w[j] == 0) {
+			*bad = ids[j];
+			why_fail(EINVAL, why, "target %u has weight 0", ids[j]);
+			goto out;
+		}
+	}
+	ret = activate(s, &e, why);
+out:
+	free(ids);
+	free(w);
 	return ret;
 }
 
 int shm_deactivate(struct shm *s, const uint32_t *ids, size_t k, uint32_t *bad,
 		   char *why)
 {
-	struct edit e = { ids, k, 0, bad, NULL, 0, false };
+	struct edit e = { ids, k, 0, bad, NULL, NULL, 0, false };
 
 	if (ids_check(ids, k, 0, bad, why) < 0)
 		return -1;
