@@ -237,8 +237,9 @@ void shm_detach(struct shm *s);
  * shm_remove - retire and unlink a state object
  * @name: the name
  *
- * Marks a valid object retired, so that workers using it notice, then
- * unlinks it.  Returns 0, or -1 with errno from shm_unlink() (ENOENT, EACCES).
+ * Unlinks whatever the name holds, valid or not; a valid object is first
+ * marked retired (informative: followers compare identities).  Returns 0,
+ * or -1 with errno from shm_unlink() (ENOENT, EACCES).
  */
 int shm_remove(const char *name);
 
