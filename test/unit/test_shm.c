@@ -915,6 +915,32 @@ START_TEST(test_published_stuck_busy)
 }
 END_TEST
 
+/* Validation sorts the active ids in the view's own scratch space (no
+ * allocation while the worker adopts a table): many ids in any order pass,
+ * and one id active twice, however far apart, is found. */
+START_TEST(test_view_check_many_ids)
+{
+	struct shm_view v;
+	uint32_t i;
+
+	ck_assert_int_eq(shm_view_init(&v, 997, 300), 0);
+	ck_assert_ptr_nonnull(v.scratch);
+	for (i = 0; i < 300; i++)
+		v.targets[i] = (struct shm_target){ (i * 7919) % 1009 + 1, 1, 1, 0 };
+	for (i = 0; i < 997; i++) {
+		v.lookup[i] = i % 300;
+		v.targets[i % 300].entries++;
+	}
+	ck_assert_msg(shm_view_check(&v, why) == 0, "%s", why);
+	v.targets[299].id = v.targets[3].id;
+	ck_assert_int_eq(shm_view_check(&v, why), -1);
+	ck_assert_int_eq(errno, EBADMSG);
+	ck_assert_msg(strstr(why, "active twice"), "%s", why);
+	shm_view_free(&v);
+	ck_assert_ptr_null(v.scratch);
+}
+END_TEST
+
 /* The object a name holds now, by identity. */
 START_TEST(test_same_object)
 {
@@ -1161,6 +1187,7 @@ Suite *make_shm_suite(void)
 	tcase_add_test(tc, test_guard_slots);
 	tcase_add_test(tc, test_writer_died_mid_publish);
 	tcase_add_test(tc, test_published_stuck_busy);
+	tcase_add_test(tc, test_view_check_many_ids);
 	tcase_add_test(tc, test_same_object);
 	tcase_add_test(tc, test_replace_keeps_targets);
 	tcase_add_test(tc, test_replace_refuses);
