@@ -196,6 +196,7 @@ static int old_take(struct old *o, const char *name, bool keep, char *lost,
 	old_release(o);
 	return -1;
 }
+
 /* Activate the kept targets in the new object, as one update, and refuse
  * a new M or N that cannot hold them all. */
 static int fill(struct shm *tmp, const struct old *o, char *why)
@@ -223,8 +224,8 @@ static int fill(struct shm *tmp, const struct old *o, char *why)
 	return ret;
 }
 
-/* A writer that took the old object's lock first, or a second replacement
- * racing with this one, moves the name on: start again from what it holds. */
+/* Another replacement, or a delete, between opening the old object and
+ * locking it moves the name on: start again from what it holds then. */
 #define REPLACE_TRIES 10
 
 static int replace(const char *name, const struct shm_params *p, bool keep,
