@@ -197,31 +197,19 @@ static int old_take(struct old *o, const char *name, bool keep, char *lost,
 	return -1;
 }
 
-/* Activate the kept targets in the new object, as one update, and refuse
- * a new M or N that cannot hold them all. */
+/* Activate the kept targets in the new object, as one update.  It refuses
+ * a new N that cannot hold them all, and a new M that leaves one of them
+ * without an entry (ERANGE, from the update). */
 static int fill(struct shm *tmp, const struct old *o, char *why)
 {
-	struct shm_view v;
-	uint32_t bad = 0, i;
-	int ret;
+	uint32_t bad = 0;
 
 	if (o->k == 0)
 		return 0;
 	if (o->k > tmp->n)
 		return why_fail(ENOSPC, why, "its %zu active targets do not fit in N=%u",
 				o->k, tmp->n);
-	if (shm_activate_targets(tmp, o->t, o->k, &bad, why) < 0)
-		return -1;
-	if (shm_view_init(&v, tmp->m, tmp->n) < 0)
-		return why_fail(errno, why, "%s", strerror(errno));
-	ret = shm_read(tmp, &v, why);
-	for (i = 0; i < v.n && ret == 0; i++)
-		if (v.targets[i].active && v.targets[i].entries == 0)
-			ret = why_fail(ERANGE, why,
-				       "target %u (weight %u) would get no lookup entry with M=%u",
-				       v.targets[i].id, v.targets[i].weight, v.m);
-	shm_view_free(&v);
-	return ret;
+	return shm_activate_targets(tmp, o->t, o->k, &bad, why);
 }
 
 /* Another replacement, or a delete, between opening the old object and
