@@ -87,9 +87,13 @@ static void log_adopted(const struct worker *wk)
 		       wk->conf->name, g, wk->conf->no_target == NF_DROP ? "drop" : "accept");
 }
 
-/* Between batches, after the last one's verdicts went out: adopt a newly
- * published generation of the same object, if it is valid.  The spare view
- * has the object's size already: nothing is allocated. */
+/* Between batches: adopt a newly published generation of the same object,
+ * if it is valid.  Called before a batch is decided, so that a packet that
+ * arrives after a change is decided with it even when the worker was
+ * waiting, and after a batch's verdicts are sent (and after a receive
+ * timeout), so that under load the next batch does not wait for the copy.
+ * The spare view has the object's size and its own scratch space:
+ * nothing is allocated. */
 static void refresh(struct worker *wk)
 {
 	uint64_t g = shm_generation(wk->shm);
@@ -329,8 +333,10 @@ void *worker_main(void *arg)
 			worker_fatal(wk, "receive");
 			break;
 		}
-		if (n > 0)
+		if (n > 0) {
+			refresh(wk);
 			handle_batch(wk, pkts, (unsigned int)n);
+		}
 		/* Also after a timeout or 0 packets: the queue's own verdicts,
 		 * or lost ones to send round again; no system call if none. */
 		if (queue_flush(wk->q) < 0) {

@@ -71,10 +71,11 @@ void worker_fatal(struct worker *wk, const char *what);
  * worker_main - the queue thread: receive, decide, send verdicts, follow
  * the table, until worker_stopping is set
  *
- * A new table is adopted between batches, after a batch's verdicts are
- * sent: a new generation of the object in use after each batch (and each
- * receive timeout), and a new object under the table's name (compared by
- * device and inode) within a second.  Each generation adopted is logged.
+ * A new table is adopted between batches, never within one: a new
+ * generation of the object in use before a batch is decided and after its
+ * verdicts are sent (and after a receive timeout), and a new object under
+ * the table's name (compared by device and inode) after a batch's verdicts,
+ * within a second.  Each generation adopted is logged.
  * @arg: the struct worker
  *
  * Returns NULL.

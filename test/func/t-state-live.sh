@@ -126,9 +126,6 @@ info "4. init --force and activate 9: the worker follows"
 "$NFQLB" init --force || fail "init --force"
 "$NFQLB" activate 9 || fail "activate 9"
 wait_for -n 50 grep -q "was replaced" "$LB_LOG" || fail "the worker did not switch tables"
-# The new object may be adopted before or after activate 9: wait for 9.
-wait_for -n 50 logged 1 'generation 1: 1 active target$' ||
-	fail "the worker did not adopt the table with 9: $(cat "$LB_LOG")"
 lo_send 20
 SENT=$((SENT + 20))
 wait_for lo_marked_is 20 9 || fail "marked 9: $(lo_marked 9), want 20"
@@ -152,8 +149,6 @@ info "6. init --force and activate 7: the worker follows; SIGTERM"
 "$NFQLB" activate 7 || fail "activate 7"
 wait_for -n 50 logged 2 'was replaced' ||
 	fail "the worker did not switch tables again"
-wait_for -n 50 logged 2 'generation 1: 1 active target$' ||
-	fail "the worker did not adopt the table with 7: $(cat "$LB_LOG")"
 before7=$(lo_marked 7)
 lo_send 20
 wait_for lo_marked_is $((before7 + 20)) 7 || fail "the new table 7 was not used"
