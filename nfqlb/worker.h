@@ -70,13 +70,13 @@ void worker_fatal(struct worker *wk, const char *what);
 /**
  * worker_main - the queue thread: receive, decide, send verdicts, follow
  * the table, until worker_stopping is set
+ * @arg: the struct worker
  *
  * A new table is adopted between batches, never within one: a new
  * generation of the object in use before a batch is decided and after its
  * verdicts are sent (and after a receive timeout), and a new object under
  * the table's name (compared by device and inode) after a batch's verdicts,
  * within a second.  Each generation adopted is logged.
- * @arg: the struct worker
  *
  * Returns NULL.
  */

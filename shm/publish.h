@@ -73,7 +73,7 @@ int shm_activate(struct shm *s, const uint32_t *ids, size_t k,
  * @t: k targets; only id (not 0) and weight (1..1000) are read; an id
  *     already active gets the weight given here
  * @k: number of targets
- * @bad: set to the offending id on EINVAL or ENOSPC
+ * @bad: set to the offending id on EINVAL, ENOSPC or ERANGE
  * @why: filled with the reason on failure
  *
  * As shm_activate() otherwise, with the same errors.
