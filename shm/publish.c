@@ -197,7 +197,6 @@ struct edit {
 	size_t k;
 	uint32_t weight;
 	uint32_t *bad;
-	const uint32_t *weights;	/* per id, or NULL: weight for all */
 	uint32_t *reused;	/* slots given to a new id: k entries */
 	size_t nreused;
 	bool need_entries;	/* refuse an active target left without entries */
@@ -271,15 +270,15 @@ static uint32_t free_slot(const struct shm_view *v, struct edit *e)
 }
 
 static int activate_one(struct shm_view *v, struct edit *e, uint32_t id,
-			uint32_t weight, uint32_t *nactive, char *why)
+			uint32_t *nactive, char *why)
 {
 	uint32_t i = find_slot(v, id);
 	struct shm_target *t;
 
 	if (i != SHM_NO_SLOT && v->targets[i].active) {
-		if (!weight || v->targets[i].weight == weight)
+		if (!e->weight || v->targets[i].weight == e->weight)
 			return 0;
-		v->targets[i].weight = weight;
+		v->targets[i].weight = e->weight;
 		return 1;
 	}
 	if (*nactive >= v->n) {
@@ -290,7 +289,7 @@ static int activate_one(struct shm_view *v, struct edit *e, uint32_t id,
 	if (i == SHM_NO_SLOT)
 		i = free_slot(v, e);
 	t = &v->targets[i];
-	*t = (struct shm_target){ id, weight ? weight : 1, 1, 0 };
+	*t = (struct shm_target){ id, e->weight ? e->weight : 1, 1, 0 };
 	(*nactive)++;
 	return 1;
 }
@@ -304,8 +303,7 @@ static int do_activate(struct shm_view *v, struct edit *e, char *why)
 	for (i = 0; i < v->n; i++)
 		nactive += v->targets[i].active;
 	for (j = 0; j < e->k; j++) {
-		r = activate_one(v, e, e->ids[j],
-				 e->weights ? e->weights[j] : e->weight, &nactive, why);
+		r = activate_one(v, e, e->ids[j], &nactive, why);
 		if (r < 0)
 			return -1;
 		changed |= r;
@@ -346,63 +344,26 @@ static int ids_check(const uint32_t *ids, size_t k, uint32_t weight,
 	return 0;
 }
 
-static int activate(struct shm *s, struct edit *e, char *why)
-{
-	int ret;
-
-	e->reused = malloc(sizeof(*e->reused) * (e->k ? e->k : 1));
-	if (!e->reused)
-		return why_fail(ENOMEM, why, "%s", strerror(ENOMEM));
-	ret = update(s, do_activate, e, why);
-	free(e->reused);
-	return ret;
-}
-
 int shm_activate(struct shm *s, const uint32_t *ids, size_t k,
 		 uint32_t weight, uint32_t *bad, char *why)
 {
-	struct edit e = { ids, k, weight, bad, NULL, NULL, 0, true };
+	struct edit e = { ids, k, weight, bad, NULL, 0, true };
+	int ret;
 
 	if (ids_check(ids, k, weight, bad, why) < 0)
 		return -1;
-	return activate(s, &e, why);
-}
-
-int shm_activate_targets(struct shm *s, const struct shm_target *t, size_t k,
-			 uint32_t *bad, char *why)
-{
-	uint32_t *ids = malloc(sizeof(*ids) * (k ? k : 1));
-	uint32_t *w = malloc(sizeof(*w) * (k ? k : 1));
-	struct edit e = { ids, k, 0, bad, w, NULL, 0, true };
-	int ret = -1;
-	size_t j;
-
-	if (!ids || !w) {
-		why_fail(ENOMEM, why, "%s", strerror(ENOMEM));
-		goto out;
-	}
-	for (j = 0; j < k; j++) {
-		ids[j] = t[j].id;
-		w[j] = t[j].weight;
-		if (ids_check(&ids[j], 1, w[j], bad, why) < 0)
-			goto out;
-		if (w[j] == 0) {
-			*bad = ids[j];
-			why_fail(EINVAL, why, "target %u has weight 0", ids[j]);
-			goto out;
-		}
-	}
-	ret = activate(s, &e, why);
-out:
-	free(ids);
-	free(w);
+	e.reused = malloc(sizeof(*e.reused) * (k ? k : 1));
+	if (!e.reused)
+		return why_fail(ENOMEM, why, "%s", strerror(ENOMEM));
+	ret = update(s, do_activate, &e, why);
+	free(e.reused);
 	return ret;
 }
 
 int shm_deactivate(struct shm *s, const uint32_t *ids, size_t k, uint32_t *bad,
 		   char *why)
 {
-	struct edit e = { ids, k, 0, bad, NULL, NULL, 0, false };
+	struct edit e = { ids, k, 0, bad, NULL, 0, false };
 
 	if (ids_check(ids, k, 0, bad, why) < 0)
 		return -1;

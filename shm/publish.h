@@ -67,21 +67,6 @@ int shm_activate(struct shm *s, const uint32_t *ids, size_t k,
 		 uint32_t weight, uint32_t *bad, char *why);
 
 /**
- * shm_activate_targets - activate targets, each with its own weight, as
- * one update
- * @s: a writable handle
- * @t: k targets; only id (not 0) and weight (1..1000) are read; an id
- *     already active gets the weight given here
- * @k: number of targets
- * @bad: set to the offending id on EINVAL, ENOSPC or ERANGE
- * @why: filled with the reason on failure
- *
- * As shm_activate() otherwise, with the same errors.
- */
-int shm_activate_targets(struct shm *s, const struct shm_target *t, size_t k,
-			 uint32_t *bad, char *why);
-
-/**
  * shm_deactivate - deactivate targets, as one update
  * @s: a writable handle
  * @ids: the ids

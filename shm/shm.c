@@ -36,7 +36,7 @@ static void shm_path(char *dst, const char *name)
 /* Where the object named by path ("/name") lies in the file system. */
 static void shm_file(char *dst, size_t len, const char *path)
 {
-	snprintf(dst, len, "%s%s", SHM_DIR, path);
+	snprintf(dst, len, "%s%s", SHM_DIR, path + 1);
 }
 
 int shm_same_object(const struct shm *s, char *why)
@@ -202,14 +202,29 @@ static int old_take(struct old *o, const char *name, bool keep, char *lost,
  * without an entry (ERANGE, from the update). */
 static int fill(struct shm *tmp, const struct old *o, char *why)
 {
-	uint32_t bad = 0;
+	uint32_t *ids, *weights, bad = 0;
+	int ret = -1;
+	size_t i;
 
 	if (o->k == 0)
 		return 0;
 	if (o->k > tmp->n)
 		return why_fail(ENOSPC, why, "its %zu active targets do not fit in N=%u",
 				o->k, tmp->n);
-	return shm_activate_targets(tmp, o->t, o->k, &bad, why);
+	ids = malloc(sizeof(*ids) * o->k);
+	weights = malloc(sizeof(*weights) * o->k);
+	if (!ids || !weights) {
+		why_fail(ENOMEM, why, "%s", strerror(ENOMEM));
+	} else {
+		for (i = 0; i < o->k; i++) {
+			ids[i] = o->t[i].id;
+			weights[i] = o->t[i].weight;
+		}
+		ret = shm_set_targets(tmp, ids, weights, o->k, &bad, why);
+	}
+	free(ids);
+	free(weights);
+	return ret;
 }
 
 /* Another replacement, or a delete, between opening the old object and
