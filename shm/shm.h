@@ -43,7 +43,7 @@
 #define SHM_MAGIC 0x4c51464eU	/* "NFQL" in little-endian memory */
 #define SHM_VERSION 2
 #define SHM_NAME_DEFAULT "nfqlb"
-#define SHM_DIR "/dev/shm"	/* where shm_open() keeps its objects (glibc, musl) */
+#define SHM_DIR "/dev/shm/"	/* where shm_open() keeps its objects (glibc, musl) */
 #define SHM_NAME_MAX 200
 #define SHM_M_MAX 1000003	/* largest table size (prime) */
 #define SHM_N_MAX 65535		/* largest number of targets */
@@ -206,7 +206,7 @@ static inline bool shm_lost(const struct shm *s)
  * @why: filled with the reason on failure
  *
  * Identity, not content: compares the device and inode of the object the
- * handle has open with those of what SHM_DIR/<name> holds now (one
+ * handle has open with those of what SHM_DIR<name> holds now (one
  * lstat()).  The handle keeps its object alive, so its inode number cannot
  * be reused meanwhile.
  * Returns 1 (the same object), 0 (the name now holds another object), or
