@@ -215,7 +215,7 @@ static void reattach(struct worker *wk, enum worker_follow fail)
 	log_follow(wk, err == ENOENT ? FOLLOW_GONE : fail, why);
 }
 
-/* Every HOUSE_MS: does the name still hold the object in use, intact? */
+/* Every FOLLOW_MS: does the name still hold the object in use, intact? */
 static void follow_name(struct worker *wk)
 {
 	char why[WHY_MAX] = "";
@@ -235,11 +235,11 @@ static void follow_name(struct worker *wk)
 		log_follow(wk, FOLLOW_UNUSABLE, why);
 }
 
-/* Between batches, after the last one's verdicts went out.  The rest runs
- * every HOUSE_MS: with a receive timeout on top, a new object under the
- * name is in use within a second. */
-#define HOUSE_MS 500
+/* The name is checked every FOLLOW_MS: with a receive timeout on top, a
+ * new object under it is in use within a second. */
+#define FOLLOW_MS 500
 
+/* Between batches, after the last one's verdicts went out. */
 static void housekeeping(struct worker *wk)
 {
 	struct timespec now;
@@ -249,10 +249,13 @@ static void housekeeping(struct worker *wk)
 	refresh(wk);
 	clock_gettime(CLOCK_MONOTONIC_COARSE, &now);
 	ms = (uint64_t)now.tv_sec * 1000 + (uint64_t)now.tv_nsec / 1000000;
-	if (ms < wk->next_house)
+	if (ms >= wk->next_follow) {
+		wk->next_follow = ms + FOLLOW_MS;
+		follow_name(wk);
+	}
+	if (now.tv_sec < wk->next_house)
 		return;
-	wk->next_house = ms + HOUSE_MS;
-	follow_name(wk);
+	wk->next_house = now.tv_sec + 1;
 	read_proc(wk);
 	errors = queue_errors(wk->q, &last);
 	if (errors > wk->errors_logged) {

@@ -5,6 +5,7 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "nfqlb/lbconf.h"
 #include "nfqlb/queue.h"
@@ -31,7 +32,8 @@ struct worker {
 	uint64_t bad_gen;	/* an invalid generation, already logged */
 	enum worker_follow follow;	/* logged once per change */
 	uint64_t errors_logged;
-	uint64_t next_house;	/* ms, CLOCK_MONOTONIC_COARSE */
+	time_t next_house;
+	uint64_t next_follow;	/* ms, CLOCK_MONOTONIC_COARSE */
 	uint64_t verified;	/* tables checked by NFQLB_DEBUG_VERIFY */
 };
 
