@@ -73,12 +73,13 @@ static int attach(struct htable *tb, char *why)
 	return why_fail(ENOMEM, why, "%s", strerror(ENOMEM));
 }
 
-/* Read tb's table into tb->v, following a replaced or damaged object. */
+/* Read tb's table into tb->v, following a replaced or damaged object:
+ * by identity (rm + init marks nothing in the old object). */
 static int refresh(struct htable *tb, char *why)
 {
 	int tries;
 
-	if (!tb->s || shm_retired(tb->s) || shm_lost(tb->s) ||
+	if (!tb->s || shm_same_object(tb->s, why) != 1 || shm_lost(tb->s) ||
 	    shm_check_size(tb->s, why) < 0)
 		if (attach(tb, why) < 0)
 			return -1;

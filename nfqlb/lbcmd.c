@@ -84,6 +84,10 @@ static void log_start(const struct lb_conf *c, const struct worker *wk)
 	lb_log("table \"%s\": M %u, N %u, hash %s, seed %u, generation %llu, %u active targets",
 	       c->name, wk->shm->m, wk->shm->n, hash_mode_name(wk->shm->mode),
 	       wk->shm->seed, (unsigned long long)wk->view.generation, active);
+	if (!active)
+		lb_log("WARNING: table \"%s\" has no active target: every packet gets the "
+		       "no-target verdict (%s) until one is activated", c->name,
+		       c->no_target == NF_DROP ? "drop" : "accept");
 	lb_log("queues %u..%u, qlength %u, copy %u bytes, batch %u, no-target %s, fail-open %s",
 	       c->qfirst, c->qlast, c->qlength, PKT_COPY_RANGE, QUEUE_BATCH,
 	       c->no_target == NF_DROP ? "drop" : "accept", c->fail_open ? "on" : "off");

@@ -12,15 +12,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <unistd.h>
 
 #include "nfqlb/cli.h"
 #include "nfqlb/savefile.h"
 #include "nfqlb/table.h"
-
-/* Where shm_open() keeps its objects (glibc), for rename. */
-#define SHM_DIR "/dev/shm/"
 
 static const struct opt restore_opts[] = {
 	{ "dry-run", NULL, "print what would change, and change nothing" },
@@ -268,19 +264,16 @@ static int replace_table(struct shm *old, const struct savefile_table *t,
 		return -1;
 	shm_file(from, tmp);
 	shm_file(to, t->name);
-	while ((r = flock(old->fd, LOCK_EX)) < 0 && errno == EINTR)
-		;
-	if (r < 0)
-		why_fail(errno, why, "lock: %s", strerror(errno));
-	else if (shm_retired(old))
+	/* shm_lock() checks identity: the name must still hold old. */
+	r = shm_lock(old, why);
+	if (r < 0 && errno == ESTALE)
 		why_fail(ESTALE, why, "it was replaced or deleted meanwhile: run restore again");
-	else if (renameat2(AT_FDCWD, from, AT_FDCWD, to, RENAME_EXCHANGE) < 0)
-		why_fail(errno, why, "rename: %s", strerror(errno));
-	else
-		r = 1;
+	else if (r == 0 && renameat2(AT_FDCWD, from, AT_FDCWD, to, RENAME_EXCHANGE) < 0)
+		r = why_fail(errno, why, "rename: %s", strerror(errno));
 	shm_remove(tmp);	/* the old table after the swap, else the new one */
-	flock(old->fd, LOCK_UN);
-	return r > 0 ? 0 : -1;
+	if (old->locked)
+		shm_unlock(old);
+	return r;
 }
 
 static int apply_one(const struct plan *pl, char *why)

@@ -30,7 +30,8 @@ static const struct opt init_opts[] = {
 	{ "N", "MAX_TARGETS", "most active targets (default 32)" },
 	{ "hash", "MODE", "5tuple, addr or src (default 5tuple)" },
 	{ "seed", "N", "hash seed, 0..4294967295 (default 0)" },
-	{ "force", NULL, "replace an existing table" },
+	{ "force", NULL, "replace an existing table, keeping its active targets" },
+	{ "empty", NULL, "with --force: start with no active target" },
 	{ NULL, NULL, NULL },
 };
 
@@ -134,9 +135,32 @@ static int init_params(const struct cmd *cmd, const struct optval *ov,
 	return NFQLB_OK;
 }
 
+/* init --force: the new table keeps the old one's active targets. */
+static int init_replace(const struct cmd *cmd, const char *name,
+			const struct shm_params *p)
+{
+	char why[WHY_MAX] = "", lost[WHY_MAX] = "";
+	size_t kept;
+
+	if (shm_replace(name, p, &kept, lost, why) < 0) {
+		if (errno == EACCES)
+			return cmd_error(cmd, "table \"%s\": permission denied", name);
+		if (errno == ENOSPC || errno == ERANGE)
+			return cmd_error(cmd, "table \"%s\": %s; nothing changed "
+					 "(--empty starts from no target)", name, why);
+		return cmd_error(cmd, "table \"%s\": %s; nothing changed", name, why);
+	}
+	if (lost[0])
+		fprintf(stderr, "nfqlb: %s: warning: the targets of the old table \"%s\" "
+			"could not be kept (%s); the new table has no active target\n",
+			cmd->name, name, lost);
+	return NFQLB_OK;
+}
+
 static int do_init(const struct cmd *cmd, const struct optval *ov, int argc,
 		   char **argv)
 {
+	bool force = opt_get(cmd, ov, "force") != NULL;
 	struct shm_params p;
 	const char *name;
 	int r;
@@ -144,7 +168,9 @@ static int do_init(const struct cmd *cmd, const struct optval *ov, int argc,
 	if ((r = no_args(cmd, ov, argc, argv)) || (r = table_name(cmd, ov, &name)) ||
 	    (r = init_params(cmd, ov, &p)))
 		return r;
-	if (shm_create(name, &p, opt_get(cmd, ov, "force") != NULL) == 0)
+	if (force && !opt_get(cmd, ov, "empty"))
+		return init_replace(cmd, name, &p);
+	if (shm_create(name, &p, force) == 0)
 		return NFQLB_OK;
 	if (errno == EEXIST)
 		return cmd_error(cmd, "table \"%s\" already exists (use --force to replace it)",

@@ -71,7 +71,29 @@ static void verify_adopted(struct worker *wk)
 		abort();
 }
 
-/* Once per batch: adopt a newly published table, if it is valid. */
+/* One line per table generation adopted; a loud one for an empty table. */
+static void log_adopted(const struct worker *wk)
+{
+	unsigned long long g = (unsigned long long)wk->view.generation;
+	uint32_t i, active = 0;
+
+	for (i = 0; i < wk->view.n; i++)
+		active += wk->view.targets[i].active;
+	lb_log("queue %u: table \"%s\" generation %llu: %u active target%s",
+	       wk->queue, wk->conf->name, g, active, active == 1 ? "" : "s");
+	if (!active)
+		lb_log("queue %u: WARNING: table \"%s\" generation %llu has no active target: "
+		       "every packet gets the no-target verdict (%s)", wk->queue,
+		       wk->conf->name, g, wk->conf->no_target == NF_DROP ? "drop" : "accept");
+}
+
+/* Between batches: adopt a newly published generation of the same object,
+ * if it is valid.  Called before a batch is decided, so that a packet that
+ * arrives after a change is decided with it even when the worker was
+ * waiting, and after a batch's verdicts are sent (and after a receive
+ * timeout), so that under load the next batch does not wait for the copy.
+ * The spare view has the object's size and its own scratch space:
+ * nothing is allocated. */
 static void refresh(struct worker *wk)
 {
 	uint64_t g = shm_generation(wk->shm);
@@ -96,6 +118,7 @@ static void refresh(struct worker *wk)
 	wk->spare = t;
 	if (worker_debug_verify)
 		verify_adopted(wk);
+	log_adopted(wk);
 }
 
 static void read_proc(struct worker *wk)
@@ -149,41 +172,90 @@ void worker_detach(struct worker *wk)
 	wk->shm = NULL;
 }
 
-/* The table was replaced (init --force) or deleted: follow the name. */
-static void reattach(struct worker *wk)
+/* Log a change in what the name holds, once per change. */
+static void log_follow(struct worker *wk, enum worker_follow f, const char *why)
+{
+	const char *name = wk->conf->name;
+
+	if (f == wk->follow)
+		return;
+	wk->follow = f;
+	if (f == FOLLOW_GONE)
+		lb_log("queue %u: table \"%s\" was deleted; keeping the last table", wk->queue, name);
+	else if (f == FOLLOW_DAMAGED)
+		lb_log("queue %u: table \"%s\" was damaged in place (%s); keeping the last table",
+		       wk->queue, name, why);
+	else if (f == FOLLOW_UNUSABLE)
+		lb_log("queue %u: table \"%s\" was replaced by an unusable object (%s); keeping the last table",
+		       wk->queue, name, why);
+}
+
+/* The name holds another object now (or this one was damaged): open and
+ * validate what it holds, with views and a counter set of its own, and
+ * only then drop the old object.  Runs between batches, never per packet. */
+static void reattach(struct worker *wk, enum worker_follow fail)
 {
 	char why[WHY_MAX] = "";
 	struct worker next = *wk;
 	struct shm *s = shm_attach(wk->conf->name, true, why);
+	int err;
 
 	if (s && worker_attach(&next, s, why) == 0) {
 		worker_detach(wk);
 		*wk = next;
 		wk->bad_gen = 0;
-		wk->gone_logged = false;
-		lb_log("queue %u: table \"%s\" was replaced; using the new one (generation %llu)",
-		       wk->queue, wk->conf->name, (unsigned long long)wk->view.generation);
+		wk->follow = FOLLOW_SAME;
+		lb_log("queue %u: table \"%s\" was replaced; using the new object",
+		       wk->queue, wk->conf->name);
+		log_adopted(wk);
 		return;
 	}
+	err = errno;
 	shm_detach(s);
-	if (!wk->gone_logged)
-		lb_log("queue %u: table \"%s\" was deleted or replaced by an unusable one (%s); keeping the last table",
-		       wk->queue, wk->conf->name, why);
-	wk->gone_logged = true;
+	log_follow(wk, err == ENOENT ? FOLLOW_GONE : fail, why);
 }
 
+/* Every FOLLOW_MS: does the name still hold the object in use, intact? */
+static void follow_name(struct worker *wk)
+{
+	char why[WHY_MAX] = "";
+	int same = shm_same_object(wk->shm, why);
+
+	if (same == 1 && shm_check_size(wk->shm, why) == 0) {
+		wk->follow = FOLLOW_SAME;
+		return;
+	}
+	if (same == 1)
+		reattach(wk, FOLLOW_DAMAGED);
+	else if (same == 0)
+		reattach(wk, FOLLOW_UNUSABLE);
+	else if (errno == ENOENT)
+		log_follow(wk, FOLLOW_GONE, why);
+	else
+		log_follow(wk, FOLLOW_UNUSABLE, why);
+}
+
+/* The name is checked every FOLLOW_MS: with a receive timeout on top, a
+ * new object under it is in use within a second. */
+#define FOLLOW_MS 500
+
+/* Between batches, after the last one's verdicts went out. */
 static void housekeeping(struct worker *wk)
 {
 	struct timespec now;
-	uint64_t errors;
+	uint64_t errors, ms;
 	int last;
 
+	refresh(wk);
 	clock_gettime(CLOCK_MONOTONIC_COARSE, &now);
+	ms = (uint64_t)now.tv_sec * 1000 + (uint64_t)now.tv_nsec / 1000000;
+	if (ms >= wk->next_follow) {
+		wk->next_follow = ms + FOLLOW_MS;
+		follow_name(wk);
+	}
 	if (now.tv_sec < wk->next_house)
 		return;
 	wk->next_house = now.tv_sec + 1;
-	if (shm_retired(wk->shm) || shm_check_size(wk->shm, NULL) < 0)
-		reattach(wk);
 	read_proc(wk);
 	errors = queue_errors(wk->q, &last);
 	if (errors > wk->errors_logged) {

@@ -11,6 +11,14 @@
 #include "nfqlb/queue.h"
 #include "shm/shm.h"
 
+/* What the table's name holds, as the worker last saw it. */
+enum worker_follow {
+	FOLLOW_SAME,		/* the object in use */
+	FOLLOW_GONE,		/* nothing: deleted */
+	FOLLOW_DAMAGED,		/* the object in use, resized or truncated */
+	FOLLOW_UNUSABLE,	/* another object that does not validate */
+};
+
 struct worker {
 	pthread_t thread;
 	bool started;
@@ -22,9 +30,10 @@ struct worker {
 	struct queue *q;
 	bool rt;		/* runs with SCHED_FIFO */
 	uint64_t bad_gen;	/* an invalid generation, already logged */
-	bool gone_logged;	/* "table deleted" already logged */
+	enum worker_follow follow;	/* logged once per change */
 	uint64_t errors_logged;
 	time_t next_house;
+	uint64_t next_follow;	/* ms, CLOCK_MONOTONIC_COARSE */
 	uint64_t verified;	/* tables checked by NFQLB_DEBUG_VERIFY */
 };
 
@@ -64,6 +73,12 @@ void worker_fatal(struct worker *wk, const char *what);
  * worker_main - the queue thread: receive, decide, send verdicts, follow
  * the table, until worker_stopping is set
  * @arg: the struct worker
+ *
+ * A new table is adopted between batches, never within one: a new
+ * generation of the object in use before a batch is decided and after its
+ * verdicts are sent (and after a receive timeout), and a new object under
+ * the table's name (compared by device and inode) after a batch's verdicts,
+ * within a second.  Each generation adopted is logged.
  *
  * Returns NULL.
  */

@@ -86,7 +86,7 @@ static int read_table(const struct shm *s, struct shm_view *v, bool locked,
 
 int shm_read(const struct shm *s, struct shm_view *v, char *why)
 {
-	return read_table(s, v, false, why);
+	return read_table(s, v, s->locked, why);
 }
 
 /* Fill v's lookup from its active targets, and each target's entry count. */
@@ -166,16 +166,30 @@ static void publish(struct shm *s, const struct shm_view *v)
 	__atomic_store_n(&s->hdr->generation, g + 1, __ATOMIC_RELEASE);
 }
 
-static int lock(struct shm *s, char *why)
+int shm_lock(struct shm *s, char *why)
 {
+	int same;
+
 	while (flock(s->fd, LOCK_EX) < 0)
 		if (errno != EINTR)
 			return why_fail(errno, why, "lock: %s", strerror(errno));
-	if (shm_retired(s)) {
-		flock(s->fd, LOCK_UN);
-		return why_fail(ESTALE, why, "the table was replaced or deleted meanwhile");
+	/* Identity, not content: whoever replaced or deleted the object did
+	 * so under its name, whatever it wrote (or could not write) into it. */
+	same = shm_same_object(s, why);
+	if (same == 1 && !shm_retired(s)) {
+		s->locked = true;
+		return 0;
 	}
-	return 0;
+	flock(s->fd, LOCK_UN);
+	if (same < 0 && errno != ENOENT)
+		return -1;
+	return why_fail(ESTALE, why, "the table was replaced or deleted meanwhile");
+}
+
+void shm_unlock(struct shm *s)
+{
+	s->locked = false;
+	flock(s->fd, LOCK_UN);
 }
 
 struct edit {
@@ -193,6 +207,7 @@ typedef int (*edit_fn)(struct shm_view *v, struct edit *e, char *why);
 /* Lock, copy the current table, edit it, and publish it if it changed. */
 static int update(struct shm *s, edit_fn fn, struct edit *e, char *why)
 {
+	bool held = s->locked;
 	struct shm_view v;
 	size_t i;
 	int ret, err;
@@ -201,7 +216,7 @@ static int update(struct shm *s, edit_fn fn, struct edit *e, char *why)
 		return why_fail(EBADF, why, "table is open read-only");
 	if (shm_view_init(&v, s->m, s->n) < 0)
 		return why_fail(errno, why, "%s", strerror(errno));
-	if (lock(s, why) < 0) {
+	if (!held && shm_lock(s, why) < 0) {
 		shm_view_free(&v);
 		return -1;
 	}
@@ -222,7 +237,8 @@ static int update(struct shm *s, edit_fn fn, struct edit *e, char *why)
 			ret = why_fail(EIO, why, "the object was truncated while being written");
 	}
 	err = errno;
-	flock(s->fd, LOCK_UN);
+	if (!held)
+		shm_unlock(s);
 	shm_view_free(&v);
 	errno = err;
 	return ret < 0 ? -1 : 0;

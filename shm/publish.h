@@ -17,9 +17,31 @@
  * @why: filled with the reason on failure
  *
  * Returns 0, or -1 with errno EBADMSG (invalid content), EAGAIN (writers
- * kept changing the buffer; try again) or EIO (the handle is lost).
+ * kept changing the buffer; try again) or EIO (the handle is lost).  Under
+ * the caller's own shm_lock() nobody writes, so EAGAIN cannot happen.
  */
 int shm_read(const struct shm *s, struct shm_view *v, char *why);
+
+/**
+ * shm_lock - take the writers' lock of an object
+ * @s: the handle
+ * @why: filled with the reason on failure
+ *
+ * Waits for the writer that holds it.  The lock is only granted while the
+ * name still holds this very object (same device and inode): a writer
+ * that waited while someone replaced or deleted it must not publish into
+ * an object nobody follows any more.  The updates below take and release
+ * the lock themselves, unless the caller holds it already.
+ * Returns 0, or -1 with errno ESTALE (the name now holds another object,
+ * or none) or an error from flock() or stat().
+ */
+int shm_lock(struct shm *s, char *why);
+
+/**
+ * shm_unlock - release the lock taken by shm_lock()
+ * @s: the handle
+ */
+void shm_unlock(struct shm *s);
 
 /**
  * shm_activate - activate targets, as one update

@@ -1,7 +1,8 @@
-/* shm.c: a state object's life: create, attach with validation, detach
- * and remove (see shm.h). */
+/* shm.c: a state object's life: create or replace under its name, attach
+ * with validation, follow the name, detach and remove (see shm.h). */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -32,6 +33,23 @@ static void shm_path(char *dst, const char *name)
 	strcpy(dst + 1, name);
 }
 
+/* Where the object named by path ("/name") lies in the file system. */
+static void shm_file(char *dst, size_t len, const char *path)
+{
+	snprintf(dst, len, "%s%s", SHM_DIR, path + 1);
+}
+
+int shm_same_object(const struct shm *s, char *why)
+{
+	char file[sizeof(SHM_DIR) + sizeof(s->name)];
+	struct stat st;
+
+	shm_file(file, sizeof(file), s->name);
+	if (lstat(file, &st) < 0)
+		return why_fail(errno, why, "%s", strerror(errno));
+	return st.st_dev == s->dev && st.st_ino == s->ino;
+}
+
 static void init_content(struct shm_hdr *h, const struct shm_params *p)
 {
 	struct shm s = { .hdr = h, .m = p->m, .n = p->n };
@@ -54,47 +72,232 @@ static void init_content(struct shm_hdr *h, const struct shm_params *p)
 	__atomic_store_n(&h->magic, SHM_MAGIC, __ATOMIC_RELEASE);
 }
 
-static int create_new(const char *path, const struct shm_params *p)
+/* A new object under a private name of its own, filled with an empty
+ * table and attached for writing.  It appears under its real name only
+ * when place() renames it, complete. */
+static struct shm *create_tmp(const struct shm_params *p, char *why)
 {
-	struct shm s = { .writable = true, .size = shm_layout_size(p->m, p->n) };
-	int ret = -1, err;
+	static unsigned int serial;
+	struct shm *s = calloc(1, sizeof(*s));
+	struct stat st;
+	int err;
 
-	s.fd = shm_open(path, O_RDWR | O_CREAT | O_EXCL, 0600);
-	if (s.fd < 0)
-		return -1;
-	if (fchmod(s.fd, 0600) < 0 || ftruncate(s.fd, (off_t)s.size) < 0 ||
-	    shm_guard_map(&s) < 0)
-		goto out;
-	init_content(s.hdr, p);
-	ret = 0;
-	if (shm_lost(&s)) {
-		errno = EIO;
-		ret = -1;
+	if (!s) {
+		why_fail(errno, why, "%s", strerror(errno));
+		return NULL;
 	}
-out:
+	*s = (struct shm){ .fd = -1, .writable = true, .m = p->m, .n = p->n,
+			   .seed = p->seed, .mode = p->mode,
+			   .size = shm_layout_size(p->m, p->n) };
+	snprintf(s->name, sizeof(s->name), "/.nfqlb-new-%d-%u", (int)getpid(),
+		 __atomic_fetch_add(&serial, 1, __ATOMIC_RELAXED));
+	s->fd = shm_open(s->name, O_RDWR | O_CREAT | O_EXCL, 0600);
+	if (s->fd < 0 || fchmod(s->fd, 0600) < 0 ||
+	    ftruncate(s->fd, (off_t)s->size) < 0 || fstat(s->fd, &st) < 0 ||
+	    shm_guard_map(s) < 0)
+		goto fail;
+	s->dev = st.st_dev;
+	s->ino = st.st_ino;
+	init_content(s->hdr, p);
+	if (!shm_lost(s))
+		return s;
+	errno = EIO;
+fail:
 	err = errno;
-	shm_guard_unmap(&s);
-	close(s.fd);
-	if (ret < 0)
-		shm_unlink(path);
+	why_fail(err, why, "%s", strerror(err));
+	if (s->fd >= 0)
+		shm_unlink(s->name);
+	shm_detach(s);
+	errno = err;
+	return NULL;
+}
+
+/* Give the finished object tmp its real name: replace whatever the name
+ * holds in one rename() (force), or take the name only if it is free. */
+static int place(const struct shm *tmp, const char *name, bool force, char *why)
+{
+	char from[sizeof(SHM_DIR) + sizeof(tmp->name)];
+	char path[SHM_NAME_MAX + 2], to[sizeof(SHM_DIR) + sizeof(path)];
+
+	shm_path(path, name);
+	shm_file(from, sizeof(from), tmp->name);
+	shm_file(to, sizeof(to), path);
+	if ((force ? rename(from, to) : link(from, to)) < 0) {
+		/* The sticky /dev/shm says EPERM where shm_unlink() said EACCES. */
+		return why_fail(errno == EPERM ? EACCES : errno, why, "%s",
+				strerror(errno == EPERM ? EACCES : errno));
+	}
+	if (!force)
+		unlink(from);
+	return 0;
+}
+
+static void retire(struct shm *s)
+{
+	__atomic_store_n(&s->hdr->retired, 1, __ATOMIC_RELEASE);
+}
+
+/* What the name held before a replacement: the object (locked) when it is
+ * a valid one, and its active targets when they are to be kept. */
+struct old {
+	struct shm *s;
+	struct shm_target *t;
+	size_t k;
+};
+
+static void old_release(struct old *o)
+{
+	if (o->s && o->s->locked)
+		shm_unlock(o->s);
+	shm_detach(o->s);
+	free(o->t);
+	*o = (struct old){ 0 };
+}
+
+/* Copy the locked old object's active targets.  A table that cannot be
+ * read is damage: lost says why, and nothing is kept. */
+static int old_targets(struct old *o, char *lost, char *why)
+{
+	struct shm_view v;
+	uint32_t i;
+
+	if (shm_view_init(&v, o->s->m, o->s->n) < 0)
+		return why_fail(errno, why, "%s", strerror(errno));
+	o->t = calloc(o->s->n, sizeof(*o->t));
+	if (!o->t) {
+		shm_view_free(&v);
+		return why_fail(errno, why, "%s", strerror(errno));
+	}
+	if (shm_read(o->s, &v, lost) == 0)
+		for (i = 0; i < v.n; i++)
+			if (v.targets[i].active)
+				o->t[o->k++] = v.targets[i];
+	shm_view_free(&v);
+	return 0;
+}
+
+/* Open and lock what the name holds now.  Nothing there, or something
+ * damaged (lost says why), is no error: there is nothing to keep. */
+static int old_take(struct old *o, const char *name, bool keep, char *lost,
+		    char *why)
+{
+	char reason[WHY_MAX] = "";
+
+	o->s = shm_attach(name, true, reason);
+	if (!o->s) {
+		if (errno == EBADMSG || errno == EPROTONOSUPPORT || errno == EIO)
+			snprintf(lost, WHY_MAX, "%s", reason);
+		else if (errno != ENOENT)
+			return why_fail(errno, why, "%s", reason);
+		return 0;
+	}
+	if (shm_lock(o->s, why) == 0 && (!keep || old_targets(o, lost, why) == 0))
+		return 0;
+	old_release(o);
+	return -1;
+}
+
+/* Activate the kept targets in the new object, as one update.  It refuses
+ * a new N that cannot hold them all, and a new M that leaves one of them
+ * without an entry (ERANGE, from the update). */
+static int fill(struct shm *tmp, const struct old *o, char *why)
+{
+	uint32_t *ids, *weights, bad = 0;
+	int ret = -1;
+	size_t i;
+
+	if (o->k == 0)
+		return 0;
+	if (o->k > tmp->n)
+		return why_fail(ENOSPC, why, "its %zu active targets do not fit in N=%u",
+				o->k, tmp->n);
+	ids = malloc(sizeof(*ids) * o->k);
+	weights = malloc(sizeof(*weights) * o->k);
+	if (!ids || !weights) {
+		why_fail(ENOMEM, why, "%s", strerror(ENOMEM));
+	} else {
+		for (i = 0; i < o->k; i++) {
+			ids[i] = o->t[i].id;
+			weights[i] = o->t[i].weight;
+		}
+		ret = shm_set_targets(tmp, ids, weights, o->k, &bad, why);
+	}
+	free(ids);
+	free(weights);
+	return ret;
+}
+
+/* Another replacement, or a delete, between opening the old object and
+ * locking it moves the name on: start again from what it holds then. */
+#define REPLACE_TRIES 10
+
+static int replace(const char *name, const struct shm_params *p, bool keep,
+		   struct old *o, char *lost, char *why)
+{
+	struct shm *tmp;
+	int i, ret = -1, err;
+
+	for (i = 0; old_take(o, name, keep, lost, why) < 0; i++)
+		if (errno != ESTALE || i == REPLACE_TRIES)
+			return -1;
+	tmp = create_tmp(p, why);
+	if (tmp && fill(tmp, o, why) == 0 && place(tmp, name, true, why) == 0)
+		ret = 0;
+	err = errno;
+	if (ret == 0 && o->s)
+		retire(o->s);
+	if (ret < 0 && tmp)
+		shm_unlink(tmp->name);
+	shm_detach(tmp);
 	errno = err;
 	return ret;
 }
 
 int shm_create(const char *name, const struct shm_params *p, bool force)
 {
-	char path[SHM_NAME_MAX + 2];
+	char lost[WHY_MAX];
+	struct old o = { 0 };
+	struct shm *tmp;
+	int ret = -1, err;
 
 	if (shm_name_check(name) < 0 || shm_params_check(p) < 0)
 		return -1;
-	shm_path(path, name);
-	if (create_new(path, p) == 0)
-		return 0;
-	if (errno != EEXIST || !force)
+	if (force) {
+		ret = replace(name, p, false, &o, lost, NULL);
+		err = errno;
+		old_release(&o);
+		errno = err;
+		return ret;
+	}
+	tmp = create_tmp(p, NULL);
+	if (!tmp)
 		return -1;
-	if (shm_remove(name) < 0 && errno != ENOENT)
-		return -1;
-	return create_new(path, p);
+	ret = place(tmp, name, false, NULL);
+	err = errno;
+	if (ret < 0)
+		shm_unlink(tmp->name);
+	shm_detach(tmp);
+	errno = err;
+	return ret;
+}
+
+int shm_replace(const char *name, const struct shm_params *p, size_t *kept,
+		char *lost, char *why)
+{
+	struct old o = { 0 };
+	int ret, err;
+
+	*kept = 0;
+	lost[0] = '\0';
+	if (shm_name_check(name) < 0 || shm_params_check(p) < 0)
+		return why_fail(EINVAL, why, "bad name or table parameters");
+	ret = replace(name, p, true, &o, lost, why);
+	err = errno;
+	if (ret == 0)
+		*kept = o.k;
+	old_release(&o);
+	errno = err;
+	return ret;
 }
 
 /* Read and check the header through the descriptor, then map exactly the
@@ -120,6 +323,8 @@ static struct shm *attach_fd(struct shm *s, char *why)
 		why_fail(errno, why, "%s", strerror(errno));
 		return NULL;
 	}
+	s->dev = st.st_dev;
+	s->ino = st.st_ino;
 	s->m = h.m;
 	s->n = h.n;
 	s->seed = h.seed;
@@ -171,7 +376,7 @@ int shm_remove(const char *name)
 		return -1;
 	s = shm_attach(name, true, NULL);
 	if (s) {
-		__atomic_store_n(&s->hdr->retired, 1, __ATOMIC_RELEASE);
+		retire(s);
 		shm_detach(s);
 	}
 	shm_path(path, name);

@@ -21,7 +21,8 @@
  * Functions that validate also fill `why` with a one-line reason (why.h).
  *
  * This header is the module's one public header.  The module's files:
- *   shm.c       the object: create, attach (validated), follow, remove
+ *   shm.c       the object: create or replace, attach (validated), follow
+ *               the name, remove
  *   layout.c    where each part lies, and the header's validation
  *   view.c      a private copy of a table, and its validation (view.h)
  *   publish.c   the publish/read protocol and the updates (publish.h)
@@ -34,6 +35,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "maglev/hash.h"
 #include "shm/why.h"
@@ -41,6 +43,7 @@
 #define SHM_MAGIC 0x4c51464eU	/* "NFQL" in little-endian memory */
 #define SHM_VERSION 2
 #define SHM_NAME_DEFAULT "nfqlb"
+#define SHM_DIR "/dev/shm/"	/* where shm_open() keeps its objects (glibc, musl) */
 #define SHM_NAME_MAX 200
 #define SHM_M_MAX 1000003	/* largest table size (prime) */
 #define SHM_N_MAX 65535		/* largest number of targets */
@@ -60,7 +63,8 @@ struct shm_hdr {
 	uint64_t size;		/* size of the whole object */
 	uint64_t generation;	/* atomic; the published buffer is generation & 1 */
 	uint32_t seq[2];	/* atomic; odd while a writer fills that buffer */
-	uint32_t retired;	/* atomic; 1 once replaced (init --force) or deleted */
+	uint32_t retired;	/* atomic; 1 once replaced or deleted (informative:
+				 * followers compare identities, see shm_same_object()) */
 	uint32_t pad[17];
 };
 
@@ -83,6 +87,9 @@ struct shm {
 	enum hash_mode mode;
 	int lost;			/* atomic; see shm_lost() */
 	uint64_t sets;			/* atomic; bit i: this handle owns set i */
+	dev_t dev;			/* the object's identity: what the */
+	ino_t ino;			/* name held when it was opened */
+	bool locked;			/* holds the writers' lock (shm_lock()) */
 };
 
 
@@ -114,14 +121,48 @@ const char *shm_name_why(const char *name);
  * shm_create - create and initialise a state object with an empty table
  * @name: the name (see shm_name_check())
  * @p: M (prime, 2..SHM_M_MAX, at least n), N (1..SHM_N_MAX), seed, mode
- * @force: replace an existing object; a worker using it switches to the new one
+ * @force: replace what the name holds, whatever it is; a worker following
+ *         the name switches to the new object
  *
+ * The object is built under a private name and then given its name
+ * complete, so nobody ever opens it half-built.  With force that is one
+ * rename() over the old object, so the name never goes missing; a valid
+ * old object is locked meanwhile (see shm_replace()).
  * The object gets mode 0600.  Returns 0, or -1 with errno EEXIST (exists and
- * !force), EINVAL (bad name or parameters), EIO (someone truncated it while
- * it was being filled; it is removed) or an error from shm_open(),
- * ftruncate() or mmap().
+ * !force), EINVAL (bad name or parameters), EACCES (no permission for the
+ * existing object), EIO (someone truncated it while it was being filled;
+ * it is removed) or an error from shm_open(), ftruncate(), mmap() or
+ * rename().
  */
 int shm_create(const char *name, const struct shm_params *p, bool force);
+
+/**
+ * shm_replace - create a state object, replacing what the name holds and
+ * keeping its active targets
+ * @name: the name (see shm_name_check())
+ * @p: the new object's M, N, seed and mode
+ * @kept: set to the number of active targets carried over
+ * @lost: WHY_MAX bytes: set to "" when nothing was lost, or to why the old
+ *        object's targets could not be kept (not nfqlb's, a damaged header
+ *        or an invalid table); the new table is then empty
+ * @why: filled with the reason on failure
+ *
+ * When the name holds a valid object, its writers' lock is held from the
+ * copy of its targets to the end, so no update to it is lost: a writer
+ * that waited for it finds it replaced (ESTALE, see shm_lock()).  The
+ * targets are activated in the new object with their weights, as one
+ * update, before the object takes the name in one rename(): a reader never
+ * finds the name missing, nor the new object without the kept targets.
+ * A missing name is no error (nothing to keep).
+ *
+ * Returns 0, or -1 with errno ENOSPC (more active targets than p->n),
+ * ERANGE (a kept target would get no lookup entry of p->m), EINVAL (bad
+ * name or parameters), EACCES (no permission), ESTALE (others kept
+ * replacing the object meanwhile) or another error from the system.
+ * Nothing changes on error.
+ */
+int shm_replace(const char *name, const struct shm_params *p, size_t *kept,
+		char *lost, char *why);
 
 /**
  * shm_attach - open and validate a state object
@@ -160,6 +201,21 @@ static inline bool shm_lost(const struct shm *s)
 }
 
 /**
+ * shm_same_object - whether the name still holds the handle's object
+ * @s: the handle
+ * @why: filled with the reason on failure
+ *
+ * Identity, not content: compares the device and inode of the object the
+ * handle has open with those of what SHM_DIR<name> holds now (one
+ * lstat()).  The handle keeps its object alive, so its inode number cannot
+ * be reused meanwhile.
+ * Returns 1 (the same object), 0 (the name now holds another object), or
+ * -1 with errno ENOENT (the name holds nothing) or another error from
+ * lstat().
+ */
+int shm_same_object(const struct shm *s, char *why);
+
+/**
  * shm_check_size - whether the object still has the size it had at attach
  * @s: the handle
  * @why: filled with the reason on failure
@@ -181,8 +237,9 @@ void shm_detach(struct shm *s);
  * shm_remove - retire and unlink a state object
  * @name: the name
  *
- * Marks a valid object retired, so that workers using it notice, then
- * unlinks it.  Returns 0, or -1 with errno from shm_unlink() (ENOENT, EACCES).
+ * Unlinks whatever the name holds, valid or not; a valid object is first
+ * marked retired (informative: followers compare identities).  Returns 0,
+ * or -1 with errno from shm_unlink() (ENOENT, EACCES).
  */
 int shm_remove(const char *name);
 
@@ -196,8 +253,11 @@ static inline uint64_t shm_generation(const struct shm *s)
 }
 
 /**
- * shm_retired - whether the object was replaced or deleted
+ * shm_retired - whether the object was marked replaced or deleted
  * @s: the handle
+ *
+ * Informative only: whoever replaces an object with rm(1) or damages it
+ * does not mark it.  Follow a name with shm_same_object().
  */
 static inline bool shm_retired(const struct shm *s)
 {

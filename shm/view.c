@@ -1,6 +1,7 @@
 /* view.c: a private copy of a table and its validation (see view.h). */
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "maglev/maglev.h"
 #include "shm/shm.h"
@@ -12,7 +13,8 @@ int shm_view_init(struct shm_view *v, uint32_t m, uint32_t n)
 	v->generation = 0;
 	v->targets = calloc(n, sizeof(*v->targets));
 	v->lookup = calloc(m, sizeof(*v->lookup));
-	if (v->targets && v->lookup)
+	v->scratch = calloc(n, sizeof(*v->scratch));
+	if (v->targets && v->lookup && v->scratch)
 		return 0;
 	shm_view_free(v);
 	errno = ENOMEM;
@@ -23,27 +25,52 @@ void shm_view_free(struct shm_view *v)
 {
 	free(v->targets);
 	free(v->lookup);
+	free(v->scratch);
 	v->targets = NULL;
 	v->lookup = NULL;
+	v->scratch = NULL;
 }
 
-static int cmp_u32(const void *a, const void *b)
+static void sift_down(uint32_t *a, size_t root, size_t len)
 {
-	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+	size_t child;
+	uint32_t t;
 
-	return x < y ? -1 : x > y;
+	while ((child = 2 * root + 1) < len) {
+		if (child + 1 < len && a[child + 1] > a[child])
+			child++;
+		if (a[root] >= a[child])
+			return;
+		t = a[root];
+		a[root] = a[child];
+		a[child] = t;
+		root = child;
+	}
+}
+
+/* Heapsort: in place, where qsort() may allocate. */
+static void sort_u32(uint32_t *a, size_t len)
+{
+	size_t i;
+	uint32_t t;
+
+	for (i = len / 2; i-- > 0;)
+		sift_down(a, i, len);
+	for (i = len; i-- > 1;) {
+		t = a[0];
+		a[0] = a[i];
+		a[i] = t;
+		sift_down(a, 0, i);
+	}
 }
 
 /* Active ids are non-zero, in range and unique.  Sets *nactive. */
-static int check_targets(const struct shm_view *v, uint32_t *nactive,
-			 char *why)
+static int check_targets(const struct shm_view *v, uint32_t *ids,
+			 uint32_t *nactive, char *why)
 {
-	uint32_t *ids, i, k = 0;
+	uint32_t i, k = 0;
 	int ret = 0;
 
-	ids = malloc(sizeof(*ids) * (v->n ? v->n : 1));
-	if (!ids)
-		return -1;
 	for (i = 0; i < v->n && ret == 0; i++) {
 		const struct shm_target *t = &v->targets[i];
 
@@ -54,25 +81,22 @@ static int check_targets(const struct shm_view *v, uint32_t *nactive,
 		else if (t->active)
 			ids[k++] = t->id;
 	}
-	qsort(ids, k, sizeof(*ids), cmp_u32);
+	sort_u32(ids, k);
 	for (i = 1; i < k && ret == 0; i++)
 		if (ids[i] == ids[i - 1])
 			ret = why_fail(EBADMSG, why, "target id %u is active twice", ids[i]);
-	free(ids);
 	*nactive = k;
 	return ret;
 }
 
-int shm_view_check(const struct shm_view *v, char *why)
+/* The lookup names active slots only, and as often as each one says. */
+static int check_lookup(const struct shm_view *v, uint32_t *count,
+			uint32_t nactive, char *why)
 {
-	uint32_t *count, nactive, i;
+	uint32_t i;
 	int ret = 0;
 
-	if (check_targets(v, &nactive, why) < 0)
-		return -1;
-	count = calloc(v->n ? v->n : 1, sizeof(*count));
-	if (!count)
-		return -1;
+	memset(count, 0, sizeof(*count) * v->n);
 	for (i = 0; i < v->m && ret == 0; i++) {
 		uint32_t slot = v->lookup[i];
 
@@ -89,6 +113,20 @@ int shm_view_check(const struct shm_view *v, char *why)
 			ret = why_fail(EBADMSG, why,
 				   "target %u claims %u entries but has %u",
 				   v->targets[i].id, v->targets[i].entries, count[i]);
-	free(count);
+	return ret;
+}
+
+int shm_view_check(const struct shm_view *v, char *why)
+{
+	uint32_t *work = v->scratch, nactive;
+	int ret;
+
+	if (!work && !(work = malloc(sizeof(*work) * (v->n ? v->n : 1))))
+		return -1;
+	ret = check_targets(v, work, &nactive, why);
+	if (ret == 0)
+		ret = check_lookup(v, work, nactive, why);
+	if (work != v->scratch)
+		free(work);
 	return ret;
 }

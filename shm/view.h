@@ -15,6 +15,7 @@ struct shm_view {
 	uint64_t generation;
 	struct shm_target *targets;	/* n slots */
 	uint32_t *lookup;		/* m slot indexes, or SHM_NO_SLOT */
+	uint32_t *scratch;		/* n entries for shm_view_check(), or NULL */
 };
 
 /**
@@ -23,6 +24,8 @@ struct shm_view {
  * @m: table size
  * @n: number of slots
  *
+ * The view gets the scratch space shm_view_check() works in, so that
+ * reading a table into it (shm_read()) allocates nothing.
  * Returns 0, or -1 with errno ENOMEM.
  */
 int shm_view_init(struct shm_view *v, uint32_t m, uint32_t n);
@@ -40,8 +43,9 @@ void shm_view_free(struct shm_view *v);
  *
  * Checks that active ids are non-zero and unique, weights are in range,
  * every lookup entry names an active slot (or all are empty when no target
- * is active), and each target's entry count matches the lookup.
- * Returns 0, or -1 with errno EBADMSG.
+ * is active), and each target's entry count matches the lookup.  Works in
+ * v->scratch, and allocates only for a view without one.
+ * Returns 0, or -1 with errno EBADMSG (or ENOMEM without scratch space).
  */
 int shm_view_check(const struct shm_view *v, char *why);
 

@@ -92,7 +92,7 @@ micro_activate()
 	local t0 t1 ids
 
 	ids=$(seq 1 1000 | tr '\n' ' ')
-	NFQLB_SHM="$NFQLB_SHM-act" "$NFQLB" init --M 65537 --N 1000 --force >/dev/null ||
+	NFQLB_SHM="$NFQLB_SHM-act" "$NFQLB" init --M 65537 --N 1000 --force --empty >/dev/null ||
 		fail "init M=65537 N=1000"
 	t0=$(now_ns)
 	# shellcheck disable=SC2086

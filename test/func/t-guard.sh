@@ -79,7 +79,7 @@ nsx lb "$NFQLB" route add 1 via 10.9.0.2 || fail "route add"
 full route nsx lb "$NFQLB" route show
 
 info "an activation that leaves a target without entries is refused"
-"$NFQLB" init --force --M 997 || fail "init"
+"$NFQLB" init --force --empty --M 997 || fail "init"
 "$NFQLB" activate 30 10 20 || fail "activate"
 before=$("$NFQLB" show --json) || fail "show --json"
 one_error zero activate end \
@@ -118,7 +118,7 @@ for args in "show" "init" "delete" "activate 1" "lb --queue 0"; do
 done
 
 info "warnings: the last target deactivated, a used table deleted"
-"$NFQLB" init --force || fail "init"
+"$NFQLB" init --force --empty || fail "init"
 "$NFQLB" activate 1 2 || fail "activate"
 "$NFQLB" deactivate 1 2>"$LOGDIR/err" || fail "deactivate 1"
 [ -s "$LOGDIR/err" ] && fail "deactivate 1 warned: $(cat "$LOGDIR/err")"

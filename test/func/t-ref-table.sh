@@ -21,7 +21,8 @@ check()
 	local -A active=()
 
 	shift 2
-	"$NFQLB" init --force --M "$m" --N $((m < 64 ? m : 64)) --seed "$seed" || fail "init M=$m"
+	"$NFQLB" init --force --empty --M "$m" --N $((m < 64 ? m : 64)) --seed "$seed" ||
+		fail "init M=$m"
 	for step in "$@"; do
 		id=${step:1}
 		w=${id#*:}

@@ -356,7 +356,7 @@ lab_routes()
 # lab_table IDS...: a fresh table with these targets active.
 lab_table()
 {
-	"$NFQLB" init --force --M "$LAB_M" >/dev/null ||
+	"$NFQLB" init --force --empty --M "$LAB_M" >/dev/null ||
 		fail "nfqlb init failed"
 	[ $# -eq 0 ] || "$NFQLB" activate "$@" || fail "nfqlb activate $* failed"
 }

@@ -192,6 +192,9 @@ START_TEST(test_corrupt_object)
 	want_failure(run("init", NULL), "init", "already exists");
 	want_failure(run("delete", NULL), "delete", "is not an nfqlb table");
 	ck_assert_int_eq(run("init", "--force", NULL), 0);
+	ck_assert_ptr_nonnull(strstr(cli_err, "nfqlb: init: warning: the targets of the old "
+				       "table"));
+	ck_assert_ptr_nonnull(strstr(cli_err, "could not be kept (not an nfqlb table"));
 	ck_assert_int_eq(run("show", NULL), 0);
 }
 END_TEST
@@ -302,6 +305,31 @@ START_TEST(test_delete_foreign)
 }
 END_TEST
 
+/* init --force keeps the active targets and weights; --empty does not;
+ * a new N or M that cannot hold them is refused and nothing changes. */
+START_TEST(test_init_force_keeps)
+{
+	ck_assert_int_eq(run("init", NULL), 0);
+	ck_assert_int_eq(run("activate", "7", "8", NULL), 0);
+	ck_assert_int_eq(run("activate", "--weight", "4", "8", NULL), 0);
+	want_failure(run("init", "--force", "--N", "1", NULL), "init",
+		     "its 2 active targets do not fit in N=1; nothing changed");
+	want_failure(run("init", "--force", "--M", "2", "--N", "2", NULL), "init",
+		     "target 7 (weight 1) would get none of the M=2 entries next to weight 4: "
+		     "use a larger M or smaller weights; nothing changed");
+	ck_assert_int_eq(run("init", "--force", "--M", "65537", "--seed", "3", NULL), 0);
+	ck_assert_str_eq(cli_err, "");
+	ck_assert_int_eq(run("show", "--json", NULL), 0);
+	ck_assert_msg(strncmp(cli_out, "{\"M\":65537,\"N\":32,\"hash\":\"5tuple\",\"seed\":3,"
+			      "\"generation\":1,\"targets\":[{\"id\":7,\"weight\":1,"
+			      "\"entries\":13107},{\"id\":8,\"weight\":4,\"entries\":52430}]",
+			      141) == 0, "%.160s", cli_out);
+	ck_assert_int_eq(run("init", "--force", "--empty", NULL), 0);
+	ck_assert_int_eq(run("show", "--json", NULL), 0);
+	ck_assert_ptr_nonnull(strstr(cli_out, "\"generation\":0,\"targets\":[],"));
+}
+END_TEST
+
 Suite *make_cli_suite(void)
 {
 	Suite *s = suite_create("cli");
@@ -318,6 +346,7 @@ Suite *make_cli_suite(void)
 	tcase_add_test(tc, test_show_by_id);
 	tcase_add_test(tc, test_warnings);
 	tcase_add_test(tc, test_delete_foreign);
+	tcase_add_test(tc, test_init_force_keeps);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -773,6 +774,31 @@ END_TEST
 
 /* ---------------------------------------------------------------- the command */
 
+/* Removed and made again under the checker (rm + init): nothing marks the
+ * old object, and the checker still writes into the new table. */
+START_TEST(test_tab_follows_rm)
+{
+	struct shm_params prm = { 997, 8, 0, HASH_5TUPLE };
+	struct healthconf conf;
+	char path[80];
+	uint32_t w[8];
+	struct hset h;
+
+	table_activate(1, 1);
+	open_set(&h, &conf, 2, true);
+	snprintf(path, sizeof(path), "/%s", table);
+	ck_assert_int_eq(shm_unlink(path), 0);
+	ck_assert_int_eq(shm_create(table, &prm, false), 0);
+	table_activate(1, 1);
+	results(&h, 2, true, 2);
+	table_weights(w);
+	ck_assert_uint_eq(w[1], 1);
+	ck_assert_uint_eq(w[2], 1);
+	healthtab_close(&h);
+	healthconf_free(&conf);
+}
+END_TEST
+
 static char conf_path[64];
 
 static void write_conf(const char *text)
@@ -864,6 +890,7 @@ Suite *make_health_suite(void)
 	tcase_add_test(tc, test_tab_all_down_same_round);
 	tcase_add_test(tc, test_tab_all_down_deactivate);
 	tcase_add_test(tc, test_tab_follows_replacement);
+	tcase_add_test(tc, test_tab_follows_rm);
 	tcase_add_test(tc, test_cmd_errors);
 	tcase_add_test(tc, test_cmd_dry_run);
 	suite_add_tcase(s, tc);

@@ -915,6 +915,246 @@ START_TEST(test_published_stuck_busy)
 }
 END_TEST
 
+/* Validation sorts the active ids in the view's own scratch space (no
+ * allocation while the worker adopts a table): many ids in any order pass,
+ * and one id active twice, however far apart, is found. */
+START_TEST(test_view_check_many_ids)
+{
+	struct shm_view v;
+	uint32_t i;
+
+	ck_assert_int_eq(shm_view_init(&v, 997, 300), 0);
+	ck_assert_ptr_nonnull(v.scratch);
+	for (i = 0; i < 300; i++)
+		v.targets[i] = (struct shm_target){ (i * 7919) % 1009 + 1, 1, 1, 0 };
+	for (i = 0; i < 997; i++) {
+		v.lookup[i] = i % 300;
+		v.targets[i % 300].entries++;
+	}
+	ck_assert_msg(shm_view_check(&v, why) == 0, "%s", why);
+	v.targets[299].id = v.targets[3].id;
+	ck_assert_int_eq(shm_view_check(&v, why), -1);
+	ck_assert_int_eq(errno, EBADMSG);
+	ck_assert_msg(strstr(why, "active twice"), "%s", why);
+	shm_view_free(&v);
+	ck_assert_ptr_null(v.scratch);
+}
+END_TEST
+
+/* The object a name holds now, by identity. */
+START_TEST(test_same_object)
+{
+	struct shm_params p = { 7, 2, 0, HASH_5TUPLE };
+	struct shm *s = make(997, 32), *t;
+	char path[80];
+
+	ck_assert_int_eq(shm_same_object(s, why), 1);
+	snprintf(path, sizeof(path), "/%s", name);
+	ck_assert_int_eq(shm_unlink(path), 0);
+	ck_assert_int_eq(shm_same_object(s, why), -1);
+	ck_assert_int_eq(errno, ENOENT);
+	ck_assert_int_eq(shm_create(name, &p, false), 0);	/* rm + init */
+	ck_assert_int_eq(shm_same_object(s, why), 0);
+	ck_assert(!shm_retired(s));	/* nobody marked it: identity tells */
+	t = shm_attach(name, true, why);
+	ck_assert_ptr_nonnull(t);
+	ck_assert_int_eq(shm_same_object(t, why), 1);
+	shm_detach(t);
+	shm_detach(s);
+}
+END_TEST
+
+/* The private names replacements build under, left by this process. */
+static int tmp_left(void)
+{
+	char cmd[128];
+	int r;
+
+	snprintf(cmd, sizeof(cmd), "ls -a " SHM_DIR " | grep -q '^\\.nfqlb-new-%d-'",
+		 (int)getpid());
+	r = system(cmd);
+	return WIFEXITED(r) && WEXITSTATUS(r) == 0;
+}
+
+/* Targets 1 and 2 of weight 1 and 3 of weight 5, active. */
+static struct shm *make_three(uint32_t m, uint32_t n)
+{
+	const uint32_t ids[3] = { 1, 2, 3 }, weights[3] = { 1, 1, 5 };
+	struct shm *s = make(m, n);
+	uint32_t bad = 0;
+
+	ck_assert_msg(shm_set_targets(s, ids, weights, 3, &bad, why) == 0, "%s", why);
+	return s;
+}
+
+/* The active targets of what the name holds, as "id:weight " in slot order. */
+static void active_of(char *out, size_t len, struct shm **ps)
+{
+	struct shm *s = shm_attach(name, false, why);
+	struct shm_view v;
+	size_t used = 0;
+	uint32_t i;
+
+	ck_assert_msg(s != NULL, "attach: %s", why);
+	ck_assert_int_eq(shm_view_init(&v, s->m, s->n), 0);
+	ck_assert_msg(shm_read(s, &v, why) == 0, "read: %s", why);
+	out[0] = '\0';
+	for (i = 0; i < v.n; i++)
+		if (v.targets[i].active)
+			used += (size_t)snprintf(out + used, len - used, "%u:%u ",
+						 v.targets[i].id, v.targets[i].weight);
+	shm_view_free(&v);
+	*ps = s;
+}
+
+START_TEST(test_replace_keeps_targets)
+{
+	struct shm_params p = { 65537, 8, 7, HASH_ADDR };
+	struct shm *old = make_three(997, 32), *s;
+	char lost[WHY_MAX] = "x", got[128];
+	const uint32_t id = 4;
+	uint32_t bad;
+	size_t kept = 0;
+
+	ck_assert_msg(shm_replace(name, &p, &kept, lost, why) == 0, "%s", why);
+	ck_assert_uint_eq(kept, 3);
+	ck_assert_str_eq(lost, "");
+	active_of(got, sizeof(got), &s);
+	ck_assert_str_eq(got, "1:1 2:1 3:5 ");
+	ck_assert_uint_eq(s->m, 65537);
+	ck_assert_uint_eq(s->n, 8);
+	ck_assert_uint_eq(s->seed, 7);
+	ck_assert_int_eq(s->mode, HASH_ADDR);
+	ck_assert_uint_eq(shm_generation(s), 1);	/* one update */
+	ck_assert_int_eq(shm_same_object(old, why), 0);
+	/* A writer still holding the old object cannot publish into it. */
+	ck_assert_int_eq(shm_activate(old, &id, 1, 0, &bad, why), -1);
+	ck_assert_int_eq(errno, ESTALE);
+	ck_assert(!tmp_left());
+	shm_detach(s);
+	shm_detach(old);
+}
+END_TEST
+
+/* A new N or M that cannot hold the targets: refused, nothing changes. */
+START_TEST(test_replace_refuses)
+{
+	struct shm_params small_n = { 997, 2, 0, HASH_5TUPLE };
+	struct shm_params small_m = { 3, 3, 0, HASH_5TUPLE };
+	struct shm *old = make_three(997, 32), *s;
+	char lost[WHY_MAX], got[128];
+	size_t kept = 9;
+
+	ck_assert_int_eq(shm_replace(name, &small_n, &kept, lost, why), -1);
+	ck_assert_int_eq(errno, ENOSPC);
+	ck_assert_msg(strstr(why, "3 active targets"), "%s", why);
+	ck_assert_int_eq(shm_replace(name, &small_m, &kept, lost, why), -1);
+	ck_assert_int_eq(errno, ERANGE);
+	ck_assert_msg(strstr(why, "would get none of the M=3 entries"), "%s", why);
+	ck_assert_uint_eq(kept, 0);
+	ck_assert_int_eq(shm_same_object(old, why), 1);
+	ck_assert(!shm_retired(old));
+	active_of(got, sizeof(got), &s);
+	ck_assert_str_eq(got, "1:1 2:1 3:5 ");
+	ck_assert_uint_eq(shm_generation(s), 1);
+	ck_assert(!tmp_left());
+	shm_detach(s);
+	shm_detach(old);
+}
+END_TEST
+
+/* Damage, or nothing at all, under the name: an empty table, and why. */
+START_TEST(test_replace_damaged)
+{
+	struct shm_params p = { 251, 8, 0, HASH_5TUPLE };
+	char lost[WHY_MAX], got[128];
+	struct shm *old, *s;
+	size_t kept = 9;
+
+	ck_assert_int_eq(shm_replace(name, &p, &kept, lost, why), 0);	/* missing */
+	ck_assert_str_eq(lost, "");
+	ck_assert_uint_eq(kept, 0);
+	teardown();
+	write_file("junk junk junk junk", 19);
+	ck_assert_int_eq(shm_replace(name, &p, &kept, lost, why), 0);
+	ck_assert_msg(strstr(lost, "truncated"), "%s", lost);
+	active_of(got, sizeof(got), &s);
+	ck_assert_str_eq(got, "");
+	shm_detach(s);
+	teardown();
+	old = make_three(997, 32);
+	live_targets(old)[0].active = 0;	/* the lookup names an inactive slot */
+	ck_assert_int_eq(shm_replace(name, &p, &kept, lost, why), 0);
+	ck_assert_msg(strstr(lost, "names no active target"), "%s", lost);
+	ck_assert_uint_eq(kept, 0);
+	ck_assert_int_eq(shm_same_object(old, why), 0);
+	active_of(got, sizeof(got), &s);
+	ck_assert_str_eq(got, "");
+	shm_detach(s);
+	shm_detach(old);
+}
+END_TEST
+
+/* shm_create(force) replaces whatever the name holds with an empty table. */
+START_TEST(test_create_force_any_content)
+{
+	struct shm_params p = { 251, 8, 0, HASH_5TUPLE };
+	struct shm *old = make_three(997, 32), *s;
+	char got[128];
+
+	ck_assert_int_eq(shm_create(name, &p, true), 0);
+	ck_assert(shm_retired(old));
+	ck_assert_int_eq(shm_same_object(old, why), 0);
+	active_of(got, sizeof(got), &s);
+	ck_assert_str_eq(got, "");
+	shm_detach(s);
+	old->hdr->magic = 0;	/* not an nfqlb table any more */
+	shm_detach(old);
+	write_file("junk", 4);
+	ck_assert_int_eq(shm_create(name, &p, false), -1);
+	ck_assert_int_eq(errno, EEXIST);
+	ck_assert_int_eq(shm_create(name, &p, true), 0);
+	s = shm_attach(name, false, why);
+	ck_assert_msg(s != NULL, "%s", why);
+	ck_assert(!tmp_left());
+	shm_detach(s);
+}
+END_TEST
+
+/* While another process replaces the object over and over (M alternating),
+ * the name always holds a complete object with the three targets. */
+START_TEST(test_replace_never_missing)
+{
+	struct shm *s = make_three(997, 32), *r;
+	char got[128];
+	int i, status, seen = 0;
+	pid_t pid;
+
+	shm_detach(s);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		for (i = 0; i < 200; i++) {
+			struct shm_params p = { i & 1 ? 997 : 251, 32, (uint32_t)i, HASH_5TUPLE };
+			char l[WHY_MAX], w[WHY_MAX];
+			size_t k;
+
+			if (shm_replace(name, &p, &k, l, w) < 0 || k != 3 || l[0])
+				_exit(1);
+		}
+		_exit(0);
+	}
+	while (waitpid(pid, &status, WNOHANG) == 0) {
+		active_of(got, sizeof(got), &r);
+		ck_assert_str_eq(got, "1:1 2:1 3:5 ");
+		shm_detach(r);
+		seen++;
+	}
+	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	ck_assert_int_gt(seen, 0);
+}
+END_TEST
+
 Suite *make_shm_suite(void)
 {
 	Suite *s = suite_create("shm");
@@ -947,6 +1187,13 @@ Suite *make_shm_suite(void)
 	tcase_add_test(tc, test_guard_slots);
 	tcase_add_test(tc, test_writer_died_mid_publish);
 	tcase_add_test(tc, test_published_stuck_busy);
+	tcase_add_test(tc, test_view_check_many_ids);
+	tcase_add_test(tc, test_same_object);
+	tcase_add_test(tc, test_replace_keeps_targets);
+	tcase_add_test(tc, test_replace_refuses);
+	tcase_add_test(tc, test_replace_damaged);
+	tcase_add_test(tc, test_create_force_any_content);
+	tcase_add_test(tc, test_replace_never_missing);
 	tcase_set_timeout(tc, 60);
 	suite_add_tcase(s, tc);
 	return s;
