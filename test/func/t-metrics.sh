@@ -52,6 +52,15 @@ info "1. 40 datagrams through the worker on A"
 lo_send 40
 wait_for lo_marked_is 40 7 8 || fail "marked $(lo_marked 7 8), want 40"
 
+# The worker copies its queue's backlog from /proc once a second: wait
+# until it has copied an empty one, so that every later snapshot and
+# scrape sees the same numbers.
+queue_idle()
+{
+	"$NFQLB" stats --json | json_test 'j["queues"] and all(q["waiting"] == 0 for q in j["queues"])'
+}
+wait_for queue_idle || fail "the worker's queue never showed empty"
+
 # snap NAME TAG: `stats --json` and `show --json` of table NAME into
 # $LOGDIR/TAG.stats and $LOGDIR/TAG.show.
 snap()
