@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # nfqlb: one non-recursive Makefile.  `make help` lists the targets.
 
 BUILD   ?= build

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* shed.bpf.c: the shedding programs of `nfqlb lb --shed` (see nfqlb/shed.h).
  *
  * Two programs share one decision: shed_xdp runs in the driver's XDP,
@@ -227,4 +228,4 @@ int shed_tc(struct __sk_buff *skb)
 	return shed_now(data, end) ? TCX_DROP : TCX_NEXT;
 }
 
-char LICENSE[] SEC("license") = "Dual MIT/GPL";
+char LICENSE[] SEC("license") = "GPL";

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* shed_maps.h: what the shedding programs (bpf/shed.bpf.c) and their
  * loader (nfqlb/shed.c) share: the layout of the maps' keys and values.
  * Included by BPF C and by user space alike, so it uses only <linux/types.h>. */

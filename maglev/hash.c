@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* hash.c: target hashes and hash-mode names (see hash.h, README.md). */
 #include <errno.h>
 #include <string.h>

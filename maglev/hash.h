@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* hash.h: the seeded hashes nfqlb uses for target permutations and flows.
  *
  * Every function here is a pure function of its arguments.  They are defined

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* maglev.c: Maglev lookup tables (Eisenbud et al., NSDI 2016, section 3.4). */
 #include <errno.h>
 #include <stdlib.h>

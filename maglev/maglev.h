@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* maglev.h: Maglev consistent-hash lookup tables (NSDI 2016, section 3.4).
  *
  * Pure computation: no I/O, no printing.  The table is a pure function of

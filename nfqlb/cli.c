@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* cli.c: the subcommand table, help and version. */
 #include <errno.h>
 #include <stdio.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* cli.h: the nfqlb command line: one table of subcommands. */
 #ifndef NFQLB_CLI_H
 #define NFQLB_CLI_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* health.c: `nfqlb health`: its options, the probe loop and the signals.
  *
  * One thread runs every probe: nonblocking sockets and pidfds in one poll()

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* health.h: `nfqlb health`, the health checker.
  *
  * A separate process from the worker: it probes each configured target

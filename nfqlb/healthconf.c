@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* healthconf.c: the configuration file of `nfqlb health` (see healthconf.h). */
 #include <arpa/inet.h>
 #include <ctype.h>

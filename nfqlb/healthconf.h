@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* healthconf.h: the configuration file of `nfqlb health`.
  *
  * One check per line, `#` at the start of a word begins a comment:

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* healthtab.c: the health checker's tables and transitions (see healthtab.h). */
 #include <errno.h>
 #include <stdarg.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* healthtab.h: the health checker's targets and tables, and how it writes
  * their transitions into the tables.
  *

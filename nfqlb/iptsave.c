@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* iptsave.c: one VIP's share of an iptables-save dump (see iptsave.h). */
 #include <errno.h>
 #include <stdlib.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* iptsave.h: what an iptables-save dump holds of one VIP's chains.
  *
  * `nfqlb rules` runs nothing, so it learns the firewall's current state from

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* lb.c: the per-packet decision (see lb.h). */
 #include "nfqlb/lb.h"
 

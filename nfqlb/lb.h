@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* lb.h: the worker's decision for a batch of packets: classify, hash and
  * look up.  Pure: no I/O, no state, so tests and benchmarks run exactly it. */
 #ifndef NFQLB_LB_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* lbcmd.c: `nfqlb lb`, the NFQUEUE worker: one thread per queue (worker.c),
  * the main thread waiting for signals and running the shedding controller. */
 #include <errno.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* lbconf.c: the options of `nfqlb lb` (see lbconf.h). */
 #include <errno.h>
 #include <sched.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* lbconf.h: the configuration of `nfqlb lb`, from its options. */
 #ifndef NFQLB_LBCONF_H
 #define NFQLB_LBCONF_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* log.c: the worker's log lines (see log.h). */
 #include <stdarg.h>
 #include <stdio.h>

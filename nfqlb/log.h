@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* log.h: the worker's log lines on stderr. */
 #ifndef NFQLB_LOG_H
 #define NFQLB_LOG_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* metrics.c: `nfqlb metrics`, an HTTP server (libmicrohttpd) of the
  * Prometheus exposition of some tables, and `nfqlb stats --prometheus`. */
 #include <arpa/inet.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* metrics.h: the Prometheus side of the command line: `nfqlb metrics`,
  * which serves /metrics over HTTP, and `nfqlb stats --prometheus`.  Both
  * only read the shared tables (see prom.h); neither talks to a worker. */

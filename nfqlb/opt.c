@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* opt.c: option tables to getopt_long(), --help, numbers, error messages. */
 #include <errno.h>
 #include <getopt.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* opt.h: command tables, option tables, and the CLI's error conventions.
  *
  * One option table per command yields both the getopt_long() parsing and

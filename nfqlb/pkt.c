@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* pkt.c: the packet classifier (see pkt.h).
  *
  * Every multi-byte field is assembled from bytes: the capture buffer has no

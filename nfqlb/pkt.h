@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* pkt.h: the packet classifier, a pure function from bytes to a flow key.
  *
  * No I/O, no printing, no allocation.  It never reads outside data[0..len).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* probe.c: the nonblocking probes of `nfqlb health` (see probe.h). */
 #include <errno.h>
 #include <fcntl.h>

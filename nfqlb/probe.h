@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* probe.h: one health probe in flight, driven by poll().
  *
  * A probe never blocks: probe_start() opens a nonblocking socket (or forks

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* procq.c: reads /proc/net/netfilter/nfnetlink_queue, and finds the
  * process behind a queue's netlink port (see procq.h). */
 #include <ctype.h>

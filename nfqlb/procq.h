@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* procq.h: the kernel's NFQUEUE table, /proc/net/netfilter/nfnetlink_queue,
  * as seen from this process's network namespace.  The one reader of it,
  * and of the netlink sockets behind it. */

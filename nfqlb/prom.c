@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* prom.c: the Prometheus text exposition of shared tables (see prom.h). */
 #include <errno.h>
 #include <stdlib.h>

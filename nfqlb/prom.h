@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* prom.h: the Prometheus text exposition (format 0.0.4) of shared tables.
  *
  * One writer serves both `nfqlb stats --prometheus` and the /metrics

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* queue.c: NFQUEUE over libmnl: batched reads with recvmmsg(), batched
  * verdicts in one sendmsg(). */
 #include <arpa/inet.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* queue.h: one NFQUEUE, read in batches, with batched verdicts (libmnl). */
 #ifndef NFQLB_QUEUE_H
 #define NFQLB_QUEUE_H

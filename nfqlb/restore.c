@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* restore.c: `nfqlb restore`, which makes tables what a save says
  * (format: savefile.h).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* route.c: `nfqlb route add|del|show`, fwmark rules and routes via libnl. */
 #include <arpa/inet.h>
 #include <errno.h>

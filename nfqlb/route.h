@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* route.h: `nfqlb route`, the policy routing of direct server return.
  *
  * For a target ID, `nfqlb route add` installs, through libnl-route-3:

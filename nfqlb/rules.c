@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* rules.c: `nfqlb rules`, iptables-restore input for one VIP.
  *
  * Every rule lives in user chains of this VIP's own (see rules.h), entered

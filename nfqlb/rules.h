@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* rules.h: `nfqlb rules`, which prints iptables-restore input for one VIP.
  *
  * The command never runs iptables: it reads the firewall's current rules

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* save.c: `nfqlb save`, the tables' state as text (format: savefile.h). */
 #include <errno.h>
 #include <stdlib.h>

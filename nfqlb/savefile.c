@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* savefile.c: the text format of save and restore: parse, load, print
  * (see savefile.h). */
 #include <errno.h>

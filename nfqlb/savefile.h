@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* savefile.h: the text format of `nfqlb save` and `nfqlb restore`.
  *
  * Line-oriented, like iptables-save, so that two saves compare with diff:

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* shed.c: load shedding in XDP or tc (see shed.h): loads the programs of
  * bpf/shed.bpf.c, embedded in nfqlb as a libbpf skeleton, fills their
  * maps and attaches one of them through a BPF link. */

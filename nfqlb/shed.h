@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* shed.h: load shedding before the kernel's receive path (XDP or tc).
  *
  * Under a flood, the kernel spends about as much CPU receiving a packet up

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* shedctl.c: the shedding controller (see shedctl.h). */
 #include <arpa/inet.h>
 #include <errno.h>

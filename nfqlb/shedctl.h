@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* shedctl.h: the shedding controller of `nfqlb lb --shed`: started before
  * the queue threads, run by the main thread every SHED_TICK_NS (it reads
  * the queues' drops and backlog and sets the share the shedding program,

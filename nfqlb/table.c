@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* table.c: the commands that create, edit and print the shared table. */
 #include <errno.h>
 #include <fcntl.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* table.h: helpers the table commands share with the worker. */
 #ifndef NFQLB_TABLE_H
 #define NFQLB_TABLE_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* verify.c: a debug check of a table copy (see verify.h). */
 #include <stdio.h>
 #include <stdlib.h>

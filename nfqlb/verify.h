@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* verify.h: a debug check of a table copy against its own Maglev build.
  *
  * `nfqlb lb` runs it on every table it adopts when NFQLB_DEBUG_VERIFY is

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* worker.c: one queue thread of `nfqlb lb`: the packet loop, the table it
  * follows, and its housekeeping (see worker.h). */
 #include <errno.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* worker.h: one queue thread of `nfqlb lb`. */
 #ifndef NFQLB_WORKER_H
 #define NFQLB_WORKER_H

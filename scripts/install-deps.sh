@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Install what nfqlb needs to build and to run its tests, on Debian 12.
 # Run as root (or with sudo available).
 set -eu

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* counters.c: the counter sets and their ownership (see counters.h). */
 #include <errno.h>
 #include <fcntl.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* counters.h: the counter sets of the shared state: their schema (which
  * counter means what) and who owns each set.  Part of the shm module.
  *

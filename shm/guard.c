@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* guard.c: the truncation guard (see guard.h and shm_lost() in shm.h). */
 #include <errno.h>
 #include <pthread.h>

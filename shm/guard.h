@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* guard.h: the SIGBUS guard that lets a process survive the truncation of
  * an object it has mapped (see shm_lost() in shm.h).  Internal to the shm
  * module. */

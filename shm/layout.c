@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* layout.c: where each part of a state object lies (see shm.h), and the
  * validation of names, parameters and headers. */
 #include <errno.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* layout.h: where each part of a state object lies, and the checks of its
  * header.  Internal to the shm module (see the layout in shm.h). */
 #ifndef NFQLB_SHM_LAYOUT_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* publish.c: the publish/read protocol (see shm.h) and the updates that
  * publish new generations (see publish.h). */
 #include <errno.h>

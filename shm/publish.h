@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* publish.h: the publish/read protocol of a table (see shm.h), and the
  * updates that publish a new generation.  Part of the shm module. */
 #ifndef NFQLB_SHM_PUBLISH_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* shm.c: a state object's life: create or replace under its name, attach
  * with validation, follow the name, detach and remove (see shm.h). */
 #include <errno.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* shm.h: the shared state, a Maglev table in a POSIX shared-memory object.
  *
  * Layout (all offsets derived from m and n, every part 64-byte aligned):

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* view.c: a private copy of a table and its validation (see view.h). */
 #include <errno.h>
 #include <stdlib.h>

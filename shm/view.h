@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* view.h: a private, consistent copy of a published table, and the check
  * that it is a valid one.  Part of the shm module (include shm/shm.h). */
 #ifndef NFQLB_SHM_VIEW_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* why.c: one-line failure reasons (see why.h). */
 #include <errno.h>
 #include <stdarg.h>

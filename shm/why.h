@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* why.h: the one-line reason every fallible function can fill in.
  *
  * Functions that take `char *why` write at most WHY_MAX bytes there on

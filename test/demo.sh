@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # demo.sh: nfqlb in the lab, narrated; about a minute.  Run by `make demo`
 # (root), which passes NFQLB and TOOLS.  Everything happens in network
 # namespaces made here (nfqlb-demo<PID>-*) and its own table

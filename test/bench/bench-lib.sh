@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # shellcheck shell=bash disable=SC2034  # a library: its globals are read by the scripts that source it
 # bench-lib.sh: the topology, the rule sets and the measurements of
 # test/bench/bench.sh.  Sourced after test/func/lib.sh, whose namespaces,

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # bench.mk: `make bench`, the benchmarks under test/bench/ (included by the
 # Makefile).  The tools build with everything else's flags; the run needs
 # root, as the function tests do.

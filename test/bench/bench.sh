@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # bench.sh: `make bench`.  Runs the micro and macro benchmarks and rewrites
 # BENCHMARKS.md (BENCH_OUT overrides the path).  Needs root for the
 # namespaces; takes about 6 minutes on 2 vCPUs.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * micro: the micro benchmarks of `make bench`.
  *

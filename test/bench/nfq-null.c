@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * nfq-null: the do-nothing NFQUEUE consumer of the benchmark, the ceiling
  * for any NFQUEUE program on the machine.  It accepts every packet with one

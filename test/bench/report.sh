@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # shellcheck shell=bash
 # report.sh: BENCHMARKS.md from the figures bench.sh gathered in R[].
 # Sourced by bench.sh; write_report prints the whole file on stdout.

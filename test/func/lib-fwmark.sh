@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # shellcheck shell=bash disable=SC2034  # a library: its globals are read by the scripts that source it
 # lib-fwmark.sh: routing by fwmark on the star topology (lib-star.sh): the
 # targets hold the VIP, lb routes each mark to its target, and the helpers

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # shellcheck shell=bash disable=SC2034  # a library: its globals are read by the scripts that source it
 # lib-nat.sh: NAT mode on the star topology (lib-star.sh): targets behind
 # lb's DNAT, the VIP on lb for what goes unmarked, crafted packets from the

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # shellcheck shell=bash disable=SC2034  # a library: its globals are read by the scripts that source it
 # lib-star.sh: the star topology, client --- lb --- targets, that NAT mode
 # (topo_nat) and routing by fwmark (topo_fwmark, lib-fwmark.sh) share.

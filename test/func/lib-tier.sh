@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # shellcheck shell=bash disable=SC2034  # a library: its globals are read by the scripts that source it
 # lib-tier.sh: a tier of load balancers behind an ECMP router.
 # Sourced by lib.sh; tests source lib.sh only.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # shellcheck shell=bash disable=SC2034  # a library: its globals are read by the scripts that source it
 # lib-traffic.sh: traffic from the client with nfqlb-conn, and checks on
 # where it went.  Topology-free: the helpers take the namespace and the

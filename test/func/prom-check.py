@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
 """prom-check.py: check nfqlb's Prometheus exposition against its JSON.
 
 usage: prom-check.py EXPOSITION [--up NAME STATS_JSON SHOW_JSON]...

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # run.sh [TEST...]: run the function tests (default: every test/func/t-*.sh;
 # a TEST is a name like t-dsr), FUNC_JOBS of them at a time (default two
 # per CPU: the tests mostly wait on timers and the network),

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # t-bypass: the worker dies under NFQUEUE --queue-bypass, and comes back.
 #
 #	client --- lb (VIP on lo, echo "lb") --- t1, t2, t3

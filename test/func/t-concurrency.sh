@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # t-concurrency: two writers change the table in a tight loop for 10 s while
 # TCP and UDP traffic flows through the worker, in NAT mode.
 #

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # t-dsr: direct server return over IPv4 and IPv6 with `nfqlb route`.
 #
 #	client --- rt --- lb          rt routes the VIP to lb

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # t-follow: the worker follows the table's name, not the object it opened.
 # One namespace; UDP to 127.0.0.1:9999 goes through NFQUEUE 0 on OUTPUT,
 # and one filter rule per mark counts the packets that leave with it.

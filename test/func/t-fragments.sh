@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # t-fragments: tiny and overlapping fragments at a load balancer without
 # conntrack (DSR style: the mark decides, nothing is NATed).
 #

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # t-guard: the guard rails a new user runs into.
 #   - a printing command whose output cannot be written (stdout on
 #     /dev/full) exits 1 with the one line "nfqlb: <cmd>: write error: ...":

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # t-health: `nfqlb health` probes targets in other namespaces and writes
 # their transitions into the table.
 #

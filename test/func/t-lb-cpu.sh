@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # t-lb-cpu: `nfqlb lb --cpu LIST` pins each queue thread to its CPU, in
 # order; the threads run with the normal scheduler by default (and with
 # --rt-priority 0), and SCHED_FIFO at priority P with --rt-priority P.  Bad lists and priorities are usage errors (exit 2, one

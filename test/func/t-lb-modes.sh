@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # t-lb-modes: hash modes and the no-target verdict, on loopback in one
 # namespace.  UDP to 127.0.0.1..4 goes through NFQUEUE 0 on
 # OUTPUT; filter rules count the packets by mark, and one rule per flow

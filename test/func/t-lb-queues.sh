@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # t-lb-queues: `nfqlb lb --queue 0:1` runs one thread per queue, paired with
 # `--queue-balance 0:1 --queue-cpu-fanout` (the queue follows the sending
 # CPU); both queues take packets and every packet leaves marked.  A second worker on a queue already taken fails with exit 1 and

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # t-lb-shed: `nfqlb lb --shed IFNAME` attaches its shedding program to the
 # interface while it runs (XDP in the driver, or tc ingress with
 # --shed-mode tc), passes traffic while there is no overload,

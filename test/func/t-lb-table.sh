@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # t-lb-table: the worker follows the table through its life, and survives a
 # corrupt one.  One namespace; UDP to 127.0.0.1:9999 goes through NFQUEUE 0
 # on OUTPUT, and a filter rule counts the packets that come back marked.

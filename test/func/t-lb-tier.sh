@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # t-lb-tier: two load balancers with identical tables behind an ECMP router
 # make the same choice, so a connection keeps its target when its packets
 # switch from one load balancer to the other.

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # t-lb-verdicts: every packet leaves the worker with the mark the worker
 # chose for it, also when verdicts go out as batches (consecutive packets
 # with the same mark are answered with one NFQNL_MSG_VERDICT_BATCH).

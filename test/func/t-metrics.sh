@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # t-metrics: the Prometheus exposition, printed and served.  One namespace;
 # UDP to 127.0.0.1:9999 goes through NFQUEUE 0 on OUTPUT to a worker on
 # table A, so its counters are not zero.  Table B (a name with a quote and

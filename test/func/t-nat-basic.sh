@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # t-nat-basic: the core end-to-end case in NAT mode.
 #
 #	client --- lb --- t1, t2, t3

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # t-overload: more packets than the worker takes, in NAT mode.
 #
 #	client --- lb (VIP on lo, echo "lb") --- t1, t2, t3

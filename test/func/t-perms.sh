@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # t-perms: the state object belongs to root, mode 0600, and a non-root user
 # can neither change it nor read it.
 #   - init (under umask 0, and init --force) makes it 0600 root:root;

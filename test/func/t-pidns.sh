@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # t-pidns: two workers on one table, as workers in two containers sharing
 # /dev/shm are: one in the root PID namespace, in network namespace lb, and
 # one in a PID namespace of its own (`unshare -p -f`, where it is PID 1), in

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # t-ref-table: the table nfqlb builds equals, entry for entry, the one that
 # test/ref/maglev_ref.py builds from README's specification alone, for
 # several M, seeds, weights and histories.  Needs no root.

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # t-restart: with every packet queued, connections survive restarts of the
 # worker, because it keeps no state: the same table gives the same marks.
 #

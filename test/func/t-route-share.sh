@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # t-route-share: `nfqlb route` never lets two ids share a routing table
 # silently.
 #   - add refuses a table that another id's rule (nfqlb's or not) looks up,

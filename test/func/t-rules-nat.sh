@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # t-rules-nat: NAT mode with the rules `nfqlb rules --nat` prints, with all
 # packets queued and then with --syn-only, IPv4 and IPv6.
 #

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # t-rules: `nfqlb rules` is idempotent and its removal needs no mode options,
 # IPv4 and IPv6, in one namespace of this test.
 #

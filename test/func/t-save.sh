@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # t-save: nfqlb save and restore.
 #
 # Two tables (weights, hex ids, a non-default hash and seed) are saved,

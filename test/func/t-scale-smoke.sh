@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # t-scale-smoke: a small scale-in/scale-out measurement (test/scale/scale.sh
 # over the DSR lab: 6 targets, 40 long-lived connections) and the
 # invariants that must hold whatever the timing:

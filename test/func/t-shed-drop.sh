@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # t-shed-drop: under a flood, `nfqlb lb --shed c0 --vip VIPS` drops packets
 # to the VIPs, and only those.
 #

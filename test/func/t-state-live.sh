@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # t-state-live: the worker survives damage to the object while it runs.
 # One namespace; UDP to 127.0.0.1:9999 goes through NFQUEUE 0 on OUTPUT,
 # and a filter rule per mark counts the packets that come back marked.

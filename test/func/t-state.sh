@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # t-state: every command refuses a corrupt or hostile state object.
 #
 # For each damage below, made in a fresh M=997 N=32 table with targets

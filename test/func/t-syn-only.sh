@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # t-syn-only: in SYN-only mode, established connections survive the drain of
 # their own target and restarts of the worker, over IPv4 and IPv6.
 #

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # t-udp-icmp: UDP flows stay on one target, and an ICMP error about a flow
 # reaches that flow's target, over IPv4 and IPv6.
 #

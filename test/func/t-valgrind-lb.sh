@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # t-valgrind-lb: `nfqlb lb` under valgrind --leak-check=full handles
 # packets, a truncated object (the SIGBUS guard), a replaced object and
 # SIGTERM, and then exits 0 with 0 errors and every heap block freed.

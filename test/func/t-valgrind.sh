@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # t-valgrind: every CLI command, on its success and its error paths, runs
 # clean under valgrind --leak-check=full: the exit code it should have, 0
 # errors, and no heap block left at exit (of any leak kind, reachable

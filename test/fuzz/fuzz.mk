@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # test/fuzz/fuzz.mk: libFuzzer targets, built with clang, ASan and UBSan.
 # Included by the Makefile.  `make fuzz` runs each target for FUZZ_TIME
 # seconds of CPU, `make fuzz-smoke` for FUZZ_SMOKE_TIME, the targets side by

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* fuzz_cli.c: libFuzzer target for the command line (nfqlb/cli.c, opt.c,
  * and the parsing in table.c and lb.c).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* fuzz_pkt.c: libFuzzer target for the packet classifier (nfqlb/pkt.c).
  *
  * The input is one packet from its IP header on.  pkt_classify() is the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* fuzz_shm.c: libFuzzer target for the validation of the shared state.
  *
  * The input is a state file: byte 0 holds flags, the rest is written as

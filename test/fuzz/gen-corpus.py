@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
 """gen-corpus.py: write the seed corpus for the fuzz targets.
 
     test/fuzz/gen-corpus.py [DIR]      (default: test/fuzz/corpus)

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # run-fuzz.sh SECONDS DIR NAME...: run each libFuzzer target DIR/fuzz_NAME
 # for SECONDS of CPU, starting from the seeds in test/fuzz/corpus/NAME (never
 # written) and the inputs earlier runs found in DIR/corpus/NAME.  Prints

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # shellcheck shell=bash
 # lab-lib.sh: the nfqlb lab, a topology of network namespaces with clients,
 # an optional ECMP router, a tier of load balancers and N targets.  Source

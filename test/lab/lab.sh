@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # lab.sh: build the nfqlb lab, start nfqlb in it, use it, tear it down.
 # As root, after `make`:
 #

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
 """An independent implementation of nfqlb's table, written from README.md's
 "The Maglev algorithm" section alone.  Used by the function tests to check
 that the C code and the specification agree.

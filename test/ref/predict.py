@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Predict, with the reference model alone (maglev_ref.py), the target nfqlb
 gives each flow, so that a test can choose flows whose targets it knows and
 check every one, instead of hoping that random source ports spread.

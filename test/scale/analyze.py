@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Turn the scale runs of scale.sh into the loss table and the plot data.
 
 usage: analyze.py OUTDIR

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # shellcheck shell=bash
 # scale-lib.sh: one scale-in or scale-out run over the lab, in one mode.
 # Source test/func/lib.sh and test/lab/lab-lib.sh first.  Used by scale.sh,

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # scale.gp: live connections per target around the change, one panel per
 # event (rows) and mode (columns).  Run by scale.sh in OUTDIR/plot, where
 # analyze.py left EVENT-MODE.dat and vars.gp:

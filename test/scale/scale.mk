@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # scale.mk: `make scale`, the scale-in/scale-out measurement (root).
 # SCALE_OUT picks the results directory (default build/scale);
 # SCALE_ARGS passes options to test/scale/scale.sh.

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # scale.sh: scale-in and scale-out with long-lived connections, comparing
 # nfqlb with all packets queued, nfqlb SYN-only, and the kernel's modulo
 # hash (iptables HMARK).  Run by `make scale` (root); about 75 s.

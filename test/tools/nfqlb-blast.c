@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * nfqlb-blast: traffic for the benchmarks (test/bench/).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * nfqlb-conn: a client for the tests and the lab.  It talks to nfqlb-echo
  * through the load balancer and records which target answered.

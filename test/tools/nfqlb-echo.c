@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * nfqlb-echo: a TCP and UDP server for the function tests.  It answers every
  * chunk read on a TCP connection, and every UDP datagram, with "NAME\n", so a

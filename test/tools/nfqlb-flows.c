@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * nfqlb-flows: COUNT short TCP exchanges with nfqlb-echo, each from a fixed
  * source port (SPORT, SPORT + 1, ...), printing which target answered each

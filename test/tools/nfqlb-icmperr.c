@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * nfqlb-icmperr: for the function tests, make a UDP flow to a VIP and then
  * send the ICMP error a router on the way back would send about it.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * nfqlb-inject: craft IPv4/IPv6 packets, good and malformed, and send them as
  * Ethernet frames on one interface through an AF_PACKET socket, so that no

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * tools.h: what the test tools share.  Each tool is built from its one .c
  * file, so everything here is static inline.  Define PROG (the tool's name,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* check-all.c: the single Check runner for every unit-test suite. */
 #include <stdlib.h>
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* cli_run.c: run an nfqlb command line in the unit tests, output captured. */
 #include <check.h>
 #include <stdio.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* cli_run.h: run an nfqlb command line inside the unit tests and capture
  * what it prints. */
 #ifndef NFQLB_TEST_CLI_RUN_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* suites.h: one make_<area>_suite() per test file, run from check-all.c. */
 #ifndef NFQLB_TEST_SUITES_H
 #define NFQLB_TEST_SUITES_H

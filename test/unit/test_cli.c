@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* test_cli.c: the command line: argument errors, messages, exit codes. */
 #include <stdarg.h>
 #include <stdio.h>

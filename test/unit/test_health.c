@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* test_health.c: the health checker: its file format (nfqlb/healthconf.c),
  * its rise/fall counting, its probes on loopback (nfqlb/probe.c), and how it
  * writes transitions into a table (nfqlb/healthtab.c). */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* test_lb.c: the worker's pure parts: the batch decision, the CPU list of
  * --cpu, and the shedding controller. */
 #include <errno.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* test_maglev.c: the Maglev table and the hashes behind it. */
 #include <errno.h>
 #include <stdlib.h>

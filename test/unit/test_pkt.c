@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* test_pkt.c: the packet classifier, on packets built byte by byte. */
 #include <stdbool.h>
 #include <stdlib.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* test_prom.c: the Prometheus exposition (prom.c) and the commands that
  * print or serve it (stats --prometheus, metrics). */
 #include <errno.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* test_queue.c: the NFQUEUE socket without a kernel: a queue around one end
  * of a socketpair, packet messages written to the other end, and the
  * verdict messages read back there and played against a model of the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* test_route.c: `nfqlb route`: argument errors, and, as root, add, show and
  * del in a network namespace of the test's own (unshare(CLONE_NEWNET) in
  * Check's forked test process) with one veth pair. */

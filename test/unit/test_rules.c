@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* test_rules.c: `nfqlb rules`: the output of each mode, what it does with
  * the firewall's current rules (iptables-save on stdin), and bad input. */
 #include <fcntl.h>

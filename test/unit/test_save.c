@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* test_save.c: the save format (parse, print), shm_set_targets(), and the
  * save and restore commands. */
 #include <errno.h>

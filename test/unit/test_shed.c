@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* test_shed.c: the shedding programs (bpf/shed.bpf.c), run by the kernel on
  * made-up Ethernet frames (BPF_PROG_TEST_RUN), the XDP and the tc program
  * alike; attaching them in a network namespace of the test's own; and the

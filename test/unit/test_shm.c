@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* test_shm.c: the shared state: creation, validation, updates, concurrency. */
 #include <errno.h>
 #include <fcntl.h>

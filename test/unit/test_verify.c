@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* test_verify.c: the NFQLB_DEBUG_VERIFY check (nfqlb/verify.c). */
 #include <check.h>
 #include <string.h>
