@@ -1,0 +1,158 @@
+#!/usr/bin/env python3
+"""doccheck.py SRC: check the Markdown documents of the tree SRC.
+
+Every relative link in every .md file (outside code blocks and code spans)
+must point to a file or directory that exists inside SRC, and a link with
+an anchor (FILE.md#ANCHOR, or #ANCHOR in the same file) to a heading of
+that Markdown file: GitHub's anchors, the heading's text in lower case,
+without punctuation, spaces as hyphens, -1, -2, ... for repeated ones.
+Every .md file must be reached from SRC/README.md by following such links.
+
+The .md files are those under SRC except in build/, test/fuzz/corpus/ and
+hidden directories.  Prints one line per problem, "FILE: what", and exits
+1 when there is any, 0 when there is none (printing nothing), 2 on usage.
+"""
+import os
+import re
+import sys
+
+SKIP_DIRS = {"build", os.path.join("test", "fuzz", "corpus")}
+
+
+def md_files(src):
+    """The .md files under src, as paths relative to it."""
+    found = []
+    for top, dirs, files in os.walk(src):
+        rel = os.path.relpath(top, src)
+        dirs[:] = sorted(d for d in dirs
+                         if not d.startswith(".") and d != "__pycache__" and
+                         os.path.normpath(os.path.join(rel, d)) not in SKIP_DIRS)
+        for f in sorted(files):
+            if f.endswith(".md"):
+                found.append(os.path.normpath(os.path.join(rel, f)))
+    return found
+
+
+def prose(text):
+    """text without fenced code blocks and code spans; lines kept."""
+    out = []
+    fence = None
+    for line in text.split("\n"):
+        m = re.match(r"\s{0,3}(`{3,}|~{3,})", line)
+        if fence:
+            if m and m.group(1)[0] == fence[0] and len(m.group(1)) >= len(fence):
+                fence = None
+            out.append("")
+        elif m:
+            fence = m.group(1)
+            out.append("")
+        else:
+            out.append(line)
+    return re.sub(r"`[^`]*`", "", "\n".join(out))
+
+
+def slug(heading):
+    """GitHub's anchor for a heading's text."""
+    text = re.sub(r"!?\[([^\]]*)\]\([^)]*\)", r"\1", heading)
+    text = text.replace("`", "").replace("*", "").strip().lower()
+    text = re.sub(r"[^\w\- ]", "", text)
+    return text.replace(" ", "-")
+
+
+def anchors(text):
+    """The anchors of a Markdown text's headings."""
+    seen = {}
+    found = set()
+    fence = None
+    for line in text.split("\n"):
+        m = re.match(r"\s{0,3}(`{3,}|~{3,})", line)
+        if fence:
+            if m and m.group(1)[0] == fence[0]:
+                fence = None
+            continue
+        if m:
+            fence = m.group(1)
+            continue
+        h = re.match(r"#{1,6}\s+(.*?)\s*#*\s*$", line)
+        if not h:
+            continue
+        s = slug(h.group(1))
+        n = seen.get(s, 0)
+        seen[s] = n + 1
+        found.add(s if n == 0 else "%s-%d" % (s, n))
+    return found
+
+
+def links(text):
+    """The targets of a Markdown text's inline and reference links."""
+    body = prose(text)
+    found = re.findall(r"!?\[[^\]]*\]\(\s*<?([^)\s>]+)>?(?:\s+\"[^\"]*\")?\s*\)", body)
+    found += re.findall(r"^\s{0,3}\[[^\]]+\]:\s*<?(\S+?)>?(?:\s.*)?$", body, re.M)
+    return found
+
+
+def check(src):
+    """The problems of the tree src, as "FILE: what" lines."""
+    problems = []
+    docs = md_files(src)
+    texts = {d: open(os.path.join(src, d), encoding="utf-8").read() for d in docs}
+    graph = {d: set() for d in docs}
+    for d in docs:
+        for target in links(texts[d]):
+            if re.match(r"[A-Za-z][A-Za-z0-9+.-]*:", target):
+                continue        # a URL: http:, https:, mailto:
+            path, _, anchor = target.partition("#")
+            if path:
+                dest = os.path.normpath(os.path.join(os.path.dirname(d), path))
+            else:
+                dest = d
+            if dest.startswith("..") or os.path.isabs(dest):
+                problems.append("%s: link '%s' leaves the tree" % (d, target))
+                continue
+            full = os.path.join(src, dest)
+            if not os.path.exists(full):
+                problems.append("%s: link '%s': no such file %s" % (d, target, dest))
+                continue
+            if not dest.endswith(".md"):
+                if anchor:
+                    problems.append("%s: link '%s': an anchor into a file that is not Markdown"
+                                    % (d, target))
+                continue
+            if dest in graph:
+                graph[d].add(dest)
+            if anchor:
+                text = texts.get(dest)
+                if text is None:
+                    text = open(full, encoding="utf-8").read()
+                if anchor not in anchors(text):
+                    problems.append("%s: link '%s': %s has no heading #%s"
+                                    % (d, target, dest, anchor))
+    if "README.md" not in graph:
+        problems.append("README.md: missing")
+        return problems
+    reached = {"README.md"}
+    todo = ["README.md"]
+    while todo:
+        for nxt in sorted(graph[todo.pop()]):
+            if nxt not in reached:
+                reached.add(nxt)
+                todo.append(nxt)
+    for d in docs:
+        if d not in reached:
+            problems.append("%s: not linked from README.md, nor from a document it links"
+                            % d)
+    return problems
+
+
+def main(argv):
+    if len(argv) != 2 or not os.path.isdir(argv[1]):
+        sys.stderr.write("usage: doccheck.py SRC\n")
+        return 2
+    problems = check(argv[1])
+    for p in problems:
+        print(p)
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
