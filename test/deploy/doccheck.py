@@ -24,9 +24,10 @@ def md_files(src):
     found = []
     for top, dirs, files in os.walk(src):
         rel = os.path.relpath(top, src)
-        dirs[:] = sorted(d for d in dirs
-                         if not d.startswith(".") and d != "__pycache__" and
-                         os.path.normpath(os.path.join(rel, d)) not in SKIP_DIRS)
+        dirs[:] = sorted(
+            d for d in dirs
+            if not d.startswith(".") and d != "__pycache__" and
+            os.path.normpath(os.path.join(rel, d)) not in SKIP_DIRS)
         for f in sorted(files):
             if f.endswith(".md"):
                 found.append(os.path.normpath(os.path.join(rel, f)))
@@ -40,7 +41,8 @@ def prose(text):
     for line in text.split("\n"):
         m = re.match(r"\s{0,3}(`{3,}|~{3,})", line)
         if fence:
-            if m and m.group(1)[0] == fence[0] and len(m.group(1)) >= len(fence):
+            mark = m.group(1) if m else ""
+            if mark[:1] == fence[0] and len(mark) >= len(fence):
                 fence = None
             out.append("")
         elif m:
@@ -86,61 +88,78 @@ def anchors(text):
 def links(text):
     """The targets of a Markdown text's inline and reference links."""
     body = prose(text)
-    found = re.findall(r"!?\[[^\]]*\]\(\s*<?([^)\s>]+)>?(?:\s+\"[^\"]*\")?\s*\)", body)
-    found += re.findall(r"^\s{0,3}\[[^\]]+\]:\s*<?(\S+?)>?(?:\s.*)?$", body, re.M)
+    inline = r"!?\[[^\]]*\]\(\s*<?([^)\s>]+)>?(?:\s+\"[^\"]*\")?\s*\)"
+    reference = r"^\s{0,3}\[[^\]]+\]:\s*<?(\S+?)>?(?:\s.*)?$"
+    found = re.findall(inline, body)
+    found += re.findall(reference, body, re.M)
     return found
+
+
+def check_link(src, doc, target, texts):
+    """The problem with the link target in doc, or None; and the .md file
+    it leads to, or None."""
+    if re.match(r"[A-Za-z][A-Za-z0-9+.-]*:", target):
+        return None, None       # a URL: http:, https:, mailto:
+    path, _, anchor = target.partition("#")
+    dest = doc
+    if path:
+        dest = os.path.normpath(os.path.join(os.path.dirname(doc), path))
+    if dest.startswith("..") or os.path.isabs(dest):
+        return "link '%s' leaves the tree" % target, None
+    full = os.path.join(src, dest)
+    if not os.path.exists(full):
+        return "link '%s': no such file %s" % (target, dest), None
+    if not dest.endswith(".md"):
+        if anchor:
+            return ("link '%s': an anchor into a file that is not Markdown"
+                    % target), None
+        return None, None
+    if anchor:
+        text = texts.get(dest)
+        if text is None:
+            with open(full, encoding="utf-8") as f:
+                text = f.read()
+        if anchor not in anchors(text):
+            return ("link '%s': %s has no heading #%s"
+                    % (target, dest, anchor)), dest
+    return None, dest
+
+
+def reached_from(start, graph):
+    """The documents reached from start through the links of graph."""
+    reached = {start}
+    todo = [start]
+    while todo:
+        for nxt in sorted(graph[todo.pop()]):
+            if nxt not in reached:
+                reached.add(nxt)
+                todo.append(nxt)
+    return reached
 
 
 def check(src):
     """The problems of the tree src, as "FILE: what" lines."""
     problems = []
     docs = md_files(src)
-    texts = {d: open(os.path.join(src, d), encoding="utf-8").read() for d in docs}
+    texts = {}
+    for d in docs:
+        with open(os.path.join(src, d), encoding="utf-8") as f:
+            texts[d] = f.read()
     graph = {d: set() for d in docs}
     for d in docs:
         for target in links(texts[d]):
-            if re.match(r"[A-Za-z][A-Za-z0-9+.-]*:", target):
-                continue        # a URL: http:, https:, mailto:
-            path, _, anchor = target.partition("#")
-            if path:
-                dest = os.path.normpath(os.path.join(os.path.dirname(d), path))
-            else:
-                dest = d
-            if dest.startswith("..") or os.path.isabs(dest):
-                problems.append("%s: link '%s' leaves the tree" % (d, target))
-                continue
-            full = os.path.join(src, dest)
-            if not os.path.exists(full):
-                problems.append("%s: link '%s': no such file %s" % (d, target, dest))
-                continue
-            if not dest.endswith(".md"):
-                if anchor:
-                    problems.append("%s: link '%s': an anchor into a file that is not Markdown"
-                                    % (d, target))
-                continue
+            problem, dest = check_link(src, d, target, texts)
+            if problem:
+                problems.append("%s: %s" % (d, problem))
             if dest in graph:
                 graph[d].add(dest)
-            if anchor:
-                text = texts.get(dest)
-                if text is None:
-                    text = open(full, encoding="utf-8").read()
-                if anchor not in anchors(text):
-                    problems.append("%s: link '%s': %s has no heading #%s"
-                                    % (d, target, dest, anchor))
     if "README.md" not in graph:
-        problems.append("README.md: missing")
-        return problems
-    reached = {"README.md"}
-    todo = ["README.md"]
-    while todo:
-        for nxt in sorted(graph[todo.pop()]):
-            if nxt not in reached:
-                reached.add(nxt)
-                todo.append(nxt)
+        return problems + ["README.md: missing"]
+    reached = reached_from("README.md", graph)
     for d in docs:
         if d not in reached:
-            problems.append("%s: not linked from README.md, nor from a document it links"
-                            % d)
+            problems.append("%s: not linked from README.md, nor from a "
+                            "document it links" % d)
     return problems
 
 
