@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
 """doccheck.py SRC: check the Markdown documents of the tree SRC.
 
 Every relative link in every .md file (outside code blocks and code spans)

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # t-quickstart: README.md's quick start works as written.
 #
 #	client --- lb --- sw (a bridge) --- t1, t2
