@@ -79,7 +79,7 @@ dist: ## build $(BUILD)/nfqlb-VERSION.tar.gz from the files git tracks
 	gzip -n -9 -f $(DIST:.gz=)
 	@echo $(DIST)
 
-check-deploy: $(NFQLB) $(OPTDUMP) $(COMPLETION) tools ## check install, dist, nfqlb(8), completion, units (root: in a namespace)
+check-deploy: $(NFQLB) $(OPTDUMP) $(COMPLETION) tools ## check install, dist, nfqlb(8), completion, units, the docs' links (root: in a namespace)
 	BUILD=$(BUILD) NFQLB=$(abspath $(NFQLB)) TOOLS=$(abspath $(BUILD)/tools) \
 		OPTDUMP=$(abspath $(OPTDUMP)) COMPLETION=$(abspath $(COMPLETION)) \
 		test/deploy/run.sh

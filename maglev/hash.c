@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* hash.c: target hashes and hash-mode names (see hash.h, README.md). */
+/* hash.c: target hashes and hash-mode names (see hash.h, docs/maglev.md). */
 #include <errno.h>
 #include <string.h>
 

@@ -3,7 +3,7 @@
  *
  * Every function here is a pure function of its arguments.  They are defined
  * on integer values, never on memory bytes, so they give the same results on
- * every host, C library and byte order.  README.md ("The Maglev algorithm")
+ * every host, C library and byte order.  docs/maglev.md ("The Maglev algorithm")
  * specifies them completely.
  */
 #ifndef NFQLB_HASH_H

@@ -2,7 +2,8 @@
 /* maglev.h: Maglev consistent-hash lookup tables (NSDI 2016, section 3.4).
  *
  * Pure computation: no I/O, no printing.  The table is a pure function of
- * (m, seed, the set of (id, weight)); README.md specifies it completely.
+ * (m, seed, the set of (id, weight)); docs/maglev.md specifies it
+ * completely.
  */
 #ifndef NFQLB_MAGLEV_H
 #define NFQLB_MAGLEV_H

@@ -82,7 +82,7 @@ fwmark_routes()
 }
 
 # rules_in NS FAM RULES_OPTION...: `nfqlb rules RULES_OPTION...` into NS's
-# firewall as README says, FAMtables-save | nfqlb rules | FAMtables-restore
+# firewall as docs/deployment.md says, FAMtables-save | nfqlb rules | FAMtables-restore
 # --noflush (FAM: ip or ip6).  The rules are kept in $LOGDIR/rules-NS-FAM.log,
 # so a failing test shows them.
 rules_in()

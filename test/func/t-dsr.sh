@@ -174,7 +174,7 @@ rules_apply --delete
 rules_apply --syn-only
 for vip in "$VIP4" "$VIP6"; do
 	spread "$vip"
-	# The SYN and the first ACK of each connection (see README), and,
+	# The SYN and the first ACK of each connection (see docs/deployment.md), and,
 	# when the worker is slow, the data that follows the ACK before its
 	# verdict; all packets mode queued 100 or more.
 	hold_queued "$vip" 0 40

@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-or-later
 # t-ref-table: the table nfqlb builds equals, entry for entry, the one that
-# test/ref/maglev_ref.py builds from README's specification alone, for
+# test/ref/maglev_ref.py builds from docs/maglev.md's specification alone, for
 # several M, seeds, weights and histories.  Needs no root.
 # shellcheck source-path=SCRIPTDIR
 . "$(dirname "$0")/lib.sh"

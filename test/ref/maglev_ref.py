@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-2.0-or-later
-"""An independent implementation of nfqlb's table, written from README.md's
-"The Maglev algorithm" section alone.  Used by the function tests to check
-that the C code and the specification agree.
+"""An independent implementation of nfqlb's table, written from
+docs/maglev.md's "The Maglev algorithm" section alone.  Used by the function
+tests to check that the C code and the specification agree.
 
 usage: maglev_ref.py M SEED ID[:WEIGHT]...   prints the lookup as ids, one line
        maglev_ref.py --flow SEED MODE M W0..W9  prints hash and entry index

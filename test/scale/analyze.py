@@ -19,8 +19,8 @@ connections whose target was removed are the unavoidable ones; the others,
 on targets that stay, are the excess disruption.
 
 For the nfqlb modes the table tells in advance which connections must be
-lost: the connection's flow hash picks a table entry (README, "The Maglev
-algorithm"); with all packets queued the connection breaks when the entry's
+lost: the connection's flow hash picks a table entry (docs/maglev.md, "The
+Maglev algorithm"); with all packets queued the connection breaks when the entry's
 owner changes, with SYN-only only when its own target stops.  The script
 checks that the measured losses are exactly the predicted ones, and that
 every connection was served by the target the table named.

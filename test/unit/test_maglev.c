@@ -231,7 +231,7 @@ START_TEST(test_primes)
 END_TEST
 
 /* Expected values come from test/ref/maglev_ref.py, an implementation of
- * README's specification in Python: they pin the hashes across hosts. */
+ * docs/maglev.md's specification in Python: they pin the hashes across hosts. */
 START_TEST(test_hash_known_values)
 {
 	const uint32_t w[HASH_FLOW_WORDS] = { 0, 0, 0xffff, 0x0a000001, 0, 0,
