@@ -184,8 +184,8 @@ $T 104 exec "sh $WORK/flap.sh $WORK/flap.count" interval=0.5 rise=3 fall=3
 $T 105 exec true                    interval=0.5 rise=2 fall=2 # always up
 $T 106 exec "sleep 5"               interval=0.2 rise=2 fall=2 # hangs
 $T 107 tcp 10.200.2.2:81            interval=0.2 rise=2 fall=2 # SYNs dropped
-$A 1 exec "test -e $WORK/a1" interval=0.5 rise=2 fall=2
-$A 2 exec "test -e $WORK/a2" interval=0.5 rise=2 fall=2
+$A 1 exec "echo >>$WORK/a1.probes; test -e $WORK/a1" interval=0.5 rise=2 fall=2
+$A 2 exec "echo >>$WORK/a2.probes; test -e $WORK/a2" interval=0.5 rise=2 fall=2
 EOF
 cat >"$WORK/deact.conf" <<EOF
 $D 1 exec "test -e $WORK/d1" interval=0.5 rise=2 fall=2
@@ -251,7 +251,18 @@ T0=$(now_ms)
 rm "$WORK/a1" "$WORK/a2" "$WORK/d1" "$WORK/d2"
 wait_for -n 60 warned_once "$A" || fail "no WARNING for $A"
 wait_for -n 60 no_targets "$D" || fail "$D still has $(targets "$D")"
-sleep 1.5	# a window of 3 intervals, to see that nothing changes
+# A window of 3 more probes of each of A's targets, to see that nothing
+# changes.
+probes()
+{
+	cat "$WORK/$1.probes" 2>/dev/null | wc -l
+}
+more_probes()
+{
+	[ "$(probes a1)" -ge "$1" ] && [ "$(probes a2)" -ge "$2" ]
+}
+wait_until 5 more_probes $(($(probes a1) + 3)) $(($(probes a2) + 3)) ||
+	fail "A's targets were not probed 3 more times: $(probes a1), $(probes a2)"
 active=$(targets "$A")
 case $active in
 1:1 | 2:1) ;;
