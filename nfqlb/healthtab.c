@@ -7,16 +7,15 @@
 #include <string.h>
 
 #include "nfqlb/healthtab.h"
+#include "nfqlb/log.h"
 
 void healthtab_log(const char *fmt, ...)
 {
-	char line[512];
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(line, sizeof(line), fmt, ap);
+	log_vline("health", fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "nfqlb: health: %s\n", line);
 }
 
 void healthtab_describe(const struct health_check *c, char *buf, size_t size)

@@ -15,6 +15,7 @@
 
 #include <microhttpd.h>
 
+#include "nfqlb/log.h"
 #include "nfqlb/metrics.h"
 #include "nfqlb/prom.h"
 #include "nfqlb/table.h"
@@ -120,11 +121,9 @@ static void metrics_log(const char *fmt, ...)
 {
 	va_list ap;
 
-	fprintf(stderr, "nfqlb: metrics: ");
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	log_vline("metrics", fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
 }
 
 /* Say when a table goes down or comes back, not at every scrape. */
