@@ -8,13 +8,6 @@
 #include "nfqlb/queue.h"
 #include "shm/shm.h"
 
-/* The packet parser's kinds are the first counters of a set. */
-_Static_assert((int)PKT_L4 == SHM_CNT_L4 && (int)PKT_ICMP_ECHO == SHM_CNT_ICMP_ECHO &&
-	       (int)PKT_ICMP_ERROR == SHM_CNT_ICMP_ERROR &&
-	       (int)PKT_FRAGMENT == SHM_CNT_FRAGMENT && (int)PKT_L3 == SHM_CNT_L3 &&
-	       (int)PKT_MALFORMED == SHM_CNT_MALFORMED && (int)PKT_KIND_MAX == SHM_CNT_KINDS,
-	       "packet kinds and kind counters agree");
-
 /* What the worker found for one packet. */
 struct lb_result {
 	uint8_t kind;		/* enum pkt_kind */

@@ -21,6 +21,7 @@
 #include <netinet/ip_icmp.h>
 
 #include "nfqlb/pkt.h"
+#include "shm/shm.h"
 
 #define IP4_HLEN 20
 #define IP6_HLEN 40
@@ -46,14 +47,12 @@ enum icmp_class {
 	ICMPC_ERROR,
 };
 
-static const char *const kind_names[PKT_KIND_MAX] = {
-	[PKT_L4] = "l4",
-	[PKT_ICMP_ECHO] = "icmp-echo",
-	[PKT_ICMP_ERROR] = "icmp-error",
-	[PKT_FRAGMENT] = "fragment",
-	[PKT_L3] = "l3",
-	[PKT_MALFORMED] = "malformed",
-};
+/* The kinds are the first counters of the shared state, which names them. */
+_Static_assert((int)PKT_L4 == SHM_CNT_L4 && (int)PKT_ICMP_ECHO == SHM_CNT_ICMP_ECHO &&
+	       (int)PKT_ICMP_ERROR == SHM_CNT_ICMP_ERROR &&
+	       (int)PKT_FRAGMENT == SHM_CNT_FRAGMENT && (int)PKT_L3 == SHM_CNT_L3 &&
+	       (int)PKT_MALFORMED == SHM_CNT_MALFORMED && (int)PKT_KIND_MAX == SHM_CNT_KINDS,
+	       "packet kinds and kind counters agree");
 
 static inline uint16_t rd16(const uint8_t *p)
 {
@@ -345,5 +344,5 @@ const char *pkt_kind_name(enum pkt_kind kind)
 {
 	if ((unsigned int)kind >= PKT_KIND_MAX)
 		return "unknown";
-	return kind_names[kind];
+	return shm_cnt_name((enum shm_cnt)kind);
 }
