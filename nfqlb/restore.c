@@ -169,22 +169,16 @@ static void print_plan(const struct plan *pl)
 /* One update that makes the table's active targets t's. */
 static int set_targets(struct shm *s, const struct savefile_table *t, char *why)
 {
-	uint32_t *ids = malloc(sizeof(*ids) * (t->k ? t->k : 1));
-	uint32_t *weights = malloc(sizeof(*weights) * (t->k ? t->k : 1));
+	struct maglev_target *mt = malloc(sizeof(*mt) * (t->k ? t->k : 1));
 	uint32_t i, bad = 0;
-	int r = -1;
+	int r;
 
-	if (!ids || !weights) {
-		why_fail(ENOMEM, why, "%s", strerror(ENOMEM));
-	} else {
-		for (i = 0; i < t->k; i++) {
-			ids[i] = t->targets[i].id;
-			weights[i] = t->targets[i].weight;
-		}
-		r = shm_set_targets(s, ids, weights, t->k, &bad, why);
-	}
-	free(ids);
-	free(weights);
+	if (!mt)
+		return why_fail(ENOMEM, why, "%s", strerror(ENOMEM));
+	for (i = 0; i < t->k; i++)
+		mt[i] = (struct maglev_target){ t->targets[i].id, t->targets[i].weight };
+	r = shm_set_targets(s, mt, t->k, &bad, why);
+	free(mt);
 	return r;
 }
 

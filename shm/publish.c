@@ -490,9 +490,9 @@ static int do_set(struct shm_view *v, struct edit *e, char *why)
 	return changed;
 }
 
-/* e->want from ids and weights, sorted and checked. */
-static uint64_t *want_build(const uint32_t *ids, const uint32_t *weights,
-			    size_t k, uint32_t *bad, char *why)
+/* e->want from the targets, sorted and checked. */
+static uint64_t *want_build(const struct maglev_target *t, size_t k, uint32_t *bad,
+			    char *why)
 {
 	uint64_t *want = malloc(sizeof(*want) * (k ? k : 1));
 	size_t j;
@@ -502,7 +502,7 @@ static uint64_t *want_build(const uint32_t *ids, const uint32_t *weights,
 		return NULL;
 	}
 	for (j = 0; j < k; j++)
-		want[j] = (uint64_t)ids[j] << 32 | weights[j];
+		want[j] = (uint64_t)t[j].id << 32 | t[j].weight;
 	qsort(want, k, sizeof(*want), cmp_u64);
 	for (j = 0; j < k; j++) {
 		uint32_t id = (uint32_t)(want[j] >> 32), w = (uint32_t)want[j];
@@ -523,17 +523,17 @@ static uint64_t *want_build(const uint32_t *ids, const uint32_t *weights,
 	return want;
 }
 
-int shm_set_targets(struct shm *s, const uint32_t *ids, const uint32_t *weights,
-		    size_t k, uint32_t *bad, char *why)
+int shm_set_targets(struct shm *s, const struct maglev_target *t, size_t k,
+		    uint32_t *bad, char *why)
 {
 	struct set_edit se = { { NULL, k, 0, bad, NULL, 0, true }, NULL };
 	int ret;
 
 	if (k > s->n) {
-		*bad = ids[s->n];
+		*bad = t[s->n].id;
 		return why_fail(ENOSPC, why, "%zu targets: more than N=%u", k, s->n);
 	}
-	se.want = want_build(ids, weights, k, bad, why);
+	se.want = want_build(t, k, bad, why);
 	if (!se.want)
 		return -1;
 	se.e.reused = malloc(sizeof(*se.e.reused) * (k ? k : 1));

@@ -7,6 +7,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "maglev/maglev.h"
+
 #ifndef NFQLB_SHM_H
 #error "include shm/shm.h, which includes this header"
 #endif
@@ -84,9 +86,8 @@ int shm_deactivate(struct shm *s, const uint32_t *ids, size_t k, uint32_t *bad,
 /**
  * shm_set_targets - make exactly these targets the active ones, as one update
  * @s: a writable handle
- * @ids: the ids (not 0, no id twice)
- * @weights: weights[i] is the weight of ids[i] (1..MAGLEV_WEIGHT_MAX)
- * @k: number of ids, at most n; 0 deactivates every target
+ * @t: the targets: ids (not 0, no id twice) and weights (1..MAGLEV_WEIGHT_MAX)
+ * @k: number of targets, at most n; 0 deactivates every target
  * @bad: set to the offending id on EINVAL (for an id or weight) and ERANGE
  * @why: filled with the reason on failure
  *
@@ -102,7 +103,7 @@ int shm_deactivate(struct shm *s, const uint32_t *ids, size_t k, uint32_t *bad,
  * why names it), ESTALE (the object was replaced or deleted), EBADMSG, EIO
  * (as for shm_activate()) or an error from the system.
  */
-int shm_set_targets(struct shm *s, const uint32_t *ids, const uint32_t *weights,
-		    size_t k, uint32_t *bad, char *why);
+int shm_set_targets(struct shm *s, const struct maglev_target *t, size_t k,
+		    uint32_t *bad, char *why);
 
 #endif

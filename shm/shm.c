@@ -142,7 +142,7 @@ static void retire(struct shm *s)
  * a valid one, and its active targets when they are to be kept. */
 struct old {
 	struct shm *s;
-	struct shm_target *t;
+	struct maglev_target *t;
 	size_t k;
 };
 
@@ -172,7 +172,8 @@ static int old_targets(struct old *o, char *lost, char *why)
 	if (shm_read(o->s, &v, lost) == 0)
 		for (i = 0; i < v.n; i++)
 			if (v.targets[i].active)
-				o->t[o->k++] = v.targets[i];
+				o->t[o->k++] = (struct maglev_target){
+					v.targets[i].id, v.targets[i].weight };
 	shm_view_free(&v);
 	return 0;
 }
@@ -203,29 +204,14 @@ static int old_take(struct old *o, const char *name, bool keep, char *lost,
  * without an entry (ERANGE, from the update). */
 static int fill(struct shm *tmp, const struct old *o, char *why)
 {
-	uint32_t *ids, *weights, bad = 0;
-	int ret = -1;
-	size_t i;
+	uint32_t bad = 0;
 
 	if (o->k == 0)
 		return 0;
 	if (o->k > tmp->n)
 		return why_fail(ENOSPC, why, "its %zu active targets do not fit in N=%u",
 				o->k, tmp->n);
-	ids = malloc(sizeof(*ids) * o->k);
-	weights = malloc(sizeof(*weights) * o->k);
-	if (!ids || !weights) {
-		why_fail(ENOMEM, why, "%s", strerror(ENOMEM));
-	} else {
-		for (i = 0; i < o->k; i++) {
-			ids[i] = o->t[i].id;
-			weights[i] = o->t[i].weight;
-		}
-		ret = shm_set_targets(tmp, ids, weights, o->k, &bad, why);
-	}
-	free(ids);
-	free(weights);
-	return ret;
+	return shm_set_targets(tmp, o->t, o->k, &bad, why);
 }
 
 /* Another replacement, or a delete, between opening the old object and

@@ -242,6 +242,19 @@ static void read_view(const struct shm *s, struct shm_view *v)
 	ck_assert_int_eq(shm_read(s, v, why), 0);
 }
 
+/* shm_set_targets() with the ids and weights in two arrays. */
+static int set_pairs(struct shm *s, const uint32_t *ids, const uint32_t *weights,
+		     size_t k, uint32_t *bad, char *why_buf)
+{
+	struct maglev_target t[8];
+	size_t i;
+
+	ck_assert_uint_le(k, 8);
+	for (i = 0; i < k; i++)
+		t[i] = (struct maglev_target){ ids[i], weights[i] };
+	return shm_set_targets(s, t, k, bad, why_buf);
+}
+
 START_TEST(test_set_targets)
 {
 	static const uint32_t ids1[] = { 3, 1, 2 }, w1[] = { 1, 1, 1 };
@@ -251,19 +264,19 @@ START_TEST(test_set_targets)
 	uint32_t bad = 0;
 	int slot2;
 
-	ck_assert_int_eq(shm_set_targets(s, ids1, w1, 3, &bad, why), 0);
+	ck_assert_int_eq(set_pairs(s, ids1, w1, 3, &bad, why), 0);
 	ck_assert_uint_eq(shm_generation(s), 1);
 	/* The same set again publishes nothing. */
-	ck_assert_int_eq(shm_set_targets(s, ids1, w1, 3, &bad, why), 0);
+	ck_assert_int_eq(set_pairs(s, ids1, w1, 3, &bad, why), 0);
 	ck_assert_uint_eq(shm_generation(s), 1);
-	ck_assert_int_eq(shm_set_targets(s, ids1 + 1, w1, 2, &bad, why), 0);
+	ck_assert_int_eq(set_pairs(s, ids1 + 1, w1, 2, &bad, why), 0);
 	ck_assert_uint_eq(shm_generation(s), 2);
 	read_view(s, &v);
 	slot2 = slot_of(&v, 2);
 	ck_assert_int_ge(slot2, 0);
 	shm_view_free(&v);
 	/* 1 goes, 2 keeps its slot with a new weight, 4 is new: one update. */
-	ck_assert_int_eq(shm_set_targets(s, ids2, w2, 2, &bad, why), 0);
+	ck_assert_int_eq(set_pairs(s, ids2, w2, 2, &bad, why), 0);
 	ck_assert_uint_eq(shm_generation(s), 3);
 	read_view(s, &v);
 	ck_assert_int_eq(slot_of(&v, 2), slot2);
@@ -275,7 +288,7 @@ START_TEST(test_set_targets)
 	ck_assert_uint_eq(v.targets[slot_of(&v, 3)].active, 0);
 	shm_view_free(&v);
 	/* An empty set deactivates everything. */
-	ck_assert_int_eq(shm_set_targets(s, NULL, NULL, 0, &bad, why), 0);
+	ck_assert_int_eq(set_pairs(s, NULL, NULL, 0, &bad, why), 0);
 	ck_assert_uint_eq(shm_generation(s), 4);
 	read_view(s, &v);
 	ck_assert_uint_eq(v.lookup[0], SHM_NO_SLOT);
@@ -293,8 +306,8 @@ START_TEST(test_set_targets_reuse)
 	struct shm_view v;
 	uint32_t bad = 0, i, seen = 0;
 
-	ck_assert_int_eq(shm_set_targets(s, a, w, 2, &bad, why), 0);
-	ck_assert_int_eq(shm_set_targets(s, b, w, 2, &bad, why), 0);
+	ck_assert_int_eq(set_pairs(s, a, w, 2, &bad, why), 0);
+	ck_assert_int_eq(set_pairs(s, b, w, 2, &bad, why), 0);
 	ck_assert_uint_eq(shm_generation(s), 2);
 	read_view(s, &v);
 	for (i = 0; i < v.n; i++) {
@@ -314,19 +327,19 @@ START_TEST(test_set_targets_refused)
 	struct shm *s = make(name_a, 7, 2);
 	uint32_t bad = 0;
 
-	ck_assert_int_eq(shm_set_targets(s, ids, w, 3, &bad, why), -1);
+	ck_assert_int_eq(set_pairs(s, ids, w, 3, &bad, why), -1);
 	ck_assert_int_eq(errno, ENOSPC);
-	ck_assert_int_eq(shm_set_targets(s, zero, w, 2, &bad, why), -1);
+	ck_assert_int_eq(set_pairs(s, zero, w, 2, &bad, why), -1);
 	ck_assert_int_eq(errno, EINVAL);
 	ck_assert_uint_eq(bad, 0);
-	ck_assert_int_eq(shm_set_targets(s, dup, w, 2, &bad, why), -1);
+	ck_assert_int_eq(set_pairs(s, dup, w, 2, &bad, why), -1);
 	ck_assert_int_eq(errno, EINVAL);
 	ck_assert_uint_eq(bad, 5);
-	ck_assert_int_eq(shm_set_targets(s, ids, wbad, 2, &bad, why), -1);
+	ck_assert_int_eq(set_pairs(s, ids, wbad, 2, &bad, why), -1);
 	ck_assert_int_eq(errno, EINVAL);
 	ck_assert_uint_eq(bad, 2);
 	/* Weight 1 next to 1000 gets none of 7 entries. */
-	ck_assert_int_eq(shm_set_targets(s, ids, wzero, 2, &bad, why), -1);
+	ck_assert_int_eq(set_pairs(s, ids, wzero, 2, &bad, why), -1);
 	ck_assert_int_eq(errno, ERANGE);
 	ck_assert_uint_eq(bad, 2);
 	ck_assert_uint_eq(shm_generation(s), 0);
@@ -391,7 +404,7 @@ START_TEST(test_replace)
 	struct shm_view v;
 	uint32_t bad;
 
-	ck_assert_int_eq(shm_set_targets(old, ids, w, 2, &bad, why), 0);
+	ck_assert_int_eq(set_pairs(old, ids, w, 2, &bad, why), 0);
 	snprintf(text, sizeof(text), "table %s m=7 n=2 hash=5tuple seed=0\n"
 		 "target 2 weight=2\ntarget 3\nend\n", name_a);
 	ck_assert_int_eq(cli_run_in(text, "restore", none), 0);

@@ -980,11 +980,11 @@ static int tmp_left(void)
 /* Targets 1 and 2 of weight 1 and 3 of weight 5, active. */
 static struct shm *make_three(uint32_t m, uint32_t n)
 {
-	const uint32_t ids[3] = { 1, 2, 3 }, weights[3] = { 1, 1, 5 };
+	const struct maglev_target t[3] = { { 1, 1 }, { 2, 1 }, { 3, 5 } };
 	struct shm *s = make(m, n);
 	uint32_t bad = 0;
 
-	ck_assert_msg(shm_set_targets(s, ids, weights, 3, &bad, why) == 0, "%s", why);
+	ck_assert_msg(shm_set_targets(s, t, 3, &bad, why) == 0, "%s", why);
 	return s;
 }
 
