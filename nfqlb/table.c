@@ -296,26 +296,42 @@ static long active_count(const struct shm *s)
 	return n;
 }
 
+/* A replacement (init --force, restore) between opening the table and
+ * locking it makes the update fail with ESTALE: open the name again and
+ * apply it to what the name holds now, a few times at most. */
+#define EDIT_TRIES 3
+
+/* One try: open the table and apply the update.  *s is left open, or NULL. */
+static int edit_once(const struct cmd *cmd, const char *name, const uint32_t *ids,
+		     size_t k, uint32_t weight, struct shm **s, char *why)
+{
+	uint32_t bad = 0;
+
+	*s = table_open(cmd, name, true);
+	if (!*s)
+		return NFQLB_FAIL;
+	if (cmd == &cmd_activate)
+		return shm_activate(*s, ids, k, weight, &bad, why);
+	return shm_deactivate(*s, ids, k, &bad, why);
+}
+
 static int edit_ids(const struct cmd *cmd, const struct optval *ov, int argc,
 		    char **argv, uint32_t weight)
 {
 	char why[WHY_MAX] = "";
-	uint32_t *ids = NULL, bad = 0;
+	uint32_t *ids = NULL;
+	struct shm *s = NULL;
 	const char *name;
-	struct shm *s;
+	int r, tries = 0;
 	size_t k;
-	int r;
 
 	if ((r = table_name(cmd, ov, &name)) ||
 	    (r = parse_ids(cmd, ov, argc, argv, &ids, &k)))
 		return r;
-	s = table_open(cmd, name, true);
-	if (!s)
-		r = NFQLB_FAIL;
-	else if (cmd == &cmd_activate)
-		r = shm_activate(s, ids, k, weight, &bad, why);
-	else
-		r = shm_deactivate(s, ids, k, &bad, why);
+	do {
+		shm_detach(s);
+		r = edit_once(cmd, name, ids, k, weight, &s, why);
+	} while (r < 0 && errno == ESTALE && ++tries < EDIT_TRIES);
 	if (r < 0)
 		r = cmd_error(cmd, "%s; nothing changed", why);
 	else if (s && cmd == &cmd_deactivate && active_count(s) == 0)
