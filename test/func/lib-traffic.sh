@@ -38,12 +38,18 @@ lb_probe()
 # conn_keep NAME NS ARGS...: nfqlb-conn ARGS inside NS in the background
 # (bounded by CONN_TIMEOUT seconds, default 60), its output in
 # $LOGDIR/NAME.log.  BG_PID is its PID; conn_keep_check waits for it.
+# timeout runs in the foreground: a signal sent to it (conn_keep_end) then
+# reaches nfqlb-conn alone, without the SIGCONT that timeout otherwise
+# sends after it.  A SIGCONT cancels a pending SIGSTOP, and if it came
+# while LeakSanitizer was stopping an exiting nfqlb-conn to look for
+# leaks (SIGTERM just as the run ended by itself), the sanitizer waited
+# for a stop that never came, spinning for ever.
 conn_keep()
 {
 	local name=$1 n=$2
 
 	shift 2
-	timeout "${CONN_TIMEOUT:-60}" ip netns exec "${NS_PREFIX}$n" \
+	timeout --foreground "${CONN_TIMEOUT:-60}" ip netns exec "${NS_PREFIX}$n" \
 		"$TOOLS/nfqlb-conn" "$@" >"$LOGDIR/$name.log" 2>&1 &
 	BG_PID=$!
 	_PIDS+=("$BG_PID")

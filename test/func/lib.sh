@@ -169,7 +169,13 @@ cleanup()
 	for pid in "${_PIDS[@]}"; do
 		stop_pid "$pid" 2 || true
 	done
+	# What still runs inside this test's namespaces was started by it (a
+	# child of a process stopped above, say): kill it, or it would outlive
+	# the namespace.
 	for ns in "${_NETNS[@]}"; do
+		for pid in $(ip netns pids "$ns" 2>/dev/null); do
+			kill -KILL "$pid" 2>/dev/null
+		done
 		ip netns del "$ns" 2>/dev/null
 	done
 	rm -f "/dev/shm/$NFQLB_SHM" "/dev/shm/$NFQLB_SHM"-*

@@ -103,7 +103,11 @@ sweep()
 
 	for ns in $(ip netns list 2>/dev/null | awk '{ print $1 }'); do
 		case $ns in
-		"nfqlb-t$1-"*) ip netns del "$ns" 2>/dev/null ;;
+		"nfqlb-t$1-"*)
+			# The test's processes still in it die with it.
+			ip netns pids "$ns" 2>/dev/null | xargs -r kill -KILL 2>/dev/null
+			ip netns del "$ns" 2>/dev/null
+			;;
 		esac
 	done
 	rm -f "/dev/shm/nfqlb-test-$1" "/dev/shm/nfqlb-test-$1-"*

@@ -47,7 +47,7 @@ topo_fwmark_lb --queue 0 --syn-only
 info "(a) $K long-lived connections per target and family, then deactivate 102"
 q0=$(queue_packets 0)
 f0=$(fwd_count lb)
-conn_keep_spread_opened drain $K 6 5000
+conn_keep_spread_opened drain $K 30 5000
 flowing "before the drain"
 "$NFQLB" deactivate 102 || fail "nfqlb deactivate failed"
 flowing "after the drain"
@@ -75,7 +75,7 @@ info "$opened connections opened, $q packets queued, $f forwarded"
 
 info "(b) $K long-lived connections per target and family across two restarts"
 "$NFQLB" activate 102 || fail "nfqlb activate failed"
-conn_keep_spread_opened restart $K 10 5000
+conn_keep_spread_opened restart $K 30 5000
 flowing "before the restarts"
 for sig in TERM KILL; do
 	info "SIG$sig to the worker"
