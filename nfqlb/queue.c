@@ -537,12 +537,6 @@ int queue_flush(struct queue *q)
 	return flush(q, true);
 }
 
-uint64_t queue_errors(const struct queue *q, int *last)
-{
-	*last = q->st.last_error;
-	return q->st.errors;
-}
-
 void queue_stats(const struct queue *q, struct queue_stats *st)
 {
 	*st = q->st;

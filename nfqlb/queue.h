@@ -131,13 +131,6 @@ void queue_verdict(struct queue *q, uint32_t id, uint32_t verdict, uint32_t mark
 int queue_flush(struct queue *q);
 
 /**
- * queue_errors - errors the kernel reported for our messages, and the last one
- * @q: the queue
- * @last: set to the last error number
- */
-uint64_t queue_errors(const struct queue *q, int *last);
-
-/**
  * queue_stats - what the queue counted (see struct queue_stats)
  * @q: the queue
  * @st: written

@@ -240,12 +240,40 @@ static void follow_name(struct worker *wk)
  * new object under it is in use within a second. */
 #define FOLLOW_MS 500
 
+#define SINCE(field) ((unsigned long long)(st.field - wk->logged.field))
+
+/* What the queue counted since the last line (kernel rejections and the
+ * verdict path's trouble); called at most once a second. */
+static void log_queue(struct worker *wk)
+{
+	struct queue_stats st;
+
+	queue_stats(wk->q, &st);
+	if (SINCE(errors))
+		lb_log("queue %u: the kernel rejected %llu messages (last: %s)", wk->queue,
+		       SINCE(errors), strerror(st.last_error));
+	if (SINCE(lost))
+		lb_log("queue %u: verdicts: %llu verdicts lost (last: %s), their packets sent round the hook again",
+		       wk->queue, SINCE(lost), strerror(st.last_send_error));
+	if (SINCE(retries) || SINCE(fallbacks))
+		lb_log("queue %u: verdicts: %llu sends tried again, %llu messages sent one verdict at a time",
+		       wk->queue, SINCE(retries), SINCE(fallbacks));
+	if (SINCE(truncated) || SINCE(unreadable))
+		lb_log("queue %u: %llu messages cut short (their packets dropped), %llu packets without a readable id (batch verdicts off)",
+		       wk->queue, SINCE(truncated), SINCE(unreadable));
+	if (SINCE(no_payload))
+		lb_log("queue %u: %llu packets without payload sent round the hook again",
+		       wk->queue, SINCE(no_payload));
+	wk->logged = st;
+}
+
+#undef SINCE
+
 /* Between batches, after the last one's verdicts went out. */
 static void housekeeping(struct worker *wk)
 {
 	struct timespec now;
-	uint64_t errors, ms;
-	int last;
+	uint64_t ms;
 
 	refresh(wk);
 	clock_gettime(CLOCK_MONOTONIC_COARSE, &now);
@@ -258,64 +286,8 @@ static void housekeeping(struct worker *wk)
 		return;
 	wk->next_house = now.tv_sec + 1;
 	read_proc(wk);
-	errors = queue_errors(wk->q, &last);
-	if (errors > wk->errors_logged) {
-		lb_log("queue %u: the kernel rejected %llu messages (last: %s)", wk->queue,
-		       (unsigned long long)(errors - wk->errors_logged), strerror(last));
-		wk->errors_logged = errors;
-	}
+	log_queue(wk);
 }
-
-/* The verdict path's trouble since the last line: at most a line a second. */
-struct verdict_log {
-	time_t next;		/* no line before this second */
-	uint64_t failed;	/* flushes that lost verdicts */
-	int last;		/* errno of the last one */
-	uint64_t failed_logged;
-	struct queue_stats logged;
-};
-
-static bool verdict_news(const struct verdict_log *l, const struct queue_stats *st)
-{
-	return l->failed != l->failed_logged || st->retries != l->logged.retries ||
-	       st->fallbacks != l->logged.fallbacks || st->lost != l->logged.lost ||
-	       st->truncated != l->logged.truncated ||
-	       st->unreadable != l->logged.unreadable ||
-	       st->no_payload != l->logged.no_payload;
-}
-
-#define SINCE(field) ((unsigned long long)(st.field - l->logged.field))
-
-static void log_verdicts(struct worker *wk, struct verdict_log *l)
-{
-	struct queue_stats st;
-	struct timespec now;
-
-	queue_stats(wk->q, &st);
-	if (!verdict_news(l, &st))
-		return;
-	clock_gettime(CLOCK_MONOTONIC_COARSE, &now);
-	if (now.tv_sec < l->next)
-		return;
-	l->next = now.tv_sec + 1;
-	if (l->failed != l->failed_logged)
-		lb_log("queue %u: verdicts: %llu failed flushes (last: %s); %llu verdicts lost, their packets sent round the hook again",
-		       wk->queue, (unsigned long long)(l->failed - l->failed_logged),
-		       strerror(l->last), SINCE(lost));
-	if (SINCE(retries) || SINCE(fallbacks))
-		lb_log("queue %u: verdicts: %llu sends tried again, %llu messages sent one verdict at a time",
-		       wk->queue, SINCE(retries), SINCE(fallbacks));
-	if (SINCE(truncated) || SINCE(unreadable))
-		lb_log("queue %u: %llu messages cut short (their packets dropped), %llu packets without a readable id (batch verdicts off)",
-		       wk->queue, SINCE(truncated), SINCE(unreadable));
-	if (SINCE(no_payload))
-		lb_log("queue %u: %llu packets without payload sent round the hook again",
-		       wk->queue, SINCE(no_payload));
-	l->failed_logged = l->failed;
-	l->logged = st;
-}
-
-#undef SINCE
 
 void worker_fatal(struct worker *wk, const char *what)
 {
@@ -327,7 +299,6 @@ void worker_fatal(struct worker *wk, const char *what)
 void *worker_main(void *arg)
 {
 	struct queue_pkt pkts[QUEUE_BATCH];
-	struct verdict_log vlog = { 0 };
 	struct worker *wk = arg;
 	int n;
 
@@ -342,12 +313,9 @@ void *worker_main(void *arg)
 			handle_batch(wk, pkts, (unsigned int)n);
 		}
 		/* Also after a timeout or 0 packets: the queue's own verdicts,
-		 * or lost ones to send round again; no system call if none. */
-		if (queue_flush(wk->q) < 0) {
-			vlog.failed++;
-			vlog.last = errno;
-		}
-		log_verdicts(wk, &vlog);
+		 * or lost ones to send round again; no system call if none.
+		 * What fails is counted in the queue's stats (log_queue()). */
+		queue_flush(wk->q);
 		/* A full batch means more is waiting: SCHED_FIFO does not share
 		 * the CPU between threads of one priority unless they yield. */
 		if (wk->rt && n == QUEUE_BATCH)

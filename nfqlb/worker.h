@@ -32,7 +32,7 @@ struct worker {
 	bool rt;		/* runs with SCHED_FIFO */
 	uint64_t bad_gen;	/* an invalid generation, already logged */
 	enum worker_follow follow;	/* logged once per change */
-	uint64_t errors_logged;
+	struct queue_stats logged;	/* the queue's counts at the last log line */
 	time_t next_house;
 	uint64_t next_follow;	/* ms, CLOCK_MONOTONIC_COARSE */
 	uint64_t verified;	/* tables checked by NFQLB_DEBUG_VERIFY */

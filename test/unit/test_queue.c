@@ -648,14 +648,15 @@ START_TEST(recv_kernel_error)
 	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
 	struct nlmsgerr *e = mnl_nlmsg_put_extra_header(nlh, sizeof(*e));
 	struct queue_pkt p[QUEUE_BATCH];
-	int last = 0;
+	struct queue_stats st;
 
 	nlh->nlmsg_type = NLMSG_ERROR;
 	e->error = -ENOENT;
 	send_bytes(buf, nlh->nlmsg_len);
 	ck_assert_int_eq(queue_recv(q, p, QUEUE_BATCH), 0);
-	ck_assert_uint_eq(queue_errors(q, &last), 1);
-	ck_assert_int_eq(last, ENOENT);
+	queue_stats(q, &st);
+	ck_assert_uint_eq(st.errors, 1);
+	ck_assert_int_eq(st.last_error, ENOENT);
 }
 END_TEST
 
