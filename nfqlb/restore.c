@@ -9,7 +9,6 @@
  * fails: each table is atomic, the whole input is not.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -167,107 +166,52 @@ static void print_plan(const struct plan *pl)
 }
 
 /* One update that makes the table's active targets t's. */
-static int set_targets(struct shm *s, const struct savefile_table *t, char *why)
+/* A table's targets as the shm module takes them; NULL (ENOMEM) on failure. */
+static struct maglev_target *targets_of(const struct savefile_table *t, char *why)
 {
 	struct maglev_target *mt = malloc(sizeof(*mt) * (t->k ? t->k : 1));
-	uint32_t i, bad = 0;
+	uint32_t i;
+
+	if (!mt) {
+		why_fail(ENOMEM, why, "%s", strerror(ENOMEM));
+		return NULL;
+	}
+	for (i = 0; i < t->k; i++)
+		mt[i] = (struct maglev_target){ t->targets[i].id, t->targets[i].weight };
+	return mt;
+}
+
+static int set_targets(struct shm *s, const struct savefile_table *t, char *why)
+{
+	struct maglev_target *mt = targets_of(t, why);
+	uint32_t bad = 0;
 	int r;
 
 	if (!mt)
-		return why_fail(ENOMEM, why, "%s", strerror(ENOMEM));
-	for (i = 0; i < t->k; i++)
-		mt[i] = (struct maglev_target){ t->targets[i].id, t->targets[i].weight };
+		return -1;
 	r = shm_set_targets(s, mt, t->k, &bad, why);
 	free(mt);
 	return r;
 }
 
-/* A name for the object being built: the start of the table's name and
- * "-restore.PID", within SHM_NAME_MAX.  Creation is exclusive, so a name
- * already taken is an error, never a loss. */
-static void tmp_name(char *dst, const char *name)
-{
-	char suffix[32];
-	int n = snprintf(suffix, sizeof(suffix), "-restore.%d", (int)getpid());
-
-	snprintf(dst, SHM_NAME_MAX + 1, "%.*s%s", SHM_NAME_MAX - n, name, suffix);
-}
-
-static void shm_file(char *dst, const char *name)
-{
-	snprintf(dst, sizeof(SHM_DIR) + SHM_NAME_MAX, SHM_DIR "%s", name);
-}
-
-/* The whole new table, targets included, under the name tmp. */
-static int build_tmp(const struct savefile_table *t, const char *tmp, char *why)
-{
-	struct shm *s;
-
-	if (shm_create(tmp, &t->p, false) < 0)
-		return why_fail(errno, why, "create \"%s\": %s", tmp, strerror(errno));
-	s = shm_attach(tmp, true, why);
-	if (s && set_targets(s, t, why) == 0) {
-		shm_detach(s);
-		return 0;
-	}
-	shm_detach(s);
-	shm_remove(tmp);
-	return -1;
-}
-
-/* A missing table: built complete under another name, then renamed to its
- * own, refusing to replace one made meanwhile.  No reader ever sees it
- * empty. */
-static int create_table(const struct savefile_table *t, char *why)
-{
-	char tmp[SHM_NAME_MAX + 1], from[sizeof(SHM_DIR) + SHM_NAME_MAX];
-	char to[sizeof(SHM_DIR) + SHM_NAME_MAX];
-
-	tmp_name(tmp, t->name);
-	if (build_tmp(t, tmp, why) < 0)
-		return -1;
-	shm_file(from, tmp);
-	shm_file(to, t->name);
-	if (renameat2(AT_FDCWD, from, AT_FDCWD, to, RENAME_NOREPLACE) == 0)
-		return 0;
-	if (errno == EEXIST)
-		why_fail(EEXIST, why, "it was created meanwhile: run restore again");
-	else
-		why_fail(errno, why, "rename: %s", strerror(errno));
-	shm_remove(tmp);
-	return -1;
-}
-
 /*
- * A table of other parameters: the new one is built complete under another
- * name and swapped with the old one in one rename (RENAME_EXCHANGE, atomic
- * on tmpfs), so that the name always holds a whole table.  The old one,
- * now under the other name, is then retired and removed: a worker using it
- * follows the name to the new one, as after `init --force`.  Holding the
- * old one's writer lock meanwhile makes a concurrent activate wait and
- * then fail (ESTALE) rather than change a table about to go.
+ * A missing table, or one of other parameters (force): the shm module
+ * builds the new one complete, targets included, under a private name and
+ * gives it the name in one step, refusing a name taken meanwhile or, with
+ * force, replacing what the name holds then (locked meanwhile, retired
+ * after, so a worker using it follows the name to the new one).
  */
-static int replace_table(struct shm *old, const struct savefile_table *t,
-			 char *why)
+static int install_table(const struct savefile_table *t, bool force, char *why)
 {
-	char tmp[SHM_NAME_MAX + 1], from[sizeof(SHM_DIR) + SHM_NAME_MAX];
-	char to[sizeof(SHM_DIR) + SHM_NAME_MAX];
+	struct maglev_target *mt = targets_of(t, why);
 	int r;
 
-	tmp_name(tmp, t->name);
-	if (build_tmp(t, tmp, why) < 0)
+	if (!mt)
 		return -1;
-	shm_file(from, tmp);
-	shm_file(to, t->name);
-	/* shm_lock() checks identity: the name must still hold old. */
-	r = shm_lock(old, why);
-	if (r < 0 && errno == ESTALE)
-		why_fail(ESTALE, why, "it was replaced or deleted meanwhile: run restore again");
-	else if (r == 0 && renameat2(AT_FDCWD, from, AT_FDCWD, to, RENAME_EXCHANGE) < 0)
-		r = why_fail(errno, why, "rename: %s", strerror(errno));
-	shm_remove(tmp);	/* the old table after the swap, else the new one */
-	if (old->locked)
-		shm_unlock(old);
+	r = shm_create_targets(t->name, &t->p, mt, t->k, force, why);
+	if (r < 0 && errno == EEXIST)
+		why_fail(EEXIST, why, "it was created meanwhile: run restore again");
+	free(mt);
 	return r;
 }
 
@@ -277,9 +221,9 @@ static int apply_one(const struct plan *pl, char *why)
 	case STEP_UPDATE:
 		return set_targets(pl->s, pl->want, why);
 	case STEP_CREATE:
-		return create_table(pl->want, why);
+		return install_table(pl->want, false, why);
 	case STEP_REPLACE:
-		return replace_table(pl->s, pl->want, why);
+		return install_table(pl->want, true, why);
 	default:
 		return 0;
 	}

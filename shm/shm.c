@@ -199,27 +199,30 @@ static int old_take(struct old *o, const char *name, bool keep, char *lost,
 	return -1;
 }
 
-/* Activate the kept targets in the new object, as one update.  It refuses
- * a new N that cannot hold them all, and a new M that leaves one of them
- * without an entry (ERANGE, from the update). */
-static int fill(struct shm *tmp, const struct old *o, char *why)
+/* Activate targets in the new object, as one update.  It refuses a new N
+ * that cannot hold them all, and a new M that leaves one of them without
+ * an entry (ERANGE, from the update). */
+static int fill(struct shm *tmp, const struct maglev_target *t, size_t k, char *why)
 {
 	uint32_t bad = 0;
 
-	if (o->k == 0)
+	if (k == 0)
 		return 0;
-	if (o->k > tmp->n)
+	if (k > tmp->n)
 		return why_fail(ENOSPC, why, "its %zu active targets do not fit in N=%u",
-				o->k, tmp->n);
-	return shm_set_targets(tmp, o->t, o->k, &bad, why);
+				k, tmp->n);
+	return shm_set_targets(tmp, t, k, &bad, why);
 }
 
 /* Another replacement, or a delete, between opening the old object and
  * locking it moves the name on: start again from what it holds then. */
 #define REPLACE_TRIES 10
 
+/* Replace what the name holds by a new object with the targets t, or with
+ * the old object's own when keep. */
 static int replace(const char *name, const struct shm_params *p, bool keep,
-		   struct old *o, char *lost, char *why)
+		   const struct maglev_target *t, size_t k, struct old *o,
+		   char *lost, char *why)
 {
 	struct shm *tmp;
 	int i, ret = -1, err;
@@ -228,7 +231,8 @@ static int replace(const char *name, const struct shm_params *p, bool keep,
 		if (errno != ESTALE || i == REPLACE_TRIES)
 			return -1;
 	tmp = create_tmp(p, why);
-	if (tmp && fill(tmp, o, why) == 0 && place(tmp, name, true, why) == 0)
+	if (tmp && fill(tmp, keep ? o->t : t, keep ? o->k : k, why) == 0 &&
+	    place(tmp, name, true, why) == 0)
 		ret = 0;
 	err = errno;
 	if (ret == 0 && o->s)
@@ -240,7 +244,8 @@ static int replace(const char *name, const struct shm_params *p, bool keep,
 	return ret;
 }
 
-int shm_create(const char *name, const struct shm_params *p, bool force)
+int shm_create_targets(const char *name, const struct shm_params *p,
+		       const struct maglev_target *t, size_t k, bool force, char *why)
 {
 	char lost[WHY_MAX];
 	struct old o = { 0 };
@@ -248,24 +253,30 @@ int shm_create(const char *name, const struct shm_params *p, bool force)
 	int ret = -1, err;
 
 	if (shm_name_check(name) < 0 || shm_params_check(p) < 0)
-		return -1;
+		return why_fail(EINVAL, why, "bad name or table parameters");
 	if (force) {
-		ret = replace(name, p, false, &o, lost, NULL);
+		ret = replace(name, p, false, t, k, &o, lost, why);
 		err = errno;
 		old_release(&o);
 		errno = err;
 		return ret;
 	}
-	tmp = create_tmp(p, NULL);
+	tmp = create_tmp(p, why);
 	if (!tmp)
 		return -1;
-	ret = place(tmp, name, false, NULL);
+	if (fill(tmp, t, k, why) == 0)
+		ret = place(tmp, name, false, why);
 	err = errno;
 	if (ret < 0)
 		shm_unlink(tmp->name);
 	shm_detach(tmp);
 	errno = err;
 	return ret;
+}
+
+int shm_create(const char *name, const struct shm_params *p, bool force)
+{
+	return shm_create_targets(name, p, NULL, 0, force, NULL);
 }
 
 int shm_replace(const char *name, const struct shm_params *p, size_t *kept,
@@ -278,7 +289,7 @@ int shm_replace(const char *name, const struct shm_params *p, size_t *kept,
 	lost[0] = '\0';
 	if (shm_name_check(name) < 0 || shm_params_check(p) < 0)
 		return why_fail(EINVAL, why, "bad name or table parameters");
-	ret = replace(name, p, true, &o, lost, why);
+	ret = replace(name, p, true, NULL, 0, &o, lost, why);
 	err = errno;
 	if (ret == 0)
 		*kept = o.k;

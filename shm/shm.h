@@ -39,6 +39,7 @@
 #include <sys/types.h>
 
 #include "maglev/hash.h"
+#include "maglev/maglev.h"
 #include "shm/why.h"
 
 #define SHM_MAGIC 0x4c51464eU	/* "NFQL" in little-endian memory */
@@ -136,6 +137,25 @@ const char *shm_name_why(const char *name);
  * rename().
  */
 int shm_create(const char *name, const struct shm_params *p, bool force);
+
+/**
+ * shm_create_targets - shm_create(), with these targets active from the start
+ * @name: the name (see shm_name_check())
+ * @p: M, N, seed and mode
+ * @t: the active targets (as for shm_set_targets()), or NULL when k is 0
+ * @k: how many
+ * @force: replace what the name holds, whatever it is (a valid old object
+ *         is locked meanwhile and retired after, see shm_replace())
+ * @why: filled with the reason on failure
+ *
+ * The object is built complete, targets included, under a private name
+ * and then takes its name in one step: nobody ever finds it empty.
+ * Returns 0, or -1 with errno as for shm_create(), ENOSPC (k > p->n) or
+ * an error of shm_set_targets() (EINVAL, ERANGE).  Nothing changes on
+ * error.
+ */
+int shm_create_targets(const char *name, const struct shm_params *p,
+		       const struct maglev_target *t, size_t k, bool force, char *why);
 
 /**
  * shm_replace - create a state object, replacing what the name holds and

@@ -158,9 +158,19 @@ info "apply: $A one update, $B replaced (M 65537 -> 7)"
 
 # ---- while restores keep replacing B, a reader always finds a whole table
 sed "s/^table $B m=7 /table $B m=11 /" "$D/s3" >"$D/s4"
+# restore_pid FILE: restore FILE, its PID appended to $D/pids.
+restore_pid()
+{
+	local p
+
+	"$NFQLB" restore "$1" &
+	p=$!
+	echo "$p" >>"$D/pids"
+	wait "$p"
+}
 (
 	for i in $(seq 1 40); do
-		"$NFQLB" restore "$D/s4" && "$NFQLB" restore "$D/s3" || exit 1
+		restore_pid "$D/s4" && restore_pid "$D/s3" || exit 1
 	done
 ) >"$D/bg.out" 2>&1 &
 bg=$!
@@ -176,9 +186,14 @@ wait "$bg" || fail "the background restores failed: $(cat "$D/bg.out")"
 [ "$bad" -eq 0 ] || fail "$bad of $reads reads found no whole table during replaces"
 [ "$reads" -ge 5 ] || fail "only $reads reads during the replaces"
 save | diff -u "$D/s3" - || fail "after the replaces the state is not the last restored"
-for f in /dev/shm/"$NFQLB_SHM"*-restore.*; do
-	[ -e "$f" ] && fail "restore left $f behind"
-done
+# Each restore built its table under the shm module's private name,
+# .nfqlb-new-PID-N: none of theirs is left.
+[ "$(wc -l <"$D/pids")" -eq 80 ] || fail "$(wc -l <"$D/pids") restores, want 80"
+while read -r p; do
+	for f in /dev/shm/.nfqlb-new-"$p"-*; do
+		[ -e "$f" ] && fail "restore left $f behind"
+	done
+done <"$D/pids"
 info "80 replaces, $reads reads: always a whole table; nothing left behind"
 
 # ---- save of a missing table: one line, exit 1, nothing on stdout
