@@ -64,8 +64,8 @@ static int do_help(const struct cmd *cmd, const struct optval *ov, int argc,
 {
 	const struct cmd *c;
 
-	if (argc - ov->first > 1)
-		return usage_error(cmd, "unexpected argument '%s'", argv[ov->first + 1]);
+	if (opt_operands(cmd, ov, argc, argv, 1))
+		return NFQLB_USAGE;
 	if (argc == ov->first) {
 		list_cmds();
 		return NFQLB_OK;
@@ -80,8 +80,8 @@ static int do_help(const struct cmd *cmd, const struct optval *ov, int argc,
 static int do_version(const struct cmd *cmd, const struct optval *ov, int argc,
 		      char **argv)
 {
-	if (argc > ov->first)
-		return usage_error(cmd, "unexpected argument '%s'", argv[ov->first]);
+	if (opt_operands(cmd, ov, argc, argv, 0))
+		return NFQLB_USAGE;
 	printf("nfqlb %s (table layout %u)\n", NFQLB_VERSION, SHM_VERSION);
 	return NFQLB_OK;
 }

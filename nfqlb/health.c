@@ -298,8 +298,8 @@ static int do_health(const struct cmd *cmd, const struct optval *ov, int argc,
 	bool keep;
 	int r;
 
-	if (argc > ov->first)
-		return usage_error(cmd, "unexpected argument '%s'", argv[ov->first]);
+	if (opt_operands(cmd, ov, argc, argv, 0))
+		return NFQLB_USAGE;
 	if (!path)
 		return usage_error(cmd, "no --config FILE given");
 	if ((r = all_down_mode(cmd, ov, &keep)))

@@ -212,8 +212,8 @@ int lb_conf_parse(const struct cmd *cmd, const struct optval *ov, int argc,
 
 	*c = (struct lb_conf){ .qlength = QLENGTH_DEFAULT, .no_target = NF_DROP,
 			       .fail_open = opt_get(cmd, ov, "fail-open") != NULL };
-	if (argc > ov->first)
-		return usage_error(cmd, "unexpected argument '%s'", argv[ov->first]);
+	if (opt_operands(cmd, ov, argc, argv, 0))
+		return NFQLB_USAGE;
 	if (table_name(cmd, ov, &c->name))
 		return NFQLB_USAGE;
 	v = opt_get(cmd, ov, "queue");

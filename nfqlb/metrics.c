@@ -306,8 +306,8 @@ static int do_metrics(const struct cmd *cmd, const struct optval *ov, int argc,
 	socklen_t len;
 	int r;
 
-	if (argc > ov->first)
-		return usage_error(cmd, "unexpected argument '%s'", argv[ov->first]);
+	if (opt_operands(cmd, ov, argc, argv, 0))
+		return NFQLB_USAGE;
 	if (!addr)
 		return usage_error(cmd, "--listen ADDR:PORT is required");
 	if (parse_listen(addr, &ss, &len) < 0)

@@ -59,6 +59,14 @@ int usage_error(const struct cmd *cmd, const char *fmt, ...)
 	return NFQLB_USAGE;
 }
 
+int opt_operands(const struct cmd *cmd, const struct optval *ov, int argc,
+		 char **argv, int max)
+{
+	if (argc - ov->first > max)
+		return usage_error(cmd, "unexpected argument '%s'", argv[ov->first + max]);
+	return NFQLB_OK;
+}
+
 int cmd_error(const struct cmd *cmd, const char *fmt, ...)
 {
 	va_list ap;

@@ -104,6 +104,20 @@ const char *opt_id_why(const char *s);
 void opt_usage(const struct cmd *cmd);
 
 /**
+ * opt_operands - refuse more than max operands after the options
+ * @cmd: the command
+ * @ov: its parsed options (ov->first is the first operand)
+ * @argc: the argument count
+ * @argv: the arguments
+ * @max: how many operands the command takes
+ *
+ * Returns NFQLB_OK, or NFQLB_USAGE after "unexpected argument 'X'" naming
+ * the first one too many.
+ */
+int opt_operands(const struct cmd *cmd, const struct optval *ov, int argc,
+		 char **argv, int max);
+
+/**
  * usage_error - print "nfqlb: <cmd>: <reason>" to stderr, for a usage error
  *
  * Returns NFQLB_USAGE.

@@ -261,8 +261,8 @@ static int do_restore(const struct cmd *cmd, const struct optval *ov, int argc,
 	size_t i;
 	int r;
 
-	if (argc > ov->first + 1)
-		return usage_error(cmd, "unexpected argument '%s'", argv[ov->first + 1]);
+	if (opt_operands(cmd, ov, argc, argv, 1))
+		return NFQLB_USAGE;
 	if (file && strcmp(file, "-") == 0)
 		file = NULL;
 	r = read_input(cmd, file, &sf);

@@ -223,8 +223,8 @@ static int rules_parse(const struct cmd *cmd, const struct optval *ov, int argc,
 	int r;
 
 	memset(c, 0, sizeof(*c));
-	if (argc > ov->first)
-		return usage_error(cmd, "unexpected argument '%s'", argv[ov->first]);
+	if (opt_operands(cmd, ov, argc, argv, 0))
+		return NFQLB_USAGE;
 	if ((r = parse_vip(cmd, opt_get(cmd, ov, "vip"), c)) ||
 	    (r = parse_queue(cmd, opt_get(cmd, ov, "queue"), c)) ||
 	    (r = parse_nat(cmd, ov, c)) || (r = parse_match(cmd, ov, c)))

@@ -60,8 +60,8 @@ static int do_save(const struct cmd *cmd, const struct optval *ov, int argc,
 	struct savefile_table *t;
 	int i, k, r;
 
-	if (argc > ov->first)
-		return usage_error(cmd, "unexpected argument '%s'", argv[ov->first]);
+	if (opt_operands(cmd, ov, argc, argv, 0))
+		return NFQLB_USAGE;
 	if ((r = save_names(cmd, ov, names, &k)))
 		return r;
 	t = calloc((size_t)k, sizeof(*t));

@@ -85,14 +85,6 @@ struct shm *table_open(const struct cmd *cmd, const char *name, bool writable)
 	return NULL;
 }
 
-static int no_args(const struct cmd *cmd, const struct optval *ov, int argc,
-		   char **argv)
-{
-	if (argc > ov->first)
-		return usage_error(cmd, "unexpected argument '%s'", argv[ov->first]);
-	return NFQLB_OK;
-}
-
 static int bad_prime(const struct cmd *cmd, uint32_t m)
 {
 	uint32_t lo = maglev_prime_below(m), hi = maglev_prime_above(m);
@@ -166,7 +158,7 @@ static int do_init(const struct cmd *cmd, const struct optval *ov, int argc,
 	const char *name;
 	int r;
 
-	if ((r = no_args(cmd, ov, argc, argv)) || (r = table_name(cmd, ov, &name)) ||
+	if ((r = opt_operands(cmd, ov, argc, argv, 0)) || (r = table_name(cmd, ov, &name)) ||
 	    (r = init_params(cmd, ov, &p)))
 		return r;
 	if (force && !opt_get(cmd, ov, "empty"))
@@ -240,7 +232,7 @@ static int do_delete(const struct cmd *cmd, const struct optval *ov, int argc,
 	long queue;
 	int r;
 
-	if ((r = no_args(cmd, ov, argc, argv)) || (r = table_name(cmd, ov, &name)))
+	if ((r = opt_operands(cmd, ov, argc, argv, 0)) || (r = table_name(cmd, ov, &name)))
 		return r;
 	if (!opt_get(cmd, ov, "force") && (r = delete_check(cmd, name)))
 		return r;
@@ -454,7 +446,7 @@ static int print_cmd(const struct cmd *cmd, const struct optval *ov, int argc,
 	struct snap sn;
 	int r;
 
-	if ((r = no_args(cmd, ov, argc, argv)) || (r = table_name(cmd, ov, &name)) ||
+	if ((r = opt_operands(cmd, ov, argc, argv, 0)) || (r = table_name(cmd, ov, &name)) ||
 	    (r = snap_load(cmd, name, &sn)))
 		return r;
 	if (opt_get(cmd, ov, "json"))
@@ -643,7 +635,7 @@ static int do_stats(const struct cmd *cmd, const struct optval *ov, int argc,
 		return print_cmd(cmd, ov, argc, argv, stats_text, stats_json);
 	if (opt_get(cmd, ov, "json"))
 		return usage_error(cmd, "--json and --prometheus exclude each other");
-	if ((r = no_args(cmd, ov, argc, argv)) || (r = table_name(cmd, ov, &name)))
+	if ((r = opt_operands(cmd, ov, argc, argv, 0)) || (r = table_name(cmd, ov, &name)))
 		return r;
 	return metrics_stats(cmd, name);
 }
