@@ -1,8 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* table.c: the commands that create, edit and print the shared table. */
 #include <errno.h>
-#include <fcntl.h>
-#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -173,41 +171,27 @@ static int do_init(const struct cmd *cmd, const struct optval *ov, int argc,
 	return cmd_error(cmd, "table \"%s\": %s", name, strerror(errno));
 }
 
-/* Whether the object begins with nfqlb's magic.  Returns 1, 0 (it does
- * not, or is shorter), or -1 with errno. */
-static int has_magic(const char *name)
+/* The one line for a name that cannot be opened or removed (errno). */
+static int name_error(const struct cmd *cmd, const char *name)
 {
-	char path[SHM_NAME_MAX + 2];
-	uint32_t magic = 0;
-	ssize_t got;
-	int fd;
-
-	snprintf(path, sizeof(path), "/%s", name);
-	fd = shm_open(path, O_RDONLY, 0);
-	if (fd < 0)
-		return -1;
-	got = pread(fd, &magic, sizeof(magic), offsetof(struct shm_hdr, magic));
-	close(fd);
-	if (got < 0)
-		return -1;
-	return got == sizeof(magic) && magic == SHM_MAGIC;
+	if (errno == ENOENT)
+		return cmd_error(cmd, "table \"%s\" does not exist", name);
+	if (errno == EACCES)
+		return cmd_error(cmd, "table \"%s\": permission denied", name);
+	return cmd_error(cmd, "table \"%s\": %s", name, strerror(errno));
 }
 
 /* A typo in --shm must not delete another program's object. */
 static int delete_check(const struct cmd *cmd, const char *name)
 {
-	int r = has_magic(name);
+	int r = shm_is_nfqlb(name);
 
 	if (r == 1)
 		return NFQLB_OK;
 	if (r == 0)
 		return cmd_error(cmd, "\"%s\" is not an nfqlb table (no nfqlb magic): not "
 				 "deleting it (--force deletes it anyway)", name);
-	if (errno == ENOENT)
-		return cmd_error(cmd, "table \"%s\" does not exist", name);
-	if (errno == EACCES)
-		return cmd_error(cmd, "table \"%s\": permission denied", name);
-	return cmd_error(cmd, "table \"%s\": %s", name, strerror(errno));
+	return name_error(cmd, name);
 }
 
 /* The queue of a worker that uses the table, or -1 when none does. */
@@ -243,11 +227,7 @@ static int do_delete(const struct cmd *cmd, const struct optval *ov, int argc,
 				    name, queue);
 		return NFQLB_OK;
 	}
-	if (errno == ENOENT)
-		return cmd_error(cmd, "table \"%s\" does not exist", name);
-	if (errno == EACCES)
-		return cmd_error(cmd, "table \"%s\": permission denied", name);
-	return cmd_error(cmd, "table \"%s\": %s", name, strerror(errno));
+	return name_error(cmd, name);
 }
 
 /* Parse the ID... arguments.  Returns 0, or an exit code after a message. */

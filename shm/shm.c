@@ -2,6 +2,7 @@
 /* shm.c: a state object's life: create or replace under its name, attach
  * with validation, follow the name, detach and remove (see shm.h). */
 #include <errno.h>
+#include <stddef.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -363,6 +364,26 @@ void shm_detach(struct shm *s)
 	if (s->fd >= 0)
 		close(s->fd);
 	free(s);
+}
+
+int shm_is_nfqlb(const char *name)
+{
+	char path[SHM_NAME_MAX + 2];
+	uint32_t magic = 0;
+	ssize_t got;
+	int fd;
+
+	if (shm_name_check(name) < 0)
+		return -1;
+	shm_path(path, name);
+	fd = shm_open(path, O_RDONLY, 0);
+	if (fd < 0)
+		return -1;
+	got = pread(fd, &magic, sizeof(magic), offsetof(struct shm_hdr, magic));
+	close(fd);
+	if (got < 0)
+		return -1;
+	return got == sizeof(magic) && magic == SHM_MAGIC;
 }
 
 int shm_remove(const char *name)

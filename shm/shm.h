@@ -255,6 +255,16 @@ int shm_check_size(struct shm *s, char *why);
 void shm_detach(struct shm *s);
 
 /**
+ * shm_is_nfqlb - whether the object a name holds begins with nfqlb's magic
+ * @name: the name
+ *
+ * Reads only the magic, so a damaged nfqlb table still counts as one.
+ * Returns 1, 0 (another magic, or too short to hold one), or -1 with errno
+ * EINVAL (bad name) or from shm_open() or pread() (ENOENT, EACCES).
+ */
+int shm_is_nfqlb(const char *name);
+
+/**
  * shm_remove - retire and unlink a state object
  * @name: the name
  *
