@@ -16,7 +16,7 @@ CFLAGS  += $(shell pkg-config --cflags $(PKGS))
 LDLIBS  += $(shell pkg-config --libs $(PKGS)) -lpthread
 CHECK_LIBS := $(shell pkg-config --libs check 2>/dev/null)
 
-LIB_SRC  := maglev/maglev.c maglev/hash.c $(wildcard shm/*.c) nfqlb/pkt.c
+LIB_SRC  := maglev/maglev.c maglev/hash.c $(wildcard shm/*.c) $(wildcard flows/*.c) nfqlb/pkt.c
 CLI_SRC  := $(filter-out $(LIB_SRC),$(wildcard nfqlb/*.c))
 UNIT_SRC := $(wildcard test/unit/*.c)
 TOOL_SRC := $(wildcard test/tools/*.c)

@@ -6,6 +6,7 @@
 #ifndef NFQLB_PKT_H
 #define NFQLB_PKT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -66,6 +67,52 @@ struct pkt_key {
  * Returns the kind of packet.  Never fails otherwise; does not set errno.
  */
 enum pkt_kind pkt_classify(const uint8_t *data, size_t len, struct pkt_key *key);
+
+/* Where a packet stands among the fragments of its datagram. */
+enum pkt_frag {
+	PKT_FRAG_NONE = 0,	/* not a fragment (an atomic fragment counts as none) */
+	PKT_FRAG_FIRST,		/* offset 0, more to come: keyed with its ports */
+	PKT_FRAG_LATER,		/* offset > 0: keyed on addresses + protocol */
+};
+
+/* What the classifier saw besides the key (pkt_classify_meta()). */
+struct pkt_meta {
+	uint32_t frag_id;	/* IPv4 identification or IPv6 fragment id
+				 * (PKT_FRAG_FIRST and PKT_FRAG_LATER) */
+	uint16_t l4_off;	/* where the transport header starts in data;
+				 * 0 when none was located */
+	uint16_t l4_len;	/* bytes of it captured */
+	uint8_t frag;		/* enum pkt_frag */
+	uint8_t v6;		/* an IPv6 packet */
+};
+
+/**
+ * pkt_classify_meta - pkt_classify(), and what else the worker needs
+ * @data: the packet, starting at the IP header
+ * @len: number of bytes captured at @data
+ * @key: written, as by pkt_classify(), except that a first fragment
+ *       (PKT_FRAGMENT with meta->frag PKT_FRAG_FIRST) is keyed with its
+ *       ports when they were captured, as an unfragmented packet would be
+ * @meta: written
+ *
+ * Returns the kind of packet, as pkt_classify().
+ */
+enum pkt_kind pkt_classify_meta(const uint8_t *data, size_t len,
+				struct pkt_key *key, struct pkt_meta *meta);
+
+/**
+ * pkt_udp_encap - re-key a UDP packet as the SCTP packet it carries
+ * (SCTP over UDP, RFC 6951)
+ * @data: the packet, as given to pkt_classify_meta()
+ * @meta: its meta; l4_off locates the UDP header
+ * @key: the packet's key (w[9] UDP); on success w[8] gets the inner SCTP
+ *       ports and w[9] IPPROTO_SCTP
+ *
+ * Returns true when the UDP payload holds an SCTP common header (12
+ * bytes) within the capture; false (key unchanged) otherwise.
+ */
+bool pkt_udp_encap(const uint8_t *data, const struct pkt_meta *meta,
+		   struct pkt_key *key);
 
 /**
  * pkt_kind_name - a short name for a packet kind ("l4", "icmp-echo", ...)
