@@ -48,18 +48,36 @@ static const char *queue_hint(int err, uint16_t queue)
 	return hint;
 }
 
+/* The state the worker serves: its table, or its flow set. */
+static int worker_state(const struct cmd *cmd, struct worker *wk,
+			const struct lb_conf *c, struct shm *s)
+{
+	char why[WHY_MAX] = "";
+
+	if (c->flows) {
+		if (worker_attach_flows(wk, why) == 0)
+			return 0;
+		cmd_error(cmd, "flow set \"%s\": %s", c->flows, why);
+		return -1;
+	}
+	if (worker_attach(wk, s, why) == 0)
+		return 0;
+	shm_detach(s);
+	cmd_error(cmd, "table \"%s\": %s", c->name, why);
+	return -1;
+}
+
 static int worker_open(const struct cmd *cmd, struct worker *wk,
 		       const struct lb_conf *c, uint16_t queue)
 {
 	struct queue_conf qc = { queue, c->qlength, PKT_COPY_RANGE, c->fail_open,
 				 RECV_TIMEOUT_MS };
 	char why[WHY_MAX] = "";
-	struct shm *s;
+	struct shm *s = NULL;
 
 	wk->conf = c;
 	wk->queue = queue;
-	s = table_open(cmd, c->name, true);
-	if (!s)
+	if (!c->flows && !(s = table_open(cmd, c->name, true)))
 		return -1;
 	/* Bind first: a counter set marked running means packets flow. */
 	wk->q = queue_open(&qc, why);
@@ -68,30 +86,28 @@ static int worker_open(const struct cmd *cmd, struct worker *wk,
 		shm_detach(s);
 		return -1;
 	}
-	if (worker_attach(wk, s, why) < 0) {
-		shm_detach(s);
-		cmd_error(cmd, "table \"%s\": %s", c->name, why);
-		return -1;
-	}
-	return 0;
+	return worker_state(cmd, wk, c, s);
 }
 
 static void log_start(const struct lb_conf *c, const struct worker *wk)
 {
-	uint32_t i, active = 0;
+	const struct wtable *t = &wk->table;
 
-	for (i = 0; i < wk->view.n; i++)
-		active += wk->view.targets[i].active;
-	lb_log("table \"%s\": M %u, N %u, hash %s, seed %u, generation %llu, %u active targets",
-	       c->name, wk->shm->m, wk->shm->n, hash_mode_name(wk->shm->mode),
-	       wk->shm->seed, (unsigned long long)wk->view.generation, active);
-	if (!active)
-		lb_log("WARNING: table \"%s\" has no active target: every packet gets the "
-		       "no-target verdict (%s) until one is activated", c->name,
-		       c->no_target == NF_DROP ? "drop" : "accept");
-	lb_log("queues %u..%u, qlength %u, copy %u bytes, batch %u, no-target %s, fail-open %s",
+	if (c->flows)
+		wflows_log_start(&wk->fl);
+	else {
+		lb_log("table \"%s\": M %u, N %u, hash %s, seed %u, generation %llu, %u active targets",
+		       c->name, t->shm->m, t->shm->n, hash_mode_name(t->shm->mode),
+		       t->shm->seed, (unsigned long long)t->view.generation, t->active);
+		if (!t->active)
+			lb_log("WARNING: table \"%s\" has no active target: every packet gets the "
+			       "no-target verdict (%s) until one is activated", c->name,
+			       c->no_target.text);
+	}
+	lb_log("queues %u..%u, qlength %u, copy %u bytes, batch %u, no-target %s%s%s, fail-open %s",
 	       c->qfirst, c->qlast, c->qlength, PKT_COPY_RANGE, QUEUE_BATCH,
-	       c->no_target == NF_DROP ? "drop" : "accept", c->fail_open ? "on" : "off");
+	       c->no_target.text, c->flows ? ", no-flow " : "", c->flows ? c->no_flow.text : "",
+	       c->fail_open ? "on" : "off");
 }
 
 /* Where and how a queue thread runs, set before it starts. */
@@ -225,7 +241,7 @@ static int do_lb(const struct cmd *cmd, const struct optval *ov, int argc,
 		return r;
 	__atomic_store_n(&worker_stopping, 0, __ATOMIC_RELAXED);
 	__atomic_store_n(&worker_failed, 0, __ATOMIC_RELAXED);
-	worker_debug_verify = getenv("NFQLB_DEBUG_VERIFY") && *getenv("NFQLB_DEBUG_VERIFY");
+	wtable_debug_verify = getenv("NFQLB_DEBUG_VERIFY") && *getenv("NFQLB_DEBUG_VERIFY");
 	block_signals(&set);
 	n = (unsigned int)(c.qlast - c.qfirst) + 1;
 	wk = calloc(n, sizeof(*wk));

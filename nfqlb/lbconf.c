@@ -9,6 +9,7 @@
 #include <linux/netfilter.h>
 #include <net/if.h>
 
+#include "flows/flowset.h"
 #include "nfqlb/cli.h"
 #include "nfqlb/lbconf.h"
 #include "nfqlb/table.h"
@@ -20,7 +21,10 @@ const struct opt lb_opts[] = {
 	OPT_SHM,
 	{ "queue", "N|A:B", "queue number, or a range with one thread each (default 0)" },
 	{ "qlength", "L", "most packets the kernel holds per queue (default 4096)" },
-	{ "no-target", "drop|accept", "verdict when no target is active (default drop)" },
+	{ "flows", "NAME", "serve every flow of this flow set (instead of one table, --shm)" },
+	{ "no-target", "drop|accept|mark=X", "verdict when no target is active (default drop)" },
+	{ "no-flow", "accept|drop|mark=X", "with --flows: verdict for packets no flow matches "
+	  "(default accept, unmarked)" },
 	{ "fail-open", NULL, "let the kernel accept packets unmarked when a queue is full" },
 	{ "cpu", "LIST", "pin the queue threads, in order, to these CPUs (e.g. 1 or 0,1 or 0-3)" },
 	{ "rt-priority", "P", "run the queue threads SCHED_FIFO at priority P (default 0: normal)" },
@@ -204,18 +208,69 @@ static int parse_shed(const struct cmd *cmd, const struct optval *ov, struct lb_
 	return parse_vips(cmd, ov, c);
 }
 
+int lb_verdict_parse(const char *s, struct lb_verdict *v)
+{
+	uint32_t mark;
+
+	*v = (struct lb_verdict){ NF_ACCEPT, 0, "" };
+	if (strcmp(s, "drop") == 0)
+		v->verdict = NF_DROP;
+	else if (strncmp(s, "mark=", 5) == 0) {
+		if (opt_u32(s + 5, 1, UINT32_MAX, &mark) < 0) {
+			errno = EINVAL;
+			return -1;
+		}
+		v->mark = mark;
+	} else if (strcmp(s, "accept") != 0) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (v->mark)
+		snprintf(v->text, sizeof(v->text), "mark=0x%x", v->mark);
+	else
+		snprintf(v->text, sizeof(v->text), "%s",
+			 v->verdict == NF_DROP ? "drop" : "accept");
+	return 0;
+}
+
+/* --shm or --flows, and the verdicts that go with them. */
+static int parse_serve(const struct cmd *cmd, const struct optval *ov, struct lb_conf *c)
+{
+	const char *v = opt_get(cmd, ov, "no-target");
+
+	lb_verdict_parse("drop", &c->no_target);
+	lb_verdict_parse("accept", &c->no_flow);
+	if (v && lb_verdict_parse(v, &c->no_target) < 0)
+		return usage_error(cmd, "bad no-target '%s': want drop, accept or mark=X", v);
+	v = opt_get(cmd, ov, "no-flow");
+	if (v && !opt_get(cmd, ov, "flows"))
+		return usage_error(cmd, "--no-flow needs --flows");
+	if (v && lb_verdict_parse(v, &c->no_flow) < 0)
+		return usage_error(cmd, "bad no-flow '%s': want accept, drop or mark=X", v);
+	v = opt_get(cmd, ov, "flows");
+	if (!v)
+		return table_name(cmd, ov, &c->name) ? NFQLB_USAGE : NFQLB_OK;
+	if (opt_get(cmd, ov, "shm"))
+		return usage_error(cmd, "--flows and --shm exclude each other: a flow names its table");
+	c->flows = flowset_name(v);
+	if (shm_name_why(c->flows))
+		return usage_error(cmd, "bad flow set name '%s': %s", c->flows,
+				   shm_name_why(c->flows));
+	return NFQLB_OK;
+}
+
 int lb_conf_parse(const struct cmd *cmd, const struct optval *ov, int argc,
 		  char **argv, struct lb_conf *c)
 {
 	const char *v;
 	int r;
 
-	*c = (struct lb_conf){ .qlength = QLENGTH_DEFAULT, .no_target = NF_DROP,
+	*c = (struct lb_conf){ .qlength = QLENGTH_DEFAULT,
 			       .fail_open = opt_get(cmd, ov, "fail-open") != NULL };
 	if (opt_operands(cmd, ov, argc, argv, 0))
 		return NFQLB_USAGE;
-	if (table_name(cmd, ov, &c->name))
-		return NFQLB_USAGE;
+	if ((r = parse_serve(cmd, ov, c)))
+		return r;
 	v = opt_get(cmd, ov, "queue");
 	if (parse_queues(v, c) < 0)
 		return usage_error(cmd, "bad queue '%s': want N or A:B within 0..65535, at most %u queues",
@@ -225,10 +280,5 @@ int lb_conf_parse(const struct cmd *cmd, const struct optval *ov, int argc,
 		return usage_error(cmd, "bad qlength '%s': want 1..16777216", v);
 	if ((r = parse_shed(cmd, ov, c)))
 		return r;
-	v = opt_get(cmd, ov, "no-target");
-	if (v && strcmp(v, "accept") == 0)
-		c->no_target = NF_ACCEPT;
-	else if (v && strcmp(v, "drop") != 0)
-		return usage_error(cmd, "bad no-target '%s': want drop or accept", v);
 	return parse_sched(cmd, ov, c);
 }

@@ -20,11 +20,21 @@ struct lb_vip {
 	unsigned int len;
 };
 
+/* A verdict of --no-target and --no-flow: NF_DROP, or NF_ACCEPT with a
+ * mark (0: unmarked). */
+struct lb_verdict {
+	uint32_t verdict;
+	uint32_t mark;
+	char text[24];		/* as given: "drop", "accept" or "mark=X" */
+};
+
 struct lb_conf {
-	const char *name;
+	const char *name;	/* --shm: the table; NULL with --flows */
+	const char *flows;	/* --flows: the flow set; NULL with --shm */
 	uint16_t qfirst, qlast;
 	uint32_t qlength;
-	uint32_t no_target;	/* NF_DROP or NF_ACCEPT */
+	struct lb_verdict no_target;	/* a flow's table has no active target */
+	struct lb_verdict no_flow;	/* --flows: a packet matched no flow */
 	bool fail_open;
 	uint32_t rt_priority;	/* SCHED_FIFO priority; 0: the normal scheduler */
 	unsigned int ncpu;	/* CPUs in --cpu; 0 leaves the threads unpinned */
@@ -66,5 +76,14 @@ int lb_conf_parse(const struct cmd *cmd, const struct optval *ov, int argc,
  * not available) or E2BIG (more than @max CPUs).
  */
 int lb_parse_cpus(const char *s, int *cpu, unsigned int max, char *why);
+
+/**
+ * lb_verdict_parse - parse a verdict of --no-target or --no-flow
+ * @s: "drop", "accept" or "mark=X" (X: 1..0xffffffff, decimal or 0x hex)
+ * @v: written
+ *
+ * Returns 0, or -1 with errno EINVAL.
+ */
+int lb_verdict_parse(const char *s, struct lb_verdict *v);
 
 #endif

@@ -15,225 +15,150 @@
 #include "nfqlb/lb.h"
 #include "nfqlb/log.h"
 #include "nfqlb/procq.h"
-#include "nfqlb/verify.h"
 #include "nfqlb/worker.h"
 
 int worker_stopping;	/* atomic */
 int worker_failed;	/* atomic */
-bool worker_debug_verify;
 
-/* Count one packet and batch its verdict. */
+/* Send a verdict and count it in cnt (a set's generic counters). */
+static void give(struct worker *wk, uint64_t *cnt, uint32_t id, uint32_t verdict,
+		 uint32_t mark)
+{
+	if (cnt)
+		shm_count(&cnt[verdict == NF_DROP ? SHM_CNT_DROP : SHM_CNT_ACCEPT], 1);
+	queue_verdict(wk->q, id, verdict, mark);
+}
+
+/* One table: count one packet and batch its verdict. */
 static void decide(struct worker *wk, const struct queue_pkt *p,
 		   const struct lb_result *r)
 {
-	struct shm_worker *w = wk->w;
+	struct shm_worker *w = wk->table.w;
+	const struct lb_verdict *nt = &wk->conf->no_target;
 
 	shm_count(&w->cnt[r->kind], 1);
 	if (r->kind == PKT_MALFORMED) {
-		shm_count(&w->cnt[SHM_CNT_DROP], 1);
-		queue_verdict(wk->q, p->id, NF_DROP, 0);
+		give(wk, w->cnt, p->id, NF_DROP, 0);
 		return;
 	}
 	if (r->slot == SHM_NO_SLOT) {
 		shm_count(&w->cnt[SHM_CNT_NO_TARGET], 1);
-		shm_count(&w->cnt[wk->conf->no_target == NF_DROP ?
-				  SHM_CNT_DROP : SHM_CNT_ACCEPT], 1);
-		queue_verdict(wk->q, p->id, wk->conf->no_target, 0);
+		give(wk, w->cnt, p->id, nt->verdict, nt->mark);
 		return;
 	}
 	shm_count(&w->target[r->slot], 1);
-	shm_count(&w->cnt[SHM_CNT_ACCEPT], 1);
-	queue_verdict(wk->q, p->id, NF_ACCEPT, wk->view.targets[r->slot].id);
+	give(wk, w->cnt, p->id, NF_ACCEPT, wk->table.view.targets[r->slot].id);
 }
 
 static void handle_batch(struct worker *wk, const struct queue_pkt *pkts, unsigned int n)
 {
 	struct lb_result res[QUEUE_BATCH];
+	struct wtable *t = &wk->table;
 	unsigned int i;
 
-	lb_lookup_batch(&wk->view, wk->shm->mode, wk->shm->seed, pkts, n, res);
+	wtable_refresh(t);
+	lb_lookup_batch(&t->view, t->shm->mode, t->shm->seed, pkts, n, res);
 	for (i = 0; i < n; i++)
 		decide(wk, &pkts[i], &res[i]);
 }
 
-/* NFQLB_DEBUG_VERIFY: an adopted table that is not its own Maglev build is
- * a bug in the shared-memory protocol; stop hard, so no test can miss it. */
-static void verify_adopted(struct worker *wk)
+/* Flows: the packet's flow had no usable target. */
+static void decide_no_target(struct worker *wk, const struct queue_pkt *p,
+			     const struct lb_result *r, uint64_t *fcnt)
 {
-	char why[WHY_MAX] = "";
-	int r = verify_view(&wk->view, wk->shm->seed, why);
+	const struct lb_verdict *nt = &wk->conf->no_target;
+	struct shm_worker *w = wk->fl.tab[r->table].w;
 
-	if (r == 0) {
-		wk->verified++;
-		return;
+	shm_count(&wk->fl.fw->flow[wk->fl.fv.slot[r->flow]][FLOWSET_F_NO_TARGET], 1);
+	shm_count(&fcnt[SHM_CNT_NO_TARGET], 1);
+	if (w) {
+		shm_count(&w->cnt[r->kind], 1);
+		shm_count(&w->cnt[SHM_CNT_NO_TARGET], 1);
 	}
-	lb_log("queue %u: debug verify: %s", wk->queue, r < 0 ? strerror(errno) : why);
-	if (r > 0)
-		abort();
+	give(wk, w ? w->cnt : NULL, p->id, nt->verdict, nt->mark);
+	shm_count(&fcnt[nt->verdict == NF_DROP ? SHM_CNT_DROP : SHM_CNT_ACCEPT], 1);
 }
 
-/* One line per table generation adopted; a loud one for an empty table. */
-static void log_adopted(const struct worker *wk)
+/* Flows: count one packet in the flow set and its table, and batch its
+ * verdict. */
+static void decide_flow(struct worker *wk, const struct queue_pkt *p,
+			const struct lb_result *r)
 {
-	unsigned long long g = (unsigned long long)wk->view.generation;
-	uint32_t i, active = 0;
+	uint64_t *fcnt = &wk->fl.fw->cnt[FLOWSET_C_KINDS];
+	const struct wtable *t;
 
-	for (i = 0; i < wk->view.n; i++)
-		active += wk->view.targets[i].active;
-	lb_log("queue %u: table \"%s\" generation %llu: %u active target%s",
-	       wk->queue, wk->conf->name, g, active, active == 1 ? "" : "s");
-	if (!active)
-		lb_log("queue %u: WARNING: table \"%s\" generation %llu has no active target: "
-		       "every packet gets the no-target verdict (%s)", wk->queue,
-		       wk->conf->name, g, wk->conf->no_target == NF_DROP ? "drop" : "accept");
-}
+	shm_count(&fcnt[r->kind], 1);
+	if (r->kind == PKT_MALFORMED || r->flow < 0) {
+		const struct lb_verdict *nf = &wk->conf->no_flow;
+		uint32_t v = r->kind == PKT_MALFORMED ? NF_DROP : nf->verdict;
 
-/* Between batches: adopt a newly published generation of the same object,
- * if it is valid.  Called before a batch is decided, so that a packet that
- * arrives after a change is decided with it even when the worker was
- * waiting, and after a batch's verdicts are sent (and after a receive
- * timeout), so that under load the next batch does not wait for the copy.
- * The spare view has the object's size and its own scratch space:
- * nothing is allocated. */
-static void refresh(struct worker *wk)
-{
-	uint64_t g = shm_generation(wk->shm);
-	char why[WHY_MAX];
-	struct shm_view t;
-
-	/* A lost handle (the object was truncated) reads zeros: housekeeping
-	 * reports it once and reattaches. */
-	if (g == wk->view.generation || g == wk->bad_gen || shm_lost(wk->shm))
-		return;
-	if (shm_read(wk->shm, &wk->spare, why) < 0) {
-		if (errno == EAGAIN || errno == EIO)
-			return;
-		wk->bad_gen = g;
-		lb_log("queue %u: table generation %llu is invalid (%s); keeping generation %llu",
-		       wk->queue, (unsigned long long)g, why,
-		       (unsigned long long)wk->view.generation);
+		if (r->kind != PKT_MALFORMED)
+			shm_count(&wk->fl.fw->cnt[FLOWSET_C_NO_FLOW], 1);
+		give(wk, fcnt, p->id, v, r->kind == PKT_MALFORMED ? 0 : nf->mark);
 		return;
 	}
-	t = wk->view;
-	wk->view = wk->spare;
-	wk->spare = t;
-	if (worker_debug_verify)
-		verify_adopted(wk);
-	log_adopted(wk);
+	shm_count(&wk->fl.fw->flow[wk->fl.fv.slot[r->flow]][FLOWSET_F_PACKETS], 1);
+	if (r->slot == SHM_NO_SLOT) {
+		decide_no_target(wk, p, r, fcnt);
+		return;
+	}
+	t = &wk->fl.tab[r->table];
+	shm_count(&t->w->cnt[r->kind], 1);
+	shm_count(&t->w->target[r->slot], 1);
+	shm_count(&t->w->cnt[SHM_CNT_ACCEPT], 1);
+	give(wk, fcnt, p->id, NF_ACCEPT, t->view.targets[r->slot].id);
+}
+
+static void handle_flows(struct worker *wk, const struct queue_pkt *pkts, unsigned int n)
+{
+	struct lb_result res[QUEUE_BATCH];
+	unsigned int i;
+
+	wflows_refresh_set(&wk->fl);
+	lb_flows_match(&wk->fl.lf, pkts, n, res);
+	wflows_refresh_used(&wk->fl, res, n);
+	lb_flows_lookup(&wk->fl.lf, res, n);
+	for (i = 0; i < n; i++)
+		decide_flow(wk, &pkts[i], &res[i]);
 }
 
 static void read_proc(struct worker *wk)
 {
+	struct shm_worker *w = wk->table.w;
 	struct procq_row row;
 
-	if (procq_find(wk->queue, &row) < 0)
+	if (!w || procq_find(wk->queue, &row) < 0)
 		return;
-	__atomic_store_n(&wk->w->q_total, row.waiting, __ATOMIC_RELAXED);
-	__atomic_store_n(&wk->w->q_dropped, row.dropped, __ATOMIC_RELAXED);
-	__atomic_store_n(&wk->w->u_dropped, row.udropped, __ATOMIC_RELAXED);
+	__atomic_store_n(&w->q_total, row.waiting, __ATOMIC_RELAXED);
+	__atomic_store_n(&w->q_dropped, row.dropped, __ATOMIC_RELAXED);
+	__atomic_store_n(&w->u_dropped, row.udropped, __ATOMIC_RELAXED);
 }
 
 int worker_attach(struct worker *wk, struct shm *s, char *why)
 {
-	struct shm_worker *w = shm_worker_claim(s, getpid(), wk->queue);
-	struct shm_view v = { 0 }, spare = { 0 };
+	struct wtable *t = &wk->table;
 
-	if (!w && errno == EBUSY)
-		snprintf(why, WHY_MAX, "all %u counter sets are in use", SHM_WORKERS);
-	else if (!w)
-		snprintf(why, WHY_MAX, "counter set: %s", strerror(errno));
-	if (!w)
-		return -1;
-	if (shm_view_init(&v, s->m, s->n) < 0 || shm_view_init(&spare, s->m, s->n) < 0) {
-		snprintf(why, WHY_MAX, "%s", strerror(errno));
-		goto fail;
-	}
-	if (shm_read(s, &v, why) < 0)
-		goto fail;
-	wk->shm = s;
-	wk->w = w;
-	wk->view = v;
-	wk->spare = spare;
-	return 0;
-fail:
-	shm_view_free(&v);
-	shm_view_free(&spare);
-	shm_worker_release(s, w);
+	snprintf(t->name, sizeof(t->name), "%s", wk->conf->name);
+	t->queue = wk->queue;
+	t->no_target = wk->conf->no_target.text;
+	return wtable_attach(t, s, why);
+}
+
+int worker_attach_flows(struct worker *wk, char *why)
+{
+	wk->fl.name = wk->conf->flows;
+	wk->fl.queue = wk->queue;
+	wk->fl.no_target = wk->conf->no_target.text;
+	if (wflows_open(&wk->fl, why) == 0)
+		return 0;
+	wflows_close(&wk->fl);
 	return -1;
 }
 
 void worker_detach(struct worker *wk)
 {
-	if (wk->w)
-		shm_worker_release(wk->shm, wk->w);
-	shm_view_free(&wk->view);
-	shm_view_free(&wk->spare);
-	shm_detach(wk->shm);
-	wk->w = NULL;
-	wk->shm = NULL;
-}
-
-/* Log a change in what the name holds, once per change. */
-static void log_follow(struct worker *wk, enum worker_follow f, const char *why)
-{
-	const char *name = wk->conf->name;
-
-	if (f == wk->follow)
-		return;
-	wk->follow = f;
-	if (f == FOLLOW_GONE)
-		lb_log("queue %u: table \"%s\" was deleted; keeping the last table", wk->queue, name);
-	else if (f == FOLLOW_DAMAGED)
-		lb_log("queue %u: table \"%s\" was damaged in place (%s); keeping the last table",
-		       wk->queue, name, why);
-	else if (f == FOLLOW_UNUSABLE)
-		lb_log("queue %u: table \"%s\" was replaced by an unusable object (%s); keeping the last table",
-		       wk->queue, name, why);
-}
-
-/* The name holds another object now (or this one was damaged): open and
- * validate what it holds, with views and a counter set of its own, and
- * only then drop the old object.  Runs between batches, never per packet. */
-static void reattach(struct worker *wk, enum worker_follow fail)
-{
-	char why[WHY_MAX] = "";
-	struct worker next = *wk;
-	struct shm *s = shm_attach(wk->conf->name, true, why);
-	int err;
-
-	if (s && worker_attach(&next, s, why) == 0) {
-		worker_detach(wk);
-		*wk = next;
-		wk->bad_gen = 0;
-		wk->follow = FOLLOW_SAME;
-		lb_log("queue %u: table \"%s\" was replaced; using the new object",
-		       wk->queue, wk->conf->name);
-		log_adopted(wk);
-		return;
-	}
-	err = errno;
-	shm_detach(s);
-	log_follow(wk, err == ENOENT ? FOLLOW_GONE : fail, why);
-}
-
-/* Every FOLLOW_MS: does the name still hold the object in use, intact? */
-static void follow_name(struct worker *wk)
-{
-	char why[WHY_MAX] = "";
-	int same = shm_same_object(wk->shm, why);
-
-	if (same == 1 && shm_check_size(wk->shm, why) == 0) {
-		wk->follow = FOLLOW_SAME;
-		return;
-	}
-	if (same == 1)
-		reattach(wk, FOLLOW_DAMAGED);
-	else if (same == 0)
-		reattach(wk, FOLLOW_UNUSABLE);
-	else if (errno == ENOENT)
-		log_follow(wk, FOLLOW_GONE, why);
-	else
-		log_follow(wk, FOLLOW_UNUSABLE, why);
+	wtable_detach(&wk->table);
+	wflows_close(&wk->fl);
 }
 
 /* The name is checked every FOLLOW_MS: with a receive timeout on top, a
@@ -273,14 +198,20 @@ static void log_queue(struct worker *wk)
 static void housekeeping(struct worker *wk)
 {
 	struct timespec now;
+	bool follow;
 	uint64_t ms;
 
-	refresh(wk);
 	clock_gettime(CLOCK_MONOTONIC_COARSE, &now);
 	ms = (uint64_t)now.tv_sec * 1000 + (uint64_t)now.tv_nsec / 1000000;
-	if (ms >= wk->next_follow) {
+	follow = ms >= wk->next_follow;
+	if (follow)
 		wk->next_follow = ms + FOLLOW_MS;
-		follow_name(wk);
+	if (wk->conf->flows)
+		wflows_housekeeping(&wk->fl, follow);
+	else {
+		wtable_refresh(&wk->table);
+		if (follow)
+			wtable_follow(&wk->table, false);
 	}
 	if (now.tv_sec < wk->next_house)
 		return;
@@ -308,10 +239,10 @@ void *worker_main(void *arg)
 			worker_fatal(wk, "receive");
 			break;
 		}
-		if (n > 0) {
-			refresh(wk);
+		if (n > 0 && wk->conf->flows)
+			handle_flows(wk, pkts, (unsigned int)n);
+		else if (n > 0)
 			handle_batch(wk, pkts, (unsigned int)n);
-		}
 		/* Also after a timeout or 0 packets: the queue's own verdicts,
 		 * or lost ones to send round again; no system call if none.
 		 * What fails is counted in the queue's stats (log_queue()). */
@@ -322,8 +253,8 @@ void *worker_main(void *arg)
 			sched_yield();
 		housekeeping(wk);
 	}
-	if (worker_debug_verify)
+	if (wtable_debug_verify && !wk->conf->flows)
 		lb_log("queue %u: debug verify: %llu tables checked, each equal to its own build",
-		       wk->queue, (unsigned long long)wk->verified);
+		       wk->queue, (unsigned long long)wk->table.verified);
 	return NULL;
 }

@@ -10,32 +10,21 @@
 
 #include "nfqlb/lbconf.h"
 #include "nfqlb/queue.h"
-#include "shm/shm.h"
-
-/* What the table's name holds, as the worker last saw it. */
-enum worker_follow {
-	FOLLOW_SAME,		/* the object in use */
-	FOLLOW_GONE,		/* nothing: deleted */
-	FOLLOW_DAMAGED,		/* the object in use, resized or truncated */
-	FOLLOW_UNUSABLE,	/* another object that does not validate */
-};
+#include "nfqlb/wflows.h"
+#include "nfqlb/wtable.h"
 
 struct worker {
 	pthread_t thread;
 	bool started;
 	const struct lb_conf *conf;
 	uint16_t queue;
-	struct shm *shm;
-	struct shm_worker *w;
-	struct shm_view view, spare;
+	struct wtable table;	/* lb --shm: the one table */
+	struct wflows fl;	/* lb --flows: the flow set (conf->flows) */
 	struct queue *q;
 	bool rt;		/* runs with SCHED_FIFO */
-	uint64_t bad_gen;	/* an invalid generation, already logged */
-	enum worker_follow follow;	/* logged once per change */
 	struct queue_stats logged;	/* the queue's counts at the last log line */
 	time_t next_house;
 	uint64_t next_follow;	/* ms, CLOCK_MONOTONIC_COARSE */
-	uint64_t verified;	/* tables checked by NFQLB_DEBUG_VERIFY */
 };
 
 /* Set to stop every queue thread (atomic); they notice within a receive
@@ -43,11 +32,9 @@ struct worker {
 extern int worker_stopping;
 /* Set by a thread that failed (atomic): the process exits 1. */
 extern int worker_failed;
-/* NFQLB_DEBUG_VERIFY: check every adopted table against its own build. */
-extern bool worker_debug_verify;
 
 /**
- * worker_attach - give a worker its table: a counter set and a first view
+ * worker_attach - give a one-table worker its table
  * @wk: the worker, with conf and queue set
  * @s: the table, attached for writing; the worker owns it on success
  * @why: filled with the reason on failure
@@ -57,7 +44,18 @@ extern bool worker_debug_verify;
 int worker_attach(struct worker *wk, struct shm *s, char *why);
 
 /**
- * worker_detach - release the worker's counter set, views and table
+ * worker_attach_flows - give a flows worker its flow set (conf->flows),
+ * created empty when missing, and the tables its flows name
+ * @wk: the worker, with conf and queue set
+ * @why: filled with the reason on failure
+ *
+ * Returns 0, or -1 (the set is damaged or not a flow set, all counter
+ * sets taken, no memory).
+ */
+int worker_attach_flows(struct worker *wk, char *why);
+
+/**
+ * worker_detach - release the worker's tables, flow set and counter sets
  * @wk: the worker
  */
 void worker_detach(struct worker *wk);
@@ -72,14 +70,15 @@ void worker_fatal(struct worker *wk, const char *what);
 
 /**
  * worker_main - the queue thread: receive, decide, send verdicts, follow
- * the table, until worker_stopping is set
+ * the table or flow set, until worker_stopping is set
  * @arg: the struct worker
  *
  * A new table is adopted between batches, never within one: a new
  * generation of the object in use before a batch is decided and after its
  * verdicts are sent (and after a receive timeout), and a new object under
  * the table's name (compared by device and inode) after a batch's verdicts,
- * within a second.  Each generation adopted is logged.
+ * within a second.  Each generation adopted is logged.  With flows the
+ * same holds for the flow set and for each table its flows name.
  *
  * Returns NULL.
  */

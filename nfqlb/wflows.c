@@ -1,0 +1,287 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* wflows.c: a flow set as one queue thread holds and follows it (see
+ * wflows.h). */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "nfqlb/log.h"
+#include "nfqlb/wflows.h"
+
+/* What a generation of the flow set needs, built beside the one in use. */
+struct wbuild {
+	unsigned int ntab;
+	struct wtable *tab;
+	struct lb_table *lt;
+	uint32_t *flow_table;
+	uint64_t *seen;
+	struct flow_match *match;
+};
+
+static void wbuild_free(struct wbuild *b)
+{
+	unsigned int i;
+
+	for (i = 0; i < b->ntab; i++)
+		wtable_detach(&b->tab[i]);
+	free(b->tab);
+	free(b->lt);
+	free(b->flow_table);
+	free(b->seen);
+	flow_match_free(b->match);
+	*b = (struct wbuild){ 0 };
+}
+
+/* The tables of the flows, each name once, none opened yet. */
+static int wbuild_tables(struct wbuild *b, const struct flowset_view *v,
+			 const struct wflows *f)
+{
+	size_t k = v->n ? v->n : 1;
+	uint32_t i, j;
+
+	b->tab = calloc(k, sizeof(*b->tab));
+	b->lt = calloc(k, sizeof(*b->lt));
+	b->flow_table = calloc(k, sizeof(*b->flow_table));
+	b->seen = calloc(k, sizeof(*b->seen));
+	if (!b->tab || !b->lt || !b->flow_table || !b->seen)
+		return -1;
+	for (i = 0; i < v->n; i++) {
+		for (j = 0; j < b->ntab && strcmp(b->tab[j].name, v->flows[i].table); j++)
+			;
+		if (j == b->ntab) {
+			snprintf(b->tab[j].name, sizeof(b->tab[j].name), "%s", v->flows[i].table);
+			b->tab[j].queue = f->queue;
+			b->tab[j].no_target = f->no_target;
+			b->ntab++;
+		}
+		b->flow_table[i] = j;
+	}
+	return 0;
+}
+
+static int wbuild_make(struct wbuild *b, const struct flowset_view *v,
+		       const struct wflows *f, char *why)
+{
+	*b = (struct wbuild){ 0 };
+	b->match = flow_match_build(v->flows, v->n, why);
+	if (!b->match)
+		return -1;
+	if (wbuild_tables(b, v, f) == 0)
+		return 0;
+	snprintf(why, WHY_MAX, "%s", strerror(errno));
+	wbuild_free(b);
+	return -1;
+}
+
+static void sync_lt(struct wflows *f, unsigned int j)
+{
+	const struct wtable *t = &f->tab[j];
+
+	if (!t->shm) {
+		f->lt[j] = (struct lb_table){ NULL, 1, 0, HASH_5TUPLE };
+		return;
+	}
+	f->lt[j] = (struct lb_table){ t->view.lookup, t->shm->m, t->shm->seed, t->shm->mode };
+}
+
+/* Tables the old generation had open move over as they are (handle,
+ * counter set, views); the others are opened now. */
+static void wbuild_open(struct wbuild *b, struct wflows *f)
+{
+	unsigned int i, j;
+
+	for (j = 0; j < b->ntab; j++) {
+		for (i = 0; i < f->ntab && strcmp(f->tab[i].name, b->tab[j].name); i++)
+			;
+		if (i < f->ntab && f->tab[i].shm) {
+			b->tab[j] = f->tab[i];
+			f->tab[i].shm = NULL;
+			f->tab[i].w = NULL;
+			continue;
+		}
+		b->tab[j].follow = FOLLOW_SAME;
+		wtable_follow(&b->tab[j], true);
+	}
+}
+
+/* Swap the built generation in; the old one is freed. */
+static void wbuild_adopt(struct wbuild *b, struct wflows *f)
+{
+	struct wbuild old = { f->ntab, f->tab, f->lt, f->flow_table, f->seen, f->match };
+	unsigned int j;
+
+	wbuild_open(b, f);
+	wbuild_free(&old);
+	f->ntab = b->ntab;
+	f->tab = b->tab;
+	f->lt = b->lt;
+	f->flow_table = b->flow_table;
+	f->seen = b->seen;
+	f->match = b->match;
+	f->batch = 0;
+	for (j = 0; j < f->ntab; j++)
+		sync_lt(f, j);
+	f->lf = (struct lb_flows){ f->match, f->flow_table, f->lt };
+	*b = (struct wbuild){ 0 };
+}
+
+static void log_generation(const struct wflows *f)
+{
+	lb_log("queue %u: flow set \"%s\" generation %llu: %u flow%s, %u table%s",
+	       f->queue, f->name, (unsigned long long)f->fv.generation, f->fv.n,
+	       f->fv.n == 1 ? "" : "s", f->ntab, f->ntab == 1 ? "" : "s");
+	if (!f->fv.n)
+		lb_log("queue %u: WARNING: flow set \"%s\" has no flow: every packet gets "
+		       "the no-flow verdict", f->queue, f->name);
+}
+
+/* Read and build the published generation into next (a view of its own). */
+static int load(struct wflows *f, struct flowset_view *next, struct wbuild *b, char *why)
+{
+	if (flowset_read(f->fs, next, why) < 0)
+		return -1;
+	return wbuild_make(b, next, f, why);
+}
+
+int wflows_open(struct wflows *f, char *why)
+{
+	struct wbuild b;
+
+	f->fs = flowset_attach(f->name, true, true, why);
+	if (!f->fs)
+		return -1;
+	f->fw = flowset_worker_claim(f->fs, getpid(), f->queue);
+	if (!f->fw) {
+		snprintf(why, WHY_MAX, errno == EBUSY ? "all counter sets are in use" :
+			 "counter set: %s", strerror(errno));
+		return -1;
+	}
+	if (flowset_view_init(&f->fv) < 0) {
+		snprintf(why, WHY_MAX, "%s", strerror(errno));
+		return -1;
+	}
+	if (load(f, &f->fv, &b, why) < 0)
+		return -1;
+	wbuild_adopt(&b, f);
+	return 0;
+}
+
+void wflows_close(struct wflows *f)
+{
+	struct wbuild old = { f->ntab, f->tab, f->lt, f->flow_table, f->seen, f->match };
+
+	wbuild_free(&old);
+	f->ntab = 0;
+	f->tab = NULL;
+	f->lt = NULL;
+	f->flow_table = NULL;
+	f->seen = NULL;
+	f->match = NULL;
+	flowset_view_free(&f->fv);
+	if (f->fs && f->fw)
+		flowset_worker_release(f->fs, f->fw);
+	flowset_detach(f->fs);
+	f->fs = NULL;
+	f->fw = NULL;
+}
+
+void wflows_refresh_set(struct wflows *f)
+{
+	uint64_t g = flowset_generation(f->fs);
+	struct flowset_view next;
+	char why[WHY_MAX] = "";
+	struct wbuild b;
+
+	if (g == f->fv.generation || g == f->bad_gen)
+		return;
+	if (flowset_view_init(&next) < 0)
+		return;
+	if (load(f, &next, &b, why) < 0) {
+		if (errno != EAGAIN && errno != EIO) {
+			f->bad_gen = g;
+			lb_log("queue %u: flow set \"%s\" generation %llu is unusable (%s); "
+			       "keeping generation %llu", f->queue, f->name,
+			       (unsigned long long)g, why,
+			       (unsigned long long)f->fv.generation);
+		}
+		flowset_view_free(&next);
+		return;
+	}
+	wbuild_adopt(&b, f);
+	flowset_view_free(&f->fv);
+	f->fv = next;
+	log_generation(f);
+}
+
+void wflows_refresh_used(struct wflows *f, const struct lb_result *res, unsigned int n)
+{
+	unsigned int i, j;
+
+	f->batch++;
+	for (i = 0; i < n; i++) {
+		if (res[i].flow < 0)
+			continue;
+		j = res[i].table;
+		if (f->seen[j] == f->batch)
+			continue;
+		f->seen[j] = f->batch;
+		wtable_refresh(&f->tab[j]);
+		sync_lt(f, j);
+	}
+}
+
+/* Does the name still hold the flow set in use?  A new object under it is
+ * opened whole before the old one goes. */
+static void follow_set(struct wflows *f)
+{
+	char why[WHY_MAX] = "";
+	struct wflows next = { .name = f->name, .queue = f->queue, .no_target = f->no_target };
+	int same = flowset_same_object(f->fs, why);
+	enum wtable_follow now = same < 0 && errno == ENOENT ? FOLLOW_GONE : FOLLOW_UNUSABLE;
+
+	if (same == 1) {
+		f->follow = FOLLOW_SAME;
+		return;
+	}
+	if (same == 0 && wflows_open(&next, why) == 0) {
+		wflows_close(f);
+		*f = next;
+		lb_log("queue %u: flow set \"%s\" was replaced; using the new object",
+		       f->queue, f->name);
+		log_generation(f);
+		return;
+	}
+	wflows_close(&next);
+	if (f->follow == now)
+		return;
+	f->follow = now;
+	lb_log("queue %u: flow set \"%s\" %s (%s); keeping the flows in use", f->queue,
+	       f->name, f->follow == FOLLOW_GONE ? "was deleted" : "is unusable", why);
+}
+
+void wflows_housekeeping(struct wflows *f, bool follow)
+{
+	unsigned int j;
+
+	if (follow)
+		follow_set(f);
+	wflows_refresh_set(f);
+	for (j = 0; j < f->ntab; j++) {
+		wtable_refresh(&f->tab[j]);
+		if (follow)
+			wtable_follow(&f->tab[j], true);
+		sync_lt(f, j);
+	}
+}
+
+void wflows_log_start(const struct wflows *f)
+{
+	uint32_t i;
+
+	log_generation(f);
+	for (i = 0; i < f->fv.n; i++)
+		lb_log("flow \"%s\": prio %d, table \"%s\"", f->fv.flows[i].name,
+		       f->fv.flows[i].prio, f->fv.flows[i].table);
+}
