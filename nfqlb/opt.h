@@ -31,7 +31,7 @@ struct opt {
 };
 
 /* The values of one command line: val[i] belongs to cmd->opts[i]. */
-#define OPT_MAX 16
+#define OPT_MAX 24
 #define OPT_REPEAT_MAX 64	/* values of repeatable options, in all */
 struct optval {
 	const char *val[OPT_MAX];	/* argument; "" for a given flag; NULL if absent */

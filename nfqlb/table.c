@@ -48,6 +48,7 @@ static const struct opt print_opts[] = {
 
 static const struct opt stats_opts[] = {
 	OPT_SHM,
+	{ "flows", "NAME", "per flow of this flow set: packets, no-target packets, its table's targets" },
 	{ "json", NULL, "print one JSON object" },
 	{ "prometheus", NULL, "print the Prometheus text exposition format" },
 	{ NULL, NULL, NULL },
@@ -611,6 +612,8 @@ static int do_stats(const struct cmd *cmd, const struct optval *ov, int argc,
 	const char *name;
 	int r;
 
+	if (opt_get(cmd, ov, "flows"))
+		return flowstats_cmd(cmd, ov, argc, argv);
 	if (!opt_get(cmd, ov, "prometheus"))
 		return print_cmd(cmd, ov, argc, argv, stats_text, stats_json);
 	if (opt_get(cmd, ov, "json"))

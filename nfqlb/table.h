@@ -30,4 +30,15 @@ int table_name(const struct cmd *cmd, const struct optval *ov, const char **name
  */
 struct shm *table_open(const struct cmd *cmd, const char *name, bool writable);
 
+/**
+ * flowstats_cmd - `nfqlb stats --flows NAME [--json]` (flowstats.c)
+ * @cmd: the stats command
+ * @ov: its options
+ * @argc: argument count
+ * @argv: arguments
+ *
+ * Returns an enum nfqlb_exit.
+ */
+int flowstats_cmd(const struct cmd *cmd, const struct optval *ov, int argc, char **argv);
+
 #endif
