@@ -9,6 +9,7 @@
 
 #include "flows/flowset.h"
 #include "nfqlb/cli.h"
+#include "nfqlb/json.h"
 #include "nfqlb/table.h"
 
 /* What is printed: the flows, their counts, the set's counters. */
@@ -88,14 +89,17 @@ static void flow_line(const struct fsnap *sn, uint32_t i, bool json)
 	int ok = tsnap_load(f->table, &t, why);
 
 	if (json) {
-		printf("%s{\"name\":\"%s\",\"table\":\"%s\",\"prio\":%d,\"packets\":%llu,"
-		       "\"no_target\":%llu", i ? "," : "", f->name, f->table, f->prio,
+		printf("%s{\"name\":\"%s\",\"table\":", i ? "," : "", f->name);
+		json_str(f->table);
+		printf(",\"prio\":%d,\"packets\":%llu,\"no_target\":%llu", f->prio,
 		       (unsigned long long)c[FLOWSET_F_PACKETS],
 		       (unsigned long long)c[FLOWSET_F_NO_TARGET]);
-		if (ok == 0)
+		if (ok == 0) {
 			targets_json(&t);
-		else
-			printf(",\"targets\":null,\"table_error\":\"%s\"", why);
+		} else {
+			printf(",\"targets\":null,\"table_error\":");
+			json_str(why);
+		}
 		printf("}");
 	} else {
 		printf("flow %s: table %s, prio %d: packets %llu, no target %llu\n", f->name,
@@ -118,17 +122,25 @@ static void print_kinds(const uint64_t *cnt, bool json)
 		       shm_cnt_name(i), (unsigned long long)cnt[i]);
 }
 
+static void json_head(const struct fsnap *sn, const char *name)
+{
+	const uint64_t *k = sn->cnt + FLOWSET_C_KINDS;
+
+	printf("{\"flow_set\":");
+	json_str(name);
+	printf(",\"generation\":%llu,\"no_flow\":%llu,\"accepted\":%llu,\"dropped\":%llu,"
+	       "\"kinds\":{", (unsigned long long)sn->v.generation,
+	       (unsigned long long)sn->cnt[FLOWSET_C_NO_FLOW],
+	       (unsigned long long)k[SHM_CNT_ACCEPT], (unsigned long long)k[SHM_CNT_DROP]);
+}
+
 static void print_snap(const struct fsnap *sn, const char *name, bool json)
 {
 	const uint64_t *k = sn->cnt + FLOWSET_C_KINDS;
 	uint32_t i;
 
 	if (json)
-		printf("{\"flow_set\":\"%s\",\"generation\":%llu,\"no_flow\":%llu,"
-		       "\"accepted\":%llu,\"dropped\":%llu,\"kinds\":{", name,
-		       (unsigned long long)sn->v.generation,
-		       (unsigned long long)sn->cnt[FLOWSET_C_NO_FLOW],
-		       (unsigned long long)k[SHM_CNT_ACCEPT], (unsigned long long)k[SHM_CNT_DROP]);
+		json_head(sn, name);
 	else
 		printf("flow set %s: generation %llu\nno flow: %llu\nverdicts: accepted %llu, "
 		       "dropped %llu\nkinds:", name, (unsigned long long)sn->v.generation,

@@ -12,6 +12,7 @@
 
 #include "flows/flowset.h"
 #include "nfqlb/cli.h"
+#include "nfqlb/json.h"
 #include "nfqlb/lb.h"
 #include "nfqlb/table.h"
 
@@ -284,8 +285,10 @@ static void print_json(const struct found *f, bool flows)
 		printf(",\"flow\":\"%s\"", f->flow);
 	else if (flows)
 		printf(",\"flow\":null");
-	if (f->table)
-		printf(",\"table\":\"%s\"", f->table);
+	if (f->table) {
+		printf(",\"table\":");
+		json_str(f->table);
+	}
 	if (f->usable)
 		printf(",\"hash\":\"0x%016llx\",\"entry\":%u,\"m\":%u", (unsigned long long)f->hash,
 		       f->r.entry, f->m);
