@@ -1,0 +1,128 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+# t-flows: two services on one worker, each with its own targets.
+#
+#	client --- lb --- t1, t2, t3	(routing by fwmark; the targets hold the VIP)
+#
+# The flow set has "web" (TCP 80 to the VIPs, table web: 101 102) and
+# "dns" (UDP 53 to the VIPs, table dns: 103); one `nfqlb lb --flows`
+# serves both.  Checks, IPv4 and IPv6:
+#   - TCP 80 is answered by t1 and t2 only, UDP 53 by t3 only;
+#   - UDP 80 matches no flow and gets --no-flow drop, counted as no-flow;
+#   - `flow set dns --table web` (a replace, while traffic runs) moves UDP 53
+#     to t1 and t2 within 2 s;
+#   - with no active target in web, TCP 80 gets --no-target mark=0x999,
+#     which a REJECT rule in lb turns into a refusal;
+#   - `flow delete dns` makes UDP 53 match no flow;
+#   - `stats --flows --json` counts per flow packets, no-target packets,
+#     its table's targets, and the no-flow packets.
+# shellcheck source-path=SCRIPTDIR
+. "$(dirname "$0")/lib.sh"
+
+need_root
+need_cmd ip iptables ip6tables timeout
+need_bins
+
+FLOWS="$NFQLB_SHM-flows"
+WEB="$NFQLB_SHM-web"
+DNS="$NFQLB_SHM-dns"
+N=20
+
+# answered_by NS PORT PROTO_OPT NAMES: N exchanges to each VIP on PORT are all
+# answered, by the targets NAMES only (and each of NAMES answers some when
+# it has more than... at least one answer in all).
+answered_by()
+{
+	local port=$1 names=$3 out vip name total
+
+	for vip in "$VIP4" "$VIP6"; do
+		# shellcheck disable=SC2086 # $2 is an option or nothing
+		out=$(conn client -c $N -t 500 $2 "$vip" "$port") || true
+		total=0
+		for name in t1 t2 t3; do
+			n=$(conn_count "$out" "$name")
+			total=$((total + n))
+			case " $names " in
+			*" $name "*) ;;
+			*) [ "$n" -eq 0 ] || return 1 ;;
+			esac
+		done
+		[ "$total" -eq "$N" ] || return 1
+	done
+}
+
+# unanswered PORT PROTO_OPT: 3 exchanges to VIP4 on PORT get no answer.
+unanswered()
+{
+	local out
+
+	# shellcheck disable=SC2086
+	out=$(conn client -c 3 -t 200 $2 "$VIP4" "$1" 2>/dev/null) || true
+	[ "$(conn_count "$out" t1)$(conn_count "$out" t2)$(conn_count "$out" t3)" = "000" ]
+}
+
+# flowstat EXPR: a Python expression on the parsed `stats --flows --json` (j).
+flowstat()
+{
+	"$NFQLB" stats --flows "$FLOWS" --json | json_py "$1"
+}
+
+info "topology: client, lb, t1..t3; echo on ports 80 and 53"
+topo_fwmark t1 t2 t3
+for t in t1 t2 t3; do
+	echo_vip "$t" "$t" 53
+done
+fwmark_routes lb 101:1 102:2 103:3
+vip_rules lb
+nsx lb iptables -A FORWARD -m mark --mark 0x999 -p tcp -j REJECT --reject-with tcp-reset ||
+	fail "iptables REJECT"
+nsx lb ip6tables -A FORWARD -m mark --mark 0x999 -p tcp -j REJECT --reject-with tcp-reset ||
+	fail "ip6tables REJECT"
+
+info "tables web (101 102) and dns (103); flows web (tcp 80) and dns (udp 53)"
+"$NFQLB" init --shm "$WEB" && "$NFQLB" activate --shm "$WEB" 101 102 ||
+	fail "table web"
+"$NFQLB" init --shm "$DNS" && "$NFQLB" activate --shm "$DNS" 103 || fail "table dns"
+"$NFQLB" flow set web --flows "$FLOWS" --table "$WEB" --prio 10 --proto tcp \
+	--dst "$VIP4/32,$VIP6/128" --dport 80 || fail "flow set web"
+"$NFQLB" flow set dns --flows "$FLOWS" --table "$DNS" --proto udp \
+	--dst "$VIP4/32,$VIP6/128" --dport 53 || fail "flow set dns"
+
+lb_start lb --flows "$FLOWS" --no-flow drop --no-target mark=0x999
+
+info "TCP 80 reaches t1 and t2 only; UDP 53 reaches t3 only"
+answered_by 80 "" "t1 t2" || fail "TCP 80 was not answered by t1 and t2 only"
+answered_by 53 -u "t3" || fail "UDP 53 was not answered by t3 only"
+
+info "UDP 80 matches no flow: dropped, counted"
+unanswered 80 -u || fail "UDP 80 was answered, but no flow takes it"
+[ "$(flowstat 'j["no_flow"]')" -ge 3 ] || fail "no-flow packets not counted"
+
+info "flow set dns --table web: UDP 53 moves to t1 and t2"
+"$NFQLB" flow set dns --flows "$FLOWS" --table "$WEB" --proto udp \
+	--dst "$VIP4/32,$VIP6/128" --dport 53 || fail "flow set dns (replace)"
+wait_for -n 20 answered_by 53 -u "t1 t2" || fail "UDP 53 did not move to web's targets"
+
+info "no active target in web: TCP 80 gets mark=0x999, refused by the rules"
+"$NFQLB" deactivate --shm "$WEB" 101 102 || fail "deactivate"
+wait_for -n 20 unanswered 80 "" || fail "TCP 80 still answered without targets"
+rejected=$(nsx lb iptables -nvxL FORWARD | awk '/REJECT/ { s += $1 } END { print s + 0 }')
+[ "$rejected" -gt 0 ] || fail "no packet got the no-target mark 0x999"
+[ "$(flowstat '[f["no_target"] for f in j["flows"] if f["name"] == "web"][0]')" -gt 0 ] ||
+	fail "stats --flows: no no-target packets counted for web"
+"$NFQLB" activate --shm "$WEB" 101 102 || fail "activate"
+
+info "flow delete dns: UDP 53 matches no flow"
+"$NFQLB" flow delete dns --flows "$FLOWS" || fail "flow delete dns"
+wait_for -n 20 unanswered 53 -u || fail "UDP 53 still answered after flow delete"
+
+info "stats --flows --json"
+[ "$(flowstat '[f["name"] for f in j["flows"]]')" = "web" ] ||
+	fail "stats --flows lists $(flowstat '[f["name"] for f in j["flows"]]')"
+[ "$(flowstat '[f["packets"] for f in j["flows"]][0] >= 2 * '$N)" = true ] ||
+	fail "stats --flows: web counted too few packets"
+[ "$(flowstat 'sorted(t["id"] for t in j["flows"][0]["targets"] if t["packets"] > 0)')" = "101 102" ] ||
+	fail "stats --flows: web's table counts $(flowstat 'j["flows"][0]["targets"]')"
+alive "$LB_PID" || fail "the worker exited"
+lb_stop TERM
+pass
