@@ -2,6 +2,8 @@
 /* test_lb.c: the worker's pure parts: the batch decision, the CPU list of
  * --cpu, and the shedding controller. */
 #include <errno.h>
+#include <arpa/inet.h>
+#include <linux/netfilter.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -76,7 +78,8 @@ END_TEST
 /* A short batch only writes its own results. */
 START_TEST(batch_short)
 {
-	struct lb_result res[3] = { { 99, 12345 }, { 99, 12345 }, { 99, 12345 } };
+	struct lb_result res[3] = { { .kind = 99, .slot = 12345 }, { .kind = 99, .slot = 12345 },
+				    { .kind = 99, .slot = 12345 } };
 	struct shm_view v = table();
 	uint8_t buf[64];
 	struct queue_pkt p = { 1, 28, buf };
@@ -88,6 +91,148 @@ START_TEST(batch_short)
 	ck_assert_uint_eq(res[1].slot, 12345);
 	lb_lookup_batch(&v, HASH_5TUPLE, 7, &p, 0, res + 2);
 	ck_assert_uint_eq(res[2].kind, 99);
+}
+END_TEST
+
+/* A flow of protocol bits protos to 10.1.0.1/32, using table t. */
+static struct flow flow_to(const char *name, uint32_t protos, int32_t prio, uint16_t encap)
+{
+	struct flow f = { .prio = prio, .protos = protos, .ndst = 1, .udp_encap = encap };
+
+	snprintf(f.name, sizeof(f.name), "%s", name);
+	snprintf(f.table, sizeof(f.table), "t-%s", name);
+	f.dst[0] = (struct flow_cidr){ { 0, 0, 0xffff, 0x0a010001 }, 128, AF_INET, { 0 } };
+	return f;
+}
+
+/* The ICMP error a router sends back to 10.1.0.1 about packet q (28 bytes). */
+static void icmp_err4(uint8_t *p, const uint8_t *q)
+{
+	memset(p, 0, 56);
+	p[0] = 0x45;
+	p[3] = 56;
+	p[9] = 1;
+	p[12] = 10;
+	p[13] = 9;
+	p[16] = 10;
+	p[17] = 1;
+	p[19] = 1;
+	p[20] = 3;	/* destination unreachable */
+	p[21] = 4;	/* fragmentation needed */
+	memcpy(p + 28, q, 28);
+}
+
+/* The reply of udp4(q, i): 10.1.0.1:80 -> 10.0.0.i:1000+i. */
+static void reply4(uint8_t *q, unsigned int i)
+{
+	udp4(q, i);
+	memcpy(q + 12, (uint8_t[]){ 10, 1, 0, 1, 10, 0, 0, (uint8_t)i }, 8);
+	memcpy(q + 20, (uint8_t[]){ 0, 80, (uint8_t)((1000 + i) >> 8), (uint8_t)(1000 + i) }, 4);
+}
+
+/* Flows: each packet gets its flow's table, and there the slot of its own
+ * hash; an ICMP error the flow of the packet it quotes; a packet no flow
+ * takes, or whose table cannot be used, no slot. */
+START_TEST(flows_match_lookup)
+{
+	struct flow f[3] = { flow_to("udp", FLOW_P_UDP, 0, 0), flow_to("tcp", FLOW_P_TCP, 5, 0),
+			     flow_to("sctp", FLOW_P_SCTP, 0, 9899) };
+	uint32_t flow_table[3] = { 0, 1, 0 };
+	struct shm_view v = table();
+	struct lb_table lt[2] = { { lookup, M, 7, HASH_5TUPLE }, { NULL, 1, 0, HASH_5TUPLE } };
+	char why[WHY_MAX] = "";
+	struct flow_match *m = flow_match_build(f, 3, why);
+	struct lb_flows lf = { m, flow_table, lt };
+	uint8_t b[5][64];
+	struct queue_pkt p[5];
+	struct lb_result r[5], one;
+	struct pkt_key key;
+	unsigned int i;
+
+	ck_assert_msg(m != NULL, "%s", why);
+	for (i = 0; i < 5; i++) {
+		udp4(b[i], i + 1);
+		p[i] = (struct queue_pkt){ i, 28, b[i] };
+	}
+	b[1][9] = 6;				/* TCP: table 1, not usable */
+	b[1][32] = 5 << 4;
+	p[1].len = 40;
+	b[2][19] = 2;				/* to 10.1.0.2: no flow */
+	reply4(b[4] + 8, 3);			/* an error about flow 3's reply */
+	icmp_err4(b[4], b[4] + 8);
+	p[4].len = 56;
+	lb_flows_match(&lf, p, 5, r);
+	lb_flows_lookup(&lf, r, 5);
+	ck_assert_int_eq(r[0].flow, 0);
+	pkt_classify(b[0], 28, &key);
+	ck_assert_uint_eq(r[0].slot, v.lookup[hash_reduce(hash_flow(key.w, HASH_5TUPLE, 7), M)]);
+	ck_assert_int_eq(r[1].flow, 1);
+	ck_assert_uint_eq(r[1].slot, SHM_NO_SLOT);
+	ck_assert_int_eq(r[2].flow, -1);
+	ck_assert_uint_eq(r[2].slot, SHM_NO_SLOT);
+	ck_assert_uint_eq(r[4].kind, PKT_ICMP_ERROR);
+	ck_assert_int_eq(r[4].flow, 0);
+	ck_assert_uint_eq(r[4].slot, r[3].slot);
+	udp4(b[0], 3);
+	lb_flows_match(&lf, p, 1, &one);
+	lb_flows_lookup(&lf, &one, 1);
+	ck_assert_uint_eq(one.slot, r[3].slot);
+	flow_match_free(m);
+}
+END_TEST
+
+/* SCTP over UDP to a port a flow names is matched and hashed as SCTP. */
+START_TEST(flows_udp_encap)
+{
+	struct flow f[2] = { flow_to("udp", FLOW_P_UDP, 0, 0), flow_to("sctp", FLOW_P_SCTP, 0, 9899) };
+	uint32_t flow_table[2] = { 0, 0 };
+	struct lb_table lt[1] = { { lookup, M, 7, HASH_5TUPLE } };
+	char why[WHY_MAX] = "";
+	struct flow_match *m = flow_match_build(f, 2, why);
+	struct lb_flows lf = { m, flow_table, lt };
+	uint8_t b[48];
+	struct queue_pkt p = { 1, 48, b };
+	struct lb_result r;
+
+	table();
+	ck_assert_msg(m != NULL, "%s", why);
+	udp4(b, 1);
+	b[3] = 48;
+	b[22] = 9899 >> 8;
+	b[23] = 9899 & 0xff;
+	b[28] = 0x0b;			/* inner SCTP: 3000 -> 36412 */
+	b[29] = 0xb8;
+	b[30] = 0x8e;
+	b[31] = 0x3c;
+	lb_flows_match(&lf, &p, 1, &r);
+	ck_assert_int_eq(r.flow, 1);
+	ck_assert_uint_eq(r.key.w[9], 132);
+	ck_assert_uint_eq(r.key.w[8], 3000u << 16 | 36412u);
+	b[23] = 0x01;			/* another port: plain UDP */
+	lb_flows_match(&lf, &p, 1, &r);
+	ck_assert_int_eq(r.flow, 0);
+	flow_match_free(m);
+}
+END_TEST
+
+/* --no-target and --no-flow verdicts. */
+START_TEST(verdict_parse)
+{
+	struct lb_verdict v;
+
+	ck_assert_int_eq(lb_verdict_parse("drop", &v), 0);
+	ck_assert_uint_eq(v.verdict, NF_DROP);
+	ck_assert_int_eq(lb_verdict_parse("accept", &v), 0);
+	ck_assert_uint_eq(v.verdict, NF_ACCEPT);
+	ck_assert_uint_eq(v.mark, 0);
+	ck_assert_int_eq(lb_verdict_parse("mark=0x999", &v), 0);
+	ck_assert_uint_eq(v.verdict, NF_ACCEPT);
+	ck_assert_uint_eq(v.mark, 0x999);
+	ck_assert_str_eq(v.text, "mark=0x999");
+	ck_assert_int_eq(lb_verdict_parse("mark=0", &v), -1);
+	ck_assert_int_eq(lb_verdict_parse("mark=", &v), -1);
+	ck_assert_int_eq(lb_verdict_parse("reject", &v), -1);
+	ck_assert_int_eq(lb_verdict_parse("mark=4294967296", &v), -1);
 }
 END_TEST
 
@@ -230,6 +375,9 @@ Suite *make_lb_suite(void)
 
 	tcase_add_loop_test(tc, batch_equals_single, 0, HASH_MODE_MAX);
 	tcase_add_test(tc, batch_short);
+	tcase_add_test(tc, flows_match_lookup);
+	tcase_add_test(tc, flows_udp_encap);
+	tcase_add_test(tc, verdict_parse);
 	tcase_add_test(tc, cpus_good);
 	tcase_add_loop_test(tc, cpus_bad, 0, (int)(sizeof(bad_cpus) / sizeof(bad_cpus[0])));
 	tcase_add_test(tc, cpus_unavailable);
