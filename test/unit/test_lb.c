@@ -143,7 +143,7 @@ START_TEST(flows_match_lookup)
 	char why[WHY_MAX] = "";
 	struct flow_match *m = flow_match_build(f, 3, why);
 	struct lb_flows lf = { m, flow_table, lt };
-	uint8_t b[5][64];
+	uint8_t b[5][64], q[28];
 	struct queue_pkt p[5];
 	struct lb_result r[5], one;
 	struct pkt_key key;
@@ -158,8 +158,8 @@ START_TEST(flows_match_lookup)
 	b[1][32] = 5 << 4;
 	p[1].len = 40;
 	b[2][19] = 2;				/* to 10.1.0.2: no flow */
-	reply4(b[4] + 8, 3);			/* an error about flow 3's reply */
-	icmp_err4(b[4], b[4] + 8);
+	reply4(q, 3);				/* an error about udp4(, 3)'s reply */
+	icmp_err4(b[4], q);
 	p[4].len = 56;
 	lb_flows_match(&lf, p, 5, r);
 	lb_flows_lookup(&lf, r, 5);
@@ -172,11 +172,12 @@ START_TEST(flows_match_lookup)
 	ck_assert_uint_eq(r[2].slot, SHM_NO_SLOT);
 	ck_assert_uint_eq(r[4].kind, PKT_ICMP_ERROR);
 	ck_assert_int_eq(r[4].flow, 0);
-	ck_assert_uint_eq(r[4].slot, r[3].slot);
 	udp4(b[0], 3);
 	lb_flows_match(&lf, p, 1, &one);
 	lb_flows_lookup(&lf, &one, 1);
-	ck_assert_uint_eq(one.slot, r[3].slot);
+	ck_assert_int_eq(one.flow, 0);
+	ck_assert_uint_eq(r[4].entry, one.entry);
+	ck_assert_uint_eq(r[4].slot, one.slot);
 	flow_match_free(m);
 }
 END_TEST
