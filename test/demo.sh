@@ -48,6 +48,18 @@ indent()
 	"$@" 2>&1 | sed 's/^/    /'
 }
 
+# flows_rules LB FLOWS: `nfqlb rules --flows FLOWS` into LB's firewall,
+# IPv4 and IPv6, as README says.
+flows_rules()
+{
+	local ipt
+
+	for ipt in iptables ip6tables; do
+		nsx "$1" "$ipt-save" | "$NFQLB" rules --flows "$2" --queue 0 |
+			nsx "$1" "$ipt-restore" --noflush || fail "$1: nfqlb rules --flows"
+	done
+}
+
 # lost EVENT MODE: "N of M connections lost" for one finished run.
 lost()
 {
@@ -112,6 +124,35 @@ echo "    Maglev moves only the removed targets' connections (and a rare few"
 echo "    more: the table moves ~0.2% of its entries between the others);"
 echo "    SYN-only moves none; the modulo hash moves most of them."
 echo "    make scale measures stopped targets too, and plots it."
+
+say "Two services on one worker (flows): web on TCP $LAB_PORT (table web:" \
+	"targets 1..6) and dns on UDP 53 (table dns: targets 7..10)"
+FLOWS="$NFQLB_SHM-flows"
+for i in 7 8 9 10; do
+	start_bg "t$i" "$TOOLS/nfqlb-echo" -p 53 -n "t$i" -a "$LAB_VIP4" -a "$LAB_VIP6"
+done
+{ "$NFQLB" init --shm "$NFQLB_SHM-web" && "$NFQLB" activate --shm "$NFQLB_SHM-web" 1 2 3 4 5 6 &&
+	"$NFQLB" init --shm "$NFQLB_SHM-dns" && "$NFQLB" activate --shm "$NFQLB_SHM-dns" 7 8 9 10 &&
+	"$NFQLB" flow set web --flows "$FLOWS" --table "$NFQLB_SHM-web" --proto tcp \
+		--dst "$LAB_VIP4/32,$LAB_VIP6/128" --dport "$LAB_PORT" &&
+	"$NFQLB" flow set dns --flows "$FLOWS" --table "$NFQLB_SHM-dns" --proto udp \
+		--dst "$LAB_VIP4/32,$LAB_VIP6/128" --dport 53; } >/dev/null || fail "the flows"
+echo "    \$ nfqlb flow set web --table web --proto tcp --dst $LAB_VIP4/32,$LAB_VIP6/128 --dport $LAB_PORT"
+echo "    \$ nfqlb flow set dns --table dns --proto udp --dst $LAB_VIP4/32,$LAB_VIP6/128 --dport 53"
+echo "    \$ iptables-save | nfqlb rules --flows nfqlb-flows | iptables-restore --noflush"
+echo "    \$ nfqlb lb --flows nfqlb-flows   (replaces lb1's one-table worker)"
+lab_flush_rules lb1
+flows_rules lb1 "$FLOWS"
+lab_stop "${LAB_LB_PIDS[1]}"
+start_bg lb1 "$NFQLB" lb --queue 0 --flows "$FLOWS" --no-flow drop
+wait_for -n 25 -i 0.2 lab_probe || fail "the VIP does not answer through the flows"
+indent "$NFQLB" flow list --flows "$FLOWS"
+echo "    200 TCP connections to $LAB_VIP4:$LAB_PORT:"
+lab_conn 1 -c 200 -t 1000 "$LAB_VIP4" "$LAB_PORT" 2>/dev/null | lab_bars 2
+echo "    200 UDP exchanges to $LAB_VIP4:53:"
+lab_conn 1 -c 200 -t 1000 -u "$LAB_VIP4" 53 2>/dev/null | lab_bars 2
+echo "    per flow: nfqlb stats --flows"
+indent "$NFQLB" stats --flows "$FLOWS"
 
 say "Counters: nfqlb stats"
 indent "$NFQLB" stats
