@@ -29,24 +29,32 @@ enum { C_TCP, C_UDP, C_SCTP, C_ICMP, C_OTHER, C_MAX };
 #define MAPPED_LO ((u128)0xffff << 32)
 #define MAPPED_HI (MAPPED_LO | 0xffffffffu)
 
-/* An address dimension; nb == 0 when no flow restricts it. */
+/* An address dimension; nb == 0 when no flow restricts it.  IPv4 keys
+ * search the pieces of ::ffff:0:0/96 on 32 bits, the others the rest. */
 struct adim {
-	uint32_t nb;		/* elementary intervals */
+	uint32_t nb;		/* elementary intervals outside the IPv4 block */
+	uint32_t nb4;		/* and inside */
 	u128 *start;		/* their starts, ascending, start[0] == 0 */
+	uint32_t *start4;	/* the same, on the IPv4 address */
+	uint32_t *top4;		/* [a >> 16]: the piece holding a & 0xffff0000 */
 	uint32_t *set;		/* the index of each one's bitset in sets */
+	uint32_t *set4;
 	uint64_t *sets;
+	uint32_t *summ;		/* of each set: bit w for a non-zero word w */
 };
 
 /* A port dimension; idx == NULL when no flow restricts it. */
 struct pdim {
 	uint16_t *idx;		/* port -> the index of its bitset in sets */
 	uint64_t *sets;
+	uint32_t *summ;
 };
 
 struct flow_match {
 	uint32_t nwords;	/* 64-bit words of a bitset */
 	uint32_t *order;	/* rank -> index in the caller's array */
 	uint64_t *cls;		/* [class][l4] bitsets */
+	uint32_t cls_summ[C_MAX * L4_MAX];
 	struct adim dst, src;
 	struct pdim dport, sport;
 	uint64_t encap[NPORTS / 64];
@@ -381,7 +389,8 @@ static int sweep(struct sweep *s, struct events *e, uint32_t nwords)
 	uint16_t *cnt = calloc(nwords * 64 + 1, sizeof(*cnt));
 	int rc = -1;
 
-	qsort(e->ev, e->n, sizeof(*e->ev), by_pos);
+	if (e->n)
+		qsort(e->ev, e->n, sizeof(*e->ev), by_pos);
 	if (cur && cnt && sweep_alloc(s, e->n, nwords) == 0) {
 		memcpy(cur, e->wild, nwords * sizeof(*cur));
 		rc = sweep_run(s, e, cur, cnt, nwords);
@@ -398,28 +407,99 @@ static int sweep(struct sweep *s, struct events *e, uint32_t nwords)
 
 /* ---------------------------------------------------------------- build */
 
-static int adim_build(struct adim *d, struct sweep *s)
+/* Bit w of a set's summary: word w is not zero.  FLOW_MAX flows make at
+ * most 32 words. */
+static uint32_t summary(const uint64_t *set, uint32_t nwords)
 {
-	d->nb = s->nb;
-	d->start = realloc(s->start, s->nb * sizeof(*s->start));
-	d->set = realloc(s->set, s->nb * sizeof(*s->set));
+	uint32_t w, sum = 0;
+
+	for (w = 0; w < nwords; w++)
+		sum |= (uint32_t)(set[w] != 0) << w;
+	return sum;
+}
+
+static uint32_t *summarize(const struct sweep *s, uint32_t nwords)
+{
+	uint32_t *summ = malloc((s->nsets ? s->nsets : 1) * sizeof(*summ)), i;
+
+	for (i = 0; summ && i < s->nsets; i++)
+		summ[i] = summary(s->sets + (size_t)i * nwords, nwords);
+	return summ;
+}
+
+/* The piece of s holding x. */
+static uint32_t piece_of(const struct sweep *s, u128 x)
+{
+	uint32_t lo = 0, hi = s->nb, mid;
+
+	while (hi - lo > 1) {
+		mid = lo + (hi - lo) / 2;
+		if (s->start[mid] <= x)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+static void put6(struct adim *d, u128 start, uint32_t set)
+{
+	d->start[d->nb] = start;
+	d->set[d->nb++] = set;
+}
+
+/* An index on the first 16 bits, so that a search of the IPv4 pieces only
+ * looks at those of one /16. */
+static void top4_build(struct adim *d)
+{
+	uint32_t h, k = 0;
+
+	for (h = 0; h < NPORTS; h++) {
+		while (k + 1 < d->nb4 && d->start4[k + 1] <= h << 16)
+			k++;
+		d->top4[h] = k;
+	}
+	d->top4[NPORTS] = d->nb4 - 1;
+}
+
+/* Split the pieces into IPv4 ones and the rest: the IPv4 block becomes
+ * part of a piece of the rest, one that IPv6 keys never reach. */
+static int adim_build(struct adim *d, struct sweep *s, uint32_t nwords)
+{
+	uint32_t k0 = piece_of(s, MAPPED_LO), k1 = piece_of(s, MAPPED_HI);
+	uint32_t k2 = piece_of(s, MAPPED_HI + 1), i;
+
+	d->nb4 = k1 - k0 + 1;
+	d->start4 = malloc(d->nb4 * sizeof(*d->start4));
+	d->set4 = malloc(d->nb4 * sizeof(*d->set4));
+	d->start = malloc((s->nb + 1) * sizeof(*d->start));
+	d->set = malloc((s->nb + 1) * sizeof(*d->set));
+	d->summ = summarize(s, nwords);
+	d->top4 = malloc((NPORTS + 1) * sizeof(*d->top4));
+	if (!d->start4 || !d->set4 || !d->start || !d->set || !d->summ || !d->top4)
+		return -1;
+	for (i = 0; i < d->nb4; i++) {
+		d->start4[i] = i ? (uint32_t)s->start[k0 + i] : 0;
+		d->set4[i] = s->set[k0 + i];
+	}
+	top4_build(d);
+	for (i = 0; i <= k0; i++)
+		put6(d, s->start[i], s->set[i]);
+	put6(d, MAPPED_HI + 1, s->set[k2]);
+	for (i = k2 + 1; i < s->nb; i++)
+		put6(d, s->start[i], s->set[i]);
 	d->sets = s->sets;
-	if (!d->start)
-		d->start = s->start;
-	if (!d->set)
-		d->set = s->set;
-	s->start = NULL;
-	s->set = NULL;
 	s->sets = NULL;
 	return 0;
 }
 
-static int pdim_build(struct pdim *d, struct sweep *s)
+static int pdim_build(struct pdim *d, struct sweep *s, uint32_t nwords)
 {
 	uint32_t k, p, end;
 
 	d->idx = malloc(NPORTS * sizeof(*d->idx));
-	if (!d->idx)
+	d->summ = summarize(s, nwords);
+	if (!d->idx || !d->summ)
 		return -1;
 	for (k = 0; k < s->nb; k++) {
 		end = k + 1 < s->nb ? (uint32_t)s->start[k + 1] : NPORTS;
@@ -451,10 +531,10 @@ static int dim_build(struct flow_match *m, enum dim d, const struct flow *f,
 		goto out;
 	rc = sweep(&s, &e, m->nwords);
 	if (rc == 0)
-		rc = d == D_DST ? adim_build(&m->dst, &s) :
-		     d == D_SRC ? adim_build(&m->src, &s) :
-		     d == D_DPORT ? pdim_build(&m->dport, &s) :
-		     pdim_build(&m->sport, &s);
+		rc = d == D_DST ? adim_build(&m->dst, &s, m->nwords) :
+		     d == D_SRC ? adim_build(&m->src, &s, m->nwords) :
+		     d == D_DPORT ? pdim_build(&m->dport, &s, m->nwords) :
+		     pdim_build(&m->sport, &s, m->nwords);
 out:
 	sweep_free(&s);
 	free(e.ev);
@@ -485,6 +565,8 @@ static int cls_build(struct flow_match *m, const struct flow *f, size_t n,
 				if (takes(&f[i], c, l4))
 					set_bit(m->cls + (c * L4_MAX + l4) * m->nwords,
 						rank_of[i]);
+	for (c = 0; c < C_MAX * L4_MAX; c++)
+		m->cls_summ[c] = summary(m->cls + c * m->nwords, m->nwords);
 	for (i = 0; i < n; i++)
 		if (f[i].udp_encap)
 			set_bit(m->encap, f[i].udp_encap);
@@ -546,44 +628,82 @@ struct flow_match *flow_match_build(const struct flow *f, size_t n, char *why)
 
 /* ---------------------------------------------------------------- lookup */
 
-static inline const uint64_t *adim_set(const struct adim *d, const uint32_t *w,
-					uint32_t nw)
+static inline uint32_t search4(const uint32_t *start, uint32_t n, uint32_t x)
 {
-	const u128 *base = d->start;
-	u128 x = addr_of(w);
-	uint32_t len = d->nb, half;
+	const uint32_t *base = start;
+	uint32_t half;
 
-	while (len > 1) {
-		half = len / 2;
+	while (n > 1) {
+		half = n / 2;
 		base = base[half] <= x ? base + half : base;
-		len -= half;
+		n -= half;
 	}
-	return d->sets + (size_t)d->set[base - d->start] * nw;
+	return (uint32_t)(base - start);
+}
+
+static inline uint32_t search6(const u128 *start, uint32_t n, u128 x)
+{
+	const u128 *base = start;
+	uint32_t half;
+
+	while (n > 1) {
+		half = n / 2;
+		base = base[half] <= x ? base + half : base;
+		n -= half;
+	}
+	return (uint32_t)(base - start);
+}
+
+static inline uint32_t adim_id(const struct adim *d, const uint32_t *w)
+{
+	uint32_t lo;
+
+	if ((w[0] | w[1]) == 0 && w[2] == 0xffff) {
+		lo = d->top4[w[3] >> 16];
+		return d->set4[lo + search4(d->start4 + lo, d->top4[(w[3] >> 16) + 1] - lo + 1,
+					   w[3])];
+	}
+	return d->set[search6(d->start, d->nb, addr_of(w))];
+}
+
+/* The bitsets to AND, and the words where all of them have a bit. */
+struct pick {
+	const uint64_t *s[DIMS];
+	unsigned int k;
+	uint32_t cand;
+};
+
+static inline void take(struct pick *p, const uint64_t *sets, const uint32_t *summ,
+			uint32_t id, uint32_t nw)
+{
+	p->s[p->k++] = sets + (size_t)id * nw;
+	p->cand &= summ[id];
 }
 
 int flow_match_lookup(const struct flow_match *m, const struct pkt_key *key,
 		      enum flow_l4 l4)
 {
-	const uint64_t *s[DIMS];
-	unsigned int k = 0, j;
-	uint32_t w, nw = m->nwords;
+	uint32_t w, j, nw = m->nwords, c;
+	struct pick p;
 	uint64_t v;
 
 	if ((unsigned int)l4 >= L4_MAX)
 		return -1;
-	s[k++] = m->cls + (proto_class(key->w[9]) * L4_MAX + l4) * nw;
+	c = proto_class(key->w[9]) * L4_MAX + l4;
+	p = (struct pick){ .s = { m->cls + c * nw }, .k = 1, .cand = m->cls_summ[c] };
 	if (m->dst.nb)
-		s[k++] = adim_set(&m->dst, key->w + 4, nw);
+		take(&p, m->dst.sets, m->dst.summ, adim_id(&m->dst, key->w + 4), nw);
 	if (m->src.nb)
-		s[k++] = adim_set(&m->src, key->w, nw);
+		take(&p, m->src.sets, m->src.summ, adim_id(&m->src, key->w), nw);
 	if (l4 == FLOW_L4_PORTS && m->dport.idx)
-		s[k++] = m->dport.sets + (size_t)m->dport.idx[key->w[8] & 0xffff] * nw;
+		take(&p, m->dport.sets, m->dport.summ, m->dport.idx[key->w[8] & 0xffff], nw);
 	if (l4 == FLOW_L4_PORTS && m->sport.idx)
-		s[k++] = m->sport.sets + (size_t)m->sport.idx[key->w[8] >> 16] * nw;
-	for (w = 0; w < nw; w++) {
-		v = s[0][w];
-		for (j = 1; j < k; j++)
-			v &= s[j][w];
+		take(&p, m->sport.sets, m->sport.summ, m->sport.idx[key->w[8] >> 16], nw);
+	for (; p.cand; p.cand &= p.cand - 1) {
+		w = (uint32_t)__builtin_ctz(p.cand);
+		v = p.s[0][w];
+		for (j = 1; j < p.k; j++)
+			v &= p.s[j][w];
 		if (v)
 			return (int)m->order[w * 64 + (uint32_t)__builtin_ctzll(v)];
 	}
@@ -595,21 +715,30 @@ bool flow_match_encap(const struct flow_match *m, uint16_t port)
 	return m->encap[port / 64] >> (port % 64) & 1;
 }
 
+static void adim_free(struct adim *d)
+{
+	free(d->start);
+	free(d->start4);
+	free(d->top4);
+	free(d->set);
+	free(d->set4);
+	free(d->sets);
+	free(d->summ);
+}
+
 void flow_match_free(struct flow_match *m)
 {
 	if (!m)
 		return;
 	free(m->order);
 	free(m->cls);
-	free(m->dst.start);
-	free(m->dst.set);
-	free(m->dst.sets);
-	free(m->src.start);
-	free(m->src.set);
-	free(m->src.sets);
+	adim_free(&m->dst);
+	adim_free(&m->src);
 	free(m->dport.idx);
 	free(m->dport.sets);
+	free(m->dport.summ);
 	free(m->sport.idx);
 	free(m->sport.sets);
+	free(m->sport.summ);
 	free(m);
 }
