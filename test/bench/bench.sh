@@ -103,6 +103,45 @@ micro_activate()
 	rm -f "/dev/shm/$NFQLB_SHM-act"
 }
 
+# The flow match: classify + match + hash + lookup with 1, 100 and 1000
+# flows, the match alone, the flow set's build time and memory.
+micro_flows()
+{
+	local n out
+
+	for n in 1 100 1000; do
+		out=$("$BENCH_BIN/micro" flows "$n" 2000000 5) || fail "micro flows $n"
+		add "flows_ns_$n" "$(echo "$out" | awk '$1 == "ns_per_packet" { print $2 }')"
+		add "flows_match_$n" "$(echo "$out" | awk '$1 == "match_ns" { print $2 }')"
+		add "flows_build_$n" "$(echo "$out" | awk '$1 == "build_ms" { print $2 }')"
+		add "flows_mb_$n" "$(echo "$out" | awk '$1 == "match_bytes" { printf "%.2f\n", $2 / 1e6 }')"
+	done
+}
+
+# The largest flow set, once: its build time and memory.
+micro_flows_worst()
+{
+	local out
+
+	out=$("$BENCH_BIN/micro" flows-worst 3) || fail "micro flows-worst"
+	add flows_worst_ms "$(echo "$out" | awk '$1 == "build_ms" { print $2 }')"
+	add flows_worst_mb "$(echo "$out" | awk '$1 == "match_bytes" { printf "%.1f\n", $2 / 1e6 }')"
+}
+
+# Instructions per packet with 1000 flows, as micro_callgrind.
+micro_flows_callgrind()
+{
+	local n ir=()
+
+	for n in 65536 131072; do
+		ir+=("$(valgrind --tool=callgrind --toggle-collect=run_flows \
+			--callgrind-out-file="$LOGDIR/cg.out" "$BENCH_BIN/micro" flows 1000 "$n" 1 2>&1 |
+			awk '/Collected/ { print $NF }')")
+	done
+	add flows_instr_1000 "$(awk -v a="${ir[0]}" -v b="${ir[1]}" \
+		'BEGIN { printf "%.0f\n", (b - a) / 65536 }')"
+}
+
 run_micro()
 {
 	local r
@@ -111,9 +150,12 @@ run_micro()
 	for ((r = 0; r < REPEATS; r++)); do
 		micro_builds
 		add ns_per_packet "$("$BENCH_BIN/micro" classify 2000000 5 | awk '$1 == "ns_per_packet" { print $2 }')"
+		micro_flows
 		micro_activate
 	done
+	micro_flows_worst
 	micro_callgrind
+	micro_flows_callgrind
 	MIX=$("$BENCH_BIN/micro" describe) || fail "the packet mix does not classify cleanly"
 }
 

@@ -9,23 +9,35 @@
  *                             a realistic mix (median of REPEATS passes)
  *   micro mix PACKETS         one pass, for valgrind --tool=callgrind
  *                             --toggle-collect=run_mix (instructions/packet)
+ *   micro flows N PACKETS REPEATS
+ *                             ns per packet of classify + flow match + hash
+ *                             + lookup over the mix with N flows of mixed
+ *                             prefixes and port ranges; the match alone; the
+ *                             flow set's build time and memory
+ *   micro flows-worst REPEATS the build time and memory of the largest flow
+ *                             set: FLOW_MAX flows, every list full, no two
+ *                             pieces with one set of flows
  *
  * The mix: IPv4 and IPv6, TCP and UDP, IPv6 extension headers, ICMP and
  * ICMPv6 errors that quote a flow, IPv6 fragments and ICMP echo, in the
  * proportions of mix_table below, shuffled, with random addresses and ports.
  * Output is "key value" lines.  Exit 0 ok, 1 failure, 2 usage.
  */
+#include <malloc.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 
+#include "flows/match.h"
 #include "maglev/hash.h"
 #include "maglev/maglev.h"
 #include "nfqlb/lb.h"
 #include "nfqlb/pkt.h"
+#include "shm/why.h"
 
 #define POOL 4096		/* distinct packets, cycled through */
 #define PKT_MAX 160
@@ -314,6 +326,322 @@ static int bench_build(uint32_t m, uint32_t n, unsigned int reps)
 	return 0;
 }
 
+/* ---------------------------------------------------------------- flows */
+
+#define FLOW_TABLES 4	/* tables the benchmark's flows share */
+
+/* A flow's part of the worker's work: which table, and that table. */
+struct flow_bench {
+	const struct flow_match *m;
+	const uint8_t *tab;		/* flow -> table */
+	uint32_t *lookup[FLOW_TABLES];
+};
+
+static uint32_t head_mask(unsigned int word, unsigned int bits)
+{
+	int b = (int)bits - 32 * (int)word;
+
+	return b <= 0 ? 0 : b >= 32 ? 0xffffffffu : ~(0xffffffffu >> b);
+}
+
+/* A prefix that keeps the first `keep` bits of base, random bits after,
+ * and a random length from keep to 128. */
+static void near_cidr(struct flow_cidr *c, const uint32_t *base, unsigned int keep)
+{
+	unsigned int i, len = keep + rnd() % (129 - keep);
+
+	memset(c, 0, sizeof(*c));
+	c->family = keep >= 96 ? AF_INET : AF_INET6;
+	c->len = (uint8_t)len;
+	for (i = 0; i < 4; i++)
+		c->w[i] = ((base[i] & head_mask(i, keep)) | (rnd() & ~head_mask(i, keep))) &
+			  head_mask(i, len);
+}
+
+static void bench_ports(struct flow_ports *p)
+{
+	static const uint16_t known[] = { 80, 443, 53, 8080, 22, 5060 };
+	uint32_t lo = rnd() % 65536, w = rnd() % 2000;
+
+	if (rnd() % 2) {
+		p->lo = p->hi = known[rnd() % (sizeof(known) / sizeof(known[0]))];
+		return;
+	}
+	p->lo = (uint16_t)lo;
+	p->hi = (uint16_t)(lo + w > 65535 ? 65535 : lo + w);
+}
+
+/* Flows around the mix's addresses (micro's ip4() and ip6()). */
+static void bench_flow(struct flow *f, size_t i)
+{
+	static const uint32_t vip4[4] = { 0, 0, 0xffff, 0x0ac8ff01 };
+	static const uint32_t vip6[4] = { 0xfd00ff00, 0, 0, 1 };
+	static const uint32_t cli4[4] = { 0, 0, 0xffff, 0x0a000000 };
+	static const uint32_t cli6[4] = { 0xfd000000, 0, 0, 0 };
+	static const uint32_t protos[] = { FLOW_P_TCP, FLOW_P_UDP, FLOW_P_TCP | FLOW_P_UDP,
+					   0, FLOW_P_TCP | FLOW_P_ICMP, FLOW_P_SCTP };
+	unsigned int k;
+	bool v6;
+
+	memset(f, 0, sizeof(*f));
+	snprintf(f->name, sizeof(f->name), "flow-%zu", i);
+	snprintf(f->table, sizeof(f->table), "table-%zu", i % FLOW_TABLES);
+	f->prio = (int32_t)(rnd() % 201) - 100;
+	f->protos = protos[rnd() % (sizeof(protos) / sizeof(protos[0]))];
+	for (k = 1 + rnd() % 4; k; k--) {
+		v6 = rnd() % 2;
+		near_cidr(&f->dst[f->ndst++], v6 ? vip6 : vip4, v6 ? 16 : 104);
+	}
+	for (k = rnd() % 5 ? 0 : 1 + rnd() % 2; k; k--) {
+		v6 = rnd() % 2;
+		near_cidr(&f->src[f->nsrc++], v6 ? cli6 : cli4, v6 ? 8 : 104);
+	}
+	for (k = rnd() % 4; k; k--)
+		bench_ports(&f->dport[f->ndport++]);
+	if (rnd() % 20 == 0)
+		bench_ports(&f->sport[f->nsport++]);
+}
+
+/* n flows: n - 1 random ones, and a last resort for the VIPs. */
+static struct flow *make_flows(size_t n)
+{
+	struct flow *f = calloc(n ? n : 1, sizeof(*f)), *last;
+	size_t i;
+
+	if (!f || n == 0)
+		return f;
+	for (i = 0; i + 1 < n; i++)
+		bench_flow(&f[i], i);
+	last = &f[n - 1];
+	snprintf(last->name, sizeof(last->name), "zz-default");
+	snprintf(last->table, sizeof(last->table), "table-0");
+	last->prio = FLOW_PRIO_MIN;
+	last->dst[0] = (struct flow_cidr){ { 0, 0, 0xffff, 0x0ac8ff01 }, 128, AF_INET, { 0 } };
+	last->dst[1] = (struct flow_cidr){ { 0xfd00ff00, 0, 0, 1 }, 128, AF_INET6, { 0 } };
+	last->ndst = 2;
+	return f;
+}
+
+static enum flow_l4 l4_of(enum pkt_kind kind)
+{
+	return kind == PKT_L4 || kind == PKT_ICMP_ERROR ? FLOW_L4_PORTS :
+	       kind == PKT_ICMP_ECHO ? FLOW_L4_ANY : FLOW_L4_NONE;
+}
+
+/* What the worker does per batch with flows: classify all, match all,
+ * hash all with their table's seed, look up all. */
+uint64_t run_flows(const struct pkt *pool, const struct flow_bench *b, uint64_t count);
+
+uint64_t run_flows(const struct pkt *pool, const struct flow_bench *b, uint64_t count)
+{
+	struct pkt_key key[QUEUE_BATCH];
+	uint32_t slot[QUEUE_BATCH], t;
+	uint8_t kind[QUEUE_BATCH];
+	int flow[QUEUE_BATCH];
+	uint64_t done, sum = 0;
+	const struct pkt *p;
+	unsigned int i;
+
+	for (done = 0; done < count; done += QUEUE_BATCH) {
+		p = &pool[done % POOL];
+		for (i = 0; i < QUEUE_BATCH; i++)
+			kind[i] = (uint8_t)pkt_classify(p[i].b, p[i].len, &key[i]);
+		for (i = 0; i < QUEUE_BATCH; i++)
+			flow[i] = flow_match_lookup(b->m, &key[i], l4_of(kind[i]));
+		for (i = 0; i < QUEUE_BATCH; i++) {
+			t = flow[i] < 0 ? 0 : b->tab[flow[i]];
+			slot[i] = hash_reduce(hash_flow(key[i].w, HASH_5TUPLE, t), MIX_M);
+		}
+		for (i = 0; i < QUEUE_BATCH; i++)
+			sum += flow[i] < 0 ? 0 : b->lookup[b->tab[flow[i]]][slot[i]];
+	}
+	return sum;
+}
+
+/* The match alone, on keys classified beforehand. */
+static uint64_t run_match(const struct flow_match *m, const struct pkt_key *key,
+			  const uint8_t *kind, uint64_t count)
+{
+	uint64_t done, sum = 0;
+
+	for (done = 0; done < count; done++)
+		sum += (uint64_t)flow_match_lookup(m, &key[done % POOL],
+						   l4_of(kind[done % POOL]));
+	return sum;
+}
+
+static size_t heap_bytes(void)
+{
+	struct mallinfo2 mi = mallinfo2();
+
+	return mi.uordblks + mi.hblkhd;
+}
+
+/* Build f reps times: the median time in ms; the set's bytes in *bytes. */
+static double build_flows(const struct flow *f, size_t n, unsigned int reps,
+			  size_t *bytes)
+{
+	double *ms = calloc(reps, sizeof(*ms)), t, med;
+	char why[WHY_MAX] = "";
+	struct flow_match *m;
+	size_t before;
+	unsigned int r;
+
+	for (r = 0; ms && r < reps; r++) {
+		before = heap_bytes();
+		t = now_ns();
+		if (!(m = flow_match_build(f, n, why))) {
+			fprintf(stderr, "micro: flows: %s\n", why);
+			free(ms);
+			return -1;
+		}
+		ms[r] = (now_ns() - t) / 1e6;
+		*bytes = heap_bytes() - before;
+		flow_match_free(m);
+	}
+	if (!ms)
+		return -1;
+	qsort(ms, reps, sizeof(*ms), cmp_double);
+	med = ms[reps / 2];
+	free(ms);
+	return med;
+}
+
+static double time_runs(const struct pkt *pool, const struct flow_bench *b,
+			uint64_t count, unsigned int reps, double *best)
+{
+	double *ns = calloc(reps, sizeof(*ns)), t, med;
+	volatile uint64_t sink = 0;
+	unsigned int r;
+
+	if (!ns)
+		return -1;
+	sink += run_flows(pool, b, POOL);	/* warm the caches */
+	for (r = 0; r < reps; r++) {
+		t = now_ns();
+		sink += run_flows(pool, b, count);
+		ns[r] = (now_ns() - t) / (double)count;
+	}
+	qsort(ns, reps, sizeof(*ns), cmp_double);
+	med = ns[reps / 2];
+	*best = ns[0];
+	free(ns);
+	return med;
+}
+
+/* Matched share and match-only ns/packet over the pool's keys. */
+static double time_match(const struct pkt *pool, const struct flow_match *m,
+			 uint64_t count, double *matched)
+{
+	static struct pkt_key key[POOL];
+	static uint8_t kind[POOL];
+	volatile uint64_t sink = 0;
+	unsigned int i, hits = 0;
+	double t;
+
+	for (i = 0; i < POOL; i++) {
+		kind[i] = (uint8_t)pkt_classify(pool[i].b, pool[i].len, &key[i]);
+		hits += flow_match_lookup(m, &key[i], l4_of(kind[i])) >= 0;
+	}
+	*matched = 100.0 * hits / POOL;
+	sink += run_match(m, key, kind, POOL);
+	t = now_ns();
+	sink += run_match(m, key, kind, count);
+	return (now_ns() - t) / (double)count;
+}
+
+static int flows_report(const struct flow *f, size_t n, const struct flow_bench *b,
+			const struct pkt *pool, uint64_t count, unsigned int reps)
+{
+	double build, ns, best = 0, match, matched;
+	size_t bytes = 0;
+
+	build = build_flows(f, n, reps, &bytes);
+	ns = time_runs(pool, b, count, reps, &best);
+	match = time_match(pool, b->m, count, &matched);
+	if (build < 0 || ns < 0)
+		return 1;
+	printf("flows %zu\npackets %llu\nmatched_pct %.1f\nns_per_packet %.1f\n"
+	       "ns_min %.1f\nmatch_ns %.1f\nbuild_ms %.3f\nmatch_bytes %zu\n",
+	       n, (unsigned long long)count, matched, ns, best, match, build, bytes);
+	return 0;
+}
+
+static int bench_flows(size_t n, uint64_t count, unsigned int reps)
+{
+	struct flow *f = make_flows(n);
+	struct pkt *pool = make_pool();
+	uint8_t *tab = calloc(n ? n : 1, 1);
+	struct flow_bench b = { .tab = tab };
+	char why[WHY_MAX] = "";
+	unsigned int i;
+	int rc = 1;
+
+	count -= count % QUEUE_BATCH;
+	for (i = 0; i < FLOW_TABLES; i++)
+		b.lookup[i] = make_table(MIX_M, MIX_N);
+	for (i = 0; tab && i < n; i++)
+		tab[i] = (uint8_t)(i % FLOW_TABLES);
+	if (f && pool && tab && b.lookup[FLOW_TABLES - 1] && reps > 0 && count > 0 &&
+	    (b.m = flow_match_build(f, n, why)))
+		rc = flows_report(f, n, &b, pool, count, reps);
+	else
+		fprintf(stderr, "micro: flows: %s\n", why[0] ? why : "cannot set up");
+	flow_match_free((struct flow_match *)b.m);
+	for (i = 0; i < FLOW_TABLES; i++)
+		free(b.lookup[i]);
+	free(tab);
+	free(pool);
+	free(f);
+	return rc;
+}
+
+/*
+ * The most memory a flow set can take: FLOW_MAX flows with full lists
+ * whose pieces all have a set of flows of their own.  64 flows cut each
+ * dimension into 2048 blocks; each other flow has one piece in 32 blocks
+ * of 32 different ones of those 64, so no two pieces share a set.
+ */
+static void worst_flow(struct flow *f, uint32_t i)
+{
+	uint32_t j, t, sub;
+
+	memset(f, 0, sizeof(*f));
+	snprintf(f->name, sizeof(f->name), "w%u", i);
+	snprintf(f->table, sizeof(f->table), "table-0");
+	for (j = 0; j < 32; j++) {
+		t = i < 64 ? i * 32 + j : j * 64 + (i - 64) % 64;
+		sub = i < 64 ? 0 : 1 + (i - 64) / 64;
+		f->dst[j] = (struct flow_cidr){ { 0x20010db8, t << 16 | sub, 0, 0 },
+						 (uint8_t)(i < 64 ? 48 : 64), AF_INET6, { 0 } };
+		f->src[j] = (struct flow_cidr){ { 0, 0, 0xffff, t << 20 | sub << 8 },
+						 (uint8_t)(96 + (i < 64 ? 12 : 24)), AF_INET, { 0 } };
+		f->dport[j].lo = (uint16_t)(t * 32 + (i < 64 ? 0 : sub));
+		f->dport[j].hi = (uint16_t)(t * 32 + (i < 64 ? 31 : sub));
+		f->sport[j] = f->dport[j];
+	}
+	f->ndst = f->nsrc = f->ndport = f->nsport = 32;
+}
+
+static int bench_flows_worst(unsigned int reps)
+{
+	struct flow *f = calloc(FLOW_MAX, sizeof(*f));
+	size_t bytes = 0;
+	double ms;
+	uint32_t i;
+
+	if (!f || reps == 0)
+		return 1;
+	for (i = 0; i < FLOW_MAX; i++)
+		worst_flow(&f[i], i);
+	ms = build_flows(f, FLOW_MAX, reps, &bytes);
+	free(f);
+	if (ms < 0)
+		return 1;
+	printf("flows %d\nbuild_ms %.3f\nmatch_bytes %zu\n", FLOW_MAX, ms, bytes);
+	return 0;
+}
+
 /* The mix, and what the classifier makes of it: a check on the builders. */
 static int describe(void)
 {
@@ -344,8 +672,14 @@ int main(int argc, char **argv)
 				      false);
 	if (argc == 3 && strcmp(argv[1], "mix") == 0)
 		return bench_classify((uint64_t)atoll(argv[2]), 1, true);
+	if (argc == 5 && strcmp(argv[1], "flows") == 0)
+		return bench_flows((size_t)atol(argv[2]), (uint64_t)atoll(argv[3]),
+				   (unsigned int)atoi(argv[4]));
+	if (argc == 3 && strcmp(argv[1], "flows-worst") == 0)
+		return bench_flows_worst((unsigned int)atoi(argv[2]));
 	if (argc == 2 && strcmp(argv[1], "describe") == 0)
 		return describe();
-	fprintf(stderr, "usage: micro build M N REPEATS | classify PACKETS REPEATS | mix PACKETS | describe\n");
+	fprintf(stderr, "usage: micro build M N REPEATS | classify PACKETS REPEATS | mix PACKETS"
+		" | flows N PACKETS REPEATS | flows-worst REPEATS | describe\n");
 	return 2;
 }
