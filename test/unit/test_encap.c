@@ -10,6 +10,7 @@
 #include "maglev/hash.h"
 #include "nfqlb/pkt.h"
 #include "test/unit/suites.h"
+#include "test/unit/wire.h"
 
 #define ENCAP_PORT 9899	/* the port RFC 6951 registers */
 #define CPORT 40000
@@ -23,18 +24,6 @@ struct frame {
 	size_t len;
 	struct pkt_meta meta;
 };
-
-static void put16(uint8_t *p, unsigned int v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-	put16(p, v >> 16);
-	put16(p + 2, v & 0xffff);
-}
 
 /* The IP header: from 10.0.0.src to 192.168.10.dst, or fd00::src to
  * fd00::1:dst; its length covers `l4` bytes of payload. */
