@@ -28,12 +28,20 @@ void lb_lookup_batch(const struct shm_view *v, enum hash_mode mode, uint32_t see
 	for (i = 0; i < n; i++)
 		res[i].kind = (uint8_t)pkt_classify(pkts[i].data, pkts[i].len, &key[i]);
 	/* A constant mode lets the compiler drop the per-word tests. */
-	if (mode == HASH_5TUPLE)
-		hash_all(key, n, HASH_5TUPLE, seed, v->m, res);
-	else if (mode == HASH_ADDR)
+	switch (mode) {
+	case HASH_ADDR:
 		hash_all(key, n, HASH_ADDR, seed, v->m, res);
-	else
+		break;
+	case HASH_SRC:
 		hash_all(key, n, HASH_SRC, seed, v->m, res);
+		break;
+	case HASH_SCTP:
+		hash_all(key, n, HASH_SCTP, seed, v->m, res);
+		break;
+	default:
+		hash_all(key, n, HASH_5TUPLE, seed, v->m, res);
+		break;
+	}
 	for (i = 0; i < n; i++)
 		res[i].slot = res[i].kind == PKT_MALFORMED ? SHM_NO_SLOT :
 			      v->lookup[res[i].slot];
