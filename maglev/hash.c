@@ -9,6 +9,7 @@ static const char *const mode_names[HASH_MODE_MAX] = {
 	[HASH_5TUPLE] = "5tuple",
 	[HASH_ADDR] = "addr",
 	[HASH_SRC] = "src",
+	[HASH_SCTP] = "sctp",
 };
 
 void hash_target(uint32_t id, uint32_t seed, uint64_t *h1, uint64_t *h2)

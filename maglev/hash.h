@@ -19,8 +19,17 @@ enum hash_mode {
 	HASH_5TUPLE = 0,	/* addresses, ports and protocol */
 	HASH_ADDR = 1,		/* source and destination addresses */
 	HASH_SRC = 2,		/* source address only */
+	HASH_SCTP = 3,		/* SCTP with ports: ports and protocol only (every
+				 * path of a multihomed association); the rest
+				 * as HASH_5TUPLE */
 	HASH_MODE_MAX
 };
+
+/* The modes' CLI names, for messages and help, in enum order. */
+#define HASH_MODE_LIST "5tuple, addr, src or sctp"
+
+/* The IP protocol number of SCTP (w[9] of its keys). */
+#define HASH_PROTO_SCTP 132
 
 /**
  * hash_mix64 - the 64-bit finaliser of MurmurHash3 (a bijection)
@@ -41,7 +50,9 @@ static inline uint64_t hash_mix64(uint64_t x)
 /**
  * hash_flow - seeded hash of a flow key
  * @w: the HASH_FLOW_WORDS words of the key
- * @mode: which words take part; the others count as 0
+ * @mode: which words take part; the others count as 0.  HASH_SCTP: a key
+ *        with w[9] HASH_PROTO_SCTP and ports (w[8] not 0) keeps w[8..9]
+ *        only; any other key keeps all ten words, as HASH_5TUPLE
  * @seed: the table's seed
  *
  * Returns the 64-bit flow hash.
@@ -49,14 +60,19 @@ static inline uint64_t hash_mix64(uint64_t x)
 static inline uint64_t hash_flow(const uint32_t *w, enum hash_mode mode,
 				 uint32_t seed)
 {
-	/* Words past `last` are treated as zero: addr keeps w[0..7], src w[0..3]. */
+	/* Words outside first..last-1 count as zero: addr keeps w[0..7], src
+	 * w[0..3], sctp w[8..9] of an SCTP key with ports.  An SCTP key without
+	 * ports (a later fragment) keeps its addresses, so that such keys do
+	 * not all meet on one target. */
 	unsigned int last = mode == HASH_SRC ? 4 : mode == HASH_ADDR ? 8 : 10;
+	unsigned int first = mode == HASH_SCTP && w[9] == HASH_PROTO_SCTP &&
+			     w[8] != 0 ? 8 : 0;
 	uint64_t h = 0x9e3779b97f4a7c15ULL ^ seed;
 	unsigned int i;
 
 	for (i = 0; i < HASH_FLOW_WORDS; i += 2) {
-		uint64_t hi = i < last ? w[i] : 0;
-		uint64_t lo = i + 1 < last ? w[i + 1] : 0;
+		uint64_t hi = i >= first && i < last ? w[i] : 0;
+		uint64_t lo = i + 1 >= first && i + 1 < last ? w[i + 1] : 0;
 
 		h = hash_mix64(h ^ (hi << 32 | lo));
 	}
@@ -86,7 +102,8 @@ static inline uint32_t hash_reduce(uint64_t h, uint32_t m)
 void hash_target(uint32_t id, uint32_t seed, uint64_t *h1, uint64_t *h2);
 
 /**
- * hash_mode_name - the CLI name of a hash mode ("5tuple", "addr", "src")
+ * hash_mode_name - the CLI name of a hash mode ("5tuple", "addr", "src",
+ * "sctp")
  * @mode: the mode
  *
  * Returns the name, or NULL for an unknown mode.
@@ -95,7 +112,7 @@ const char *hash_mode_name(enum hash_mode mode);
 
 /**
  * hash_mode_parse - the hash mode with a CLI name
- * @name: "5tuple", "addr" or "src"
+ * @name: "5tuple", "addr", "src" or "sctp"
  *
  * Returns the mode, or -1 with errno EINVAL for an unknown name.
  */

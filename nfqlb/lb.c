@@ -33,12 +33,20 @@ void lb_lookup_batch(const struct shm_view *v, enum hash_mode mode, uint32_t see
 		res[i].table = 0;
 	}
 	/* A constant mode lets the compiler drop the per-word tests. */
-	if (mode == HASH_5TUPLE)
-		hash_all(res, n, HASH_5TUPLE, seed, v->m);
-	else if (mode == HASH_ADDR)
+	switch (mode) {
+	case HASH_ADDR:
 		hash_all(res, n, HASH_ADDR, seed, v->m);
-	else
-		hash_all(res, n, mode, seed, v->m);
+		break;
+	case HASH_SRC:
+		hash_all(res, n, HASH_SRC, seed, v->m);
+		break;
+	case HASH_SCTP:
+		hash_all(res, n, HASH_SCTP, seed, v->m);
+		break;
+	default:
+		hash_all(res, n, HASH_5TUPLE, seed, v->m);
+		break;
+	}
 	for (i = 0; i < n; i++)
 		res[i].slot = res[i].kind == PKT_MALFORMED ? SHM_NO_SLOT :
 			      v->lookup[res[i].entry];

@@ -346,3 +346,28 @@ const char *pkt_kind_name(enum pkt_kind kind)
 		return "unknown";
 	return shm_cnt_name((enum shm_cnt)kind);
 }
+
+/*
+ * SCTP over UDP (RFC 6951): an 8-byte UDP header, then the SCTP common
+ * header (source port, destination port, verification tag, checksum).  The
+ * UDP header must carry the key's own ports, so that a key that is not this
+ * UDP header's (an ICMP error's, which quotes UDP) is never re-keyed, and
+ * its length must leave room for the SCTP header.
+ */
+#define UDP_HLEN 8
+#define SCTP_COMMON_HLEN 12
+
+bool pkt_udp_encap(const uint8_t *data, const struct pkt_meta *meta,
+		   struct pkt_key *key)
+{
+	const uint8_t *udp = data + meta->l4_off;
+
+	if (meta->l4_off == 0 || key->w[9] != IPPROTO_UDP ||
+	    meta->l4_len < UDP_HLEN + SCTP_COMMON_HLEN)
+		return false;
+	if (rd32(udp) != key->w[8] || rd16(udp + 4) < UDP_HLEN + SCTP_COMMON_HLEN)
+		return false;
+	key->w[8] = rd32(udp + UDP_HLEN);
+	key->w[9] = IPPROTO_SCTP;
+	return true;
+}

@@ -109,7 +109,10 @@ enum pkt_kind pkt_classify_meta(const uint8_t *data, size_t len,
  *       ports and w[9] IPPROTO_SCTP
  *
  * Returns true when the UDP payload holds an SCTP common header (12
- * bytes) within the capture; false (key unchanged) otherwise.
+ * bytes) within the capture; false (key unchanged) otherwise: also when
+ * the header at l4_off does not carry the key's ports (the key is not
+ * that UDP header's: an ICMP error's) or its length field leaves no room
+ * for the SCTP header.
  */
 bool pkt_udp_encap(const uint8_t *data, const struct pkt_meta *meta,
 		   struct pkt_key *key);

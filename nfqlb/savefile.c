@@ -68,7 +68,7 @@ static int field_value(unsigned int i, const char *v, struct shm_params *p,
 		return why_fail(EINVAL, why, "bad n '%s': want 1..%u", v, SHM_N_MAX);
 	case 2:
 		if ((mode = hash_mode_parse(v)) < 0)
-			return why_fail(EINVAL, why, "bad hash '%s': want 5tuple, addr or src", v);
+			return why_fail(EINVAL, why, "bad hash '%s': want " HASH_MODE_LIST, v);
 		p->mode = (enum hash_mode)mode;
 		return 0;
 	default:

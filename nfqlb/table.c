@@ -27,7 +27,7 @@ static const struct opt init_opts[] = {
 	OPT_SHM,
 	{ "M", "PRIME", "table size, a prime (default 997)" },
 	{ "N", "MAX_TARGETS", "most active targets (default 32)" },
-	{ "hash", "MODE", "5tuple, addr or src (default 5tuple)" },
+	{ "hash", "5tuple|addr|src|sctp", "what the flow hash covers (default 5tuple)" },
 	{ "seed", "N", "hash seed, 0..4294967295 (default 0)" },
 	{ "force", NULL, "replace an existing table, keeping its active targets" },
 	{ "empty", NULL, "with --force: start with no active target" },
@@ -118,7 +118,7 @@ static int init_params(const struct cmd *cmd, const struct optval *ov,
 		return usage_error(cmd, "N %u is larger than M %u", p->n, p->m);
 	v = opt_get(cmd, ov, "hash");
 	if (v && (mode = hash_mode_parse(v)) < 0)
-		return usage_error(cmd, "bad hash mode '%s': want 5tuple, addr or src", v);
+		return usage_error(cmd, "bad hash mode '%s': want " HASH_MODE_LIST, v);
 	if (v)
 		p->mode = (enum hash_mode)mode;
 	v = opt_get(cmd, ov, "seed");

@@ -2,6 +2,7 @@
 /* layout.c: where each part of a state object lies (see shm.h), and the
  * validation of names, parameters and headers. */
 #include <errno.h>
+#include <stdbool.h>
 #include <string.h>
 
 #include "maglev/maglev.h"
@@ -110,6 +111,16 @@ int shm_params_check(const struct shm_params *p)
 	return 0;
 }
 
+/* A hash mode this nfqlb lacks in a header that is otherwise sound: most
+ * likely a newer nfqlb's table, to be refused as such, not as "corrupt". */
+static bool newer_mode(const struct shm_hdr *h)
+{
+	struct shm_params p = { h->m, h->n, h->seed, HASH_5TUPLE };
+
+	return h->hash_mode >= HASH_MODE_MAX && h->hdr_size == sizeof(*h) &&
+	       h->workers == SHM_WORKERS && shm_params_check(&p) == 0;
+}
+
 int shm_hdr_check(const struct shm_hdr *h, uint64_t fsize, char *why)
 {
 	struct shm_params p;
@@ -124,6 +135,10 @@ int shm_hdr_check(const struct shm_hdr *h, uint64_t fsize, char *why)
 		return why_fail(EPROTONOSUPPORT, why,
 			    "layout version %u is not supported (this nfqlb reads %u)",
 			    h->version, SHM_VERSION);
+	if (newer_mode(h))
+		return why_fail(EPROTONOSUPPORT, why,
+			    "hash mode %u is not supported (this nfqlb knows 0..%u: %s)",
+			    h->hash_mode, HASH_MODE_MAX - 1, HASH_MODE_LIST);
 	p = (struct shm_params){ h->m, h->n, h->seed, (enum hash_mode)h->hash_mode };
 	if (h->hdr_size != sizeof(*h) || h->workers != SHM_WORKERS ||
 	    shm_params_check(&p) < 0)

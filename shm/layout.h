@@ -66,7 +66,8 @@ int shm_params_check(const struct shm_params *p);
  * @why: filled with the reason on failure
  *
  * Returns 0, or -1 with errno EBADMSG (truncated, not nfqlb's, corrupt,
- * size mismatch) or EPROTONOSUPPORT (another layout version).
+ * size mismatch) or EPROTONOSUPPORT (another layout version, or a hash
+ * mode this nfqlb does not know in an otherwise sound header).
  */
 int shm_hdr_check(const struct shm_hdr *h, uint64_t fsize, char *why);
 

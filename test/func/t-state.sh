@@ -76,7 +76,7 @@ damage()
 	n-over-m) poke32 16 998; echo "corrupt header" ;;
 	n-zero) poke32 16 0; echo "corrupt header" ;;
 	workers) poke32 20 65; echo "corrupt header" ;;
-	hash-mode) poke32 24 7; echo "corrupt header" ;;
+	hash-mode) poke32 24 7; echo "hash mode 7 is not supported" ;;
 	size-field) poke64 32 $(( $(stat -c %s "$SHMF") + 64 )); echo "does not match" ;;
 	truncated-header) truncate -s 100 "$SHMF"; echo "truncated" ;;
 	truncated-half) truncate -s $(( $(stat -c %s "$SHMF") / 2 )) "$SHMF"

@@ -105,6 +105,23 @@ static void check_kind(const uint8_t *d, size_t len, enum pkt_kind kind,
 	check_addresses(d, len, kind, k);
 }
 
+/* Mode sctp: an SCTP key with ports ignores its addresses; any other key
+ * hashes as 5tuple. */
+static void check_hash_sctp(const struct pkt_key *k, uint32_t seed)
+{
+	struct pkt_key moved = *k;
+	unsigned int i;
+
+	for (i = 0; i < 8; i++)
+		moved.w[i] ^= seed | 1;
+	if (k->w[9] == HASH_PROTO_SCTP && k->w[8] != 0)
+		REQUIRE(hash_flow(k->w, HASH_SCTP, seed) ==
+			hash_flow(moved.w, HASH_SCTP, seed));
+	else
+		REQUIRE(hash_flow(k->w, HASH_SCTP, seed) ==
+			hash_flow(k->w, HASH_5TUPLE, seed));
+}
+
 /* Every mode hashes into the table, and ignores the words it should. */
 static void check_hash(const struct pkt_key *k, uint32_t seed)
 {
@@ -118,6 +135,7 @@ static void check_hash(const struct pkt_key *k, uint32_t seed)
 		for (i = 0; i < sizeof(ms) / sizeof(ms[0]); i++)
 			REQUIRE(hash_reduce(hash_flow(k->w, mode, seed), ms[i]) < ms[i]);
 	REQUIRE(hash_flow(k->w, HASH_SRC, seed) == hash_flow(src.w, HASH_SRC, seed));
+	check_hash_sctp(k, seed);
 }
 
 /* Classify len bytes from an exact-size copy, twice, and check the result. */

@@ -27,9 +27,15 @@ def target_hashes(tid, seed):
     return mix64(key), mix64(key ^ GOLDEN)
 
 
+SCTP = 132
+
+
 def flow_hash(words, mode, seed):
-    last = {"5tuple": 10, "addr": 8, "src": 4}[mode]
-    w = [v if i < last else 0 for i, v in enumerate(words)]
+    last = {"5tuple": 10, "addr": 8, "src": 4, "sctp": 10}[mode]
+    first = 0
+    if mode == "sctp" and words[9] == SCTP and words[8] != 0:
+        first = 8                          # ports and protocol only
+    w = [v if first <= i < last else 0 for i, v in enumerate(words)]
     h = GOLDEN ^ seed
     for i in range(0, 10, 2):
         h = mix64(h ^ ((w[i] << 32) | w[i + 1]))

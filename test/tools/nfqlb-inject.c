@@ -38,10 +38,15 @@
 #define UDP_HLEN	8
 #define TCP_HLEN	20
 #define ICMP_HLEN	8
+#define SCTP_HLEN	12	/* common header: ports, verification tag, CRC32c */
+#define SCTP_INIT_LEN	20	/* an INIT chunk without parameters */
+#define SCTP_DATA_HLEN	16	/* a DATA chunk's header */
+#define SCTP_UDP_PORT	9899	/* SCTP over UDP (RFC 6951) */
 #define P_HOPOPTS	0
 #define P_ICMP		1
 #define P_TCP		6
 #define P_UDP		17
+#define P_SCTP		132
 #define P_FRAG		44
 #define P_ICMP6		58
 #define P_DSTOPTS	60
@@ -161,6 +166,75 @@ static size_t tcp_syn(const struct ctx *c, unsigned int doff, uint8_t *p)
 	return TCP_HLEN;
 }
 
+/* CRC32c (Castagnoli, reflected), the SCTP checksum (RFC 9260, appendix A),
+ * bit by bit: a test tool sends few packets. */
+static uint32_t crc32c(const uint8_t *p, size_t len)
+{
+	uint32_t crc = 0xffffffffu;
+	size_t i;
+	int b;
+
+	for (i = 0; i < len; i++) {
+		crc ^= p[i];
+		for (b = 0; b < 8; b++)
+			crc = crc >> 1 ^ (0x82f63b78u & (0u - (crc & 1)));
+	}
+	return ~crc;
+}
+
+/* The SCTP common header from sport to dport with `tag`, in front of the
+ * chunk[s] already at p + SCTP_HLEN; the CRC32c goes in least significant
+ * byte first, as SCTP stores it. */
+static size_t sctp_packet(uint16_t sport, uint16_t dport, uint32_t tag,
+			  uint8_t *p, size_t chunks)
+{
+	uint32_t crc;
+
+	wr16(p, sport);
+	wr16(p + 2, dport);
+	wr32(p + 4, tag);
+	wr32(p + 8, 0);
+	crc = crc32c(p, SCTP_HLEN + chunks);
+	p[8] = (uint8_t)crc;
+	p[9] = (uint8_t)(crc >> 8);
+	p[10] = (uint8_t)(crc >> 16);
+	p[11] = (uint8_t)(crc >> 24);
+	return SCTP_HLEN + chunks;
+}
+
+/* An SCTP INIT (verification tag 0) from sport to dport. */
+static size_t sctp_init(const struct ctx *c, uint8_t *p)
+{
+	uint8_t *ch = p + SCTP_HLEN;
+
+	memset(ch, 0, SCTP_INIT_LEN);
+	ch[0] = 1;				/* INIT */
+	wr16(ch + 2, SCTP_INIT_LEN);
+	wr32(ch + 4, 0x10000 + c->id);		/* initiate tag */
+	wr32(ch + 8, 65536);			/* a_rwnd */
+	wr16(ch + 12, 1);			/* outbound streams */
+	wr16(ch + 14, 1);			/* inbound streams */
+	wr32(ch + 16, c->id);			/* initial TSN */
+	return sctp_packet(c->sport, c->dport, 0, p, SCTP_INIT_LEN);
+}
+
+/* An SCTP DATA chunk "hello\n" (padded to 4 bytes) of an association whose
+ * tag depends on the ports only, as every path of one association shares. */
+static size_t sctp_data(const struct ctx *c, uint8_t *p)
+{
+	uint8_t *ch = p + SCTP_HLEN;
+	size_t len = SCTP_DATA_HLEN + HELLO_LEN, padded = (len + 3) & ~(size_t)3;
+
+	memset(ch, 0, padded);
+	ch[0] = 0;				/* DATA */
+	ch[1] = 0x03;				/* one whole message */
+	wr16(ch + 2, (uint16_t)len);
+	wr32(ch + 4, c->id);			/* TSN */
+	memcpy(ch + SCTP_DATA_HLEN, hello, HELLO_LEN);
+	return sctp_packet(c->sport, c->dport, (uint32_t)c->sport << 16 | c->dport,
+			   p, padded);
+}
+
 /* ------------------------------------------------------------ IP */
 
 static void ip4_csum(uint8_t *p, size_t hlen)
@@ -250,6 +324,36 @@ static unsigned int k_echo(const struct ctx *c, struct frame *f)
 	else
 		wr16(m + 2, l4_csum(c, c->src, c->dst, proto, m, sizeof(m)));
 	return one(f, ip_packet(c, eth(c, f), proto, m, sizeof(m)));
+}
+
+static unsigned int k_sctp_init(const struct ctx *c, struct frame *f)
+{
+	uint8_t l4[64];
+
+	return one(f, ip_packet(c, eth(c, f), P_SCTP, l4, sctp_init(c, l4)));
+}
+
+static unsigned int k_sctp_data(const struct ctx *c, struct frame *f)
+{
+	uint8_t l4[64];
+
+	return one(f, ip_packet(c, eth(c, f), P_SCTP, l4, sctp_data(c, l4)));
+}
+
+/* An SCTP INIT over UDP, SCTP_UDP_PORT to SCTP_UDP_PORT (RFC 6951); the UDP
+ * checksum is left 0 (IPv4) or computed (IPv6, where 0 is not allowed). */
+static unsigned int k_sctp_udp(const struct ctx *c, struct frame *f)
+{
+	uint8_t l4[UDP_HLEN + 64];
+	size_t len = UDP_HLEN + sctp_init(c, l4 + UDP_HLEN);
+
+	wr16(l4, SCTP_UDP_PORT);
+	wr16(l4 + 2, SCTP_UDP_PORT);
+	wr16(l4 + 4, (uint16_t)len);
+	wr16(l4 + 6, 0);
+	if (c->fam == 6)
+		wr16(l4 + 6, l4_csum(c, c->src, c->dst, P_UDP, l4, len));
+	return one(f, ip_packet(c, eth(c, f), P_UDP, l4, len));
 }
 
 /* ------------------------------------------------------------ bad headers */
@@ -483,6 +587,9 @@ static unsigned int k_icmp_noports(const struct ctx *c, struct frame *f)
 static const struct kind kinds[] = {
 	{ "udp", 0, k_udp, "a good UDP datagram \"hello\\n\" to ADDR:PORT" },
 	{ "echo", 0, k_echo, "a good ICMP/ICMPv6 echo request, id SPORT" },
+	{ "sctp-init", 0, k_sctp_init, "an SCTP INIT to ADDR:PORT, with its CRC32c" },
+	{ "sctp-data", 0, k_sctp_data, "an SCTP DATA chunk \"hello\\n\" to ADDR:PORT" },
+	{ "sctp-udp", 0, k_sctp_udp, "an SCTP INIT to PORT over UDP 9899 (RFC 6951)" },
 	{ "ip-short", 0, k_ip_short, "IP header cut at 12 (IPv4) / 24 (IPv6) bytes" },
 	{ "ihl-long", 4, k_ihl_long, "IHL 15 (60 bytes) in a 34-byte packet" },
 	{ "ihl-short", 4, k_ihl_short, "IHL 3" },

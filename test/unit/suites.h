@@ -19,5 +19,6 @@ Suite *make_shed_suite(void);
 Suite *make_prom_suite(void);
 Suite *make_save_suite(void);
 Suite *make_match_suite(void);
+Suite *make_encap_suite(void);
 
 #endif

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* test_maglev.c: the Maglev table and the hashes behind it. */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -236,6 +237,9 @@ START_TEST(test_hash_known_values)
 {
 	const uint32_t w[HASH_FLOW_WORDS] = { 0, 0, 0xffff, 0x0a000001, 0, 0,
 					      0xffff, 0x0ac8ff01, 40000u << 16 | 80, 6 };
+	const uint32_t sctp[HASH_FLOW_WORDS] = { 0, 0, 0xffff, 0x0a000001, 0, 0,
+						 0xffff, 0x0ac8ff01,
+						 40000u << 16 | 38412, 132 };
 	uint64_t h1, h2;
 
 	hash_target(1, 0, &h1, &h2);
@@ -254,6 +258,12 @@ START_TEST(test_hash_known_values)
 	ck_assert_uint_eq(hash_flow(w, HASH_SRC, 0), 0xfb8726d562f71ac6ULL);
 	ck_assert_uint_eq(hash_reduce(hash_flow(w, HASH_SRC, 0), 997), 979);
 	ck_assert_uint_eq(hash_flow(w, HASH_5TUPLE, 12345), 0xc367def5158b2766ULL);
+	/* sctp: a TCP key as 5tuple; an SCTP key on ports and protocol
+	 * (test/ref/maglev_ref.py gives the same values). */
+	ck_assert_uint_eq(hash_flow(w, HASH_SCTP, 0), 0xc7ae9b4078872c12ULL);
+	ck_assert_uint_eq(hash_flow(sctp, HASH_SCTP, 0), 0x35b739e20ffeb435ULL);
+	ck_assert_uint_eq(hash_reduce(hash_flow(sctp, HASH_SCTP, 0), 997), 209);
+	ck_assert_uint_eq(hash_flow(sctp, HASH_SCTP, 12345), 0xe3a6dc8d29acfd11ULL);
 }
 END_TEST
 
@@ -284,6 +294,87 @@ START_TEST(test_hash_modes)
 	ck_assert_int_eq(hash_mode_parse("5TUPLE"), -1);
 	ck_assert_str_eq(hash_mode_name(HASH_SRC), "src");
 	ck_assert_ptr_null(hash_mode_name(HASH_MODE_MAX));
+	ck_assert_int_eq(hash_mode_parse("sctp"), HASH_SCTP);
+	ck_assert_str_eq(hash_mode_name(HASH_SCTP), "sctp");
+}
+END_TEST
+
+/* An SCTP key of `ports` between two addresses (IPv4 when v4, else IPv6). */
+static void sctp_key(uint32_t *w, uint32_t src, uint32_t dst, bool v4,
+		     uint32_t ports)
+{
+	memset(w, 0, HASH_FLOW_WORDS * sizeof(*w));
+	if (v4) {
+		w[2] = w[6] = 0xffff;
+		w[3] = 0x0a000000 | src;
+		w[7] = 0xc0a80000 | dst;
+	} else {
+		w[0] = w[4] = 0xfd000000;
+		w[3] = src;
+		w[7] = dst;
+	}
+	w[8] = ports;
+	w[9] = HASH_PROTO_SCTP;
+}
+
+/* Every path of a multihomed association (any source, any destination,
+ * IPv4 or IPv6, same ports) reaches one entry; its ports decide it. */
+START_TEST(test_hash_sctp_multihomed)
+{
+	const uint32_t ports = 5000u << 16 | 38412, m = 997;
+	uint32_t w[HASH_FLOW_WORDS], slot, s, d, other = 0;
+	uint32_t seed = (uint32_t)_i * 0x9e3779b9u;
+
+	sctp_key(w, 1, 1, true, ports);
+	slot = hash_reduce(hash_flow(w, HASH_SCTP, seed), m);
+	for (s = 1; s <= 40; s++)
+		for (d = 1; d <= 5; d++) {
+			sctp_key(w, s, d, s & 1, ports);
+			ck_assert_uint_eq(hash_reduce(hash_flow(w, HASH_SCTP, seed), m),
+					  slot);
+			/* 5tuple and addr tell these paths apart. */
+			if (hash_reduce(hash_flow(w, HASH_5TUPLE, seed), m) != slot)
+				other++;
+		}
+	ck_assert_uint_gt(other, 150);
+	/* Other source ports spread over the entries. */
+	other = 0;
+	for (s = 1; s <= 200; s++) {
+		sctp_key(w, 1, 1, true, (5000u + s) << 16 | 38412);
+		if (hash_reduce(hash_flow(w, HASH_SCTP, seed), m) != slot)
+			other++;
+	}
+	ck_assert_uint_gt(other, 190);
+}
+END_TEST
+
+/* mode sctp hashes every key that is not SCTP with ports as 5tuple: TCP,
+ * UDP, ICMP, other protocols, and an SCTP fragment (no ports). */
+START_TEST(test_hash_sctp_others)
+{
+	static const uint32_t protos[] = { 6, 17, 1, 58, 136, 47, HASH_PROTO_SCTP };
+	uint32_t w[HASH_FLOW_WORDS], b[HASH_FLOW_WORDS], lcg = 7, i, p;
+
+	for (i = 0; i < 500; i++) {
+		for (p = 0; p < HASH_FLOW_WORDS; p++) {
+			lcg = lcg * 1103515245u + 12345u;
+			w[p] = lcg;
+		}
+		w[9] = protos[i % 7];
+		if (w[9] == HASH_PROTO_SCTP)
+			w[8] = 0;
+		ck_assert_uint_eq(hash_flow(w, HASH_SCTP, i), hash_flow(w, HASH_5TUPLE, i));
+	}
+	/* An SCTP fragment keeps its addresses: two sources differ. */
+	w[8] = 0;
+	w[9] = HASH_PROTO_SCTP;
+	memcpy(b, w, sizeof(b));
+	b[3] ^= 1;
+	ck_assert_uint_ne(hash_flow(w, HASH_SCTP, 0), hash_flow(b, HASH_SCTP, 0));
+	/* With ports, the addresses no longer count. */
+	w[8] = b[8] = 1234u << 16 | 80;
+	ck_assert_uint_eq(hash_flow(w, HASH_SCTP, 0), hash_flow(b, HASH_SCTP, 0));
+	ck_assert_uint_ne(hash_flow(w, HASH_5TUPLE, 0), hash_flow(b, HASH_5TUPLE, 0));
 }
 END_TEST
 
@@ -308,6 +399,8 @@ Suite *make_maglev_suite(void)
 	tc = tcase_create("hash");
 	tcase_add_test(tc, test_hash_known_values);
 	tcase_add_test(tc, test_hash_modes);
+	tcase_add_loop_test(tc, test_hash_sctp_multihomed, 0, 4);
+	tcase_add_test(tc, test_hash_sctp_others);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -9,6 +9,7 @@
 #include "maglev/hash.h"
 #include "nfqlb/pkt.h"
 #include "test/unit/suites.h"
+#include "test/unit/wire.h"
 
 #define HBH IPPROTO_HOPOPTS	/* 0 */
 #define ROUT IPPROTO_ROUTING	/* 43 */
@@ -50,18 +51,6 @@ struct pkt {
 };
 
 /* ---- builders: each appends to the packet ---- */
-
-static void put16(uint8_t *p, unsigned int v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-	put16(p, v >> 16);
-	put16(p + 2, v & 0xffff);
-}
 
 static uint8_t *grow(struct pkt *k, size_t n)
 {

@@ -120,6 +120,9 @@ START_TEST(test_print_parse)
 		"target 9 weight=1\n"
 		"end\n"
 		"table y m=2 n=1 hash=src seed=0\n"
+		"end\n"
+		"table z m=997 n=32 hash=sctp seed=7\n"
+		"target 3 weight=1\n"
 		"end\n";
 	struct savefile sf;
 	unsigned long line;

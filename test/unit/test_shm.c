@@ -92,7 +92,7 @@ END_TEST
 
 START_TEST(test_create_exists)
 {
-	struct shm_params p = { 997, 32, 0, HASH_ADDR };
+	struct shm_params p = { 997, 32, 0, HASH_SCTP };
 	struct shm *old = make(7, 2), *s;
 
 	ck_assert_int_eq(shm_create(name, &p, false), -1);
@@ -103,7 +103,7 @@ START_TEST(test_create_exists)
 	s = shm_attach(name, false, why);
 	ck_assert_ptr_nonnull(s);
 	ck_assert_uint_eq(s->m, 997);
-	ck_assert_int_eq(s->mode, HASH_ADDR);
+	ck_assert_int_eq(s->mode, HASH_SCTP);	/* the newest mode is accepted */
 	shm_detach(s);
 	shm_detach(old);
 }
@@ -186,7 +186,7 @@ enum corruption { BAD_VERSION, BAD_M, BAD_N, BAD_SIZE, BAD_HASH, BAD_MAGIC,
 START_TEST(test_attach_corrupt_header)
 {
 	const int want[CORRUPTION_MAX] = { EPROTONOSUPPORT, EBADMSG, EBADMSG,
-					   EBADMSG, EBADMSG, EBADMSG, EBADMSG,
+					   EBADMSG, EPROTONOSUPPORT, EBADMSG, EBADMSG,
 					   EBADMSG, EBADMSG, EBADMSG, EBADMSG,
 					   EBADMSG };
 	struct shm *s = make(997, 32);
@@ -209,6 +209,24 @@ START_TEST(test_attach_corrupt_header)
 	ck_assert_ptr_null(shm_attach(name, false, why));
 	ck_assert_int_eq(errno, want[_i]);
 	ck_assert_uint_gt(strlen(why), 0);
+	/* A newer nfqlb's mode is named as such, not as corruption. */
+	if (_i == BAD_HASH)
+		ck_assert_msg(strstr(why, "hash mode 9 is not supported"), "%s", why);
+}
+END_TEST
+
+/* An unknown hash mode in a header that is wrong in other ways too is
+ * corruption. */
+START_TEST(test_attach_bad_hash_and_more)
+{
+	struct shm *s = make(997, 32);
+
+	s->hdr->hash_mode = HASH_MODE_MAX;
+	s->hdr->workers = 65;
+	shm_detach(s);
+	ck_assert_ptr_null(shm_attach(name, false, why));
+	ck_assert_int_eq(errno, EBADMSG);
+	ck_assert_msg(strstr(why, "corrupt header"), "%s", why);
 }
 END_TEST
 
@@ -1170,6 +1188,7 @@ Suite *make_shm_suite(void)
 	tcase_add_test(tc, test_attach_missing);
 	tcase_add_test(tc, test_attach_garbage);
 	tcase_add_loop_test(tc, test_attach_corrupt_header, 0, CORRUPTION_MAX);
+	tcase_add_test(tc, test_attach_bad_hash_and_more);
 	tcase_add_test(tc, test_corrupt_table);
 	tcase_add_test(tc, test_activate_deactivate);
 	tcase_add_test(tc, test_matches_build);
