@@ -3,10 +3,6 @@
  * (see flowset.h).  The object's life, the publish protocol, the SIGBUS
  * guard and the counter sets' ownership are the shm module's (shm/object.h);
  * this file holds the layout, the validation and the edits.
- *
- * Layout: one fixed-size struct flowset_obj, below.  A buffer holds n
- * flows sorted by name (strcmp), and each flow's counter slot.  used[] and
- * base[] lie outside the buffers: only writers read them, under the lock.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -15,48 +11,9 @@
 #include <sys/mman.h>
 
 #include "flows/flowset.h"
+#include "flows/flowset_layout.h"
 #include "flows/flowtext.h"
 #include "shm/object.h"
-
-#define FLOWSET_MAGIC 0x4651464eU	/* "NFQF" in little-endian memory */
-#define FLOWSET_VERSION 1
-
-/* Begins as struct shm_hdr does (see shm/object.h). */
-struct flowset_hdr {
-	uint32_t magic;
-	uint32_t version;
-	uint32_t hdr_size;	/* sizeof(struct flowset_hdr) */
-	uint32_t flow_size;	/* sizeof(struct flow) */
-	uint32_t flows_max;	/* FLOW_MAX */
-	uint32_t workers;	/* SHM_WORKERS */
-	uint32_t cnt_max;	/* FLOWSET_C_MAX */
-	uint32_t fcnt_max;	/* FLOWSET_F_MAX */
-	uint64_t size;		/* sizeof(struct flowset_obj) */
-	uint64_t generation;	/* atomic; the published buffer is generation & 1 */
-	uint32_t seq[2];	/* atomic; odd while a writer fills that buffer */
-	uint32_t retired;	/* never set: a flow set is not replaced */
-	uint32_t pad[17];
-};
-
-struct flowset_buf {
-	uint32_t n;
-	uint32_t pad[15];
-	uint16_t slot[FLOW_MAX];
-	struct flow flows[FLOW_MAX];
-};
-
-/* A worker's counter set on cache lines of its own. */
-struct flowset_set {
-	struct flowset_worker w;
-} __attribute__((aligned(64)));
-
-struct flowset_obj {
-	struct flowset_hdr hdr;
-	struct flowset_buf buf[2];
-	uint8_t used[FLOW_MAX];			/* 1: the slot has had a flow */
-	uint64_t base[FLOW_MAX][FLOWSET_F_MAX];	/* counts before its current flow */
-	struct flowset_set sets[SHM_WORKERS];
-};
 
 #define SAME_AT(f) (offsetof(struct flowset_hdr, f) == offsetof(struct shm_hdr, f))
 _Static_assert(sizeof(struct flowset_hdr) == sizeof(struct shm_hdr), "header size");
