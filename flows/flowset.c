@@ -300,11 +300,13 @@ static void buf_copy(const struct shm *s, unsigned int b, void *arg)
 	const struct flowset_buf *buf = &((const struct flowset_obj *)s->hdr)->buf[b];
 	struct flowset_view *v = arg;
 	uint32_t n = __atomic_load_n(&buf->n, __ATOMIC_RELAXED);
-	uint32_t k = n < FLOW_MAX ? n : FLOW_MAX;
 
+	/* A count out of range is damage the check reports: copy nothing. */
 	v->n = n;
-	memcpy(v->flows, buf->flows, sizeof(*v->flows) * k);
-	memcpy(v->slot, buf->slot, sizeof(*v->slot) * k);
+	if (n > FLOW_MAX)
+		return;
+	memcpy(v->flows, buf->flows, sizeof(*v->flows) * n);
+	memcpy(v->slot, buf->slot, sizeof(*v->slot) * n);
 }
 
 static int buf_check(void *arg, char *why)
