@@ -4,7 +4,6 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -619,19 +618,7 @@ END_TEST
 
 /* ---- the command line ---- */
 
-static int run(const char *arg, ...)
-{
-	const char *args[CLI_ARGS_MAX];
-	int n = 0;
-	va_list ap;
-
-	va_start(ap, arg);
-	for (; arg && n < CLI_ARGS_MAX - 1; arg = va_arg(ap, const char *))
-		args[n++] = arg;
-	va_end(ap);
-	args[n] = NULL;
-	return cli_run("flow", args);
-}
+#define run(...) cli_runl("flow", __VA_ARGS__)
 
 struct usage_case {
 	const char *args[6];
