@@ -3,9 +3,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <sys/stat.h>
 
 #include "shm/layout.h"
+#include "shm/object.h"
 #include "shm/shm.h"
 
 static const char *const cnt_names[SHM_CNT_USED] = {
@@ -44,12 +46,28 @@ uint64_t shm_slot_total(const struct shm *s, uint32_t slot)
 }
 
 _Static_assert(SHM_WORKERS <= 64, "a handle's sets fit its bit mask");
+_Static_assert(offsetof(struct shm_worker, pid) == offsetof(struct shm_set_head, pid) &&
+	       offsetof(struct shm_worker, queue) == offsetof(struct shm_set_head, queue) &&
+	       offsetof(struct shm_worker, pidns) == offsetof(struct shm_set_head, pidns),
+	       "a table's counter set begins with the common head");
+
+void *shm_sets_at(const struct shm *s, const struct shm_sets *l, unsigned int i)
+{
+	return (char *)s->hdr + l->off + i * l->stride;
+}
+
+static struct shm_set_head *head_at(const struct shm *s, const struct shm_sets *l,
+				    unsigned int i)
+{
+	return shm_sets_at(s, l, i);
+}
 
 /* The lock on set i's first byte (see shm.h).  Returns fcntl()'s result. */
-static int set_lock(const struct shm *s, unsigned int i, int cmd, struct flock *l)
+static int set_lock(const struct shm *s, const struct shm_sets *sets, unsigned int i,
+		    int cmd, struct flock *l)
 {
 	l->l_whence = SEEK_SET;
-	l->l_start = (off_t)shm_layout_worker_offset(s, i);
+	l->l_start = (off_t)(sets->off + i * sets->stride);
 	l->l_len = 1;
 	l->l_pid = 0;
 	return fcntl(s->fd, cmd, l);
@@ -70,13 +88,13 @@ static bool owns(const struct shm *s, unsigned int i)
 
 /* Take set i's lock: 1 taken, 0 held by a handle (this one included: locks
  * of one open file description never conflict), -1 error. */
-static int take(struct shm *s, unsigned int i)
+static int take(struct shm *s, const struct shm_sets *sets, unsigned int i)
 {
 	struct flock l = { .l_type = F_WRLCK };
 
 	if (owns(s, i))
 		return 0;
-	if (set_lock(s, i, F_OFD_SETLK, &l) < 0)
+	if (set_lock(s, sets, i, F_OFD_SETLK, &l) < 0)
 		return errno == EAGAIN || errno == EACCES ? 0 : -1;
 	__atomic_fetch_or(&s->sets, (uint64_t)1 << i, __ATOMIC_RELAXED);
 	return 1;
@@ -85,7 +103,7 @@ static int take(struct shm *s, unsigned int i)
 /* Claim passes, in order of preference. */
 enum pass { PASS_SAME_QUEUE, PASS_UNUSED, PASS_ANY, PASSES };
 
-static bool pass_wants(const struct shm_worker *w, enum pass p, uint32_t queue)
+static bool pass_wants(const struct shm_set_head *w, enum pass p, uint32_t queue)
 {
 	uint32_t q = __atomic_load_n(&w->queue, __ATOMIC_RELAXED);
 
@@ -94,7 +112,7 @@ static bool pass_wants(const struct shm_worker *w, enum pass p, uint32_t queue)
 	return p == PASS_ANY || q == UINT32_MAX;
 }
 
-static struct shm_worker *own(struct shm_worker *w, int32_t pid, uint32_t queue)
+static void *own(struct shm_set_head *w, int32_t pid, uint32_t queue)
 {
 	__atomic_store_n(&w->pid, pid, __ATOMIC_RELAXED);
 	__atomic_store_n(&w->pidns, pidns_self(), __ATOMIC_RELAXED);
@@ -102,7 +120,8 @@ static struct shm_worker *own(struct shm_worker *w, int32_t pid, uint32_t queue)
 	return w;
 }
 
-struct shm_worker *shm_worker_claim(struct shm *s, int32_t pid, uint32_t queue)
+void *shm_sets_claim(struct shm *s, const struct shm_sets *l, int32_t pid,
+		     uint32_t queue)
 {
 	unsigned int p, i;
 	int r;
@@ -115,44 +134,69 @@ struct shm_worker *shm_worker_claim(struct shm *s, int32_t pid, uint32_t queue)
 	 * counts in one place. */
 	for (p = 0; p < PASSES; p++)
 		for (i = 0; i < SHM_WORKERS; i++) {
-			if (!pass_wants(shm_worker_at(s, i), (enum pass)p, queue))
+			if (!pass_wants(head_at(s, l, i), (enum pass)p, queue))
 				continue;
-			r = take(s, i);
+			r = take(s, l, i);
 			if (r < 0)
 				return NULL;
 			if (r > 0)
-				return own(shm_worker_at(s, i), pid, queue);
+				return own(head_at(s, l, i), pid, queue);
 		}
 	errno = EBUSY;
 	return NULL;
 }
 
-void shm_worker_release(struct shm *s, struct shm_worker *w)
+void shm_sets_release(struct shm *s, const struct shm_sets *l, const void *w)
 {
-	struct flock l = { .l_type = F_UNLCK };
+	struct flock fl = { .l_type = F_UNLCK };
 	unsigned int i;
 
 	for (i = 0; i < SHM_WORKERS; i++)
-		if (shm_worker_at(s, i) == w && owns(s, i)) {
-			set_lock(s, i, F_OFD_SETLK, &l);
+		if (shm_sets_at(s, l, i) == w && owns(s, i)) {
+			set_lock(s, l, i, F_OFD_SETLK, &fl);
 			__atomic_fetch_and(&s->sets, ~((uint64_t)1 << i), __ATOMIC_RELAXED);
 		}
 }
 
-int shm_worker_owner(const struct shm *s, unsigned int i, struct shm_owner *o)
+int shm_sets_owner(const struct shm *s, const struct shm_sets *l, unsigned int i,
+		   struct shm_owner *o)
 {
-	const struct shm_worker *w = shm_worker_at(s, i);
-	struct flock l = { .l_type = F_WRLCK };
+	const struct shm_set_head *w = head_at(s, l, i);
+	struct flock fl = { .l_type = F_WRLCK };
 	uint64_t ns = __atomic_load_n(&w->pidns, __ATOMIC_RELAXED), self;
 
 	/* GETLK does not see this description's own locks. */
-	if (!owns(s, i) && set_lock(s, i, F_OFD_GETLK, &l) < 0)
+	if (!owns(s, i) && set_lock(s, l, i, F_OFD_GETLK, &fl) < 0)
 		return -1;
 	self = pidns_self();
 	o->pid = __atomic_load_n(&w->pid, __ATOMIC_RELAXED);
-	o->running = owns(s, i) || l.l_type != F_UNLCK;
+	o->running = owns(s, i) || fl.l_type != F_UNLCK;
 	o->other_pidns = ns && self && ns != self;
 	return 0;
+}
+
+struct shm_worker *shm_worker_claim(struct shm *s, int32_t pid, uint32_t queue)
+{
+	struct shm_sets l;
+
+	shm_layout_sets(s, &l);
+	return shm_sets_claim(s, &l, pid, queue);
+}
+
+void shm_worker_release(struct shm *s, struct shm_worker *w)
+{
+	struct shm_sets l;
+
+	shm_layout_sets(s, &l);
+	shm_sets_release(s, &l, w);
+}
+
+int shm_worker_owner(const struct shm *s, unsigned int i, struct shm_owner *o)
+{
+	struct shm_sets l;
+
+	shm_layout_sets(s, &l);
+	return shm_sets_owner(s, &l, i, o);
 }
 
 void shm_counts(const struct shm *s, uint64_t *target, uint64_t *cnt)

@@ -7,6 +7,7 @@
 
 #include "maglev/maglev.h"
 #include "shm/layout.h"
+#include "shm/object.h"
 #include "shm/shm.h"
 
 _Static_assert(sizeof(struct shm_hdr) == 128, "header layout");
@@ -64,14 +65,16 @@ uint64_t *shm_layout_bases(const struct shm *s)
 	return (uint64_t *)((char *)s->hdr + off_base(s->m, s->n));
 }
 
-uint64_t shm_layout_worker_offset(const struct shm *s, unsigned int i)
+void shm_layout_sets(const struct shm *s, struct shm_sets *l)
 {
-	return off_workers(s->m, s->n) + i * worker_stride(s->n);
+	l->off = off_workers(s->m, s->n);
+	l->stride = worker_stride(s->n);
 }
 
 struct shm_worker *shm_layout_worker(const struct shm *s, unsigned int i)
 {
-	return (struct shm_worker *)((char *)s->hdr + shm_layout_worker_offset(s, i));
+	return (struct shm_worker *)((char *)s->hdr + off_workers(s->m, s->n) +
+				     i * worker_stride(s->n));
 }
 
 #define STR_(x) #x

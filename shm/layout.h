@@ -35,14 +35,15 @@ uint32_t *shm_layout_lookup(const struct shm *s, unsigned int b);
  */
 uint64_t *shm_layout_bases(const struct shm *s);
 
+struct shm_sets;
+
 /**
- * shm_layout_worker_offset - where counter set i starts in the object
+ * shm_layout_sets - where a table's counter sets lie (shm/object.h); the
+ * byte at each set's start carries its owner lock (counters.c)
  * @s: the handle
- * @i: 0..SHM_WORKERS-1
- *
- * The byte at this offset carries the set's owner lock (counters.c).
+ * @l: written
  */
-uint64_t shm_layout_worker_offset(const struct shm *s, unsigned int i);
+void shm_layout_sets(const struct shm *s, struct shm_sets *l);
 
 /**
  * shm_layout_worker - counter set i of a mapped object

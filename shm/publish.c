@@ -9,6 +9,7 @@
 
 #include "maglev/maglev.h"
 #include "shm/layout.h"
+#include "shm/object.h"
 #include "shm/shm.h"
 
 /* A reader retries this often while writers keep rewriting its buffer. */
@@ -16,7 +17,8 @@
 
 /* One seqlock read of the published buffer.  Returns 0, or -1 if a writer
  * touched it meanwhile. */
-static int read_once(const struct shm *s, struct shm_view *v)
+static int read_once(const struct shm *s, const struct shm_buffers *ops,
+		     void *arg, uint64_t *generation)
 {
 	uint64_t g = shm_generation(s);
 	unsigned int b = g & 1;
@@ -25,13 +27,12 @@ static int read_once(const struct shm *s, struct shm_view *v)
 	s1 = __atomic_load_n(&s->hdr->seq[b], __ATOMIC_ACQUIRE);
 	if (s1 & 1)
 		return -1;
-	memcpy(v->targets, shm_layout_targets(s, b), sizeof(*v->targets) * s->n);
-	memcpy(v->lookup, shm_layout_lookup(s, b), sizeof(*v->lookup) * s->m);
+	ops->copy(s, b, arg);
 	__atomic_thread_fence(__ATOMIC_ACQUIRE);
 	s2 = __atomic_load_n(&s->hdr->seq[b], __ATOMIC_RELAXED);
 	if (s1 != s2)
 		return -1;
-	v->generation = g;
+	*generation = g;
 	return 0;
 }
 
@@ -42,52 +43,78 @@ static int read_once(const struct shm *s, struct shm_view *v)
  * holds it, one more read under it decides.  A writer's own handle already
  * holds it (`locked`); flock() again would turn its lock into a shared one.
  */
-static int read_unbusy(const struct shm *s, struct shm_view *v, bool locked,
-		       char *why)
+static int read_unbusy(const struct shm *s, const struct shm_buffers *ops,
+		       void *arg, uint64_t *generation, char *why)
 {
 	int r;
 
-	if (!locked && flock(s->fd, LOCK_SH | LOCK_NB) < 0)
+	if (!s->locked && flock(s->fd, LOCK_SH | LOCK_NB) < 0)
 		return errno == EWOULDBLOCK ? 1 : why_fail(errno, why, "lock: %s",
 						       strerror(errno));
-	r = read_once(s, v);
-	if (!locked)
+	r = read_once(s, ops, arg, generation);
+	if (!s->locked)
 		flock(s->fd, LOCK_UN);
 	if (shm_lost(s))
 		return why_fail(EIO, why, "the object was truncated while in use");
 	if (r < 0)
 		return why_fail(EBADMSG, why,
-			    "the published table is marked busy but no writer holds the lock");
-	return shm_view_check(v, why);
+			    "the published %s is marked busy but no writer holds the lock",
+			    ops->what);
+	return ops->check(arg, why);
 }
 
-static int read_table(const struct shm *s, struct shm_view *v, bool locked,
-		      char *why)
+int shm_object_read(const struct shm *s, const struct shm_buffers *ops,
+		    void *arg, uint64_t *generation, char *why)
 {
 	int i, r;
 
-	if (v->m != s->m || v->n != s->n)
-		return why_fail(EINVAL, why, "view does not match the table size");
 	for (i = 0; i < READ_TRIES; i++) {
-		r = read_once(s, v);
+		r = read_once(s, ops, arg, generation);
 		if (shm_lost(s))
 			return why_fail(EIO, why, "the object was truncated while in use");
 		if (r == 0)
-			return shm_view_check(v, why);
-		if (locked || i == 100) {
-			r = read_unbusy(s, v, locked, why);
+			return ops->check(arg, why);
+		if (s->locked || i == 100) {
+			r = read_unbusy(s, ops, arg, generation, why);
 			if (r <= 0)
 				return r;
 		}
 		if (i > 100)
 			usleep(100);
 	}
-	return why_fail(EAGAIN, why, "the table kept changing while being read");
+	return why_fail(EAGAIN, why, "the %s kept changing while being read", ops->what);
 }
+
+static void table_copy(const struct shm *s, unsigned int b, void *arg)
+{
+	struct shm_view *v = arg;
+
+	memcpy(v->targets, shm_layout_targets(s, b), sizeof(*v->targets) * s->n);
+	memcpy(v->lookup, shm_layout_lookup(s, b), sizeof(*v->lookup) * s->m);
+}
+
+static int table_check(void *arg, char *why)
+{
+	return shm_view_check(arg, why);
+}
+
+static void table_write(struct shm *s, unsigned int b, const void *arg)
+{
+	const struct shm_view *v = arg;
+
+	memcpy(shm_layout_targets(s, b), v->targets, sizeof(*v->targets) * s->n);
+	memcpy(shm_layout_lookup(s, b), v->lookup, sizeof(*v->lookup) * s->m);
+}
+
+static const struct shm_buffers table_buffers = {
+	table_copy, table_check, table_write, "table",
+};
 
 int shm_read(const struct shm *s, struct shm_view *v, char *why)
 {
-	return read_table(s, v, s->locked, why);
+	if (v->m != s->m || v->n != s->n)
+		return why_fail(EINVAL, why, "view does not match the table size");
+	return shm_object_read(s, &table_buffers, v, &v->generation, why);
 }
 
 /* Fill v's lookup from its active targets, and each target's entry count. */
@@ -149,7 +176,8 @@ static int entries_check(const struct shm_view *v, uint32_t *bad, char *why)
 }
 
 /* Write the buffer readers are not using, then make it the published one. */
-static void publish(struct shm *s, const struct shm_view *v)
+void shm_object_publish(struct shm *s, const struct shm_buffers *ops,
+			const void *arg)
 {
 	uint64_t g = __atomic_load_n(&s->hdr->generation, __ATOMIC_RELAXED);
 	unsigned int b = (g + 1) & 1;
@@ -161,8 +189,7 @@ static void publish(struct shm *s, const struct shm_view *v)
 	q += q & 1;
 	__atomic_store_n(&s->hdr->seq[b], q + 1, __ATOMIC_RELAXED);
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
-	memcpy(shm_layout_targets(s, b), v->targets, sizeof(*v->targets) * s->n);
-	memcpy(shm_layout_lookup(s, b), v->lookup, sizeof(*v->lookup) * s->m);
+	ops->write(s, b, arg);
 	__atomic_store_n(&s->hdr->seq[b], q + 2, __ATOMIC_RELEASE);
 	__atomic_store_n(&s->hdr->generation, g + 1, __ATOMIC_RELEASE);
 }
@@ -221,7 +248,7 @@ static int update(struct shm *s, edit_fn fn, struct edit *e, char *why)
 		shm_view_free(&v);
 		return -1;
 	}
-	ret = read_table(s, &v, true, why);
+	ret = shm_read(s, &v, why);
 	if (ret == 0)
 		ret = fn(&v, e, why);
 	if (ret > 0 && build_lookup(&v, s->seed) < 0)
@@ -231,7 +258,7 @@ static int update(struct shm *s, edit_fn fn, struct edit *e, char *why)
 	if (ret > 0) {
 		for (i = 0; i < e->nreused; i++)
 			shm_layout_bases(s)[e->reused[i]] = shm_slot_total(s, e->reused[i]);
-		publish(s, &v);
+		shm_object_publish(s, &table_buffers, &v);
 		/* Truncated meanwhile: the update went to the guard's zero
 		 * pages, not to the object. */
 		if (shm_lost(s))

@@ -13,6 +13,7 @@
 
 #include "shm/guard.h"
 #include "shm/layout.h"
+#include "shm/object.h"
 #include "shm/shm.h"
 
 int shm_check_size(struct shm *s, char *why)
@@ -74,41 +75,52 @@ static void init_content(struct shm_hdr *h, const struct shm_params *p)
 	__atomic_store_n(&h->magic, SHM_MAGIC, __ATOMIC_RELEASE);
 }
 
-/* A new object under a private name of its own, filled with an empty
- * table and attached for writing.  It appears under its real name only
- * when place() renames it, complete. */
-static struct shm *create_tmp(const struct shm_params *p, char *why)
+int shm_object_tmp(struct shm *s, uint64_t size, char *why)
 {
 	static unsigned int serial;
-	struct shm *s = calloc(1, sizeof(*s));
 	struct stat st;
+	int err;
+
+	s->writable = true;
+	s->size = (size_t)size;
+	snprintf(s->name, sizeof(s->name), "/.nfqlb-new-%d-%u", (int)getpid(),
+		 __atomic_fetch_add(&serial, 1, __ATOMIC_RELAXED));
+	s->fd = shm_open(s->name, O_RDWR | O_CREAT | O_EXCL, 0600);
+	if (s->fd >= 0 && fchmod(s->fd, 0600) == 0 &&
+	    ftruncate(s->fd, (off_t)s->size) == 0 && fstat(s->fd, &st) == 0 &&
+	    shm_guard_map(s) == 0) {
+		s->dev = st.st_dev;
+		s->ino = st.st_ino;
+		return 0;
+	}
+	err = errno;
+	if (s->fd >= 0)
+		shm_unlink(s->name);
+	return why_fail(err, why, "%s", strerror(err));
+}
+
+/* A new object under a private name of its own, filled with an empty
+ * table and attached for writing.  It appears under its real name only
+ * when shm_object_place() gives it its name, complete. */
+static struct shm *create_tmp(const struct shm_params *p, char *why)
+{
+	struct shm *s = calloc(1, sizeof(*s));
 	int err;
 
 	if (!s) {
 		why_fail(errno, why, "%s", strerror(errno));
 		return NULL;
 	}
-	*s = (struct shm){ .fd = -1, .writable = true, .m = p->m, .n = p->n,
-			   .seed = p->seed, .mode = p->mode,
-			   .size = shm_layout_size(p->m, p->n) };
-	snprintf(s->name, sizeof(s->name), "/.nfqlb-new-%d-%u", (int)getpid(),
-		 __atomic_fetch_add(&serial, 1, __ATOMIC_RELAXED));
-	s->fd = shm_open(s->name, O_RDWR | O_CREAT | O_EXCL, 0600);
-	if (s->fd < 0 || fchmod(s->fd, 0600) < 0 ||
-	    ftruncate(s->fd, (off_t)s->size) < 0 || fstat(s->fd, &st) < 0 ||
-	    shm_guard_map(s) < 0)
-		goto fail;
-	s->dev = st.st_dev;
-	s->ino = st.st_ino;
-	init_content(s->hdr, p);
-	if (!shm_lost(s))
-		return s;
-	errno = EIO;
-fail:
-	err = errno;
-	why_fail(err, why, "%s", strerror(err));
-	if (s->fd >= 0)
+	*s = (struct shm){ .fd = -1, .m = p->m, .n = p->n, .seed = p->seed,
+			   .mode = p->mode };
+	if (shm_object_tmp(s, shm_layout_size(p->m, p->n), why) == 0) {
+		init_content(s->hdr, p);
+		if (!shm_lost(s))
+			return s;
 		shm_unlink(s->name);
+		why_fail(EIO, why, "%s", strerror(EIO));
+	}
+	err = errno;
 	shm_detach(s);
 	errno = err;
 	return NULL;
@@ -116,7 +128,8 @@ fail:
 
 /* Give the finished object tmp its real name: replace whatever the name
  * holds in one rename() (force), or take the name only if it is free. */
-static int place(const struct shm *tmp, const char *name, bool force, char *why)
+int shm_object_place(const struct shm *tmp, const char *name, bool force,
+		     char *why)
 {
 	char from[sizeof(SHM_DIR) + sizeof(tmp->name)];
 	char path[SHM_NAME_MAX + 2], to[sizeof(SHM_DIR) + sizeof(path)];
@@ -233,7 +246,7 @@ static int replace(const char *name, const struct shm_params *p, bool keep,
 			return -1;
 	tmp = create_tmp(p, why);
 	if (tmp && fill(tmp, keep ? o->t : t, keep ? o->k : k, why) == 0 &&
-	    place(tmp, name, true, why) == 0)
+	    shm_object_place(tmp, name, true, why) == 0)
 		ret = 0;
 	err = errno;
 	if (ret == 0 && o->s)
@@ -266,7 +279,7 @@ int shm_create_targets(const char *name, const struct shm_params *p,
 	if (!tmp)
 		return -1;
 	if (fill(tmp, t, k, why) == 0)
-		ret = place(tmp, name, false, why);
+		ret = shm_object_place(tmp, name, false, why);
 	err = errno;
 	if (ret < 0)
 		shm_unlink(tmp->name);
@@ -299,39 +312,49 @@ int shm_replace(const char *name, const struct shm_params *p, size_t *kept,
 	return ret;
 }
 
-/* Read and check the header through the descriptor, then map exactly the
- * size the checked copy gives: later changes to the header cannot make the
- * handle disagree with its mapping. */
-static struct shm *attach_fd(struct shm *s, char *why)
+int shm_object_head(struct shm *s, void *h, size_t len, uint64_t *fsize,
+		    char *why)
 {
-	struct shm_hdr h;
 	struct stat st;
 	ssize_t got;
 
-	got = pread(s->fd, &h, sizeof(h), 0);
-	if (got < 0 || fstat(s->fd, &st) < 0) {
-		why_fail(errno, why, "%s", strerror(errno));
-		return NULL;
-	}
-	if ((size_t)got < sizeof(h))
-		st.st_size = got;
-	if (shm_hdr_check(&h, (uint64_t)st.st_size, why) < 0)
-		return NULL;
-	s->size = (size_t)h.size;
-	if (shm_guard_map(s) < 0) {
-		why_fail(errno, why, "%s", strerror(errno));
-		return NULL;
-	}
+	got = pread(s->fd, h, len, 0);
+	if (got < 0 || fstat(s->fd, &st) < 0)
+		return why_fail(errno, why, "%s", strerror(errno));
+	*fsize = (size_t)got < len ? (uint64_t)got : (uint64_t)st.st_size;
 	s->dev = st.st_dev;
 	s->ino = st.st_ino;
+	return 0;
+}
+
+int shm_object_map(struct shm *s, uint64_t size, char *why)
+{
+	s->size = (size_t)size;
+	if (shm_guard_map(s) < 0)
+		return why_fail(errno, why, "%s", strerror(errno));
+	return 0;
+}
+
+/* Read and check the header through the descriptor, then map exactly the
+ * size the checked copy gives: later changes to the header cannot make the
+ * handle disagree with its mapping. */
+static int attach_fd(struct shm *s, char *why)
+{
+	struct shm_hdr h;
+	uint64_t fsize;
+
+	if (shm_object_head(s, &h, sizeof(h), &fsize, why) < 0 ||
+	    shm_hdr_check(&h, fsize, why) < 0 || shm_object_map(s, h.size, why) < 0)
+		return -1;
 	s->m = h.m;
 	s->n = h.n;
 	s->seed = h.seed;
 	s->mode = (enum hash_mode)h.hash_mode;
-	return s;
+	return 0;
 }
 
-struct shm *shm_attach(const char *name, bool writable, char *why)
+struct shm *shm_object_attach(const char *name, bool writable, shm_attach_fn fn,
+			      char *why)
 {
 	struct shm *s;
 	int err;
@@ -346,7 +369,7 @@ struct shm *shm_attach(const char *name, bool writable, char *why)
 	shm_path(s->name, name);
 	s->writable = writable;
 	s->fd = shm_open(s->name, writable ? O_RDWR : O_RDONLY, 0);
-	if (s->fd >= 0 && attach_fd(s, why))
+	if (s->fd >= 0 && fn(s, why) == 0)
 		return s;
 	if (why && s->fd < 0)
 		why_fail(errno, why, "%s", strerror(errno));
@@ -354,6 +377,11 @@ struct shm *shm_attach(const char *name, bool writable, char *why)
 	shm_detach(s);
 	errno = err;
 	return NULL;
+}
+
+struct shm *shm_attach(const char *name, bool writable, char *why)
+{
+	return shm_object_attach(name, writable, attach_fd, why);
 }
 
 void shm_detach(struct shm *s)

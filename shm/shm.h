@@ -29,6 +29,9 @@
  *   publish.c   the publish/read protocol and the updates (publish.h)
  *   counters.c  the counter sets, their schema and ownership (counters.h)
  *   guard.c     the SIGBUS guard against truncation (guard.h, internal)
+ * object.h declares the parts of these that serve any nfqlb object (the
+ * flow set too, flows/flowset.c): private creation and placing, attach,
+ * the publish protocol, the counter sets' ownership.
  */
 #ifndef NFQLB_SHM_H
 #define NFQLB_SHM_H

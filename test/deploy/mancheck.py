@@ -10,7 +10,8 @@ Checked, both ways, so that neither can change without the other:
   - every option of a command's table is a .TP entry of its .SS, with the
     same metavariable, and every "--" .TP entry there is in the table;
   - the EXIT STATUS entries are the values of enum nfqlb_exit (nfqlb/opt.h);
-  - the ENVIRONMENT entries are the getenv() names of nfqlb/, shm/, maglev/.
+  - the ENVIRONMENT entries are the getenv() names of nfqlb/, shm/, maglev/,
+    flows/ (a literal, or a macro #defined to one).
 Prints one line per disagreement, saying what to add or remove where, and
 exits 1 when there is any; prints nothing and exits 0 otherwise.
 """
@@ -180,12 +181,16 @@ def exit_codes(srcdir):
 
 
 def env_names(srcdir):
-    names = set()
-    for d in ("nfqlb", "shm", "maglev"):
-        for path in glob.glob(os.path.join(srcdir, d, "*.c")):
+    """getenv("NAME"), and getenv(MACRO) of a #define MACRO "NAME"."""
+    names, macros, used = set(), {}, set()
+    for d in ("nfqlb", "shm", "maglev", "flows"):
+        for path in glob.glob(os.path.join(srcdir, d, "*.[ch]")):
             with open(path) as f:
-                names |= set(re.findall(r'getenv\("([^"]+)"\)', f.read()))
-    return names
+                text = f.read()
+            names |= set(re.findall(r'getenv\("([^"]+)"\)', text))
+            macros.update(re.findall(r'#define\s+(\w+)\s+"([^"]+)"', text))
+            used |= set(re.findall(r'getenv\((\w+)\)', text))
+    return names | {macros[m] for m in used if m in macros}
 
 
 def main():

@@ -5,7 +5,9 @@
  * The input is a command line: arguments separated by NUL or newline
  * (a newline inside an argument would make any message two lines).
  * Before each run a sandbox table /dev/shm/nfqlb-fuzz-cli-<pid>, named by
- * $NFQLB_SHM, is made afresh with targets 1 and 2.
+ * $NFQLB_SHM, is made afresh with targets 1 and 2, and a sandbox flow set
+ * /dev/shm/nfqlb-fuzz-cli-flows-<pid>, named by $NFQLB_FLOWS, with flows
+ * a and b.
  *
  * nfqlb's commands return their exit code instead of exiting, so the real
  * nfqlb_run() runs in-process.  Only what cannot reach outside the sandbox
@@ -13,6 +15,7 @@
  *   - a table command runs when its options resolve the table to the
  *     sandbox (opt_parse() and opt_shm_name() tell, before the run);
  *     otherwise only its parsing runs, so no input can touch a real table;
+ *   - so does `flow`, when its options resolve the flow set to the sandbox;
  *   - `lb` runs only with the sandbox removed first, so it fails before it
  *     binds a queue or waits for a signal; its signal mask is restored;
  *   - `metrics`, `health` and `restore` are only parsed: they would serve
@@ -24,7 +27,7 @@
  * line on stderr, "nfqlb: ...", and a success none or one warning line,
  * "nfqlb: <cmd>: warning: ..."; the parse run alone and the full run
  * agree on usage errors; a --shm given is the table used; and the
- * sandbox table, if it still exists, is valid.
+ * sandbox table and flow set, if they still exist, are valid.
  */
 #include <errno.h>
 #include <signal.h>
@@ -36,6 +39,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "flows/flowset.h"
 #include "nfqlb/cli.h"
 #include "nfqlb/metrics.h"
 #include "shm/shm.h"
@@ -56,15 +60,16 @@
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static char sandbox[64];
+static char sandbox[64], flows_sandbox[80];
 static bool dirty = true;	/* the sandbox may differ from what reset makes */
+static bool flows_dirty = true;	/* the same for the sandbox flow set */
 static char err_buf[ERR_MAX];
 static FILE *devnull, *saved_out, *saved_err;
 
 /* The table commands; help and version touch no table. */
 static const struct cmd *const table_cmds[] = {
 	&cmd_init, &cmd_delete, &cmd_activate, &cmd_deactivate, &cmd_show,
-	&cmd_stats, &cmd_lb,
+	&cmd_stats, &cmd_lb, &cmd_flow,
 };
 
 /* Commands only parsed: they would serve or probe until a signal (metrics,
@@ -110,16 +115,27 @@ static void remove_sandbox(void)
 	shm_unlink(path);
 }
 
+static void remove_flows_sandbox(void)
+{
+	char path[96];
+
+	snprintf(path, sizeof(path), "/%s", flows_sandbox);
+	shm_unlink(path);
+}
+
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	(void)argc;
 	(void)argv;
 	snprintf(sandbox, sizeof(sandbox), "nfqlb-fuzz-cli-%d", (int)getpid());
 	setenv("NFQLB_SHM", sandbox, 1);
+	snprintf(flows_sandbox, sizeof(flows_sandbox), "%s-flows", sandbox);
+	setenv(FLOWSET_ENV, flows_sandbox, 1);
 	devnull = fopen("/dev/null", "w");
 	if (!devnull)
 		abort();
 	atexit(remove_sandbox);
+	atexit(remove_flows_sandbox);
 	return 0;
 }
 
@@ -143,6 +159,33 @@ static void reset_sandbox(void)
 	if (!s || shm_activate(s, ids, 2, 0, &bad, why) < 0)
 		abort();
 	shm_detach(s);
+}
+
+/* The sandbox flow set, made afresh after a flow command ran. */
+static void reset_flows_sandbox(void)
+{
+	struct flow f;
+	struct flowset *fs;
+	char why[WHY_MAX];
+
+	if (!flows_dirty)
+		return;
+	flows_dirty = false;
+	remove_flows_sandbox();
+	fs = flowset_attach(flows_sandbox, true, true, why);
+	if (!fs)
+		abort();
+	memset(&f, 0, sizeof(f));
+	strcpy(f.table, sandbox);
+	strcpy(f.name, "a");
+	if (flowset_set(fs, &f, why) < 0)
+		abort();
+	strcpy(f.name, "b");
+	f.prio = 5;
+	f.protos = FLOW_P_TCP;
+	if (flowset_set(fs, &f, why) < 0)
+		abort();
+	flowset_detach(fs);
 }
 
 /* Split the input into argv[1..]; argv[0] is "nfqlb".  Bytes after the
@@ -223,7 +266,11 @@ static int parse_only(const struct cmd *c, int argc, char **argv, bool *run)
 	/* A table named on the command line is the table used, or an error. */
 	if (r == 0 && opt_get(c, &ov, "shm"))
 		REQUIRE(strcmp(opt_shm_name(c, &ov), opt_get(c, &ov, "shm")) == 0);
-	*run = r != 0 || strcmp(opt_shm_name(c, &ov), sandbox) == 0;
+	if (c == &cmd_flow)
+		*run = r != 0 || strcmp(flowset_name(opt_get(c, &ov, "flows")),
+					flows_sandbox) == 0;
+	else
+		*run = r != 0 || strcmp(opt_shm_name(c, &ov), sandbox) == 0;
 	return r;
 }
 
@@ -241,6 +288,22 @@ static void check_sandbox(void)
 	REQUIRE(shm_read(s, &v, why) == 0);
 	shm_view_free(&v);
 	shm_detach(s);
+}
+
+static void check_flows_sandbox(void)
+{
+	char why[WHY_MAX] = "";
+	struct flowset_view v;
+	struct flowset *fs = flowset_attach(flows_sandbox, false, false, why);
+
+	if (!fs) {
+		REQUIRE(errno == ENOENT);
+		return;
+	}
+	REQUIRE(flowset_view_init(&v) == 0);
+	REQUIRE(flowset_read(fs, &v, why) == 0);
+	flowset_view_free(&v);
+	flowset_detach(fs);
 }
 
 static void run_full(int argc, char **argv, int parsed)
@@ -264,6 +327,7 @@ static void run_full(int argc, char **argv, int parsed)
 	REQUIRE(parsed != NFQLB_USAGE || r == NFQLB_USAGE);
 	REQUIRE(parsed != OPT_HELP || r == NFQLB_OK);
 	check_sandbox();
+	check_flows_sandbox();
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -278,6 +342,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	argc = split(data, size, buf, argv);
 	memcpy(argv2, argv, sizeof(argv));	/* getopt permutes argv */
 	reset_sandbox();
+	reset_flows_sandbox();
 	c = argc >= 2 ? table_cmd(argv[1]) : NULL;
 	if (c)
 		parsed = parse_only(c, argc, argv, &run);
@@ -289,7 +354,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		remove_sandbox();
 	if (run)
 		run_full(argc, argv2, parsed);
-	dirty = c && run && c != &cmd_show && c != &cmd_stats;
+	dirty = c && run && c != &cmd_show && c != &cmd_stats && c != &cmd_flow;
+	flows_dirty = c == &cmd_flow && run;
 	free(buf);
 	return 0;
 }

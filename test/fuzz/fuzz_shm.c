@@ -7,14 +7,20 @@
  *   bit 0  pad: set the object's size to the size its header claims (at
  *          most FUZZ_SIZE_MAX), so short inputs reach the table checks;
  *   bit 1  writable: attach for writing and run activate and deactivate;
- *   bit 2  also run `nfqlb show --json` and `nfqlb stats --json` on it.
+ *   bit 2  also run `nfqlb show --json` and `nfqlb stats --json` on it;
+ *   bit 3  flow set: the input is not a table but the published buffer
+ *          of a flow set (flows/flowset.h), see fuzz_flowset() below.
  * What must hold: a refused object gets errno EBADMSG or EPROTONOSUPPORT
  * and a one-line reason; an accepted one has a sane header; a table that
  * shm_read() accepts passes an independent re-check; show and stats agree
  * with shm_read(); writers refuse an invalid table, or an update that
  * would leave an active target without entries, without changing the
  * generation, and turn a valid one they change into exactly the Maglev
- * table of its active targets.
+ * table of its active targets.  A flow set that flowset_read() accepts
+ * passes an independent re-check and its lists read back from their text
+ * (flowtext.h) unchanged; `nfqlb flow list --json` agrees with it; a
+ * writer refuses a damaged set without a new generation, and adds a flow
+ * to a valid one.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -26,6 +32,9 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "flows/flowset.h"
+#include "flows/flowset_layout.h"
+#include "flows/flowtext.h"
 #include "maglev/maglev.h"
 #include "nfqlb/cli.h"
 #include "shm/shm.h"
@@ -42,6 +51,7 @@
 #define F_PAD 1
 #define F_WRITE 2
 #define F_CLI 4
+#define F_FLOWS 8
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -202,6 +212,188 @@ static void check_cli(bool valid)
 	stderr = err;
 }
 
+/* ---- flow sets ----
+ *
+ * Input after the flags byte: the flow count n (2 bytes, little-endian,
+ * written raw, so up to 65535), then per flow a record of 2 + sizeof(struct
+ * flow) bytes (its slot, then the flow) XORed onto a valid baseline: an
+ * input of zeros is a valid set of n <= BASE flows, and mutations damage
+ * it bit by bit.  Records the input does not hold are the baseline's. */
+#define BASE 8
+
+static struct flow base_flow(unsigned int i)
+{
+	struct flow f;
+	char why[WHY_MAX];
+
+	memset(&f, 0, sizeof(f));
+	snprintf(f.name, sizeof(f.name), "f%u", i);
+	snprintf(f.table, sizeof(f.table), "t%u", i % 3);
+	f.prio = (int32_t)i - 3;
+	f.protos = i % 2 ? FLOW_P_TCP | FLOW_P_SCTP : 0;
+	f.udp_encap = i % 2 ? 9899 : 0;
+	REQUIRE(flowtext_cidrs(i % 2 ? "10.0.0.0/8,192.0.2.1" : "2001:db8::/32,::/0",
+			       f.dst, &f.ndst, why) == 0);
+	REQUIRE(flowtext_ports("80,443,8000-8099", f.dport, &f.ndport, why) == 0);
+	REQUIRE(flowset_check_flow(&f, why) == 0);
+	return f;
+}
+
+static void xor_into(void *dst, const uint8_t *src, size_t len)
+{
+	uint8_t *d = dst;
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		d[i] ^= src[i];
+}
+
+/* A new, empty flow set under the name, buffer 0 (published) filled. */
+static void write_flowset(const uint8_t *data, size_t size)
+{
+	const size_t rec = 2 + sizeof(struct flow);
+	struct flowset_obj *o;
+	struct flowset_buf *b;
+	struct flowset *fs;
+	uint32_t i, n;
+	int fd;
+
+	shm_unlink(path);
+	fs = flowset_attach(name, true, true, NULL);
+	REQUIRE(fs != NULL);
+	flowset_detach(fs);
+	fd = shm_open(path, O_RDWR, 0);
+	REQUIRE(fd >= 0);
+	o = mmap(NULL, sizeof(*o), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	REQUIRE(o != MAP_FAILED);
+	b = &o->buf[0];
+	n = size >= 2 ? (uint32_t)data[0] | (uint32_t)data[1] << 8 : 0;
+	b->n = n;
+	for (i = 0; i < BASE; i++) {
+		b->slot[i] = (uint16_t)(7 * i);
+		b->flows[i] = base_flow(i);
+	}
+	for (i = 0; size >= 2 + (i + 1) * rec && i < FLOW_MAX; i++) {
+		xor_into(&b->slot[i], data + 2 + i * rec, 2);
+		xor_into(&b->flows[i], data + 4 + i * rec, sizeof(struct flow));
+	}
+	munmap(o, sizeof(*o));
+	close(fd);
+}
+
+/* Two prefix lists say the same (their pad bytes aside). */
+static bool same_cidrs(const struct flow_cidr *a, const struct flow_cidr *b, unsigned int n)
+{
+	unsigned int i;
+
+	for (i = 0; i < n; i++)
+		if (memcmp(a[i].w, b[i].w, sizeof(a[i].w)) || a[i].len != b[i].len ||
+		    a[i].family != b[i].family)
+			return false;
+	return true;
+}
+
+/* The lists of a valid flow read back from their text unchanged. */
+static void check_text(const struct flow *f)
+{
+	char text[FLOWTEXT_MAX], why[WHY_MAX];
+	struct flow g;
+
+	memset(&g, 0, sizeof(g));
+	flowtext_fmt_cidrs(f->dst, f->ndst, text, sizeof(text));
+	REQUIRE(f->ndst == 0 || flowtext_cidrs(text, g.dst, &g.ndst, why) == 0);
+	flowtext_fmt_cidrs(f->src, f->nsrc, text, sizeof(text));
+	REQUIRE(f->nsrc == 0 || flowtext_cidrs(text, g.src, &g.nsrc, why) == 0);
+	flowtext_fmt_ports(f->dport, f->ndport, text, sizeof(text));
+	REQUIRE(f->ndport == 0 || flowtext_ports(text, g.dport, &g.ndport, why) == 0);
+	flowtext_fmt_protos(f->protos, text, sizeof(text));
+	REQUIRE(f->protos == 0 || flowtext_protos(text, &g.protos, why) == 0);
+	REQUIRE(g.ndst == f->ndst && g.nsrc == f->nsrc && g.ndport == f->ndport &&
+		g.protos == f->protos);
+	REQUIRE(same_cidrs(g.dst, f->dst, g.ndst));
+	REQUIRE(same_cidrs(g.src, f->src, g.nsrc));
+	REQUIRE(!memcmp(g.dport, f->dport, sizeof(*g.dport) * g.ndport));
+}
+
+/* The rules of a published flow set, written again from flowset.h. */
+static void recheck_flows(const struct flowset_view *v)
+{
+	uint8_t seen[FLOW_MAX] = { 0 };
+	uint32_t i;
+
+	REQUIRE(v->n <= FLOW_MAX);
+	for (i = 0; i < v->n; i++) {
+		const struct flow *f = &v->flows[i];
+
+		REQUIRE(memchr(f->name, 0, sizeof(f->name)) && f->name[0] && f->name[0] != '-');
+		REQUIRE(strspn(f->name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+			       "0123456789._-") == strlen(f->name));
+		REQUIRE(i == 0 || strcmp(v->flows[i - 1].name, f->name) < 0);
+		REQUIRE(v->slot[i] < FLOW_MAX && !seen[v->slot[i]]++);
+		REQUIRE(f->prio >= FLOW_PRIO_MIN && f->prio <= FLOW_PRIO_MAX);
+		REQUIRE(!f->udp_encap || !f->protos || f->protos & FLOW_P_SCTP);
+		check_text(f);
+	}
+}
+
+static void flowset_writer(struct flowset *fs, bool valid, uint32_t n)
+{
+	struct flow f = base_flow(0);
+	uint64_t g = flowset_generation(fs);
+	struct flowset_view v;
+	char why[WHY_MAX] = "";
+	int r;
+
+	snprintf(f.name, sizeof(f.name), "zz-new");
+	r = flowset_set(fs, &f, why);
+	if (!valid) {
+		REQUIRE(r < 0 && errno == EBADMSG);
+		check_why(why);
+		REQUIRE(flowset_generation(fs) == g);
+		return;
+	}
+	REQUIRE(r == 0 || (errno == ENOSPC && n == FLOW_MAX));
+	REQUIRE(flowset_view_init(&v) == 0);
+	REQUIRE(flowset_read(fs, &v, why) == 0);
+	recheck_flows(&v);
+	/* The input may hold a flow of that name already. */
+	REQUIRE(r < 0 || (v.n >= n && v.n <= n + 1 && flowset_generation(fs) - g <= 1));
+	flowset_view_free(&v);
+}
+
+static void fuzz_flowset(const uint8_t *data, size_t size, uint8_t flags)
+{
+	char *list[] = { "nfqlb", "flow", "list", "--json", "--flows", name, NULL };
+	char why[WHY_MAX] = "";
+	struct flowset_view v;
+	struct flowset *fs;
+	FILE *out = stdout, *err = stderr;
+	bool valid;
+
+	write_flowset(data, size);
+	fs = flowset_attach(name, true, false, why);
+	REQUIRE(fs != NULL);
+	REQUIRE(flowset_view_init(&v) == 0);
+	valid = flowset_read(fs, &v, why) == 0;
+	if (valid)
+		recheck_flows(&v);
+	else
+		REQUIRE(errno == EBADMSG && v.n == 0);
+	if (!valid)
+		check_why(why);
+	if (flags & F_CLI) {
+		stdout = devnull;
+		stderr = devnull;
+		REQUIRE(nfqlb_run(6, list) == (valid ? 0 : 1));
+		stdout = out;
+		stderr = err;
+	}
+	if (flags & F_WRITE)
+		flowset_writer(fs, valid, v.n);
+	flowset_view_free(&v);
+	flowset_detach(fs);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	uint8_t flags = size ? data[0] : 0;
@@ -210,6 +402,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct shm *s;
 	bool valid;
 
+	if (flags & F_FLOWS) {
+		fuzz_flowset(data + 1, size - 1, flags);
+		return 0;
+	}
 	write_object(data + !!size, size - !!size, flags & F_PAD);
 	s = shm_attach(name, flags & F_WRITE, why);
 	if (!s) {

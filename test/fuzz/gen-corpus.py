@@ -5,12 +5,13 @@
     test/fuzz/gen-corpus.py [DIR]      (default: test/fuzz/corpus)
 
 Writes DIR/pkt/* (crafted IPv4 and IPv6 packets, from the IP header on),
-DIR/shm/* (a flags byte, see fuzz_shm.c, then a state file) and DIR/cli/*
+DIR/shm/* (a flags byte, see fuzz_shm.c, then a state file, or a flow
+set's buffer) and DIR/cli/*
 (command lines, arguments separated by NUL).  The output depends on
 nothing but this script: run it again after changing it, and commit the
 files.  Files it does not write are left alone: those are inputs the
 fuzzers found, kept as regression seeds.  Layouts follow nfqlb/pkt.h and
-shm/shm.h.
+shm/shm.h and flows/flow.h.
 """
 import os
 import struct
@@ -194,7 +195,8 @@ def packets():
 
 MAGIC, VERSION, HDR, WORKERS = 0x4c51464e, 2, 128, 64
 NO_SLOT = 0xffffffff
-F_PAD, F_WRITE, F_CLI = 1, 2, 4
+F_PAD, F_WRITE, F_CLI, F_FLOWS = 1, 2, 4, 8
+FLOW_REC = 2 + 1824  # a flow record: its slot, then sizeof(struct flow)
 
 
 def align64(x):
@@ -262,6 +264,19 @@ def states():
     s["lookup-unknown"] = bytes([F_PAD | F_WRITE | F_CLI]) + bytes(bad)
     s["header-only"] = bytes([F_PAD]) + header(7, 2)
     s["short"] = bytes([0]) + header(7, 2)[:40]
+    # Flow sets (fuzz_shm.c's fuzz_flowset()): a count, then records XORed
+    # onto a valid baseline of FLOW_BASE flows.
+    all_flags = F_FLOWS | F_WRITE | F_CLI
+    s["flows-empty"] = bytes([all_flags]) + struct.pack("<H", 0)
+    s["flows-3"] = bytes([all_flags]) + struct.pack("<H", 3)
+    s["flows-8"] = bytes([all_flags]) + struct.pack("<H", 8) + bytes(2 * FLOW_REC)
+    s["flows-over-max"] = bytes([all_flags]) + struct.pack("<H", 3000)
+    bad = bytearray(2 * FLOW_REC)
+    bad[FLOW_REC + 2] = ord("f") ^ ord("-")  # flow 1's name: "-1"
+    s["flows-bad-name"] = bytes([all_flags]) + struct.pack("<H", 2) + bytes(bad)
+    bad = bytearray(2 * FLOW_REC)
+    bad[FLOW_REC] = 7  # flow 1's slot: 7 ^ 7 = 0, flow 0's
+    s["flows-shared-slot"] = bytes([all_flags]) + struct.pack("<H", 2) + bytes(bad)
     return s
 
 # ------------------------------------------------------------ command lines
@@ -300,6 +315,15 @@ def cmdlines():
         "twice": ["show", "--json", "--json"],
         "unknown": ["bogus"],
         "missing-arg": ["init", "--M"],
+        "flow-set": ["flow", "set", "c", "--table", "t", "--prio", "-3",
+                     "--proto", "tcp,sctp", "--dst", "10.0.0.0/8,2001:db8::/32",
+                     "--dport", "80,8000-8099", "--udp-encap", "9899"],
+        "flow-replace": ["flow", "set", "a", "--table", "u", "--src", "192.0.2.1"],
+        "flow-delete": ["flow", "delete", "a", "b"],
+        "flow-delete-missing": ["flow", "delete", "a", "zz"],
+        "flow-list": ["flow", "list", "--json"],
+        "flow-show": ["flow", "show", "b", "--json"],
+        "flow-other": ["flow", "list", "--flows", "nfqlb-fuzz-other"],
     }
     return {k: b"\0".join(a.encode() for a in v) for k, v in c.items()}
 

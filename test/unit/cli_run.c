@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* cli_run.c: run an nfqlb command line in the unit tests, output captured. */
 #include <check.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdio_ext.h>
 #include <string.h>
@@ -102,4 +103,18 @@ void cli_want_error(int ret, int code, const char *cmd, const char *what)
 		      cli_err);
 	ck_assert_msg(strstr(cli_err, what), "want '%s' in: %s", what, cli_err);
 	ck_assert_int_eq(cli_lines(cli_err), 1);
+}
+
+int cli_runl(const char *cmd, const char *arg, ...)
+{
+	const char *args[CLI_ARGS_MAX];
+	int n = 0;
+	va_list ap;
+
+	va_start(ap, arg);
+	for (; arg && n < CLI_ARGS_MAX - 1; arg = va_arg(ap, const char *))
+		args[n++] = arg;
+	va_end(ap);
+	args[n] = NULL;
+	return cli_run(cmd, args);
 }

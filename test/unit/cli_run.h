@@ -24,6 +24,15 @@ extern char cli_err[CLI_ERR_MAX];
 int cli_run(const char *cmd, const char *const *args);
 
 /**
+ * cli_runl - cli_run() with the arguments as a NULL-terminated list
+ * @cmd: as for cli_run()
+ * @arg: the first argument, or NULL for none
+ *
+ * Returns nfqlb_run()'s exit code.
+ */
+int cli_runl(const char *cmd, const char *arg, ...);
+
+/**
  * cli_run_in - cli_run() with in as the command's standard input
  * @in: what the command reads on stdin (a temporary file's contents)
  * @cmd: as for cli_run()

@@ -20,5 +20,6 @@ Suite *make_prom_suite(void);
 Suite *make_save_suite(void);
 Suite *make_match_suite(void);
 Suite *make_encap_suite(void);
+Suite *make_flowset_suite(void);
 
 #endif

@@ -1,6 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* test_cli.c: the command line: argument errors, messages, exit codes. */
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,20 +27,9 @@ static void teardown(void)
 	shm_unlink(path);
 }
 
-/* Run one nfqlb command line (NULL-terminated); capture stdout and stderr. */
-static int run(const char *arg, ...)
-{
-	const char *args[CLI_ARGS_MAX];
-	int n = 0;
-	va_list ap;
-
-	va_start(ap, arg);
-	for (; arg && n < CLI_ARGS_MAX - 1; arg = va_arg(ap, const char *))
-		args[n++] = arg;
-	va_end(ap);
-	args[n] = NULL;
-	return cli_run(NULL, args);
-}
+/* Run one nfqlb command line (NULL-terminated); capture stdout and stderr
+ * (cli_runl()). */
+#define run(...) cli_runl(NULL, __VA_ARGS__)
 
 #define TEN "abcdefghij"
 #define LONG_NAME TEN TEN TEN TEN TEN TEN TEN TEN TEN TEN \
