@@ -17,6 +17,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "nfqlb/flowrules.h"
 #include "nfqlb/iptsave.h"
 #include "nfqlb/rules.h"
 #include "shm/shm.h"
@@ -253,6 +254,15 @@ static bool want_nat(const struct rules_conf *c)
 	return c->syn_only || c->nnat > 0;
 }
 
+/* ICMP errors addressed to the VIP need rules of their own when the VIP's
+ * rules take one protocol (without --proto they take every packet to it),
+ * and without NAT: with NAT, conntrack relates an error to its connection
+ * and NATs it to the connection's target, queued or not. */
+static bool want_icmp(const struct rules_conf *c)
+{
+	return c->proto && c->nnat == 0;
+}
+
 /* The options that reproduce c, in canonical form; a removal needs only
  * those that name the chains. */
 static void print_args(const struct rules_conf *c, bool del)
@@ -287,6 +297,13 @@ static void print_mode(const struct rules_conf *c)
 	       c->syn_only ? "SYN-only (each connection's first packet is queued,"
 			     " later ones take its saved mark)" : "all packets queued",
 	       c->nnat ? "NAT to the targets" : "marks only (route them: nfqlb route)");
+	if (want_icmp(c))
+		printf("# ICMP errors addressed to it (unreachable, fragmentation needed or packet"
+		       " too big, time exceeded, parameter problem) go the same way: the worker"
+		       " takes each to the target of the packet it quotes.\n");
+	else if (c->nnat)
+		printf("# ICMP errors about a connection are not queued: conntrack relates them"
+		       " to it and NATs them to its target.\n");
 }
 
 /* What the firewall read on standard input holds of this VIP. */
@@ -339,6 +356,28 @@ static void print_jump(const struct rules_conf *c, int pos, const char *chain)
 	if (c->port)
 		printf(" --dport %u", c->port);
 	printf(" -m comment --comment \"nfqlb %s\" -j %s\n", c->key, chain);
+}
+
+/* The jump from PREROUTING to the ICMP errors' chain, as print_jump(). */
+static void print_icmp_jump(const struct rules_conf *c, int pos, const char *chain)
+{
+	if (pos)
+		printf("-I PREROUTING %d -d %s", pos, c->vip);
+	else
+		printf("-A PREROUTING -d %s", c->vip);
+	printf(" -p %s -m comment --comment \"nfqlb %s icmp errors\" -j %s\n",
+	       flowrules_icmp_proto(c->family), c->key, chain);
+}
+
+/* The ICMP errors' chain sends its errors to the VIP's own chain, which
+ * queues them as it queues the VIP's packets (SYN-only: an error that
+ * conntrack relates to a marked connection takes the connection's mark). */
+static void body_icmp(const struct rules_conf *c, const char *chain, const char *main)
+{
+	const char *const *e;
+
+	for (e = flowrules_icmp_errors(c->family); *e; e++)
+		printf("-A %s %s -j %s\n", chain, *e, main);
 }
 
 static void print_nfqueue(const struct rules_conf *c, const char *chain)
@@ -422,30 +461,46 @@ static const struct iptsave_tab *saved_tab(const struct iptsave *saved,
 	return NULL;
 }
 
+/* The second chain of a table, entered from PREROUTING too, into buf
+ * (RULES_CHAIN_MAX + 1 bytes): the VIP's ICMP errors, in mangle. */
+static bool extra_chain(const struct rules_conf *c, const struct section *s, char *buf)
+{
+	if (!want_icmp(c) || strcmp(s->table, "mangle"))
+		return false;
+	/* c->chain is "NFQLB-" and 8 hex digits: the suffix always fits. */
+	return snprintf(buf, RULES_CHAIN_MAX + 1, "%s-ICMP", c->chain) <= RULES_CHAIN_MAX;
+}
+
+/* Whether name is one of the chains this apply declares (and so flushes). */
+static bool kept(const char *name, const char *chain, const char *extra)
+{
+	return (chain && !strcmp(name, chain)) || (extra && !strcmp(name, extra));
+}
+
 /* Delete every rule that jumps to this VIP's chains, then flush and delete
- * the chains, all but keep (which its declaration flushed instead). */
-static void print_removal(const struct iptsave_tab *t, const char *keep)
+ * the chains, all but those declared again (their declaration flushed them). */
+static void print_removal(const struct iptsave_tab *t, const char *chain, const char *extra)
 {
 	int i;
 
 	for (i = 0; i < t->nref; i++)
 		printf("-D%s\n", t->ref[i] + 2);	/* "-A CHAIN ..." */
 	for (i = 0; i < t->nchain; i++)
-		if (!keep || strcmp(t->chain[i], keep))
+		if (!kept(t->chain[i], chain, extra))
 			printf("-F %s\n", t->chain[i]);
 	for (i = 0; i < t->nchain; i++)
-		if (!keep || strcmp(t->chain[i], keep))
+		if (!kept(t->chain[i], chain, extra))
 			printf("-X %s\n", t->chain[i]);
 }
 
 /* One table, one transaction: what is there of this VIP goes, and the
- * rules of this mode (if it has any in this table) come; the jump takes
+ * rules of this mode (if it has any in this table) come; the jumps take
  * the place in PREROUTING of the first one removed. */
 static void print_table(const struct rules_conf *c, const struct section *s,
 			const struct iptsave_tab *t)
 {
-	char chain[RULES_CHAIN_MAX + 1];
-	bool want = !c->del && s->wanted(c);
+	char chain[RULES_CHAIN_MAX + 1], extra[RULES_CHAIN_MAX + 1];
+	bool want = !c->del && s->wanted(c), more = want && extra_chain(c, s, extra);
 
 	if (!want && !t->nchain && !t->nref)
 		return;
@@ -453,11 +508,17 @@ static void print_table(const struct rules_conf *c, const struct section *s,
 	printf("*%s\n", s->table);
 	if (want)
 		printf(":%s - [0:0]\n", chain);
-	print_removal(t, want ? chain : NULL);
+	if (more)
+		printf(":%s - [0:0]\n", extra);
+	print_removal(t, want ? chain : NULL, more ? extra : NULL);
 	if (want) {
 		print_jump(c, t->jump_pos, chain);
+		if (more)
+			print_icmp_jump(c, t->jump_pos ? t->jump_pos + 1 : 0, extra);
 		s->body(c, chain);
 	}
+	if (more)
+		body_icmp(c, extra, chain);
 	printf("COMMIT\n");
 }
 
