@@ -301,8 +301,8 @@ static int check_dst(const struct flow *f, size_t n, char *why)
 	return 0;
 }
 
-int flowrules_build(const struct flow *f, size_t n, int family, struct flowrules *r,
-		    char *why)
+int flowrules_build(const struct flow *f, size_t n, int family, unsigned flags,
+		    struct flowrules *r, char *why)
 {
 	struct builder b = { .r = r };
 	size_t i;
@@ -313,7 +313,7 @@ int flowrules_build(const struct flow *f, size_t n, int family, struct flowrules
 		return -1;
 	for (i = 0; ret == 0 && i < n; i++)
 		ret = add_flow(&b, &f[i], family);
-	if (ret == 0)
+	if (ret == 0 && !(flags & FLOWRULES_NO_ERRORS))
 		ret = add_errors(&b, family);
 	if (ret == 0)
 		ret = dedup(r);

@@ -21,6 +21,11 @@
 /* Ports one -m multiport takes; a range counts as two. */
 #define FLOWRULES_MULTIPORT_MAX 15
 
+/* flowrules_build() flags. */
+enum flowrules_flag {
+	FLOWRULES_NO_ERRORS = 1u << 0,	/* leave the ICMP errors out (NAT: conntrack has them) */
+};
+
 /* The match specs of a flow set, for one family. */
 struct flowrules {
 	char **spec;		/* n specs, without duplicates */
@@ -51,6 +56,7 @@ const char *flowrules_icmp_proto(int family);
  * @f: the flows
  * @n: how many
  * @family: AF_INET or AF_INET6: only prefixes of this family are used
+ * @flags: enum flowrules_flag bits
  * @r: written; release with flowrules_free() after success (on failure
  *     nothing is left to release)
  * @why: filled with a one-line reason on failure (WHY_MAX bytes)
@@ -62,7 +68,8 @@ const char *flowrules_icmp_proto(int family);
  * as -m multiport --dports, FLOWRULES_MULTIPORT_MAX ports per spec, for
  * more; SCTP over UDP (udp_encap) adds its UDP port; icmp is echo-request
  * and echo-reply.  Then, for every prefix of the family, the ICMP errors
- * addressed to it (flowrules_icmp_errors()), prefixes sorted.  A spec
+ * addressed to it (flowrules_icmp_errors()), prefixes sorted, unless
+ * flags has FLOWRULES_NO_ERRORS.  A spec
  * that another flow already gave is left out.
  *
  * A flow without destination prefixes (matching every address) cannot be
@@ -70,8 +77,8 @@ const char *flowrules_icmp_proto(int family);
  * balancer's own traffic too.  Returns 0, or -1 with errno EINVAL (a flow
  * has no --dst; why names it) or ENOMEM.
  */
-int flowrules_build(const struct flow *f, size_t n, int family, struct flowrules *r,
-		    char *why);
+int flowrules_build(const struct flow *f, size_t n, int family, unsigned flags,
+		    struct flowrules *r, char *why);
 
 /**
  * flowrules_free - release what flowrules_build() made (r may be zeroed)

@@ -67,13 +67,14 @@ static void dport(struct flow *f, uint16_t lo, uint16_t hi)
 /* The specs of f[0..n) in family, one a line. */
 static char out[16384];
 
-static const char *build(const struct flow *f, size_t n, int family, size_t *flows)
+static const char *build_flags(const struct flow *f, size_t n, int family, unsigned flags,
+			       size_t *flows)
 {
 	struct flowrules r;
 	char why[WHY_MAX] = "";
 	size_t i, len = 0;
 
-	ck_assert_msg(flowrules_build(f, n, family, &r, why) == 0, "%s", why);
+	ck_assert_msg(flowrules_build(f, n, family, flags, &r, why) == 0, "%s", why);
 	out[0] = '\0';
 	for (i = 0; i < r.n; i++)
 		len += (size_t)snprintf(out + len, sizeof(out) - len, "%s\n", r.spec[i]);
@@ -84,6 +85,11 @@ static const char *build(const struct flow *f, size_t n, int family, size_t *flo
 	return out;
 }
 
+static const char *build(const struct flow *f, size_t n, int family, size_t *flows)
+{
+	return build_flags(f, n, family, 0, flows);
+}
+
 START_TEST(test_one_port)
 {
 	struct flow f = flow("web", FLOW_P_TCP);
@@ -92,6 +98,8 @@ START_TEST(test_one_port)
 	dport(&f, 80, 80);
 	ck_assert_str_eq(build(&f, 1, AF_INET, NULL),
 			 "-d 10.0.0.1/32 -p tcp -m tcp --dport 80\n" ERR4("10.0.0.1/32"));
+	ck_assert_str_eq(build_flags(&f, 1, AF_INET, FLOWRULES_NO_ERRORS, NULL),
+			 "-d 10.0.0.1/32 -p tcp -m tcp --dport 80\n");
 }
 END_TEST
 
@@ -226,7 +234,7 @@ START_TEST(test_no_dst)
 
 	dst(&f[0], "10.0.0.1", 32);
 	errno = 0;
-	ck_assert_int_eq(flowrules_build(f, 2, AF_INET6, &r, why), -1);
+	ck_assert_int_eq(flowrules_build(f, 2, AF_INET6, 0, &r, why), -1);
 	ck_assert_int_eq(errno, EINVAL);
 	ck_assert_str_eq(why, "flow 'everywhere' has no --dst (give one;"
 			      " 0.0.0.0/0 or ::/0 means every address)");
