@@ -239,6 +239,8 @@ static int add_errors(struct builder *b, int family)
 {
 	size_t i;
 
+	if (b->nprefix == 0)
+		return 0;
 	qsort(b->prefix, b->nprefix, sizeof(*b->prefix), cmp_prefix);
 	for (i = 0; i < b->nprefix; i++) {
 		if (i && !strcmp(b->prefix[i], b->prefix[i - 1]))
@@ -261,9 +263,11 @@ static int cmp_spec_at(const void *a, const void *b, void *arg)
 /* Drop every spec given before, keeping the first one's place. */
 static int dedup(struct flowrules *r)
 {
-	size_t *idx = malloc((r->n ? r->n : 1) * sizeof(*idx));
-	size_t i, k = 0, first = 0;
+	size_t *idx, i, k = 0, first = 0;
 
+	if (r->n == 0)
+		return 0;
+	idx = malloc(r->n * sizeof(*idx));
 	if (!idx)
 		return -1;
 	for (i = 0; i < r->n; i++)
