@@ -21,5 +21,6 @@ Suite *make_save_suite(void);
 Suite *make_match_suite(void);
 Suite *make_encap_suite(void);
 Suite *make_flowset_suite(void);
+Suite *make_flowrules_suite(void);
 
 #endif
