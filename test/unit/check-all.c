@@ -21,6 +21,7 @@ int main(void)
 	srunner_add_suite(sr, make_shed_suite());
 	srunner_add_suite(sr, make_prom_suite());
 	srunner_add_suite(sr, make_save_suite());
+	srunner_add_suite(sr, make_trace_suite());
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);

@@ -18,5 +18,6 @@ Suite *make_health_suite(void);
 Suite *make_shed_suite(void);
 Suite *make_prom_suite(void);
 Suite *make_save_suite(void);
+Suite *make_trace_suite(void);
 
 #endif
