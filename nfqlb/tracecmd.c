@@ -206,12 +206,12 @@ static bool following(const struct tracer *tr, const char *name, int32_t pid)
  * trace asks for and not followed yet.  Returns the rings followed. */
 static unsigned int attach(struct tracer *tr)
 {
-	static struct trace_info info[FOLLOW_MAX];
-	int i, n = trace_list(info, FOLLOW_MAX);
+	static struct trace_info info[LIST_MAX];
+	int i, n = trace_list(info, LIST_MAX);
 	char why[WHY_MAX];
 	struct trace *t;
 
-	for (i = 0; i < n && i < FOLLOW_MAX && tr->n < FOLLOW_MAX; i++) {
+	for (i = 0; i < n && i < LIST_MAX && tr->n < FOLLOW_MAX; i++) {
 		if (info[i].serves != tr->serves || strcmp(info[i].serves_name, tr->name) != 0 ||
 		    following(tr, info[i].name, info[i].pid))
 			continue;
@@ -240,12 +240,30 @@ static void drop_dead(struct tracer *tr)
 	}
 }
 
+/* Say what each ring lost since the last report, in one line. */
+static void report_lost(struct tracer *tr)
+{
+	struct follow *fo;
+	unsigned int i;
+
+	for (i = 0; i < tr->n; i++) {
+		fo = &tr->r[i];
+		if (!fo->lost)
+			continue;
+		cmd_warning(tr->cmd, "worker PID %d: %llu decisions lost (the trace fell behind)",
+			    (int)fo->pid, (unsigned long long)fo->lost);
+		fo->lost = 0;
+	}
+}
+
+/* Renew the leases; report losses at the same pace, not per record. */
 static void renew(struct tracer *tr, uint64_t now)
 {
 	unsigned int i;
 
 	for (i = 0; i < tr->n; i++)
 		trace_arm(tr->r[i].t, now);
+	report_lost(tr);
 }
 
 /* Print what one ring holds past its cursor, up to DRAIN_MAX records.
@@ -265,11 +283,6 @@ static unsigned int drain_one(struct tracer *tr, struct follow *fo)
 		else
 			tracefmt_text(stdout, &rec);
 		tr->printed++;
-	}
-	if (fo->lost) {
-		cmd_warning(tr->cmd, "worker PID %d: %llu decisions lost (the trace fell behind)",
-			    (int)fo->pid, (unsigned long long)fo->lost);
-		fo->lost = 0;
 	}
 	return got;
 }
@@ -319,6 +332,7 @@ static int run(struct tracer *tr)
 	sigaction(SIGINT, &sa, &old_int);
 	sigaction(SIGTERM, &sa, &old_term);
 	follow_loop(tr);
+	report_lost(tr);
 	sigaction(SIGINT, &old_int, NULL);
 	sigaction(SIGTERM, &old_term, NULL);
 	for (i = 0; i < tr->n; i++)

@@ -160,13 +160,17 @@ void trace_destroy(struct trace *t);
  */
 bool trace_armed_at(struct trace *t, uint64_t now_ms);
 
-/**
- * trace_batch_armed - the per-batch check of the worker: one relaxed load
- * and one branch while unarmed; the clock is read only when a lease is set
- * @t: the worker's handle, or NULL (tracing off)
- */
+/* The clock check of trace_batch_armed(), once a lease is set. */
 bool trace_batch_armed_slow(struct trace *t);
 
+/**
+ * trace_batch_armed - the worker's check, once per batch: whether to write
+ * this batch's decisions
+ * @t: the worker's handle, or NULL (no ring: tracing off)
+ *
+ * Unarmed, one relaxed load of the lease and one branch; the clock is read
+ * only while a lease is set (then as trace_armed_at()).
+ */
 static inline bool trace_batch_armed(struct trace *t)
 {
 	if (__builtin_expect(t != NULL &&
@@ -228,7 +232,7 @@ void trace_close(struct trace *t);
 
 /**
  * trace_alive - whether the ring's worker still runs (holds the lock)
- * @t: a reader's handle
+ * @t: a reader's handle (the owner's own handle does not see its lock)
  *
  * Returns 1, 0, or -1 with errno from fcntl().
  */
