@@ -38,7 +38,6 @@ struct worker {
 	uint64_t next_follow;	/* ms, CLOCK_MONOTONIC_COARSE */
 	uint64_t verified;	/* tables checked by NFQLB_DEBUG_VERIFY */
 	struct trace *trace;	/* the process's trace ring, or NULL */
-	bool traced;		/* the ring is armed for this batch */
 };
 
 /* Set to stop every queue thread (atomic); they notice within a receive
