@@ -14,6 +14,7 @@ extern const struct cmd cmd_init, cmd_delete, cmd_activate, cmd_deactivate,
 	cmd_show, cmd_stats, cmd_lb, cmd_health;
 extern const struct cmd cmd_save, cmd_restore;	/* save.c, restore.c */
 extern const struct cmd cmd_flow;		/* flowcmd.c */
+extern const struct cmd cmd_trace;		/* tracecmd.c */
 
 /**
  * nfqlb_run - run one nfqlb command line

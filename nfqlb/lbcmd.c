@@ -22,6 +22,7 @@
 #include "nfqlb/shedctl.h"
 #include "nfqlb/table.h"
 #include "nfqlb/worker.h"
+#include "shm/trace.h"
 
 #define RECV_TIMEOUT_MS 250
 
@@ -211,10 +212,30 @@ static void run_workers(struct worker *wk, const struct lb_conf *c, unsigned int
 			pthread_join(wk[i].thread, NULL);
 }
 
+/* The process's trace ring (shm/trace.h), after sweeping the rings of
+ * dead workers.  Tracing is a debugging aid: without a ring the worker
+ * runs on, and says so. */
+static struct trace *trace_start(const struct lb_conf *c, struct worker *wk,
+				 unsigned int n)
+{
+	char why[WHY_MAX] = "";
+	struct trace *t;
+	unsigned int i;
+
+	trace_sweep(NULL);
+	t = trace_create(getpid(), TRACE_SERVES_TABLE, c->name, TRACE_RECORDS, why);
+	if (!t)
+		lb_log("trace ring: %s; nfqlb trace will not see this worker", why);
+	for (i = 0; i < n; i++)
+		wk[i].trace = t;
+	return t;
+}
+
 static int do_lb(const struct cmd *cmd, const struct optval *ov, int argc,
 		 char **argv)
 {
 	struct shedder sh = { 0 };
+	struct trace *ring = NULL;
 	struct worker *wk;
 	struct lb_conf c;
 	unsigned int i, n;
@@ -238,9 +259,11 @@ static int do_lb(const struct cmd *cmd, const struct optval *ov, int argc,
 		r = shedctl_start(cmd, &sh, &c);
 	if (r == NFQLB_OK) {
 		log_start(&c, &wk[0]);
+		ring = trace_start(&c, wk, n);
 		run_workers(wk, &c, n, &set, &sh);
 	}
 	shedctl_stop(&sh, &c);
+	trace_destroy(ring);
 	for (i = 0; i < n; i++) {
 		queue_close(wk[i].q);
 		worker_detach(&wk[i]);

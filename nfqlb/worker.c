@@ -15,6 +15,7 @@
 #include "nfqlb/lb.h"
 #include "nfqlb/log.h"
 #include "nfqlb/procq.h"
+#include "nfqlb/tracerec.h"
 #include "nfqlb/verify.h"
 #include "nfqlb/worker.h"
 
@@ -22,28 +23,42 @@ int worker_stopping;	/* atomic */
 int worker_failed;	/* atomic */
 bool worker_debug_verify;
 
+/* Batch a packet's verdict; while a trace is armed, also write it there.
+ * traced is a constant in each of handle_batch()'s loops. */
+static inline __attribute__((always_inline)) void
+verdict(struct worker *wk, const struct queue_pkt *p, const struct lb_result *r,
+	uint32_t v, uint32_t mark, bool traced)
+{
+	queue_verdict(wk->q, p->id, v, mark);
+	if (traced)
+		tracerec_put(wk->trace, p, &(struct tracerec){
+			.queue = wk->queue, .kind = r->kind, .verdict = v, .mark = mark,
+			.target = r->slot == SHM_NO_SLOT ? 0 : wk->view.targets[r->slot].id });
+}
+
 /* Count one packet and batch its verdict. */
-static void decide(struct worker *wk, const struct queue_pkt *p,
-		   const struct lb_result *r)
+static inline __attribute__((always_inline)) void
+decide(struct worker *wk, const struct queue_pkt *p, const struct lb_result *r,
+       bool traced)
 {
 	struct shm_worker *w = wk->w;
 
 	shm_count(&w->cnt[r->kind], 1);
 	if (r->kind == PKT_MALFORMED) {
 		shm_count(&w->cnt[SHM_CNT_DROP], 1);
-		queue_verdict(wk->q, p->id, NF_DROP, 0);
+		verdict(wk, p, r, NF_DROP, 0, traced);
 		return;
 	}
 	if (r->slot == SHM_NO_SLOT) {
 		shm_count(&w->cnt[SHM_CNT_NO_TARGET], 1);
 		shm_count(&w->cnt[wk->conf->no_target == NF_DROP ?
 				  SHM_CNT_DROP : SHM_CNT_ACCEPT], 1);
-		queue_verdict(wk->q, p->id, wk->conf->no_target, 0);
+		verdict(wk, p, r, wk->conf->no_target, 0, traced);
 		return;
 	}
 	shm_count(&w->target[r->slot], 1);
 	shm_count(&w->cnt[SHM_CNT_ACCEPT], 1);
-	queue_verdict(wk->q, p->id, NF_ACCEPT, wk->view.targets[r->slot].id);
+	verdict(wk, p, r, NF_ACCEPT, wk->view.targets[r->slot].id, traced);
 }
 
 static void handle_batch(struct worker *wk, const struct queue_pkt *pkts, unsigned int n)
@@ -52,8 +67,13 @@ static void handle_batch(struct worker *wk, const struct queue_pkt *pkts, unsign
 	unsigned int i;
 
 	lb_lookup_batch(&wk->view, wk->shm->mode, wk->shm->seed, pkts, n, res);
-	for (i = 0; i < n; i++)
-		decide(wk, &pkts[i], &res[i]);
+	/* Unarmed: one load and one branch per batch (shm/trace.h). */
+	if (trace_batch_armed(wk->trace))
+		for (i = 0; i < n; i++)
+			decide(wk, &pkts[i], &res[i], true);
+	else
+		for (i = 0; i < n; i++)
+			decide(wk, &pkts[i], &res[i], false);
 }
 
 /* NFQLB_DEBUG_VERIFY: an adopted table that is not its own Maglev build is

@@ -11,6 +11,7 @@
 #include "nfqlb/lbconf.h"
 #include "nfqlb/queue.h"
 #include "shm/shm.h"
+#include "shm/trace.h"
 
 /* What the table's name holds, as the worker last saw it. */
 enum worker_follow {
@@ -36,6 +37,7 @@ struct worker {
 	time_t next_house;
 	uint64_t next_follow;	/* ms, CLOCK_MONOTONIC_COARSE */
 	uint64_t verified;	/* tables checked by NFQLB_DEBUG_VERIFY */
+	struct trace *trace;	/* the process's trace ring, or NULL */
 };
 
 /* Set to stop every queue thread (atomic); they notice within a receive

@@ -73,8 +73,7 @@ static int set_lock(const struct shm *s, const struct shm_sets *sets, unsigned i
 	return fcntl(s->fd, cmd, l);
 }
 
-/* The inode of the caller's PID namespace, or 0 without /proc. */
-static uint64_t pidns_self(void)
+uint64_t shm_pidns_self(void)
 {
 	struct stat st;
 
@@ -115,7 +114,7 @@ static bool pass_wants(const struct shm_set_head *w, enum pass p, uint32_t queue
 static void *own(struct shm_set_head *w, int32_t pid, uint32_t queue)
 {
 	__atomic_store_n(&w->pid, pid, __ATOMIC_RELAXED);
-	__atomic_store_n(&w->pidns, pidns_self(), __ATOMIC_RELAXED);
+	__atomic_store_n(&w->pidns, shm_pidns_self(), __ATOMIC_RELAXED);
 	__atomic_store_n(&w->queue, queue, __ATOMIC_RELAXED);
 	return w;
 }
@@ -168,7 +167,7 @@ int shm_sets_owner(const struct shm *s, const struct shm_sets *l, unsigned int i
 	/* GETLK does not see this description's own locks. */
 	if (!owns(s, i) && set_lock(s, l, i, F_OFD_GETLK, &fl) < 0)
 		return -1;
-	self = pidns_self();
+	self = shm_pidns_self();
 	o->pid = __atomic_load_n(&w->pid, __ATOMIC_RELAXED);
 	o->running = owns(s, i) || fl.l_type != F_UNLCK;
 	o->other_pidns = ns && self && ns != self;

@@ -22,5 +22,6 @@ Suite *make_match_suite(void);
 Suite *make_encap_suite(void);
 Suite *make_flowset_suite(void);
 Suite *make_flowrules_suite(void);
+Suite *make_trace_suite(void);
 
 #endif
