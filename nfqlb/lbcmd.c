@@ -52,7 +52,7 @@ static int worker_open(const struct cmd *cmd, struct worker *wk,
 		       const struct lb_conf *c, uint16_t queue)
 {
 	struct queue_conf qc = { queue, c->qlength, PKT_COPY_RANGE, c->fail_open,
-				 RECV_TIMEOUT_MS };
+				 RECV_TIMEOUT_MS, 0 };
 	char why[WHY_MAX] = "";
 	struct shm *s;
 
