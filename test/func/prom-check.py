@@ -73,6 +73,8 @@ def expected(name, stats, show):
     put("nfqlb_no_target_packets_total", stats["no_target"])
     put("nfqlb_verdicts_total", stats["accepted"], verdict="accept")
     put("nfqlb_verdicts_total", stats["dropped"], verdict="drop")
+    for event, n in stats["fragments"].items():
+        put("nfqlb_fragments_total", n, event=event)
     queues = {}
     for q in stats["queues"]:
         s = queues.setdefault(str(q["queue"]), [0, 0, 0, 0, 0])
