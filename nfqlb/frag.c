@@ -125,12 +125,11 @@ static void unlink_age(struct frag *t, uint32_t i)
 		t->youngest = e->older;
 }
 
-/* To the young end of the expiry list, expiring timeout from now. */
-static void refresh(struct frag *t, uint32_t i, uint64_t now)
+/* At the young end of the expiry list, expiring timeout from now. */
+static void link_young(struct frag *t, uint32_t i, uint64_t now)
 {
 	struct entry *e = &t->e[i];
 
-	unlink_age(t, i);
 	e->expires = now + t->timeout;
 	e->older = t->youngest;
 	e->newer = NIL;
@@ -139,6 +138,12 @@ static void refresh(struct frag *t, uint32_t i, uint64_t now)
 	else
 		t->oldest = i;
 	t->youngest = i;
+}
+
+static void refresh(struct frag *t, uint32_t i, uint64_t now)
+{
+	unlink_age(t, i);
+	link_young(t, i, now);
 }
 
 /* A new entry for k, expiring timeout from now; NIL when none is free. */
@@ -156,15 +161,7 @@ static uint32_t add(struct frag *t, const uint32_t *k, uint64_t now)
 	e->held = e->held_tail = NIL;
 	e->hnext = *head;
 	*head = i;
-	/* Linked as the youngest, so that refresh() can unlink it. */
-	e->older = t->youngest;
-	e->newer = NIL;
-	if (t->youngest != NIL)
-		t->e[t->youngest].newer = i;
-	else
-		t->oldest = i;
-	t->youngest = i;
-	e->expires = now + t->timeout;
+	link_young(t, i, now);
 	return i;
 }
 

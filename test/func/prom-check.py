@@ -24,7 +24,8 @@ from prometheus_client.parser import text_string_to_metric_families
 
 COUNTERS = {
     "nfqlb_target_packets", "nfqlb_packets", "nfqlb_no_target_packets",
-    "nfqlb_verdicts", "nfqlb_queue_packets", "nfqlb_queue_dropped",
+    "nfqlb_verdicts", "nfqlb_fragments", "nfqlb_queue_packets",
+    "nfqlb_queue_dropped",
 }
 
 

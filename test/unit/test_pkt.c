@@ -215,8 +215,8 @@ static struct pkt_key key6(const uint32_t *src, const uint32_t *dst,
  * `odd` (0 or 1) so the reads are unaligned too: ASan sees any read past the
  * end.  The key starts as garbage so that every word must be written.
  */
-static enum pkt_kind classify_at(const uint8_t *b, size_t len, size_t odd,
-				 struct pkt_key *key)
+static enum pkt_kind classify_with(const uint8_t *b, size_t len, size_t odd,
+				   struct pkt_key *key, struct pkt_meta *meta)
 {
 	uint8_t *copy = malloc(len + odd);
 	enum pkt_kind kind;
@@ -225,9 +225,19 @@ static enum pkt_kind classify_at(const uint8_t *b, size_t len, size_t odd,
 	if (len)
 		memcpy(copy + odd, b, len);
 	memset(key, 0xa5, sizeof(*key));
-	kind = pkt_classify(copy + odd, len, key);
+	if (meta) {
+		memset(meta, 0xa5, sizeof(*meta));
+		kind = pkt_classify_meta(copy + odd, len, key, meta);
+	} else
+		kind = pkt_classify(copy + odd, len, key);
 	free(copy);
 	return kind;
+}
+
+static enum pkt_kind classify_at(const uint8_t *b, size_t len, size_t odd,
+				 struct pkt_key *key)
+{
+	return classify_with(b, len, odd, key, NULL);
 }
 
 static enum pkt_kind classify(const struct pkt *k, struct pkt_key *key)
@@ -240,17 +250,7 @@ static enum pkt_kind classify(const struct pkt *k, struct pkt_key *key)
 static enum pkt_kind classify_meta_at(const uint8_t *b, size_t len, size_t odd,
 				      struct pkt_key *key, struct pkt_meta *meta)
 {
-	uint8_t *copy = malloc(len + odd);
-	enum pkt_kind kind;
-
-	ck_assert_ptr_nonnull(copy);
-	if (len)
-		memcpy(copy + odd, b, len);
-	memset(key, 0xa5, sizeof(*key));
-	memset(meta, 0xa5, sizeof(*meta));
-	kind = pkt_classify_meta(copy + odd, len, key, meta);
-	free(copy);
-	return kind;
+	return classify_with(b, len, odd, key, meta);
 }
 
 static enum pkt_kind classify_meta(const struct pkt *k, struct pkt_key *key,
