@@ -99,12 +99,8 @@ static inline enum pkt_kind parse_v4(const uint8_t *p, size_t len,
 	pos->proto = p[9];
 	pos->v6 = false;
 	pos->frag_id = rd16(p + 4);
-	if (rd16(p + 6) & IP4_FRAG_OFF)
-		pos->frag = PKT_FRAG_LATER;
-	else if (rd16(p + 6) & IP4_FRAG_MF)
-		pos->frag = PKT_FRAG_FIRST;
-	else
-		pos->frag = PKT_FRAG_NONE;
+	pos->frag = rd16(p + 6) & IP4_FRAG_OFF ? PKT_FRAG_LATER :
+		    rd16(p + 6) & IP4_FRAG_MF ? PKT_FRAG_FIRST : PKT_FRAG_NONE;
 	/* A first fragment still has its transport header: the caller
 	 * reads it (first_fragment()). */
 	return pos->frag == PKT_FRAG_NONE ? PKT_L4 : PKT_FRAGMENT;
@@ -362,7 +358,7 @@ static enum pkt_kind parse_icmp(const struct pos *pos, struct pkt_key *key)
 
 /* The transport part of the key of a packet walked to its transport
  * header (pos->off); PKT_L4 when it has ports. */
-static enum pkt_kind parse_l4(const struct pos *pos, struct pkt_key *key)
+static inline enum pkt_kind parse_l4(const struct pos *pos, struct pkt_key *key)
 {
 	if (has_ports(pos->proto))
 		return parse_ports(pos, key);
@@ -377,7 +373,8 @@ static enum pkt_kind parse_l4(const struct pos *pos, struct pkt_key *key)
  * error, a TCP header that cannot be trusted) leaves it keyed on
  * addresses and protocol, as the later fragments are.
  */
-static void first_fragment(const struct pos *pos, struct pkt_key *key)
+static __attribute__((noinline, cold)) void
+first_fragment(const struct pos *pos, struct pkt_key *key)
 {
 	struct pkt_key k = *key;
 
@@ -389,19 +386,21 @@ static void first_fragment(const struct pos *pos, struct pkt_key *key)
 		*key = k;
 }
 
-/* located: the IP layer was walked to the transport header at pos->off. */
-static void fill_meta(const struct pos *pos, bool located, struct pkt_meta *meta)
+/* located: the IP layer was walked to the transport header at pos->off.
+ * Both offsets fit: the capture is at most PKT_COPY_RANGE in the worker,
+ * and the walk is bounded by PKT_EXT_MAX headers of 2 KB at most. */
+static inline void fill_meta(const struct pos *pos, bool located,
+			     struct pkt_meta *meta)
 {
-	meta->v6 = pos->v6;
-	meta->frag = pos->frag;
-	meta->frag_id = pos->frag == PKT_FRAG_NONE ? 0 : pos->frag_id;
-	if (!located)
-		return;
-	/* Both fit: the capture is at most PKT_COPY_RANGE in the worker,
-	 * and the walk is bounded by PKT_EXT_MAX headers of 2 KB at most. */
-	meta->l4_off = (uint16_t)(pos->off > UINT16_MAX ? 0 : pos->off);
-	meta->l4_len = (uint16_t)(pos->end - pos->off > UINT16_MAX ? UINT16_MAX :
-				  pos->end - pos->off);
+	size_t n = pos->end - pos->off;
+
+	*meta = (struct pkt_meta){
+		.frag_id = pos->frag == PKT_FRAG_NONE ? 0 : pos->frag_id,
+		.l4_off = (uint16_t)(located && pos->off <= UINT16_MAX ? pos->off : 0),
+		.l4_len = (uint16_t)(!located ? 0 : n > UINT16_MAX ? UINT16_MAX : n),
+		.frag = pos->frag,
+		.v6 = pos->v6,
+	};
 }
 
 enum pkt_kind pkt_classify_meta(const uint8_t *data, size_t len,
@@ -412,24 +411,23 @@ enum pkt_kind pkt_classify_meta(const uint8_t *data, size_t len,
 	bool located;
 
 	*key = (struct pkt_key){ { 0 } };
-	*meta = (struct pkt_meta){ 0 };
 	kind = parse_ip(data, len, &pos, key);
-	if (kind == PKT_MALFORMED) {
-		*key = (struct pkt_key){ { 0 } };
-		return kind;
-	}
+	if (kind == PKT_MALFORMED)
+		goto malformed;
 	located = kind == PKT_L4 || (kind == PKT_FRAGMENT &&
 				     pos.frag == PKT_FRAG_FIRST && pos.off != 0);
 	if (kind == PKT_L4)
 		kind = parse_l4(&pos, key);
 	else if (located)
 		first_fragment(&pos, key);
-	if (kind == PKT_MALFORMED) {
-		*key = (struct pkt_key){ { 0 } };
-		return kind;
-	}
+	if (kind == PKT_MALFORMED)
+		goto malformed;
 	fill_meta(&pos, located, meta);
 	return kind;
+malformed:
+	*key = (struct pkt_key){ { 0 } };
+	*meta = (struct pkt_meta){ 0 };
+	return PKT_MALFORMED;
 }
 
 enum pkt_kind pkt_classify(const uint8_t *data, size_t len, struct pkt_key *key)
