@@ -23,10 +23,15 @@ void lb_lookup_batch(const struct shm_view *v, enum hash_mode mode, uint32_t see
 		     struct lb_result *res)
 {
 	struct pkt_key key[QUEUE_BATCH];
+	struct pkt_meta meta;
 	unsigned int i;
 
+	/* A first fragment is hashed with its ports, as its datagram; in
+	 * hash mode 5tuple the worker then keeps its decision for the
+	 * later ones (frag.h). */
 	for (i = 0; i < n; i++)
-		res[i].kind = (uint8_t)pkt_classify(pkts[i].data, pkts[i].len, &key[i]);
+		res[i].kind = (uint8_t)pkt_classify_meta(pkts[i].data, pkts[i].len,
+							 &key[i], &meta);
 	/* A constant mode lets the compiler drop the per-word tests. */
 	switch (mode) {
 	case HASH_ADDR:

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -49,16 +50,33 @@ static const char *queue_hint(int err, uint16_t queue)
 	return hint;
 }
 
+/* A seed nobody outside can guess, so that no choice of fragment ids
+ * makes the tracker's hash chains long. */
+static uint32_t frag_seed(void)
+{
+	uint32_t s;
+
+	if (getrandom(&s, sizeof(s), GRND_NONBLOCK) != (ssize_t)sizeof(s))
+		s = (uint32_t)time(NULL) ^ (uint32_t)getpid();
+	return s;
+}
+
 static int worker_open(const struct cmd *cmd, struct worker *wk,
 		       const struct lb_conf *c, uint16_t queue)
 {
+	/* The queue holds as many packets as the fragment tracker does. */
 	struct queue_conf qc = { queue, c->qlength, PKT_COPY_RANGE, c->fail_open,
-				 RECV_TIMEOUT_MS };
+				 RECV_TIMEOUT_MS, c->frag_max };
 	char why[WHY_MAX] = "";
 	struct shm *s;
 
 	wk->conf = c;
 	wk->queue = queue;
+	wk->frag = frag_new(c->frag_max, c->frag_timeout, frag_seed());
+	if (!wk->frag) {
+		cmd_error(cmd, "queue %u: fragment tracker: %s", queue, strerror(errno));
+		return -1;
+	}
 	s = table_open(cmd, c->name, true);
 	if (!s)
 		return -1;
@@ -266,6 +284,7 @@ static int do_lb(const struct cmd *cmd, const struct optval *ov, int argc,
 	trace_destroy(ring);
 	for (i = 0; i < n; i++) {
 		queue_close(wk[i].q);
+		frag_free(wk[i].frag);
 		worker_detach(&wk[i]);
 	}
 	free(wk);

@@ -61,19 +61,117 @@ decide(struct worker *wk, const struct queue_pkt *p, const struct lb_result *r,
 	verdict(wk, p, r, NF_ACCEPT, wk->view.targets[r->slot].id, traced);
 }
 
+/* ---- fragments with state (frag.h), in hash mode 5tuple only: in the
+ * other modes a datagram's fragments hash alike without it ---- */
+
+static uint64_t now_ms(void)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &now);
+	return (uint64_t)now.tv_sec * 1000 + (uint64_t)now.tv_nsec / 1000000;
+}
+
+/* Count and batch the verdict of a fragment decided through the tracker. */
+static void frag_apply(struct worker *wk, uint32_t id, const struct frag_decision *d)
+{
+	struct shm_worker *w = wk->w;
+
+	/* The slot of an earlier table may be out of this one's range. */
+	if (d->slot != SHM_NO_SLOT && d->slot < wk->view.n)
+		shm_count(&w->target[d->slot], 1);
+	else if (d->slot == SHM_NO_SLOT)
+		shm_count(&w->cnt[SHM_CNT_NO_TARGET], 1);
+	shm_count(&w->cnt[d->verdict == NF_DROP ? SHM_CNT_DROP : SHM_CNT_ACCEPT], 1);
+	queue_verdict(wk->q, id, d->verdict, d->mark);
+}
+
+/* Held fragments that wait no more: released, or dropped at the timeout. */
+static unsigned int frag_drain(struct worker *wk)
+{
+	struct frag_out o;
+	unsigned int n = 0;
+
+	for (; frag_pop(wk->frag, &o); n++) {
+		if (!o.timed_out) {
+			frag_apply(wk, o.id, &o.d);
+			continue;
+		}
+		shm_count(&wk->w->cnt[SHM_CNT_DROP], 1);
+		queue_verdict(wk->q, o.id, NF_DROP, 0);
+	}
+	return n;
+}
+
+/* The tracker's counts since the last call into the shared counters. */
+static void frag_count(struct worker *wk)
+{
+	struct frag_stats st, *c = &wk->frag_counted;
+	uint64_t *cnt = wk->w->cnt;
+
+	frag_stats(wk->frag, &st);
+	shm_count(&cnt[SHM_CNT_FRAG_TRACKED], st.tracked - c->tracked);
+	shm_count(&cnt[SHM_CNT_FRAG_HELD], st.held - c->held);
+	shm_count(&cnt[SHM_CNT_FRAG_RELEASED], st.released - c->released);
+	shm_count(&cnt[SHM_CNT_FRAG_TIMEOUT], st.timed_out - c->timed_out);
+	shm_count(&cnt[SHM_CNT_FRAG_DROPPED], st.dropped - c->dropped);
+	*c = st;
+}
+
+/* A fragment: decided with its datagram, held, or dropped for want of room. */
+static void frag_decide_one(struct worker *wk, const struct queue_pkt *p,
+			    const struct lb_result *r, uint64_t now)
+{
+	struct frag_decision d = { wk->conf->no_target, 0, -1, r->slot };
+	struct pkt_meta meta;
+	struct pkt_key key;
+
+	shm_count(&wk->w->cnt[r->kind], 1);
+	if (r->slot != SHM_NO_SLOT)
+		d = (struct frag_decision){ NF_ACCEPT, wk->view.targets[r->slot].id, -1, r->slot };
+	pkt_classify_meta(p->data, p->len, &key, &meta);
+	switch (frag_decide(wk->frag, &key, &meta, p->id, &d, now)) {
+	case FRAG_DECIDED:
+		frag_apply(wk, p->id, &d);
+		frag_drain(wk);
+		return;
+	case FRAG_HELD:
+		/* Never full: the queue holds as many as the tracker. */
+		queue_hold(wk->q, p->id);
+		return;
+	case FRAG_FULL:
+		shm_count(&wk->w->cnt[SHM_CNT_DROP], 1);
+		queue_verdict(wk->q, p->id, NF_DROP, 0);
+		return;
+	}
+}
+
+/* Between batches: held fragments whose first did not come are dropped. */
+static void frag_housekeeping(struct worker *wk, uint64_t now)
+{
+	frag_expire(wk->frag, now);
+	if (frag_drain(wk))
+		queue_flush(wk->q);
+	frag_count(wk);
+}
+
 static void handle_batch(struct worker *wk, const struct queue_pkt *pkts, unsigned int n)
 {
 	struct lb_result res[QUEUE_BATCH];
+	bool track = wk->frag && wk->shm->mode == HASH_5TUPLE, armed;
+	uint64_t now = 0;
 	unsigned int i;
 
 	lb_lookup_batch(&wk->view, wk->shm->mode, wk->shm->seed, pkts, n, res);
 	/* Unarmed: one load and one branch per batch (shm/trace.h). */
-	if (trace_batch_armed(wk->trace))
-		for (i = 0; i < n; i++)
-			decide(wk, &pkts[i], &res[i], true);
-	else
-		for (i = 0; i < n; i++)
-			decide(wk, &pkts[i], &res[i], false);
+	armed = trace_batch_armed(wk->trace);
+	for (i = 0; i < n; i++) {
+		if (track && res[i].kind == PKT_FRAGMENT) {
+			now = now ? now : now_ms();
+			frag_decide_one(wk, &pkts[i], &res[i], now);
+		} else
+			decide(wk, &pkts[i], &res[i], armed);
+	}
 }
 
 /* NFQLB_DEBUG_VERIFY: an adopted table that is not its own Maglev build is
@@ -298,6 +396,8 @@ static void housekeeping(struct worker *wk)
 	refresh(wk);
 	clock_gettime(CLOCK_MONOTONIC_COARSE, &now);
 	ms = (uint64_t)now.tv_sec * 1000 + (uint64_t)now.tv_nsec / 1000000;
+	if (wk->frag)
+		frag_housekeeping(wk, ms);
 	if (ms >= wk->next_follow) {
 		wk->next_follow = ms + FOLLOW_MS;
 		follow_name(wk);

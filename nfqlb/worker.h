@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "nfqlb/frag.h"
 #include "nfqlb/lbconf.h"
 #include "nfqlb/queue.h"
 #include "shm/shm.h"
@@ -38,6 +39,8 @@ struct worker {
 	uint64_t next_follow;	/* ms, CLOCK_MONOTONIC_COARSE */
 	uint64_t verified;	/* tables checked by NFQLB_DEBUG_VERIFY */
 	struct trace *trace;	/* the process's trace ring, or NULL */
+	struct frag *frag;	/* the fragment tracker (hash mode 5tuple) */
+	struct frag_stats frag_counted;	/* its counts already in w->cnt */
 };
 
 /* Set to stop every queue thread (atomic); they notice within a receive

@@ -20,6 +20,11 @@ static const char *const cnt_names[SHM_CNT_USED] = {
 	[SHM_CNT_NO_TARGET] = "no-target",
 	[SHM_CNT_ACCEPT] = "accept",
 	[SHM_CNT_DROP] = "drop",
+	[SHM_CNT_FRAG_TRACKED] = SHM_CNT_FRAG_PREFIX "tracked",
+	[SHM_CNT_FRAG_HELD] = SHM_CNT_FRAG_PREFIX "held",
+	[SHM_CNT_FRAG_RELEASED] = SHM_CNT_FRAG_PREFIX "released",
+	[SHM_CNT_FRAG_TIMEOUT] = SHM_CNT_FRAG_PREFIX "timeout",
+	[SHM_CNT_FRAG_DROPPED] = SHM_CNT_FRAG_PREFIX "dropped",
 };
 
 const char *shm_cnt_name(enum shm_cnt c)

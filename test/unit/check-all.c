@@ -17,6 +17,7 @@ int main(void)
 	srunner_add_suite(sr, make_route_suite());
 	srunner_add_suite(sr, make_lb_suite());
 	srunner_add_suite(sr, make_queue_suite());
+	srunner_add_suite(sr, make_frag_suite());
 	srunner_add_suite(sr, make_health_suite());
 	srunner_add_suite(sr, make_shed_suite());
 	srunner_add_suite(sr, make_prom_suite());

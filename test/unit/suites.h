@@ -14,6 +14,7 @@ Suite *make_rules_suite(void);
 Suite *make_route_suite(void);
 Suite *make_lb_suite(void);
 Suite *make_queue_suite(void);
+Suite *make_frag_suite(void);
 Suite *make_health_suite(void);
 Suite *make_shed_suite(void);
 Suite *make_prom_suite(void);
