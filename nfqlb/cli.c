@@ -25,8 +25,8 @@ static const struct cmd cmd_version = {
 
 static const struct cmd *const cmds[] = {
 	&cmd_init, &cmd_delete, &cmd_activate, &cmd_deactivate, &cmd_show,
-	&cmd_stats, &cmd_flow, &cmd_save, &cmd_restore, &cmd_metrics, &cmd_lb, &cmd_health,
-	&cmd_rules, &cmd_lookup, &cmd_route, &cmd_version, &cmd_help,
+	&cmd_stats, &cmd_flow, &cmd_save, &cmd_restore, &cmd_metrics, &cmd_lb, &cmd_trace,
+	&cmd_health, &cmd_rules, &cmd_lookup, &cmd_route, &cmd_version, &cmd_help,
 };
 
 #define NCMDS (sizeof(cmds) / sizeof(cmds[0]))

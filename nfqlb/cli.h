@@ -15,6 +15,7 @@ extern const struct cmd cmd_init, cmd_delete, cmd_activate, cmd_deactivate,
 extern const struct cmd cmd_save, cmd_restore;	/* save.c, restore.c */
 extern const struct cmd cmd_lookup;	/* lookup.c */
 extern const struct cmd cmd_flow;		/* flowcmd.c */
+extern const struct cmd cmd_trace;		/* tracecmd.c */
 
 /**
  * nfqlb_run - run one nfqlb command line

@@ -26,6 +26,8 @@ void lb_lookup_batch(const struct shm_view *v, enum hash_mode mode, uint32_t see
 {
 	unsigned int i;
 
+	/* A first fragment is hashed with its ports, as its datagram; the
+	 * worker then keeps its decision for the later ones (frag.h). */
 	for (i = 0; i < n; i++) {
 		res[i].kind = (uint8_t)pkt_classify_meta(pkts[i].data, pkts[i].len,
 							 &res[i].key, &res[i].meta);

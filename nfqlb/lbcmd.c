@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -22,6 +23,7 @@
 #include "nfqlb/shedctl.h"
 #include "nfqlb/table.h"
 #include "nfqlb/worker.h"
+#include "shm/trace.h"
 
 #define RECV_TIMEOUT_MS 250
 
@@ -48,6 +50,17 @@ static const char *queue_hint(int err, uint16_t queue)
 	return hint;
 }
 
+/* A seed nobody outside can guess, so that no choice of fragment ids
+ * makes the tracker's hash chains long. */
+static uint32_t frag_seed(void)
+{
+	uint32_t s;
+
+	if (getrandom(&s, sizeof(s), GRND_NONBLOCK) != (ssize_t)sizeof(s))
+		s = (uint32_t)time(NULL) ^ (uint32_t)getpid();
+	return s;
+}
+
 /* The state the worker serves: its table, or its flow set. */
 static int worker_state(const struct cmd *cmd, struct worker *wk,
 			const struct lb_conf *c, struct shm *s)
@@ -70,13 +83,19 @@ static int worker_state(const struct cmd *cmd, struct worker *wk,
 static int worker_open(const struct cmd *cmd, struct worker *wk,
 		       const struct lb_conf *c, uint16_t queue)
 {
+	/* The queue holds as many packets as the fragment tracker does. */
 	struct queue_conf qc = { queue, c->qlength, PKT_COPY_RANGE, c->fail_open,
-				 RECV_TIMEOUT_MS };
+				 RECV_TIMEOUT_MS, c->frag_max };
 	char why[WHY_MAX] = "";
 	struct shm *s = NULL;
 
 	wk->conf = c;
 	wk->queue = queue;
+	wk->frag = frag_new(c->frag_max, c->frag_timeout, frag_seed());
+	if (!wk->frag) {
+		cmd_error(cmd, "queue %u: fragment tracker: %s", queue, strerror(errno));
+		return -1;
+	}
 	if (!c->flows && !(s = table_open(cmd, c->name, true)))
 		return -1;
 	/* Bind first: a counter set marked running means packets flow. */
@@ -227,10 +246,31 @@ static void run_workers(struct worker *wk, const struct lb_conf *c, unsigned int
 			pthread_join(wk[i].thread, NULL);
 }
 
+/* The process's trace ring (shm/trace.h), after sweeping the rings of
+ * dead workers.  Tracing is a debugging aid: without a ring the worker
+ * runs on, and says so. */
+static struct trace *trace_start(const struct lb_conf *c, struct worker *wk,
+				 unsigned int n)
+{
+	char why[WHY_MAX] = "";
+	struct trace *t;
+	unsigned int i;
+
+	trace_sweep(NULL);
+	t = trace_create(getpid(), c->flows ? TRACE_SERVES_FLOWS : TRACE_SERVES_TABLE,
+			 c->flows ? c->flows : c->name, TRACE_RECORDS, why);
+	if (!t)
+		lb_log("trace ring: %s; nfqlb trace will not see this worker", why);
+	for (i = 0; i < n; i++)
+		wk[i].trace = t;
+	return t;
+}
+
 static int do_lb(const struct cmd *cmd, const struct optval *ov, int argc,
 		 char **argv)
 {
 	struct shedder sh = { 0 };
+	struct trace *ring = NULL;
 	struct worker *wk;
 	struct lb_conf c;
 	unsigned int i, n;
@@ -254,11 +294,14 @@ static int do_lb(const struct cmd *cmd, const struct optval *ov, int argc,
 		r = shedctl_start(cmd, &sh, &c);
 	if (r == NFQLB_OK) {
 		log_start(&c, &wk[0]);
+		ring = trace_start(&c, wk, n);
 		run_workers(wk, &c, n, &set, &sh);
 	}
 	shedctl_stop(&sh, &c);
+	trace_destroy(ring);
 	for (i = 0; i < n; i++) {
 		queue_close(wk[i].q);
+		frag_free(wk[i].frag);
 		worker_detach(&wk[i]);
 	}
 	free(wk);

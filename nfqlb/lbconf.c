@@ -11,6 +11,7 @@
 
 #include "flows/flowset.h"
 #include "nfqlb/cli.h"
+#include "nfqlb/frag.h"
 #include "nfqlb/lbconf.h"
 #include "nfqlb/table.h"
 
@@ -32,6 +33,8 @@ const struct opt lb_opts[] = {
 	{ "shed-mode", "MODE", "auto, xdp or tc: where the shedding program runs (default auto)" },
 	{ "vip", "CIDR[,CIDR]...", "with --shed (required): shed only packets to these prefixes" },
 	{ "syn-only", NULL, "with --shed, for rules --syn-only: shed only TCP SYNs and non-TCP" },
+	{ "frag-timeout", "MS", "hash 5tuple: how long fragments wait for their first (default 200)" },
+	{ "frag-max", "N", "hash 5tuple: datagrams tracked and fragments held per queue (default 4096)" },
 	{ NULL, NULL, NULL },
 };
 
@@ -259,6 +262,22 @@ static int parse_serve(const struct cmd *cmd, const struct optval *ov, struct lb
 	return NFQLB_OK;
 }
 
+/* --frag-timeout and --frag-max. */
+static int parse_frag(const struct cmd *cmd, const struct optval *ov, struct lb_conf *c)
+{
+	const char *v = opt_get(cmd, ov, "frag-timeout");
+
+	c->frag_timeout = FRAG_TIMEOUT_DEFAULT;
+	c->frag_max = FRAG_MAX_DEFAULT;
+	if (v && opt_u32(v, 1, FRAG_TIMEOUT_LIMIT, &c->frag_timeout) < 0)
+		return usage_error(cmd, "bad frag-timeout '%s': want 1..%u ms", v,
+				   FRAG_TIMEOUT_LIMIT);
+	v = opt_get(cmd, ov, "frag-max");
+	if (v && opt_u32(v, 1, FRAG_MAX_LIMIT, &c->frag_max) < 0)
+		return usage_error(cmd, "bad frag-max '%s': want 1..%u", v, FRAG_MAX_LIMIT);
+	return NFQLB_OK;
+}
+
 int lb_conf_parse(const struct cmd *cmd, const struct optval *ov, int argc,
 		  char **argv, struct lb_conf *c)
 {
@@ -278,7 +297,7 @@ int lb_conf_parse(const struct cmd *cmd, const struct optval *ov, int argc,
 	v = opt_get(cmd, ov, "qlength");
 	if (v && opt_u32(v, 1, 1u << 24, &c->qlength) < 0)
 		return usage_error(cmd, "bad qlength '%s': want 1..16777216", v);
-	if ((r = parse_shed(cmd, ov, c)))
+	if ((r = parse_shed(cmd, ov, c)) || (r = parse_frag(cmd, ov, c)))
 		return r;
 	return parse_sched(cmd, ov, c);
 }

@@ -44,6 +44,8 @@ struct lb_conf {
 	struct lb_vip vip[LB_VIPS_MAX];	/* --vip: the packets --shed may drop */
 	unsigned int nvip;
 	bool syn_only;		/* --syn-only: the rules queue only first packets */
+	uint32_t frag_timeout;	/* --frag-timeout, ms */
+	uint32_t frag_max;	/* --frag-max: per queue thread */
 };
 
 /* The options of `nfqlb lb`. */

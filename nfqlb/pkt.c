@@ -29,8 +29,10 @@
 #define ICMP_ID_END 6	/* type, code, checksum, echo id */
 #define PORTS_LEN 4
 #define TCP_DOFF_END 13	/* the byte holding the TCP data offset, plus one */
-#define IP6_FRAG_MASK 0xfff9	/* fragment offset and the M flag */
-#define IP4_FRAG_MASK 0x3fff	/* fragment offset and the MF flag */
+#define IP6_FRAG_OFF 0xfff8	/* fragment offset */
+#define IP6_FRAG_M 0x0001	/* more fragments */
+#define IP4_FRAG_OFF 0x1fff	/* fragment offset */
+#define IP4_FRAG_MF 0x2000	/* more fragments */
 
 /* Where the IP layer left off: the transport header is at data[off..end). */
 struct pos {
@@ -39,6 +41,10 @@ struct pos {
 	size_t end;
 	uint8_t proto;
 	bool v6;
+	uint8_t frag;		/* enum pkt_frag */
+	uint8_t frag_nh;	/* a first IPv6 fragment's fragment header's
+				 * next header */
+	uint32_t frag_id;
 };
 
 enum icmp_class {
@@ -92,10 +98,12 @@ static inline enum pkt_kind parse_v4(const uint8_t *p, size_t len,
 	pos->end = tot != 0 && tot < len ? tot : len;
 	pos->proto = p[9];
 	pos->v6 = false;
-	/* Only the first fragment has ports: key them all without. */
-	if (rd16(p + 6) & IP4_FRAG_MASK)
-		return PKT_FRAGMENT;
-	return PKT_L4;
+	pos->frag_id = rd16(p + 4);
+	pos->frag = rd16(p + 6) & IP4_FRAG_OFF ? PKT_FRAG_LATER :
+		    rd16(p + 6) & IP4_FRAG_MF ? PKT_FRAG_FIRST : PKT_FRAG_NONE;
+	/* A first fragment still has its transport header: the caller
+	 * reads it (first_fragment()). */
+	return pos->frag == PKT_FRAG_NONE ? PKT_L4 : PKT_FRAGMENT;
 }
 
 static inline bool is_ext(uint8_t proto)
@@ -123,11 +131,32 @@ static size_t ext_len(uint8_t proto, const uint8_t *h, size_t left)
 }
 
 /*
+ * A fragment header at h: a later fragment stops the walk (keyed by the
+ * fragment header's next header, which every later fragment of the
+ * datagram carries); a first fragment is noted and the walk goes on to its
+ * transport header; an atomic fragment (offset 0, no M flag, RFC 8200
+ * 4.5) is no fragment at all.  Returns true when the walk stops here.
+ */
+static bool frag_header(struct pos *pos, const uint8_t *h)
+{
+	uint16_t fo = rd16(h + 2);
+
+	if (!(fo & (IP6_FRAG_OFF | IP6_FRAG_M)))
+		return false;
+	pos->frag_id = rd32(h + 4);
+	pos->frag_nh = h[0];
+	pos->frag = fo & IP6_FRAG_OFF ? PKT_FRAG_LATER : PKT_FRAG_FIRST;
+	return pos->frag == PKT_FRAG_LATER;
+}
+
+/*
  * Step over IPv6 extension headers until pos->proto names a transport
  * protocol.  When the walk stops short (more than PKT_EXT_MAX headers, or a
  * header that does not fit) pos->proto is left as the next-header value that
  * names the header it could not get past: the same for every packet of a
- * flow that carries the same chain.
+ * flow that carries the same chain.  Returns PKT_FRAGMENT for a later
+ * fragment, and PKT_L4 for a first one that was walked to its end
+ * (pos->frag tells).
  */
 static enum pkt_kind walk_ext(struct pos *pos, bool whole)
 {
@@ -143,10 +172,7 @@ static enum pkt_kind walk_ext(struct pos *pos, bool whole)
 		/* Cut off by the capture is normal; by the packet's end not. */
 		if (n == 0)
 			return whole ? PKT_MALFORMED : PKT_L3;
-		/* Keyed by the fragment header's next header: the first and
-		 * the later fragments all carry the same one. */
-		if (pos->proto == IPPROTO_FRAGMENT &&
-		    (rd16(h + 2) & IP6_FRAG_MASK)) {
+		if (pos->proto == IPPROTO_FRAGMENT && frag_header(pos, h)) {
 			pos->proto = h[0];
 			return PKT_FRAGMENT;
 		}
@@ -179,7 +205,17 @@ static enum pkt_kind parse_v6(const uint8_t *p, size_t len, struct pos *pos,
 	pos->end = whole ? IP6_HLEN + plen : len;
 	pos->proto = p[6];
 	pos->v6 = true;
+	pos->frag = PKT_FRAG_NONE;
+	pos->frag_id = 0;
 	kind = walk_ext(pos, whole);
+	/* A first fragment whose chain cannot be walked to its transport
+	 * header is keyed as a later one (pos->off 0: nothing located). */
+	if (pos->frag == PKT_FRAG_FIRST && kind != PKT_L4) {
+		pos->proto = pos->frag_nh;
+		pos->off = 0;
+	}
+	if (pos->frag == PKT_FRAG_FIRST)
+		kind = PKT_FRAGMENT;
 	key->w[9] = pos->proto;
 	return kind;
 }
@@ -320,23 +356,88 @@ static enum pkt_kind parse_icmp(const struct pos *pos, struct pkt_key *key)
 	return PKT_L3;
 }
 
-enum pkt_kind pkt_classify(const uint8_t *data, size_t len, struct pkt_key *key)
+/* The transport part of the key of a packet walked to its transport
+ * header (pos->off); PKT_L4 when it has ports. */
+static inline enum pkt_kind parse_l4(const struct pos *pos, struct pkt_key *key)
+{
+	if (has_ports(pos->proto))
+		return parse_ports(pos, key);
+	if (is_icmp(pos))
+		return parse_icmp(pos, key);
+	return PKT_L3;
+}
+
+/*
+ * A first fragment is keyed as its unfragmented datagram would be: its
+ * ports, or an echo's id.  Anything else (ports not captured, an ICMP
+ * error, a TCP header that cannot be trusted) leaves it keyed on
+ * addresses and protocol, as the later fragments are.
+ */
+static __attribute__((noinline, cold)) void
+first_fragment(const struct pos *pos, struct pkt_key *key)
+{
+	struct pkt_key k = *key;
+
+	if (pos->off == 0)
+		return;
+	if (has_ports(pos->proto) && parse_ports(pos, &k) == PKT_L4)
+		*key = k;
+	else if (is_icmp(pos) && icmp_echo_id(pos, &k))
+		*key = k;
+}
+
+/* located: the IP layer was walked to the transport header at pos->off.
+ * Both offsets fit: the capture is at most PKT_COPY_RANGE in the worker,
+ * and the walk is bounded by PKT_EXT_MAX headers of 2 KB at most. */
+static inline void fill_meta(const struct pos *pos, bool located,
+			     struct pkt_meta *meta)
+{
+	size_t n = pos->end - pos->off;
+
+	*meta = (struct pkt_meta){
+		.frag_id = pos->frag == PKT_FRAG_NONE ? 0 : pos->frag_id,
+		.l4_off = (uint16_t)(located && pos->off <= UINT16_MAX ? pos->off : 0),
+		.l4_len = (uint16_t)(!located ? 0 : n > UINT16_MAX ? UINT16_MAX : n),
+		.frag = pos->frag,
+		.v6 = pos->v6,
+	};
+}
+
+enum pkt_kind pkt_classify_meta(const uint8_t *data, size_t len,
+				struct pkt_key *key, struct pkt_meta *meta)
 {
 	enum pkt_kind kind;
 	struct pos pos;
+	bool located;
 
 	*key = (struct pkt_key){ { 0 } };
 	kind = parse_ip(data, len, &pos, key);
-	if (kind == PKT_L4) {
-		if (has_ports(pos.proto))
-			kind = parse_ports(&pos, key);
-		else if (is_icmp(&pos))
-			kind = parse_icmp(&pos, key);
-		else
-			kind = PKT_L3;
-	}
 	if (kind == PKT_MALFORMED)
-		*key = (struct pkt_key){ { 0 } };
+		goto malformed;
+	located = kind == PKT_L4 || (kind == PKT_FRAGMENT &&
+				     pos.frag == PKT_FRAG_FIRST && pos.off != 0);
+	if (kind == PKT_L4)
+		kind = parse_l4(&pos, key);
+	else if (located)
+		first_fragment(&pos, key);
+	if (kind == PKT_MALFORMED)
+		goto malformed;
+	fill_meta(&pos, located, meta);
+	return kind;
+malformed:
+	*key = (struct pkt_key){ { 0 } };
+	*meta = (struct pkt_meta){ 0 };
+	return PKT_MALFORMED;
+}
+
+enum pkt_kind pkt_classify(const uint8_t *data, size_t len, struct pkt_key *key)
+{
+	struct pkt_meta meta;
+	enum pkt_kind kind = pkt_classify_meta(data, len, key, &meta);
+
+	/* Stateless, every fragment of a datagram must get one key. */
+	if (meta.frag == PKT_FRAG_FIRST)
+		key->w[8] = 0;
 	return kind;
 }
 

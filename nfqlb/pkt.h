@@ -64,6 +64,11 @@ struct pkt_key {
  * error that does not quote a whole IP header of its own family, and a TCP
  * data offset below 5 give PKT_MALFORMED.
  *
+ * Every fragment of a datagram gets the same key, without ports.  An IPv6
+ * first fragment is walked to its transport header (w[9] is that
+ * protocol, as for the whole datagram); a later one stops at the fragment
+ * header (w[9] is its next header).
+ *
  * Returns the kind of packet.  Never fails otherwise; does not set errno.
  */
 enum pkt_kind pkt_classify(const uint8_t *data, size_t len, struct pkt_key *key);
@@ -93,7 +98,17 @@ struct pkt_meta {
  * @key: written, as by pkt_classify(), except that a first fragment
  *       (PKT_FRAGMENT with meta->frag PKT_FRAG_FIRST) is keyed with its
  *       ports when they were captured, as an unfragmented packet would be
- * @meta: written
+ * @meta: written; all zero for PKT_MALFORMED
+ *
+ * A first fragment whose ports (or echo id) were not captured, or whose
+ * IPv6 chain after the fragment header cannot be walked, is keyed as a
+ * later fragment, with meta->frag still PKT_FRAG_FIRST.  An ICMP error
+ * quoting a fragment is keyed as by pkt_classify().  meta->l4_off is set
+ * when the IP layer was walked to the transport header: for PKT_L4, the
+ * ICMP kinds, PKT_L3 of a protocol without ports or with its ports cut,
+ * and first fragments; l4_off + l4_len never pass @len.
+ *
+ * pkt_classify() is this function with w[8] cleared for first fragments.
  *
  * Returns the kind of packet, as pkt_classify().
  */

@@ -276,6 +276,18 @@ static void per_verdict(FILE *f, const struct family *fam, const struct prom_tab
 	end_sample(f, t->cnt[SHM_CNT_DROP]);
 }
 
+static void per_frag_event(FILE *f, const struct family *fam, const struct prom_table *t)
+{
+	unsigned int k;
+
+	for (k = SHM_CNT_FRAG_FIRST; k < SHM_CNT_FRAG_END; k++) {
+		begin_sample(f, fam->name, t);
+		label_str(f, "event", shm_cnt_name((enum shm_cnt)k) +
+			  strlen(SHM_CNT_FRAG_PREFIX));
+		end_sample(f, t->cnt[k]);
+	}
+}
+
 static void per_drop_reason(FILE *f, const struct family *fam,
 			    const struct prom_table *t)
 {
@@ -342,6 +354,9 @@ static const struct family families[] = {
 	      "Packets that found no active target.", t_no_target),
 	OTHER("nfqlb_verdicts_total", "counter", "Verdicts the workers gave.",
 	      per_verdict),
+	OTHER("nfqlb_fragments_total", "counter",
+	      "Fragments the workers' trackers saw (hash mode 5tuple), by event.",
+	      per_frag_event),
 	QUEUE("nfqlb_queue_packets_total", "counter",
 	      "Packets the workers of a queue classified.", q_packets),
 	QUEUE("nfqlb_queue_waiting_packets", "gauge",

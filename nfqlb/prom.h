@@ -20,6 +20,8 @@
  *   nfqlb_packets_total{kind}           counter  kind: shm_cnt_name()
  *   nfqlb_no_target_packets_total       counter
  *   nfqlb_verdicts_total{verdict}       counter  verdict: accept, drop
+ *   nfqlb_fragments_total{event}        counter  event: tracked, held, released,
+ *                                                timeout, dropped
  *   nfqlb_queue_packets_total{queue}    counter  classified by the queue's workers
  *   nfqlb_queue_waiting_packets{queue}  gauge    in the kernel's queue
  *   nfqlb_queue_dropped_total{queue,reason}  counter  reason: queue_full,

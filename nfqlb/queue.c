@@ -45,6 +45,8 @@ struct queue {
 	bool sweep;		/* verdicts were lost: NF_REPEAT up to sweep_id */
 	uint32_t sweep_id;
 	bool no_batch;		/* a packet may be queued that we cannot name */
+	uint32_t *held;		/* ids held without a verdict, oldest first */
+	uint32_t nheld;
 	struct queue_stats st;
 	struct mmsghdr msgs[QUEUE_BATCH];
 	struct iovec iov[QUEUE_BATCH];
@@ -167,6 +169,11 @@ static struct queue *queue_new(const struct queue_conf *conf)
 
 	if (!q)
 		return NULL;
+	if (conf->hold_max &&
+	    !(q->held = calloc(conf->hold_max, sizeof(*q->held)))) {
+		free(q);
+		return NULL;
+	}
 	q->fd = -1;
 	q->send = send_plain;
 	q->conf = *conf;
@@ -376,18 +383,73 @@ int queue_recv(struct queue *q, struct queue_pkt *pkts, unsigned int max)
 	return (int)n;
 }
 
-void queue_verdict(struct queue *q, uint32_t id, uint32_t verdict, uint32_t mark)
-{
-	/* The caller may still hold packets below these ids: no batches. */
-	if (q->nv == QUEUE_BATCH)
-		flush(q, false);
-	q->v[q->nv++] = (struct verdict){ id, verdict, mark };
-}
-
 /* Packet ids wrap; the kernel compares them the same way. */
 static bool id_after(uint32_t a, uint32_t b)
 {
 	return (int32_t)(a - b) > 0;
+}
+
+/* Where id is, or belongs, in the held ids (in id order). */
+static uint32_t held_pos(const struct queue *q, uint32_t id)
+{
+	uint32_t lo = 0, hi = q->nheld;
+
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2;
+
+		if (id_after(id, q->held[mid]))
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+int queue_hold(struct queue *q, uint32_t id)
+{
+	uint32_t i = held_pos(q, id);
+
+	if (i < q->nheld && q->held[i] == id)
+		return 0;
+	if (q->nheld == q->conf.hold_max) {
+		errno = ENOSPC;
+		return -1;
+	}
+	memmove(&q->held[i + 1], &q->held[i], (q->nheld - i) * sizeof(*q->held));
+	q->held[i] = id;
+	q->nheld++;
+	return 0;
+}
+
+static void unhold(struct queue *q, uint32_t id)
+{
+	uint32_t i = held_pos(q, id);
+
+	if (i == q->nheld || q->held[i] != id)
+		return;
+	q->nheld--;
+	memmove(&q->held[i], &q->held[i + 1], (q->nheld - i) * sizeof(*q->held));
+}
+
+uint32_t queue_held(const struct queue *q)
+{
+	return q->nheld;
+}
+
+/* A batch verdict up to id covers no held packet. */
+static bool below_held(const struct queue *q, uint32_t id)
+{
+	return q->nheld == 0 || id_after(q->held[0], id);
+}
+
+void queue_verdict(struct queue *q, uint32_t id, uint32_t verdict, uint32_t mark)
+{
+	if (q->nheld)
+		unhold(q, id);
+	/* The caller may still hold packets below these ids: no batches. */
+	if (q->nv == QUEUE_BATCH)
+		flush(q, false);
+	q->v[q->nv++] = (struct verdict){ id, verdict, mark };
 }
 
 /* In id order, as the kernel queues them; usually they already are. */
@@ -419,14 +481,15 @@ static size_t put_verdict(struct queue *q, char *buf, uint16_t type,
  * the same verdict and mark.  "Every id up to the run's last" names the
  * run's packets and ones the kernel no longer holds: every packet we were
  * given is answered in id order (gaps are packets the kernel never
- * queued), lost ones go round the hook before (build_message()), and
- * unreadable ones turn batches off. */
+ * queued), lost ones go round the hook before (build_message()),
+ * unreadable ones turn batches off, and held ones stop runs (the run
+ * ends below the oldest). */
 static unsigned int run_length(const struct queue *q, unsigned int i)
 {
 	unsigned int n = 1;
 
 	while (i + n < q->nv && q->v[i + n].verdict == q->v[i].verdict &&
-	       q->v[i + n].mark == q->v[i].mark)
+	       q->v[i + n].mark == q->v[i].mark && below_held(q, q->v[i + n].id))
 		n++;
 	return n;
 }
@@ -503,7 +566,7 @@ static void send_each(struct queue *q)
 	for (i = 0; i < q->nv; i++)
 		if (send_one(q, NFQNL_MSG_VERDICT, &q->v[i]) < 0)
 			lose(q, q->v[i].id);
-	if (q->sweep && q->nstash == 0 &&
+	if (q->sweep && q->nstash == 0 && below_held(q, q->sweep_id) &&
 	    send_one(q, NFQNL_MSG_VERDICT_BATCH,
 		     &(struct verdict){ q->sweep_id, NF_REPEAT, 0 }) == 0)
 		q->sweep = false;
@@ -512,7 +575,9 @@ static void send_each(struct queue *q)
 static int flush(struct queue *q, bool batch)
 {
 	char buf[(QUEUE_BATCH + 1) * VERDICT_MAX] __attribute__((aligned(8)));
-	bool sweep = q->sweep && q->nstash == 0;
+	/* The NF_REPEAT of lost verdicts waits while a held packet lies
+	 * below it: it would send that one round the hook too. */
+	bool sweep = q->sweep && q->nstash == 0 && below_held(q, q->sweep_id);
 	uint64_t lost = q->st.lost;
 	size_t len;
 
@@ -550,5 +615,6 @@ void queue_close(struct queue *q)
 		mnl_socket_close(q->nl);
 	else if (q->fd >= 0)
 		close(q->fd);
+	free(q->held);
 	free(q);
 }

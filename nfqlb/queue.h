@@ -25,6 +25,7 @@ struct queue_conf {
 	uint32_t copy;		/* bytes of each packet to copy */
 	bool fail_open;		/* the kernel accepts packets when the queue is full */
 	int timeout_ms;		/* queue_recv() gives up after this long */
+	uint32_t hold_max;	/* packets queue_hold() may keep at once (0: none) */
 };
 
 /* What the queue did besides the plain path; every field only grows. */
@@ -108,9 +109,32 @@ int queue_recv(struct queue *q, struct queue_pkt *pkts, unsigned int max);
  * @mark: the fwmark to set, or 0 to leave the mark alone
  *
  * Verdicts go out at the next queue_flush(), or at once (one message per
- * verdict) when QUEUE_BATCH are waiting.
+ * verdict) when QUEUE_BATCH are waiting.  A held packet (queue_hold()) is
+ * held no more.
  */
 void queue_verdict(struct queue *q, uint32_t id, uint32_t verdict, uint32_t mark);
+
+/**
+ * queue_hold - keep a packet queued without a verdict, for now
+ * @q: the queue
+ * @id: a packet id from queue_recv() that got no verdict
+ *
+ * Instead of a verdict before the next queue_flush(): the packet waits in
+ * the kernel's queue until queue_verdict() gives it one, later.  Until
+ * then no batch verdict covers its id (verdicts for later packets go out
+ * one per message), and lost verdicts are not sent round the hook again
+ * while it is held below them.  The caller must give every held packet a
+ * verdict in the end, or the kernel holds it until the queue closes.
+ * Returns 0 (also when @id is already held), or -1 with errno ENOSPC when
+ * conf.hold_max packets are held.
+ */
+int queue_hold(struct queue *q, uint32_t id);
+
+/**
+ * queue_held - packets held now (queue_hold())
+ * @q: the queue
+ */
+uint32_t queue_held(const struct queue *q);
 
 /**
  * queue_flush - send the waiting verdicts in one sendmsg()

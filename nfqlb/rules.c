@@ -11,14 +11,17 @@
  * chains, then the rules again.
  */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "nfqlb/flowrules.h"
 #include "nfqlb/iptsave.h"
 #include "nfqlb/rules.h"
+#include "flows/flowset.h"
 #include "shm/shm.h"
 
 #define ADDR_MAX INET6_ADDRSTRLEN
@@ -38,7 +41,10 @@ struct rules_conf {
 	uint32_t port;			/* 0: any */
 	struct nat_map nat[OPT_REPEAT_MAX];
 	int nnat;
-	char key[ADDR_MAX + 20];		/* see rules_chain() */
+	const char *flows;		/* --flows: the flow set's name, else NULL */
+	bool family_given;		/* --flows: --family was given */
+	struct flowrules fr;		/* --flows, not --delete: its match specs */
+	char key[SHM_NAME_MAX + 8];		/* see rules_chain() */
 	char chain[RULES_CHAIN_MAX + 1];	/* base name; + "-RAW", "-NAT" */
 };
 
@@ -49,6 +55,8 @@ static const struct opt rules_opts[] = {
 	{ "syn-only", NULL, "queue each connection's first packet only" },
 	{ "bypass", NULL, "accept packets while no worker runs (--queue-bypass)" },
 	{ "nat", "ID=ADDR...", "DNAT packets marked ID to ADDR (once per target)" },
+	{ "flows", "NAME", "instead of --vip: queue what the flows of flow set NAME match" },
+	{ "family", "4|6", "with --flows: IPv4 (default) or IPv6 rules" },
 	{ "proto", "P", "match only tcp, udp or sctp" },
 	{ "port", "N", "match only destination port N (needs --proto)" },
 	{ "delete", NULL, "print the removal of its rules, whatever mode made them" },
@@ -121,6 +129,29 @@ static int parse_vip(const struct cmd *cmd, const char *v, struct rules_conf *c)
 		return usage_error(cmd, "VIP '%s' has bits set after the prefix length", v);
 	inet_ntop(c->family, bytes, text, sizeof(text));
 	snprintf(c->vip, sizeof(c->vip), "%s/%u", text, plen);
+	return NFQLB_OK;
+}
+
+static int parse_flows(const struct cmd *cmd, const struct optval *ov,
+		       struct rules_conf *c)
+{
+	const char *fam = opt_get(cmd, ov, "family");
+
+	c->flows = opt_get(cmd, ov, "flows");
+	if (c->flows && opt_get(cmd, ov, "vip"))
+		return usage_error(cmd, "--vip and --flows exclude each other");
+	if (!c->flows)
+		return fam ? usage_error(cmd, "--family goes with --flows (a VIP names its family)")
+			   : parse_vip(cmd, opt_get(cmd, ov, "vip"), c);
+	if (shm_name_check(c->flows) < 0)
+		return usage_error(cmd, "bad flow set name '%s': %s", c->flows,
+				   shm_name_why(c->flows));
+	if (opt_get(cmd, ov, "proto") || opt_get(cmd, ov, "port"))
+		return usage_error(cmd, "--proto and --port go with --vip (flows name their own)");
+	if (fam && strcmp(fam, "4") && strcmp(fam, "6"))
+		return usage_error(cmd, "bad family '%s': want 4 or 6", fam);
+	c->family = fam && !strcmp(fam, "6") ? AF_INET6 : AF_INET;
+	c->family_given = fam != NULL;
 	return NFQLB_OK;
 }
 
@@ -209,7 +240,13 @@ static int parse_match(const struct cmd *cmd, const struct optval *ov,
 /* The match key (see rules_chain) of c, into buf. */
 static void match_key(const struct rules_conf *c, char *buf, size_t size)
 {
-	int n = snprintf(buf, size, "%s", c->vip);
+	int n;
+
+	if (c->flows) {
+		snprintf(buf, size, "flows %s", c->flows);
+		return;
+	}
+	n = snprintf(buf, size, "%s", c->vip);
 
 	if (c->proto)
 		n += snprintf(buf + n, size - (size_t)n, " %s", c->proto);
@@ -225,7 +262,7 @@ static int rules_parse(const struct cmd *cmd, const struct optval *ov, int argc,
 	memset(c, 0, sizeof(*c));
 	if (opt_operands(cmd, ov, argc, argv, 0))
 		return NFQLB_USAGE;
-	if ((r = parse_vip(cmd, opt_get(cmd, ov, "vip"), c)) ||
+	if ((r = parse_flows(cmd, ov, c)) ||
 	    (r = parse_queue(cmd, opt_get(cmd, ov, "queue"), c)) ||
 	    (r = parse_nat(cmd, ov, c)) || (r = parse_match(cmd, ov, c)))
 		return r;
@@ -253,13 +290,26 @@ static bool want_nat(const struct rules_conf *c)
 	return c->syn_only || c->nnat > 0;
 }
 
+/* ICMP errors addressed to the VIP need rules of their own when the VIP's
+ * rules take one protocol (without --proto they take every packet to it),
+ * and without NAT: with NAT, conntrack relates an error to its connection
+ * and NATs it to the connection's target, queued or not. */
+static bool want_icmp(const struct rules_conf *c)
+{
+	return c->proto && c->nnat == 0;
+}
+
 /* The options that reproduce c, in canonical form; a removal needs only
  * those that name the chains. */
 static void print_args(const struct rules_conf *c, bool del)
 {
 	int i;
 
-	printf("nfqlb rules --vip %s", c->vip);
+	if (c->flows)
+		printf("nfqlb rules --flows %s%s", c->flows,
+		       c->family == AF_INET6 ? " --family 6" : "");
+	else
+		printf("nfqlb rules --vip %s", c->vip);
 	if (!del && c->qfirst != c->qlast)
 		printf(" --queue %u:%u", c->qfirst, c->qlast);
 	else if (!del && c->qfirst)
@@ -287,6 +337,19 @@ static void print_mode(const struct rules_conf *c)
 	       c->syn_only ? "SYN-only (each connection's first packet is queued,"
 			     " later ones take its saved mark)" : "all packets queued",
 	       c->nnat ? "NAT to the targets" : "marks only (route them: nfqlb route)");
+	if (c->flows)
+		printf("# The flows' destination prefixes, protocols and ports (%zu flows with"
+		       " %s prefixes, %zu matches), and ICMP errors to the prefixes%s, are"
+		       " queued; the worker decides the rest (sources, no flow).\n",
+		       c->fr.flows, family_name(c->family), c->fr.n,
+		       c->nnat ? " (not with NAT: conntrack has them)" : "");
+	else if (want_icmp(c))
+		printf("# ICMP errors addressed to it (unreachable, fragmentation needed or packet"
+		       " too big, time exceeded, parameter problem) go the same way: the worker"
+		       " takes each to the target of the packet it quotes.\n");
+	else if (c->nnat)
+		printf("# ICMP errors about a connection are not queued: conntrack relates them"
+		       " to it and NATs them to its target.\n");
 }
 
 /* What the firewall read on standard input holds of this VIP. */
@@ -311,7 +374,10 @@ static void print_header(const struct rules_conf *c, const struct iptsave *saved
 {
 	const char *fam = c->family == AF_INET ? "ip" : "ip6";
 
-	printf("# nfqlb rules for VIP %s (%s): ", c->key, family_name(c->family));
+	if (c->flows)
+		printf("# nfqlb rules for flow set %s (%s): ", c->flows, family_name(c->family));
+	else
+		printf("# nfqlb rules for VIP %s (%s): ", c->key, family_name(c->family));
 	print_mode(c);
 	printf("# %s input: feed it to '%stables-restore --noflush'%s.\n",
 	       family_name(c->family), fam,
@@ -339,6 +405,28 @@ static void print_jump(const struct rules_conf *c, int pos, const char *chain)
 	if (c->port)
 		printf(" --dport %u", c->port);
 	printf(" -m comment --comment \"nfqlb %s\" -j %s\n", c->key, chain);
+}
+
+/* The jump from PREROUTING to the ICMP errors' chain, as print_jump(). */
+static void print_icmp_jump(const struct rules_conf *c, int pos, const char *chain)
+{
+	if (pos)
+		printf("-I PREROUTING %d -d %s", pos, c->vip);
+	else
+		printf("-A PREROUTING -d %s", c->vip);
+	printf(" -p %s -m comment --comment \"nfqlb %s icmp errors\" -j %s\n",
+	       flowrules_icmp_proto(c->family), c->key, chain);
+}
+
+/* The ICMP errors' chain sends its errors to the VIP's own chain, which
+ * queues them as it queues the VIP's packets (SYN-only: an error that
+ * conntrack relates to a marked connection takes the connection's mark). */
+static void body_icmp(const struct rules_conf *c, const char *chain, const char *main)
+{
+	const char *const *e;
+
+	for (e = flowrules_icmp_errors(c->family); *e; e++)
+		printf("-A %s %s -j %s\n", chain, *e, main);
 }
 
 static void print_nfqueue(const struct rules_conf *c, const char *chain)
@@ -422,30 +510,77 @@ static const struct iptsave_tab *saved_tab(const struct iptsave *saved,
 	return NULL;
 }
 
+/* The second chain of a table, into buf (RULES_CHAIN_MAX + 1 bytes): the
+ * VIP's ICMP errors, in mangle, entered from PREROUTING too; or a flow
+ * set's match, in every table, entered from PREROUTING instead. */
+static bool extra_chain(const struct rules_conf *c, const struct section *s, char *buf)
+{
+	if (c->flows)
+		return snprintf(buf, RULES_CHAIN_MAX + 1, "%s%s-FLOWS", c->chain,
+				s->suffix) <= RULES_CHAIN_MAX;
+	if (!want_icmp(c) || strcmp(s->table, "mangle"))
+		return false;
+	/* c->chain is "NFQLB-" and 8 hex digits: the suffix always fits. */
+	return snprintf(buf, RULES_CHAIN_MAX + 1, "%s-ICMP", c->chain) <= RULES_CHAIN_MAX;
+}
+
+/* Whether name is one of the chains this apply declares (and so flushes). */
+static bool kept(const char *name, const char *chain, const char *extra)
+{
+	return (chain && !strcmp(name, chain)) || (extra && !strcmp(name, extra));
+}
+
 /* Delete every rule that jumps to this VIP's chains, then flush and delete
- * the chains, all but keep (which its declaration flushed instead). */
-static void print_removal(const struct iptsave_tab *t, const char *keep)
+ * the chains, all but those declared again (their declaration flushed them). */
+static void print_removal(const struct iptsave_tab *t, const char *chain, const char *extra)
 {
 	int i;
 
 	for (i = 0; i < t->nref; i++)
 		printf("-D%s\n", t->ref[i] + 2);	/* "-A CHAIN ..." */
 	for (i = 0; i < t->nchain; i++)
-		if (!keep || strcmp(t->chain[i], keep))
+		if (!kept(t->chain[i], chain, extra))
 			printf("-F %s\n", t->chain[i]);
 	for (i = 0; i < t->nchain; i++)
-		if (!keep || strcmp(t->chain[i], keep))
+		if (!kept(t->chain[i], chain, extra))
 			printf("-X %s\n", t->chain[i]);
 }
 
+/* The jumps from PREROUTING, at pos and after (0: appended): a flow set's
+ * to its match; a VIP's to its chain, then to its ICMP errors' (extra). */
+static void print_jumps(const struct rules_conf *c, int pos, const char *chain,
+			const char *extra)
+{
+	if (c->flows) {
+		if (pos)
+			printf("-I PREROUTING %d", pos);
+		else
+			printf("-A PREROUTING");
+		printf(" -m comment --comment \"nfqlb %s\" -j %s\n", c->key, extra);
+		return;
+	}
+	print_jump(c, pos, chain);
+	if (extra)
+		print_icmp_jump(c, pos ? pos + 1 : 0, extra);
+}
+
+/* A flow set's match sends what its flows can match to the table's chain. */
+static void body_flows(const struct rules_conf *c, const char *chain, const char *main)
+{
+	size_t i;
+
+	for (i = 0; i < c->fr.n; i++)
+		printf("-A %s %s -j %s\n", chain, c->fr.spec[i], main);
+}
+
 /* One table, one transaction: what is there of this VIP goes, and the
- * rules of this mode (if it has any in this table) come; the jump takes
+ * rules of this mode (if it has any in this table) come; the jumps take
  * the place in PREROUTING of the first one removed. */
 static void print_table(const struct rules_conf *c, const struct section *s,
 			const struct iptsave_tab *t)
 {
-	char chain[RULES_CHAIN_MAX + 1];
-	bool want = !c->del && s->wanted(c);
+	char chain[RULES_CHAIN_MAX + 1], extra[RULES_CHAIN_MAX + 1];
+	bool want = !c->del && s->wanted(c), more = want && extra_chain(c, s, extra);
 
 	if (!want && !t->nchain && !t->nref)
 		return;
@@ -453,11 +588,17 @@ static void print_table(const struct rules_conf *c, const struct section *s,
 	printf("*%s\n", s->table);
 	if (want)
 		printf(":%s - [0:0]\n", chain);
-	print_removal(t, want ? chain : NULL);
-	if (want) {
-		print_jump(c, t->jump_pos, chain);
+	if (more)
+		printf(":%s - [0:0]\n", extra);
+	print_removal(t, want ? chain : NULL, more ? extra : NULL);
+	if (want)
+		print_jumps(c, t->jump_pos, chain, more ? extra : NULL);
+	if (want)
 		s->body(c, chain);
-	}
+	if (more && c->flows)
+		body_flows(c, extra, chain);
+	else if (more)
+		body_icmp(c, extra, chain);
 	printf("COMMIT\n");
 }
 
@@ -473,14 +614,44 @@ static int read_saved(const struct cmd *cmd, const struct rules_conf *c,
 				   " pipe %stables-save into it", fam);
 	if (iptsave_read(stdin, c->chain, saved, why) < 0)
 		return cmd_error(cmd, "standard input: %s", why);
-	if (saved->family != AF_UNSPEC && saved->family != c->family) {
-		iptsave_free(saved);
-		return cmd_error(cmd, "standard input comes from %s but the VIP is %s:"
-				 " pipe %stables-save into it", c->family == AF_INET ?
-				 "ip6tables-save" : "iptables-save",
-				 family_name(c->family), fam);
-	}
-	return NFQLB_OK;
+	if (saved->family == AF_UNSPEC || saved->family == c->family)
+		return NFQLB_OK;
+	iptsave_free(saved);
+	if (c->flows && !c->family_given)
+		return cmd_error(cmd, "standard input comes from ip6tables-save but the rules"
+				 " are IPv4: give --family 6");
+	return cmd_error(cmd, "standard input comes from %s but the %s is %s:"
+			 " pipe %stables-save into it", c->family == AF_INET ?
+			 "ip6tables-save" : "iptables-save", c->flows ? "--family" : "VIP",
+			 family_name(c->family), fam);
+}
+
+static int flowset_rules(struct rules_conf *c, const struct flow *f, size_t n, char *why)
+{
+	return flowrules_build(f, n, c->family, c->nnat ? FLOWRULES_NO_ERRORS : 0, &c->fr, why);
+}
+
+/* The match specs of the flow set c->flows names, into c->fr. */
+static int load_flows(const struct cmd *cmd, struct rules_conf *c)
+{
+	struct flowset_view v = { 0 };
+	struct flowset *fs;
+	char why[WHY_MAX];
+	int r = NFQLB_FAIL;
+
+	fs = flowset_attach(c->flows, false, false, why);
+	if (!fs)
+		return cmd_error(cmd, "flow set %s: %s", c->flows, why);
+	if (flowset_view_init(&v) < 0)
+		cmd_error(cmd, "flow set %s: %s", c->flows, strerror(errno));
+	else if (flowset_read(fs, &v, why) < 0 ||
+		 flowset_rules(c, v.flows, v.n, why) < 0)
+		cmd_error(cmd, "flow set %s: %s", c->flows, why);
+	else
+		r = NFQLB_OK;
+	flowset_view_free(&v);
+	flowset_detach(fs);
+	return r;
 }
 
 static int do_rules(const struct cmd *cmd, const struct optval *ov, int argc,
@@ -493,10 +664,15 @@ static int do_rules(const struct cmd *cmd, const struct optval *ov, int argc,
 
 	if ((r = rules_parse(cmd, ov, argc, argv, &c)) || (r = read_saved(cmd, &c, &saved)))
 		return r;
+	if (c.flows && !c.del && (r = load_flows(cmd, &c))) {
+		iptsave_free(&saved);
+		return r;
+	}
 	print_header(&c, &saved);
 	for (i = 0; i < NSECTIONS; i++)
 		print_table(&c, &sections[i], saved_tab(&saved, sections[i].table));
 	iptsave_free(&saved);
+	flowrules_free(&c.fr);
 	if (fflush(stdout) == EOF || ferror(stdout))
 		return cmd_error(cmd, "writing the rules failed");
 	return NFQLB_OK;
@@ -504,6 +680,7 @@ static int do_rules(const struct cmd *cmd, const struct optval *ov, int argc,
 
 const struct cmd cmd_rules = {
 	"rules", do_rules,
-	"print iptables-restore input for one VIP (stdin: iptables-save; runs nothing)",
+	"print iptables-restore input for one VIP or flow set (stdin: iptables-save;"
+	" runs nothing)",
 	NULL, rules_opts,
 };

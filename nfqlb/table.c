@@ -543,6 +543,11 @@ static void stats_json(const struct snap *sn)
 	for (i = 0; i < SHM_CNT_KINDS; i++)
 		printf("%s\"%s\":%llu", i ? "," : "", shm_cnt_name(i),
 		       (unsigned long long)cnt[i]);
+	printf("},\"fragments\":{");
+	for (i = SHM_CNT_FRAG_FIRST; i < SHM_CNT_FRAG_END; i++)
+		printf("%s\"%s\":%llu", i > SHM_CNT_FRAG_FIRST ? "," : "",
+		       shm_cnt_name(i) + strlen(SHM_CNT_FRAG_PREFIX),
+		       (unsigned long long)cnt[i]);
 	printf("},\"targets\":[");
 	for (i = 0; i < v->n; i++) {
 		if (!v->targets[i].id)
@@ -602,6 +607,10 @@ static void stats_text(const struct snap *sn)
 	       (unsigned long long)cnt[SHM_CNT_DROP]);
 	for (i = 0; i < SHM_CNT_KINDS; i++)
 		printf(" %s %llu", shm_cnt_name(i), (unsigned long long)cnt[i]);
+	printf("\nfragments:");
+	for (i = SHM_CNT_FRAG_FIRST; i < SHM_CNT_FRAG_END; i++)
+		printf(" %s %llu", shm_cnt_name(i) + strlen(SHM_CNT_FRAG_PREFIX),
+		       (unsigned long long)cnt[i]);
 	printf("\n");
 	stats_text_queues(sn);
 }

@@ -15,111 +15,230 @@
 #include "nfqlb/lb.h"
 #include "nfqlb/log.h"
 #include "nfqlb/procq.h"
+#include "nfqlb/tracerec.h"
 #include "nfqlb/worker.h"
 
 int worker_stopping;	/* atomic */
 int worker_failed;	/* atomic */
 
-/* Send a verdict and count it in cnt (a set's generic counters). */
-static void give(struct worker *wk, uint64_t *cnt, uint32_t id, uint32_t verdict,
-		 uint32_t mark)
+/* The generic counters this worker counts kinds and verdicts in: its set
+ * in the table, or in the flow set (enum shm_cnt for both). */
+static inline uint64_t *counters(struct worker *wk)
 {
-	if (cnt)
-		shm_count(&cnt[verdict == NF_DROP ? SHM_CNT_DROP : SHM_CNT_ACCEPT], 1);
-	queue_verdict(wk->q, id, verdict, mark);
+	return wk->conf->flows ? wk->fl.fw->cnt + FLOWSET_C_KINDS : wk->table.w->cnt;
 }
 
-/* One table: count one packet and batch its verdict. */
-static void decide(struct worker *wk, const struct queue_pkt *p,
-		   const struct lb_result *r)
+/* Batch a verdict; while a trace is armed, also write it there (p and r
+ * are NULL for a held fragment released later: not traced). */
+static void emit(struct worker *wk, uint32_t id, const struct queue_pkt *p,
+		 const struct lb_result *r, const struct frag_decision *d, bool traced)
 {
-	struct shm_worker *w = wk->table.w;
-	const struct lb_verdict *nt = &wk->conf->no_target;
+	queue_verdict(wk->q, id, d->verdict, d->mark);
+	if (traced && p)
+		tracerec_put(wk->trace, p, &(struct tracerec){
+			.queue = wk->queue, .kind = r->kind, .verdict = d->verdict,
+			.mark = d->mark, .target = d->slot == SHM_NO_SLOT ? 0 : d->mark,
+			.flow = wk->conf->flows && d->flow >= 0 ?
+				wk->fl.fv.flows[d->flow].name : NULL,
+			.key = &r->key });
+}
 
-	shm_count(&w->cnt[r->kind], 1);
-	if (r->kind == PKT_MALFORMED) {
-		give(wk, w->cnt, p->id, NF_DROP, 0);
+/* What to do with a classified packet: the verdict, and the flow and
+ * target slot it is counted for. */
+static struct frag_decision decision(const struct worker *wk, const struct lb_result *r)
+{
+	const struct lb_verdict *nt = &wk->conf->no_target, *nf = &wk->conf->no_flow;
+	const struct shm_target *targets = wk->table.view.targets;
+
+	if (r->kind == PKT_MALFORMED)
+		return (struct frag_decision){ NF_DROP, 0, -1, SHM_NO_SLOT };
+	if (wk->conf->flows) {
+		if (r->flow < 0)
+			return (struct frag_decision){ nf->verdict, nf->mark, -1, SHM_NO_SLOT };
+		targets = wk->fl.tab[r->table].view.targets;
+	}
+	if (r->slot == SHM_NO_SLOT)
+		return (struct frag_decision){ nt->verdict, nt->mark, r->flow, SHM_NO_SLOT };
+	return (struct frag_decision){ NF_ACCEPT, targets[r->slot].id, r->flow, r->slot };
+}
+
+/* Flows: count a decided packet for its flow and in its table.  A held
+ * fragment's flow may have moved since its first fragment was decided:
+ * then it is counted as far as it still fits. */
+static void count_flow(struct worker *wk, uint8_t kind, const struct frag_decision *d)
+{
+	struct wflows *f = &wk->fl;
+	struct shm_worker *w;
+
+	if (d->flow < 0) {
+		shm_count(&f->fw->cnt[FLOWSET_C_NO_FLOW], 1);
 		return;
 	}
-	if (r->slot == SHM_NO_SLOT) {
+	if ((uint32_t)d->flow >= f->fv.n)
+		return;
+	shm_count(&f->fw->flow[f->fv.slot[d->flow]][FLOWSET_F_PACKETS], 1);
+	if (d->slot == SHM_NO_SLOT)
+		shm_count(&f->fw->flow[f->fv.slot[d->flow]][FLOWSET_F_NO_TARGET], 1);
+	w = f->tab[f->flow_table[d->flow]].w;
+	if (!w)
+		return;
+	shm_count(&w->cnt[kind], 1);
+	shm_count(&w->cnt[d->verdict == NF_DROP ? SHM_CNT_DROP : SHM_CNT_ACCEPT], 1);
+	if (d->slot == SHM_NO_SLOT)
 		shm_count(&w->cnt[SHM_CNT_NO_TARGET], 1);
-		give(wk, w->cnt, p->id, nt->verdict, nt->mark);
+	else if (d->slot < f->tab[f->flow_table[d->flow]].view.n)
+		shm_count(&w->target[d->slot], 1);
+}
+
+/* Count a decided packet and batch its verdict. */
+static void apply(struct worker *wk, uint32_t id, const struct queue_pkt *p,
+		  const struct lb_result *r, uint8_t kind, const struct frag_decision *d,
+		  bool traced)
+{
+	uint64_t *cnt = counters(wk);
+
+	shm_count(&cnt[d->verdict == NF_DROP ? SHM_CNT_DROP : SHM_CNT_ACCEPT], 1);
+	if (kind != PKT_MALFORMED && d->slot == SHM_NO_SLOT && (d->flow >= 0 || !wk->conf->flows))
+		shm_count(&cnt[SHM_CNT_NO_TARGET], 1);
+	if (kind != PKT_MALFORMED && wk->conf->flows)
+		count_flow(wk, kind, d);
+	else if (d->slot != SHM_NO_SLOT && d->slot < wk->table.view.n)
+		shm_count(&wk->table.w->target[d->slot], 1);
+	emit(wk, id, p, r, d, traced);
+}
+
+/* ---- fragments with state (frag.h): a datagram's later fragments take
+ * its first fragment's decision, which hashed its ports ---- */
+
+static uint64_t now_ms(void)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &now);
+	return (uint64_t)now.tv_sec * 1000 + (uint64_t)now.tv_nsec / 1000000;
+}
+
+/* Held fragments that wait no more: released, or dropped at the timeout. */
+static unsigned int frag_drain(struct worker *wk)
+{
+	static const struct frag_decision drop = { NF_DROP, 0, -1, SHM_NO_SLOT };
+	struct frag_out o;
+	unsigned int n = 0;
+
+	for (; frag_pop(wk->frag, &o); n++) {
+		if (!o.timed_out) {
+			apply(wk, o.id, NULL, NULL, PKT_FRAGMENT, &o.d, false);
+			continue;
+		}
+		shm_count(&counters(wk)[SHM_CNT_DROP], 1);
+		emit(wk, o.id, NULL, NULL, &drop, false);
+	}
+	return n;
+}
+
+/* The tracker's counts since the last call into the shared counters. */
+static void frag_count(struct worker *wk)
+{
+	struct frag_stats st, *c = &wk->frag_counted;
+	uint64_t *cnt = counters(wk);
+
+	frag_stats(wk->frag, &st);
+	shm_count(&cnt[SHM_CNT_FRAG_TRACKED], st.tracked - c->tracked);
+	shm_count(&cnt[SHM_CNT_FRAG_HELD], st.held - c->held);
+	shm_count(&cnt[SHM_CNT_FRAG_RELEASED], st.released - c->released);
+	shm_count(&cnt[SHM_CNT_FRAG_TIMEOUT], st.timed_out - c->timed_out);
+	shm_count(&cnt[SHM_CNT_FRAG_DROPPED], st.dropped - c->dropped);
+	*c = st;
+}
+
+/* A fragment: decided with its datagram, held, or dropped for want of room. */
+static void frag_one(struct worker *wk, const struct queue_pkt *p,
+		     const struct lb_result *r, uint64_t now, bool traced)
+{
+	static const struct frag_decision drop = { NF_DROP, 0, -1, SHM_NO_SLOT };
+	struct frag_decision d = decision(wk, r);
+
+	switch (frag_decide(wk->frag, &r->key, &r->meta, p->id, &d, now)) {
+	case FRAG_DECIDED:
+		apply(wk, p->id, p, r, r->kind, &d, traced);
+		frag_drain(wk);
+		return;
+	case FRAG_HELD:
+		/* Never full: the queue holds as many as the tracker. */
+		queue_hold(wk->q, p->id);
+		return;
+	case FRAG_FULL:
+		shm_count(&counters(wk)[SHM_CNT_DROP], 1);
+		emit(wk, p->id, p, r, &drop, traced);
 		return;
 	}
-	shm_count(&w->target[r->slot], 1);
-	give(wk, w->cnt, p->id, NF_ACCEPT, wk->table.view.targets[r->slot].id);
+}
+
+/* Between batches: held fragments whose first did not come are dropped. */
+static void frag_housekeeping(struct worker *wk, uint64_t now)
+{
+	frag_expire(wk->frag, now);
+	if (frag_drain(wk))
+		queue_flush(wk->q);
+	frag_count(wk);
+}
+
+/* Whether fragments go through the tracker: with flows always (a later
+ * fragment has no ports to match), with one table unless its hash leaves
+ * the ports out anyway. */
+static bool tracking(const struct worker *wk)
+{
+	enum hash_mode m;
+
+	if (!wk->frag)
+		return false;
+	if (wk->conf->flows)
+		return true;
+	m = wk->table.shm->mode;
+	return m != HASH_ADDR && m != HASH_SRC;
+}
+
+/* Every packet of a decided batch. */
+static void decide_all(struct worker *wk, const struct queue_pkt *pkts,
+		       const struct lb_result *res, unsigned int n)
+{
+	/* Unarmed: one load and one branch per batch (shm/trace.h). */
+	bool traced = trace_batch_armed(wk->trace), track = tracking(wk);
+	uint64_t *cnt = counters(wk), now = 0;
+	struct frag_decision d;
+	unsigned int i;
+
+	for (i = 0; i < n; i++) {
+		shm_count(&cnt[res[i].kind], 1);
+		if (track && res[i].kind == PKT_FRAGMENT) {
+			now = now ? now : now_ms();
+			frag_one(wk, &pkts[i], &res[i], now, traced);
+			continue;
+		}
+		d = decision(wk, &res[i]);
+		apply(wk, pkts[i].id, &pkts[i], &res[i], res[i].kind, &d, traced);
+	}
 }
 
 static void handle_batch(struct worker *wk, const struct queue_pkt *pkts, unsigned int n)
 {
 	struct lb_result res[QUEUE_BATCH];
 	struct wtable *t = &wk->table;
-	unsigned int i;
 
 	wtable_refresh(t);
 	lb_lookup_batch(&t->view, t->shm->mode, t->shm->seed, pkts, n, res);
-	for (i = 0; i < n; i++)
-		decide(wk, &pkts[i], &res[i]);
-}
-
-/* Flows: the packet's flow had no usable target. */
-static void decide_no_target(struct worker *wk, const struct queue_pkt *p,
-			     const struct lb_result *r, uint64_t *fcnt)
-{
-	const struct lb_verdict *nt = &wk->conf->no_target;
-	struct shm_worker *w = wk->fl.tab[r->table].w;
-
-	shm_count(&wk->fl.fw->flow[wk->fl.fv.slot[r->flow]][FLOWSET_F_NO_TARGET], 1);
-	shm_count(&fcnt[SHM_CNT_NO_TARGET], 1);
-	if (w) {
-		shm_count(&w->cnt[r->kind], 1);
-		shm_count(&w->cnt[SHM_CNT_NO_TARGET], 1);
-	}
-	give(wk, w ? w->cnt : NULL, p->id, nt->verdict, nt->mark);
-	shm_count(&fcnt[nt->verdict == NF_DROP ? SHM_CNT_DROP : SHM_CNT_ACCEPT], 1);
-}
-
-/* Flows: count one packet in the flow set and its table, and batch its
- * verdict. */
-static void decide_flow(struct worker *wk, const struct queue_pkt *p,
-			const struct lb_result *r)
-{
-	uint64_t *fcnt = &wk->fl.fw->cnt[FLOWSET_C_KINDS];
-	const struct wtable *t;
-
-	shm_count(&fcnt[r->kind], 1);
-	if (r->kind == PKT_MALFORMED || r->flow < 0) {
-		const struct lb_verdict *nf = &wk->conf->no_flow;
-		uint32_t v = r->kind == PKT_MALFORMED ? NF_DROP : nf->verdict;
-
-		if (r->kind != PKT_MALFORMED)
-			shm_count(&wk->fl.fw->cnt[FLOWSET_C_NO_FLOW], 1);
-		give(wk, fcnt, p->id, v, r->kind == PKT_MALFORMED ? 0 : nf->mark);
-		return;
-	}
-	shm_count(&wk->fl.fw->flow[wk->fl.fv.slot[r->flow]][FLOWSET_F_PACKETS], 1);
-	if (r->slot == SHM_NO_SLOT) {
-		decide_no_target(wk, p, r, fcnt);
-		return;
-	}
-	t = &wk->fl.tab[r->table];
-	shm_count(&t->w->cnt[r->kind], 1);
-	shm_count(&t->w->target[r->slot], 1);
-	shm_count(&t->w->cnt[SHM_CNT_ACCEPT], 1);
-	give(wk, fcnt, p->id, NF_ACCEPT, t->view.targets[r->slot].id);
+	decide_all(wk, pkts, res, n);
 }
 
 static void handle_flows(struct worker *wk, const struct queue_pkt *pkts, unsigned int n)
 {
 	struct lb_result res[QUEUE_BATCH];
-	unsigned int i;
 
 	wflows_refresh_set(&wk->fl);
 	lb_flows_match(&wk->fl.lf, pkts, n, res);
 	wflows_refresh_used(&wk->fl, res, n);
 	lb_flows_lookup(&wk->fl.lf, res, n);
-	for (i = 0; i < n; i++)
-		decide_flow(wk, &pkts[i], &res[i]);
+	decide_all(wk, pkts, res, n);
 }
 
 static void read_proc(struct worker *wk)
@@ -203,6 +322,8 @@ static void housekeeping(struct worker *wk)
 
 	clock_gettime(CLOCK_MONOTONIC_COARSE, &now);
 	ms = (uint64_t)now.tv_sec * 1000 + (uint64_t)now.tv_nsec / 1000000;
+	if (wk->frag)
+		frag_housekeeping(wk, ms);
 	follow = ms >= wk->next_follow;
 	if (follow)
 		wk->next_follow = ms + FOLLOW_MS;

@@ -8,10 +8,13 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "nfqlb/frag.h"
 #include "nfqlb/lbconf.h"
 #include "nfqlb/queue.h"
 #include "nfqlb/wflows.h"
 #include "nfqlb/wtable.h"
+#include "shm/shm.h"
+#include "shm/trace.h"
 
 struct worker {
 	pthread_t thread;
@@ -25,6 +28,9 @@ struct worker {
 	struct queue_stats logged;	/* the queue's counts at the last log line */
 	time_t next_house;
 	uint64_t next_follow;	/* ms, CLOCK_MONOTONIC_COARSE */
+	struct trace *trace;	/* the process's trace ring, or NULL */
+	struct frag *frag;	/* the fragment tracker */
+	struct frag_stats frag_counted;	/* its counts already in the counters */
 };
 
 /* Set to stop every queue thread (atomic); they notice within a receive

@@ -20,6 +20,11 @@ static const char *const cnt_names[SHM_CNT_USED] = {
 	[SHM_CNT_NO_TARGET] = "no-target",
 	[SHM_CNT_ACCEPT] = "accept",
 	[SHM_CNT_DROP] = "drop",
+	[SHM_CNT_FRAG_TRACKED] = SHM_CNT_FRAG_PREFIX "tracked",
+	[SHM_CNT_FRAG_HELD] = SHM_CNT_FRAG_PREFIX "held",
+	[SHM_CNT_FRAG_RELEASED] = SHM_CNT_FRAG_PREFIX "released",
+	[SHM_CNT_FRAG_TIMEOUT] = SHM_CNT_FRAG_PREFIX "timeout",
+	[SHM_CNT_FRAG_DROPPED] = SHM_CNT_FRAG_PREFIX "dropped",
 };
 
 const char *shm_cnt_name(enum shm_cnt c)
@@ -73,8 +78,7 @@ static int set_lock(const struct shm *s, const struct shm_sets *sets, unsigned i
 	return fcntl(s->fd, cmd, l);
 }
 
-/* The inode of the caller's PID namespace, or 0 without /proc. */
-static uint64_t pidns_self(void)
+uint64_t shm_pidns_self(void)
 {
 	struct stat st;
 
@@ -115,7 +119,7 @@ static bool pass_wants(const struct shm_set_head *w, enum pass p, uint32_t queue
 static void *own(struct shm_set_head *w, int32_t pid, uint32_t queue)
 {
 	__atomic_store_n(&w->pid, pid, __ATOMIC_RELAXED);
-	__atomic_store_n(&w->pidns, pidns_self(), __ATOMIC_RELAXED);
+	__atomic_store_n(&w->pidns, shm_pidns_self(), __ATOMIC_RELAXED);
 	__atomic_store_n(&w->queue, queue, __ATOMIC_RELAXED);
 	return w;
 }
@@ -168,7 +172,7 @@ int shm_sets_owner(const struct shm *s, const struct shm_sets *l, unsigned int i
 	/* GETLK does not see this description's own locks. */
 	if (!owns(s, i) && set_lock(s, l, i, F_OFD_GETLK, &fl) < 0)
 		return -1;
-	self = pidns_self();
+	self = shm_pidns_self();
 	o->pid = __atomic_load_n(&w->pid, __ATOMIC_RELAXED);
 	o->running = owns(s, i) || fl.l_type != F_UNLCK;
 	o->other_pidns = ns && self && ns != self;

@@ -30,14 +30,28 @@ enum shm_cnt {
 	SHM_CNT_NO_TARGET = SHM_CNT_KINDS,	/* found an empty table */
 	SHM_CNT_ACCEPT,				/* verdicts: accepted */
 	SHM_CNT_DROP,				/* verdicts: dropped */
+	/* The fragment tracker of `lb` in hash mode 5tuple (nfqlb/frag.h):
+	 * frag-tracked + frag-held + frag-dropped fragments were tracked;
+	 * of the held, frag-released + frag-timeout + those still held. */
+	SHM_CNT_FRAG_TRACKED,	/* decided at once: first fragments, and later
+				 * ones that found their first's decision */
+	SHM_CNT_FRAG_HELD,	/* later fragments held for their first */
+	SHM_CNT_FRAG_RELEASED,	/* held ones released with their first's decision */
+	SHM_CNT_FRAG_TIMEOUT,	/* held ones dropped: their first did not come */
+	SHM_CNT_FRAG_DROPPED,	/* dropped: the tracker was full */
 	SHM_CNT_USED
 };
+
+#define SHM_CNT_FRAG_FIRST SHM_CNT_FRAG_TRACKED	/* the fragment counters, */
+#define SHM_CNT_FRAG_END SHM_CNT_USED		/* [first, end) */
+#define SHM_CNT_FRAG_PREFIX "frag-"		/* their names start with it */
 
 _Static_assert(SHM_CNT_USED <= SHM_CNT_MAX, "counters fit the shared state");
 
 /**
  * shm_cnt_name - a counter's short name: "l4", "icmp-echo", "icmp-error",
- * "fragment", "l3", "malformed", "no-target", "accept", "drop"
+ * "fragment", "l3", "malformed", "no-target", "accept", "drop",
+ * "frag-tracked", "frag-held", "frag-released", "frag-timeout", "frag-dropped"
  * @c: the counter
  *
  * Returns the name, or "unknown" for a value out of range.

@@ -72,4 +72,10 @@ int shm_params_check(const struct shm_params *p);
  */
 int shm_hdr_check(const struct shm_hdr *h, uint64_t fsize, char *why);
 
+/**
+ * shm_pidns_self - the inode of the caller's PID namespace, or 0 without
+ * /proc (counter sets and trace rings record it)
+ */
+uint64_t shm_pidns_self(void);
+
 #endif

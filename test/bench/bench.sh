@@ -87,6 +87,27 @@ micro_callgrind()
 		'BEGIN { printf "%.0f\n", (b - a) / 65536 }')"
 }
 
+# The unarmed trace check, in instructions per batch of 64: callgrind's
+# count of run_mix_traced() less run_mix()'s, each the difference of two
+# runs; and the cost of a record written while armed, in ns per packet.
+micro_trace()
+{
+	local mode fn n ir=()
+
+	for mode in mix:run_mix tracemix:run_mix_traced; do
+		fn=${mode#*:}
+		for n in 65536 131072; do
+			ir+=("$(valgrind --tool=callgrind --toggle-collect="$fn" \
+				--callgrind-out-file="$LOGDIR/cg.out" "$BENCH_BIN/micro" "${mode%%:*}" "$n" 2>&1 |
+				awk '/Collected/ { print $NF }')")
+		done
+	done
+	add trace_unarmed_instr_per_batch "$(awk -v a="${ir[0]}" -v b="${ir[1]}" -v c="${ir[2]}" \
+		-v d="${ir[3]}" 'BEGIN { printf "%.1f\n", ((d - c) - (b - a)) / 1024 }')"
+	add trace_armed_ns "$("$BENCH_BIN/micro" trace 2000000 5 |
+		awk '$1 == "armed_put_ns_per_packet" { print $2 }')"
+}
+
 # activate of 1000 targets on M=65537, the whole command, in ms.
 micro_activate()
 {
@@ -156,6 +177,7 @@ run_micro()
 	micro_flows_worst
 	micro_callgrind
 	micro_flows_callgrind
+	micro_trace
 	MIX=$("$BENCH_BIN/micro" describe) || fail "the packet mix does not classify cleanly"
 }
 

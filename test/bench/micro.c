@@ -17,6 +17,15 @@
  *   micro flows-worst REPEATS the build time and memory of the largest flow
  *                             set: FLOW_MAX flows, every list full, no two
  *                             pieces with one set of flows
+ *   micro trace PACKETS REPEATS
+ *                             the cost of `nfqlb trace` to the worker: ns
+ *                             per batch of the check of an unarmed ring
+ *                             (alone, and as classify + hash + lookup with
+ *                             and without it), and ns per packet of a
+ *                             record written while armed
+ *   micro tracemix PACKETS    one pass of run_mix_traced() (the check of an
+ *                             unarmed ring per batch), for callgrind
+ *                             --toggle-collect=run_mix_traced
  *
  * The mix: IPv4 and IPv6, TCP and UDP, IPv6 extension headers, ICMP and
  * ICMPv6 errors that quote a flow, IPv6 fragments and ICMP echo, in the
@@ -31,6 +40,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "flows/match.h"
 #include "maglev/hash.h"
@@ -38,6 +48,8 @@
 #include "nfqlb/lb.h"
 #include "nfqlb/pkt.h"
 #include "shm/why.h"
+#include "nfqlb/tracerec.h"
+#include "shm/trace.h"
 
 #define POOL 4096		/* distinct packets, cycled through */
 #define PKT_MAX 160
@@ -454,6 +466,22 @@ uint64_t run_flows(const struct pkt *pool, const struct flow_bench *b, uint64_t 
 		}
 		for (i = 0; i < QUEUE_BATCH; i++)
 			sum += flow[i] < 0 ? 0 : b->lookup[b->tab[flow[i]]][slot[i]];
+/* run_mix() with the worker's per-batch trace check. */
+uint64_t run_mix_traced(const struct queue_pkt *qp, const struct shm_view *v,
+			uint64_t count, struct trace *t);
+
+uint64_t run_mix_traced(const struct queue_pkt *qp, const struct shm_view *v,
+			uint64_t count, struct trace *t)
+{
+	struct lb_result res[QUEUE_BATCH];
+	uint64_t done, sum = 0;
+	unsigned int i;
+
+	for (done = 0; done < count; done += QUEUE_BATCH) {
+		sum += trace_batch_armed(t);
+		lb_lookup_batch(v, HASH_5TUPLE, 0, &qp[done % POOL], QUEUE_BATCH, res);
+		for (i = 0; i < QUEUE_BATCH; i++)
+			sum += res[i].slot;
 	}
 	return sum;
 }
@@ -639,6 +667,105 @@ static int bench_flows_worst(unsigned int reps)
 	if (ms < 0)
 		return 1;
 	printf("flows %d\nbuild_ms %.3f\nmatch_bytes %zu\n", FLOW_MAX, ms, bytes);
+/* ns per check of an unarmed ring, the check alone in a loop. */
+static double check_ns(struct trace *t, uint64_t n)
+{
+	volatile uint64_t sink = 0;
+	double t0 = now_ns();
+	uint64_t i;
+
+	for (i = 0; i < n; i++) {
+		sink += trace_batch_armed(t);
+		__asm__ volatile("" ::: "memory");
+	}
+	return (now_ns() - t0) / (double)n;
+}
+
+/* ns per packet of a record written while armed (classified again, the
+ * clock read, the slot taken and filled). */
+static double put_ns(struct trace *t, const struct queue_pkt *qp, uint64_t n)
+{
+	struct tracerec d = { .queue = 0, .kind = PKT_L4, .verdict = 1, .target = 7,
+			      .mark = 7 };
+	double t0 = now_ns();
+	uint64_t i;
+
+	for (i = 0; i < n; i++)
+		tracerec_put(t, &qp[i % POOL], &d);
+	return (now_ns() - t0) / (double)n;
+}
+
+/* Median ns per packet of reps passes, with the trace check or without. */
+static double mix_ns(const struct queue_pkt *qp, const struct shm_view *v, uint64_t count,
+		     unsigned int reps, struct trace *t, double *ns)
+{
+	volatile uint64_t sink = 0;
+	unsigned int r;
+	double t0;
+
+	for (r = 0; r < reps; r++) {
+		t0 = now_ns();
+		sink += t ? run_mix_traced(qp, v, count, t) : run_mix(qp, v, count);
+		ns[r] = (now_ns() - t0) / (double)count;
+	}
+	qsort(ns, reps, sizeof(*ns), cmp_double);
+	return ns[reps / 2];
+}
+
+/* One pass with the check of an unarmed ring, for callgrind. */
+static int trace_mix(uint64_t count)
+{
+	struct queue_pkt *qp = calloc(POOL, sizeof(*qp));
+	struct shm_view v = { .m = MIX_M, .lookup = make_table(MIX_M, MIX_N) };
+	struct pkt *pool = make_pool();
+	struct trace *t = trace_create(getpid(), TRACE_SERVES_TABLE, "micro", TRACE_RECORDS,
+				       NULL);
+	volatile uint64_t sink = 0;
+	unsigned int i;
+
+	if (!pool || !v.lookup || !qp || !t)
+		return 1;
+	count -= count % QUEUE_BATCH;
+	for (i = 0; i < POOL; i++)
+		qp[i] = (struct queue_pkt){ i, (uint32_t)pool[i].len, pool[i].b };
+	sink += run_mix_traced(qp, &v, count, t);
+	printf("packets %llu\n", (unsigned long long)count);
+	trace_destroy(t);
+	free(qp);
+	free(pool);
+	free(v.lookup);
+	return 0;
+}
+
+static int bench_trace(uint64_t count, unsigned int reps)
+{
+	struct queue_pkt *qp = calloc(POOL, sizeof(*qp));
+	struct shm_view v = { .m = MIX_M, .lookup = make_table(MIX_M, MIX_N) };
+	struct pkt *pool = make_pool();
+	double *ns = calloc(reps, sizeof(*ns)), plain, traced;
+	char why[WHY_MAX] = "";
+	struct trace *t = trace_create(getpid(), TRACE_SERVES_TABLE, "micro", TRACE_RECORDS, why);
+	unsigned int i;
+
+	if (!pool || !v.lookup || !ns || !qp || !t) {
+		fprintf(stderr, "micro: trace: %s\n", why);
+		return 1;
+	}
+	count -= count % QUEUE_BATCH;
+	for (i = 0; i < POOL; i++)
+		qp[i] = (struct queue_pkt){ i, (uint32_t)pool[i].len, pool[i].b };
+	printf("unarmed_check_ns %.2f\n", check_ns(t, 100000000));
+	plain = mix_ns(qp, &v, count, reps, NULL, ns);
+	traced = mix_ns(qp, &v, count, reps, t, ns);
+	printf("mix_ns_per_packet %.2f\nmix_unarmed_ns_per_packet %.2f\n"
+	       "unarmed_ns_per_batch %.1f\n", plain, traced, (traced - plain) * QUEUE_BATCH);
+	__atomic_store_n(&t->hdr->lease, UINT64_MAX, __ATOMIC_RELAXED);
+	printf("armed_put_ns_per_packet %.1f\n", put_ns(t, qp, 1000000));
+	trace_destroy(t);
+	free(qp);
+	free(pool);
+	free(v.lookup);
+	free(ns);
 	return 0;
 }
 
@@ -677,9 +804,14 @@ int main(int argc, char **argv)
 				   (unsigned int)atoi(argv[4]));
 	if (argc == 3 && strcmp(argv[1], "flows-worst") == 0)
 		return bench_flows_worst((unsigned int)atoi(argv[2]));
+	if (argc == 3 && strcmp(argv[1], "tracemix") == 0)
+		return trace_mix((uint64_t)atoll(argv[2]));
+	if (argc == 4 && strcmp(argv[1], "trace") == 0)
+		return bench_trace((uint64_t)atoll(argv[2]), (unsigned int)atoi(argv[3]));
 	if (argc == 2 && strcmp(argv[1], "describe") == 0)
 		return describe();
 	fprintf(stderr, "usage: micro build M N REPEATS | classify PACKETS REPEATS | mix PACKETS"
-		" | flows N PACKETS REPEATS | flows-worst REPEATS | describe\n");
+		" | flows N PACKETS REPEATS | flows-worst REPEATS | trace PACKETS REPEATS"
+		" | tracemix PACKETS | describe\n");
 	return 2;
 }

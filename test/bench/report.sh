@@ -157,6 +157,13 @@ instructions/packet** (stable on a noisy machine). The mix:
 $(echo "${MIX:-not run}" | sed 's/^mix //; s/^kind /classified as /')
 \`\`\`
 
+\`nfqlb trace\` costs the worker, while no trace is armed, one load of the
+ring's lease and one branch per batch: callgrind counts
+**$(m trace_unarmed_instr_per_batch) instructions per batch** of 64 packets
+(\`run_mix_traced\` less \`run_mix\`, \`micro tracemix\`). While a trace is
+armed, each decision written (the packet classified again, the clock read,
+a slot taken and filled) costs $(m trace_armed_ns) ns/packet (\`micro trace\`).
+
 EOF
 	report_flows
 }

@@ -160,6 +160,12 @@ caps_are()
 	grep -q '^NoNewPrivs:[[:space:]]*1$' <<<"$st" || fail "process $1 lacks no_new_privs"
 }
 
+# has_ring: a live worker serving $NFQLB_SHM has a trace ring.
+has_ring()
+{
+	"$NFQLB" trace --list --shm "$NFQLB_SHM" --json | json_test 'j["workers"]'
+}
+
 # check_trace UNIT TRACE [DROPIN...]: the trace is within the unit's lists.
 check_trace()
 {
@@ -222,6 +228,8 @@ info "4. ExecStart: the worker, with the unit's capabilities"
 start_unit lb "$LOGDIR/lb.trace"
 LB_UPID=$UPID LB_TPID=$TPID
 wait_for lb_ready || fail "the worker did not come up: $(cat "$LOGDIR/lb.log")"
+# Its trace ring too: `nfqlb trace` must work on a worker run by the unit.
+wait_until 5 has_ring || fail "the worker has no trace ring: $(cat "$LOGDIR/lb.log")"
 caps_are "$LB_UPID" "$(unit_py caps "$lbunit" "$inst")"
 [ "$(unit_py caps "$lbunit" "$inst")" = cap_net_admin ] ||
 	fail "nfqlb@.service grants $(unit_py caps "$lbunit" "$inst"), want cap_net_admin"

@@ -193,3 +193,82 @@ fwd_flows()
 	wait_for -n 100 fwd_over "$1" $((f + $2)) ||
 		fail "traffic to the VIP through $1 stopped $3"
 }
+
+# ---------------------------------------------------------------- ICMP errors
+
+# icmp_in NS 4|6: the ICMP errors of icmp_error's kind NS received so far.
+icmp_in()
+{
+	if [ "$2" = 4 ]; then
+		nsx "$1" cat /proc/net/snmp | awk '$1 == "Icmp:" {
+			if (!n) { for (i = 2; i <= NF; i++) col[$i] = i; n = 1 }
+			else print $col["InDestUnreachs"] }'
+	else
+		nsx "$1" cat /proc/net/snmp6 | awk '$1 == "Icmp6InPktTooBigs" { print $2 }'
+	fi
+}
+
+# icmp_in_is NS FAM N
+icmp_in_is()
+{
+	[ "$(icmp_in "$1" "$2")" -eq "$3" ]
+}
+
+# icmp_error VIP FAM SPORT WANT: one UDP flow from the client's SPORT to
+# VIP:80 and then, by nfqlb-icmperr, an ICMP "fragmentation needed" (FAM 4)
+# or "packet too big" (FAM 6) addressed to VIP about the target's answer;
+# the flow must be answered by WANT, its predicted target, and the error
+# must reach WANT and no other of the star's targets.
+icmp_error()
+{
+	local t out name port before=() i=0
+
+	for t in "${STAR_NAMES[@]}"; do
+		before+=("$(icmp_in "$t" "$2")")
+	done
+	out=$(nsx client timeout 10 "$TOOLS/nfqlb-icmperr" -P "$3" "$1" 80) ||
+		fail "nfqlb-icmperr -P $3 $1 80 failed: $out"
+	read -r name port <<<"$out"
+	[ "$name" = "$4" ] && [ "$port" = "$3" ] ||
+		fail "the flow $1:80 <- client:$3 was answered by $name from port" \
+			"$port; the model predicts $4"
+	for t in "${STAR_NAMES[@]}"; do
+		if [ "$t" = "$name" ]; then
+			wait_for icmp_in_is "$t" "$2" $((before[i] + 1)) ||
+				fail "the error about $1:80 <- client:$port did not" \
+					"reach its target $t"
+		fi
+		i=$((i + 1))
+	done
+	i=0
+	for t in "${STAR_NAMES[@]}"; do
+		[ "$t" = "$name" ] || icmp_in_is "$t" "$2" "${before[i]}" ||
+			fail "the error about $1:80 <- client:$port (target" \
+				"$name) reached $t too"
+		i=$((i + 1))
+	done
+}
+
+# icmp_errors K WHAT: for each family, K new flows per active target (from
+# ports the reference model predicts) and an error about each (icmp_error);
+# says "WHAT IPv4 ICMP errors reached ...".  ICMP_SENT counts the errors.
+icmp_errors()
+{
+	local fam vip names f port name flows
+
+	ICMP_SENT=0
+	for fam in 4 6; do
+		vip=$VIP4
+		[ $fam = 6 ] && vip=$VIP6
+		predict "$(client_addr "$vip")" "$vip" udp 80 "$1"
+		names=""
+		mapfile -t flows <<<"${PRED_WANT%$'\n'}"
+		for f in "${flows[@]}"; do
+			read -r _ port name <<<"$f"
+			icmp_error "$vip" $fam "$port" "$name"
+			names="$names $name"
+			ICMP_SENT=$((ICMP_SENT + 1))
+		done
+		info "${2}IPv$fam ICMP errors reached their flows' targets:$names"
+	done
+}

@@ -179,6 +179,9 @@ cleanup()
 		ip netns del "$ns" 2>/dev/null
 	done
 	rm -f "/dev/shm/$NFQLB_SHM" "/dev/shm/$NFQLB_SHM"-*
+	# The trace rings of workers killed here (the next worker anywhere
+	# would remove them too).
+	"$NFQLB" trace --list >/dev/null 2>&1
 	[ -n "$LOGDIR" ] && rm -rf "$LOGDIR"
 	exit "$rc"
 }

@@ -24,7 +24,8 @@ from prometheus_client.parser import text_string_to_metric_families
 
 COUNTERS = {
     "nfqlb_target_packets", "nfqlb_packets", "nfqlb_no_target_packets",
-    "nfqlb_verdicts", "nfqlb_queue_packets", "nfqlb_queue_dropped",
+    "nfqlb_verdicts", "nfqlb_fragments", "nfqlb_queue_packets",
+    "nfqlb_queue_dropped",
 }
 
 
@@ -73,6 +74,8 @@ def expected(name, stats, show):
     put("nfqlb_no_target_packets_total", stats["no_target"])
     put("nfqlb_verdicts_total", stats["accepted"], verdict="accept")
     put("nfqlb_verdicts_total", stats["dropped"], verdict="drop")
+    for event, n in stats["fragments"].items():
+        put("nfqlb_fragments_total", n, event=event)
     queues = {}
     for q in stats["queues"]:
         s = queues.setdefault(str(q["queue"]), [0, 0, 0, 0, 0])

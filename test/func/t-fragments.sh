@@ -10,11 +10,13 @@
 # defragmenter does to them in NAT mode).  For tiny (a TCP header split
 # after 8 bytes) and overlapping (by 8 bytes) fragments, IPv4 and IPv6:
 #   - `nfqlb stats` counts each fragment as kind "fragment", accepted;
-#   - every fragment of the test's flows got the same mark (fragments are
-#     keyed on addresses and protocol), the one the reference model
-#     (test/ref/predict.py) predicts for that key, counted by mark in lb's
-#     FORWARD chain on their way to the sink;
+#   - each datagram's fragments got the mark the reference model
+#     (test/ref/predict.py) predicts for its 5-tuple (hash mode 5tuple: the
+#     first fragment is hashed with its ports, the second takes its
+#     decision), counted by mark in lb's FORWARD chain on their way to the
+#     sink: twice the model's datagrams for each mark;
 #   - the worker keeps running.
+# t-frag-dsr checks fragments with state end to end.
 # shellcheck source-path=SCRIPTDIR
 . "$(dirname "$0")/lib.sh"
 
@@ -40,6 +42,23 @@ marks()
 fragments_are()
 {
 	[ "$("$NFQLB" stats --json | json_num fragment)" -eq "$1" ]
+}
+
+# predicted_marks PROTO VIP SPORTS: " ID:PACKETS " for each id, as marks
+# prints them: 2 fragments for each source port the model sends to ID.
+predicted_marks()
+{
+	local id p n
+
+	predict_run --src "$(client_addr "$2")" --dst "$2" --proto "$1" \
+		--ports "$3" || fail "predict.py: $PRED_OUT"
+	for id in $IDS; do
+		n=0
+		while read -r p; do
+			[ "${p#* }" = "$id" ] && n=$((n + 2))
+		done <<<"$PRED_OUT"
+		echo -n "$id:$n "
+	done
 }
 
 # sum_is CMD N: the mark counters of CMD add up to N.
@@ -94,14 +113,12 @@ for fam in 4 6; do
 		[ $kind = frag-overlap ] && proto=udp	# see nfqlb-inject -h
 		vip=$VIP4
 		[ $fam = 6 ] && vip=$VIP6
-		predict_run --src "$(client_addr "$vip")" --dst "$vip" --proto $proto \
-			--frag --ports 1 || fail "predict.py: $PRED_OUT"
-		id=${PRED_OUT#* }
-		echo " $(marks $ipt)" | grep -q " $id:$((2 * COPIES)) " ||
-			fail "IPv$fam $kind: marks $(marks $ipt), want all $((2 * COPIES))" \
-				"fragments on $id, the model's target for their key"
+		want_marks=$(predicted_marks $proto "$vip" "$((sport - COPIES))-$((sport - 1))")
+		[ "$(marks $ipt)" = "$want_marks" ] ||
+			fail "IPv$fam $kind: marks $(marks $ipt), want $want_marks, the model's" \
+				"targets for each datagram's 5-tuple"
 		alive "$LB_PID" || fail "the worker died after IPv$fam $kind"
-		info "IPv$fam $kind: $((2 * COPIES)) fragments, all on the model's $id: $(marks $ipt)"
+		info "IPv$fam $kind: $((2 * COPIES)) fragments, each on its datagram's target: $(marks $ipt)"
 	done
 done
 json=$("$NFQLB" stats --json)

@@ -12,6 +12,8 @@
 #     place before a rule added after it;
 #   - --delete with only the VIP, protocol and port leaves the tables exactly
 #     as they were before, and a second --delete changes nothing.
+# A DSR VIP narrowed to a protocol has a second chain and jump in mangle, for
+# the ICMP errors addressed to it; they follow the same rules.
 # Also: switching mode by applying another one equals a fresh apply of it;
 # what an older nfqlb left (a jump per apply) is cleaned up; two VIPs side
 # by side; input of the wrong family is refused.
@@ -55,10 +57,13 @@ same()
 	[ "$2" = "$3" ] || fail "$1: $(diff <(echo "$2") <(echo "$3") | tr '\n' ' ')"
 }
 
-# chain_of BASE TABLE: the chain nfqlb uses in TABLE.
+# chain_of BASE TABLE: the chain nfqlb uses in TABLE; TABLE icmp stands for
+# the ICMP errors' chain in mangle.
 chain_of()
 {
-	case $2 in raw) echo "$1-RAW" ;; nat) echo "$1-NAT" ;; *) echo "$1" ;; esac
+	case $2 in
+	raw) echo "$1-RAW" ;; nat) echo "$1-NAT" ;; icmp) echo "$1-ICMP" ;; *) echo "$1" ;;
+	esac
 }
 
 # keep_after FAM -A|-D: a rule after nfqlb's jump in each table's PREROUTING.
@@ -72,9 +77,9 @@ keep_after()
 	done
 }
 
-# check_chains FAM BASE WANT: WANT is a list of TABLE:N: the chain of each
-# TABLE holds N rules and PREROUTING jumps to it once; no other table holds
-# a chain of BASE.
+# check_chains FAM BASE WANT: WANT is a list of TABLE:N (TABLE icmp: the
+# ICMP errors' chain in mangle): the chain of each TABLE holds N rules and
+# PREROUTING jumps to it once; BASE has no other chain.
 check_chains()
 {
 	local fam=$1 base=$2 want=$3 tc t n chain
@@ -83,6 +88,7 @@ check_chains()
 		t=${tc%%:*}
 		n=${tc#*:}
 		chain=$(chain_of "$base" "$t")
+		[ "$t" = icmp ] && t=mangle
 		[ "$(nsx lb "$fam"tables -t "$t" -S "$chain" | grep -c '^-A')" -eq "$n" ] ||
 			fail "$t $chain has not $n rules"
 		[ "$(nsx lb "$fam"tables -t "$t" -S PREROUTING | grep -c -- "-j $chain\$")" -eq 1 ] ||
@@ -139,6 +145,28 @@ fresh()
 	same "the firewall after a fresh apply and --delete" "$BEFORE" "$(snap "$fam")"
 }
 
+# switch_modes FAM "NAME_ARGS" MODE...: applying each MODE over the one
+# before it equals a fresh apply of it, and --delete then leaves BEFORE.
+switch_modes()
+{
+	local fam=$1 name=$2 i prev mode
+
+	shift 2
+	for ((i = 2; i <= $#; i++)); do
+		prev=${*:i-1:1} mode=${*:i:1}
+		# shellcheck disable=SC2086 # NAME_ARGS and a mode are lists of options
+		fresh $fam "$name" $mode
+		# shellcheck disable=SC2086
+		apply $fam $name $prev
+		# shellcheck disable=SC2086
+		apply $fam $name $mode
+		same "'$prev' then '$mode' is not a fresh '$mode' ($name)" "$FRESH" "$(snap $fam)"
+		# shellcheck disable=SC2086
+		apply $fam $name --delete
+		same "--delete after '$prev' then '$mode' ($name)" "$BEFORE" "$(snap $fam)"
+	done
+}
+
 # Rules of others, which nfqlb must neither touch nor move: one before ours
 # in each table it uses (rules without a target, to exercise the parser),
 # and one in filter.
@@ -151,10 +179,12 @@ for fam in ip ip6; do
 done
 
 for fam in ip ip6; do
+	# icmp: the ICMP errors' chain of a DSR VIP narrowed to a protocol.
 	if [ $fam = ip ]; then
-		vip=10.200.255.1 net=10.200.255.0/24 a1=10.200.1.2 a2=10.200.2.2
+		vip=10.200.255.1 net=10.200.255.0/24 a1=10.200.1.2 a2=10.200.2.2 icmp=icmp:3
 	else
 		vip=fd00:200:ff::1 net=fd00:200:ff::/120 a1=fd00:200:1::2 a2=fd00:200:2::2
+		icmp=icmp:4
 	fi
 	BEFORE=$(snap $fam)
 	info "$fam: DSR, all packets, one queue"
@@ -163,8 +193,10 @@ for fam in ip ip6; do
 	check_mode $fam "mangle:1" "--vip $net" --queue 0:3 --cpu-fanout --bypass
 	info "$fam: SYN-only DSR (removed without --syn-only)"
 	check_mode $fam "raw:1 mangle:3 nat:1" "--vip $vip" --syn-only --queue 2
-	info "$fam: SYN-only, UDP port 53"
-	check_mode $fam "mangle:3 nat:1" "--vip $vip --proto udp --port 53" --syn-only
+	info "$fam: DSR, TCP port 80, with its ICMP errors"
+	check_mode $fam "mangle:1 $icmp" "--vip $vip --proto tcp --port 80"
+	info "$fam: SYN-only, UDP port 53, with its ICMP errors"
+	check_mode $fam "mangle:3 nat:1 $icmp" "--vip $vip --proto udp --port 53" --syn-only
 	info "$fam: NAT, TCP port 80"
 	check_mode $fam "mangle:1 nat:2" "--vip $vip --proto tcp --port 80" \
 		--nat 101=$a1 --nat 4294967295=$a2
@@ -174,18 +206,9 @@ for fam in ip ip6; do
 
 	info "$fam: switching mode by applying another is a fresh apply of it"
 	modes=("--syn-only" "--syn-only --nat 1=$a1" "--nat 1=$a1" "" "--syn-only")
-	for ((i = 1; i < ${#modes[@]}; i++)); do
-		prev=${modes[i - 1]} mode=${modes[i]}
-		# shellcheck disable=SC2086 # a mode is a list of options
-		fresh $fam "--vip $vip" $mode
-		# shellcheck disable=SC2086
-		apply $fam --vip $vip $prev
-		# shellcheck disable=SC2086
-		apply $fam --vip $vip $mode
-		same "'$prev' then '$mode' is not a fresh '$mode'" "$FRESH" "$(snap $fam)"
-		apply $fam --vip $vip --delete
-		same "--delete after '$prev' then '$mode'" "$BEFORE" "$(snap $fam)"
-	done
+	switch_modes $fam "--vip $vip" "${modes[@]}"
+	info "$fam: the same, narrowed to TCP port 80 (the ICMP errors' chain comes and goes)"
+	switch_modes $fam "--vip $vip --proto tcp --port 80" "${modes[@]}"
 
 	info "$fam: what an older nfqlb left, a jump per apply, goes"
 	fresh $fam "--vip $vip" --syn-only

@@ -31,27 +31,8 @@ need_cmd ip iptables ip6tables iptables-restore ip6tables-restore timeout
 need_bins
 [ -x "$TOOLS/nfqlb-icmperr" ] || fail "$TOOLS/nfqlb-icmperr is not built"
 
-TARGETS="t1 t2 t3"	# topo_fwmark_lb's targets
 K=4		# UDP flows per target
 ERRORS=2	# ICMP errors per target and family
-
-# icmp_in NS 4|6: the ICMP errors of our kind NS received so far.
-icmp_in()
-{
-	if [ "$2" = 4 ]; then
-		nsx "$1" cat /proc/net/snmp | awk '$1 == "Icmp:" {
-			if (!n) { for (i = 2; i <= NF; i++) col[$i] = i; n = 1 }
-			else print $col["InDestUnreachs"] }'
-	else
-		nsx "$1" cat /proc/net/snmp6 | awk '$1 == "Icmp6InPktTooBigs" { print $2 }'
-	fi
-}
-
-# icmp_in_is NS FAM N
-icmp_in_is()
-{
-	[ "$(icmp_in "$1" "$2")" -eq "$3" ]
-}
 
 # kind_count KIND: packets of KIND the worker classified.
 kind_count()
@@ -86,38 +67,6 @@ udp_flows()
 	info "$1: $(echo "$out" | grep '^t[0-9]' | tr '\n' ' ')over $((f1 - f0)) datagrams"
 }
 
-# icmp_error VIP FAM SPORT WANT: one flow from SPORT and an ICMP error about
-# it; the flow must be answered by WANT, its predicted target.
-icmp_error()
-{
-	local t out name port before=() i=0
-
-	for t in $TARGETS; do
-		before+=("$(icmp_in "$t" "$2")")
-	done
-	out=$(nsx client timeout 10 "$TOOLS/nfqlb-icmperr" -P "$3" "$1" 80) ||
-		fail "nfqlb-icmperr -P $3 $1 80 failed: $out"
-	read -r name port <<<"$out"
-	[ "$name" = "$4" ] && [ "$port" = "$3" ] ||
-		fail "the flow $1:80 <- client:$3 was answered by $name from port" \
-			"$port; the model predicts $4"
-	for t in $TARGETS; do
-		if [ "$t" = "$name" ]; then
-			wait_for icmp_in_is "$t" "$2" $((before[i] + 1)) ||
-				fail "the error about $1:80 <- client:$port did not" \
-					"reach its target $t"
-		fi
-		i=$((i + 1))
-	done
-	i=0
-	for t in $TARGETS; do
-		[ "$t" = "$name" ] || icmp_in_is "$t" "$2" "${before[i]}" ||
-			fail "the error about $1:80 <- client:$port (target" \
-				"$name) reached $t too"
-		i=$((i + 1))
-	done
-}
-
 info "topology: client, lb, t1..t3 holding the VIP"
 topo_fwmark_lb --queue 0
 
@@ -127,23 +76,9 @@ for vip in "$VIP4" "$VIP6"; do
 done
 
 errs0=$(kind_count icmp-error)
-sent=0
-for fam in 4 6; do
-	vip=$VIP4
-	[ $fam = 6 ] && vip=$VIP6
-	predict "$(client_addr "$vip")" "$vip" udp 80 $ERRORS
-	names=""
-	mapfile -t flows <<<"${PRED_WANT%$'\n'}"
-	for f in "${flows[@]}"; do
-		read -r _ port name <<<"$f"
-		icmp_error "$vip" $fam "$port" "$name"
-		names="$names $name"
-		sent=$((sent + 1))
-	done
-	info "IPv$fam ICMP errors reached their flows' targets:$names"
-done
+icmp_errors $ERRORS ""
 errs=$(( $(kind_count icmp-error) - errs0 ))
-[ $errs -eq $sent ] ||
-	fail "the worker classified $errs icmp-error packets, want $sent"
+[ $errs -eq "$ICMP_SENT" ] ||
+	fail "the worker classified $errs icmp-error packets, want $ICMP_SENT"
 
 pass

@@ -19,6 +19,7 @@
 #include <netinet/in.h>
 
 #include "maglev/hash.h"
+#include "nfqlb/frag.h"
 #include "nfqlb/pkt.h"
 
 #define REQUIRE(c) do {							\
@@ -138,10 +139,53 @@ static void check_hash(const struct pkt_key *k, uint32_t seed)
 	check_hash_sctp(k, seed);
 }
 
+/* pkt_classify() is pkt_classify_meta() without a first fragment's ports;
+ * the transport header it locates is within the capture. */
+static void check_meta(const uint8_t *copy, size_t len, enum pkt_kind kind,
+		       const struct pkt_key *k, struct pkt_key *mk, struct pkt_meta *m)
+{
+	REQUIRE(pkt_classify_meta(copy, len, mk, m) == kind);
+	REQUIRE(m->frag <= PKT_FRAG_LATER);
+	REQUIRE(m->frag == PKT_FRAG_NONE || kind == PKT_FRAGMENT);
+	REQUIRE((size_t)m->l4_off + m->l4_len <= len);
+	REQUIRE(m->frag != PKT_FRAG_LATER || m->l4_off == 0);
+	if (m->frag == PKT_FRAG_FIRST)
+		REQUIRE(memcmp(mk->w, k->w, 8 * sizeof(k->w[0])) == 0);
+	else
+		REQUIRE(memcmp(mk, k, sizeof(*k)) == 0);
+}
+
+/* Every fragment through one small tracker, time moving on per input: its
+ * counts add up and it holds no more than its size. */
+static void check_tracker(const struct pkt_key *k, const struct pkt_meta *m)
+{
+	static struct frag *t;
+	static uint64_t now, calls;
+	struct frag_decision d = { 1, 2, 3, 4 };
+	struct frag_stats st;
+	struct frag_out o;
+
+	if (!t)
+		t = frag_new(16, 100, 1);
+	REQUIRE(t != NULL);
+	now += 7;
+	if (m->frag != PKT_FRAG_NONE) {
+		frag_decide(t, k, m, (uint32_t)calls, &d, now);
+		calls++;
+	}
+	frag_expire(t, now);
+	while (frag_pop(t, &o))
+		REQUIRE(o.timed_out || o.d.mark == 2);
+	frag_stats(t, &st);
+	REQUIRE(st.tracked + st.held + st.dropped == calls);
+	REQUIRE(frag_held(t) <= 16 && st.released + st.timed_out + frag_held(t) == st.held);
+}
+
 /* Classify len bytes from an exact-size copy, twice, and check the result. */
 static enum pkt_kind classify(const uint8_t *data, size_t len, struct pkt_key *k)
 {
 	uint8_t *copy = malloc(len ? len : 1);
+	struct pkt_meta meta;
 	struct pkt_key again;
 	enum pkt_kind kind;
 
@@ -150,7 +194,9 @@ static enum pkt_kind classify(const uint8_t *data, size_t len, struct pkt_key *k
 	kind = pkt_classify(copy, len, k);
 	REQUIRE(pkt_classify(copy, len, &again) == kind);
 	REQUIRE(memcmp(&again, k, sizeof(again)) == 0);
+	check_meta(copy, len, kind, k, &again, &meta);
 	free(copy);
+	check_tracker(&again, &meta);
 	check_kind(data, len, kind, k);
 	check_hash(k, len ? data[len - 1] * 0x01010101u : 0);
 	return kind;

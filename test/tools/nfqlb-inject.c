@@ -6,9 +6,10 @@
  * from the client namespace to find out which bad packets the load balancer's
  * kernel lets through to NFQUEUE, and what nfqlb does with those.
  *
- * Each copy of a kind gets its own source port (SPORT + i) and IP id, so the
- * fragments of different copies never meet in a reassembly queue.  The whole
- * run is bounded by COUNT and by TIME_S seconds.
+ * Each copy of a kind gets its own source port (SPORT + i, or SPORT for
+ * every copy with -F) and IP id (0x4000 + SPORT + i), so the fragments of
+ * different copies never meet in a reassembly queue.  The whole run is
+ * bounded by COUNT and by TIME_S seconds.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -65,6 +66,7 @@ struct ctx {
 	uint8_t src[16], dst[16];	/* IPv4 in the first 4 bytes */
 	uint16_t sport, dport;
 	uint32_t id;
+	unsigned long copy;	/* which copy, from 0 */
 };
 
 struct frame {
@@ -86,6 +88,7 @@ struct opts {
 	const char *ifname, *mac, *src, *dst, *kind;
 	unsigned long count, time_s;
 	uint16_t sport, dport;
+	bool fixed;		/* -F: every copy from SPORT */
 };
 
 /* ------------------------------------------------------------ bytes */
@@ -543,6 +546,57 @@ static unsigned int k_frag_overlap(const struct ctx *c, struct frame *f)
 	return 2;
 }
 
+#define LONG_PAYLOAD	40	/* a UDP datagram of 48 bytes: 3 fragments of 16 */
+#define THIRD		((UDP_HLEN + LONG_PAYLOAD) / 3)
+
+/* A UDP datagram of UDP_HLEN + LONG_PAYLOAD bytes, checksummed. */
+static size_t udp_long(const struct ctx *c, uint8_t *d)
+{
+	size_t len = UDP_HLEN + LONG_PAYLOAD;
+
+	memset(d, 0, UDP_HLEN);
+	memset(d + UDP_HLEN, 'a' + (int)(c->copy % 26), LONG_PAYLOAD);
+	wr16(d, c->sport);
+	wr16(d + 2, c->dport);
+	wr16(d + 4, (uint16_t)len);
+	wr16(d + 6, l4_csum(c, c->src, c->dst, P_UDP, d, len));
+	return len;
+}
+
+/* The long datagram in 3 fragments, f[0] first unless reversed. */
+static unsigned int udp_frag3(const struct ctx *c, struct frame *f, bool rev)
+{
+	uint8_t d[UDP_HLEN + LONG_PAYLOAD];
+	unsigned int i;
+
+	udp_long(c, d);
+	for (i = 0; i < 3; i++)
+		frag(c, &f[rev ? 2 - i : i], P_UDP, d, i * THIRD, THIRD, i < 2);
+	return 3;
+}
+
+/* Copy i of one flow: even copies whole, odd ones in 3 fragments, every
+ * second of those last fragment first. */
+static unsigned int k_udp_mix(const struct ctx *c, struct frame *f)
+{
+	uint8_t d[UDP_HLEN + LONG_PAYLOAD];
+
+	if (c->copy % 2 == 0)
+		return one(f, ip_packet(c, eth(c, f), P_UDP, d, udp_long(c, d)));
+	return udp_frag3(c, f, c->copy % 4 == 3);
+}
+
+/* The 2nd and 3rd of the 3 fragments: a first fragment that never comes. */
+static unsigned int k_frag_orphan(const struct ctx *c, struct frame *f)
+{
+	struct frame all[3];
+
+	udp_frag3(c, all, false);
+	f[0] = all[1];
+	f[1] = all[2];
+	return 2;
+}
+
 /* ------------------------------------------------------------ ICMP errors */
 
 /* An ICMP "fragmentation needed" / ICMPv6 "packet too big" about the flow
@@ -603,6 +657,9 @@ static const struct kind kinds[] = {
 	{ "ext-many", 6, k_ext_many, "20 destination options headers, then UDP" },
 	{ "frag-tiny", 0, k_frag_tiny, "TCP SYN in 2 fragments, the first 8 bytes" },
 	{ "frag-overlap", 0, k_frag_overlap, "UDP in 2 fragments overlapping by 8 bytes" },
+	{ "udp-mix", 0, k_udp_mix, "48-byte UDP: even copies whole, odd ones in 3 fragments, "
+	  "copies 3, 7, 11... last fragment first" },
+	{ "frag-orphan", 0, k_frag_orphan, "the 2nd and 3rd of 3 UDP fragments, no first" },
 	{ "icmp-trunc", 0, k_icmp_trunc, "ICMP error quoting 12/24 bytes of IP header" },
 	{ "icmp-noports", 0, k_icmp_noports, "ICMP error quoting an IP header + 2 bytes" },
 };
@@ -626,7 +683,7 @@ static void usage(FILE *f)
 	size_t i;
 
 	fprintf(f, "usage: " PROG " -i IFACE -m MAC -s SRC -d DST [-c COUNT] "
-		"[-p PORT] [-P SPORT] [-T SECONDS] KIND\n"
+		"[-p PORT] [-P SPORT] [-F] [-T SECONDS] KIND\n"
 		"  -i IFACE    send on this interface (AF_PACKET)\n"
 		"  -m MAC      destination MAC address\n"
 		"  -s SRC      source address (IPv4 or IPv6, as DST)\n"
@@ -634,6 +691,7 @@ static void usage(FILE *f)
 		"  -c COUNT    copies to send (default 1)\n"
 		"  -p PORT     destination port (default 80)\n"
 		"  -P SPORT    source port of the first copy (default 30000)\n"
+		"  -F          every copy from SPORT (one flow)\n"
 		"  -T SECONDS  stop after this long whatever COUNT (default 30)\n"
 		"Prints \"sent N\" (frames).  Exit 0 ok, 1 failure, 2 usage.\nKINDS\n");
 	for (i = 0; i < NKINDS; i++)
@@ -647,7 +705,7 @@ static void parse_opts(int argc, char **argv, struct opts *o)
 	int c;
 
 	*o = (struct opts){ .count = 1, .time_s = 30, .sport = 30000, .dport = 80 };
-	while ((c = getopt(argc, argv, "i:m:s:d:c:p:P:T:h")) != -1) {
+	while ((c = getopt(argc, argv, "i:m:s:d:c:p:P:FT:h")) != -1) {
 		switch (c) {
 		case 'i': o->ifname = optarg; break;
 		case 'm': o->mac = optarg; break;
@@ -656,6 +714,7 @@ static void parse_opts(int argc, char **argv, struct opts *o)
 		case 'c': o->count = parse_num(optarg, "COUNT", 1, COUNT_MAX); break;
 		case 'p': o->dport = (uint16_t)parse_num(optarg, "PORT", 1, 65535); break;
 		case 'P': o->sport = (uint16_t)parse_num(optarg, "SPORT", 1, 65535); break;
+		case 'F': o->fixed = true; break;
 		case 'T': o->time_s = parse_num(optarg, "SECONDS", 1, 3600); break;
 		case 'h': usage(stdout); exit(EXIT_OK);
 		default: usage(stderr); exit(EXIT_USAGE);
@@ -741,8 +800,9 @@ static unsigned long run(const struct opts *o, const struct kind *k, struct ctx 
 	for (i = 0; i < o->count; i++) {
 		if ((i & 1023) == 0 && now_s() > deadline)
 			break;
-		c->sport = (uint16_t)(o->sport + i);
+		c->sport = (uint16_t)(o->fixed ? o->sport : o->sport + i);
 		c->id = (uint32_t)(0x4000 + o->sport + i);
+		c->copy = i;
 		n = k->build(c, f);
 		for (j = 0; j < n; j++, sent++)
 			if (send_frame(fd, &f[j], &ll) < 0)

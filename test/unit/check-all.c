@@ -17,6 +17,7 @@ int main(void)
 	srunner_add_suite(sr, make_route_suite());
 	srunner_add_suite(sr, make_lb_suite());
 	srunner_add_suite(sr, make_queue_suite());
+	srunner_add_suite(sr, make_frag_suite());
 	srunner_add_suite(sr, make_health_suite());
 	srunner_add_suite(sr, make_shed_suite());
 	srunner_add_suite(sr, make_prom_suite());
@@ -24,6 +25,8 @@ int main(void)
 	srunner_add_suite(sr, make_match_suite());
 	srunner_add_suite(sr, make_encap_suite());
 	srunner_add_suite(sr, make_flowset_suite());
+	srunner_add_suite(sr, make_flowrules_suite());
+	srunner_add_suite(sr, make_trace_suite());
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);

@@ -14,6 +14,7 @@ Suite *make_rules_suite(void);
 Suite *make_route_suite(void);
 Suite *make_lb_suite(void);
 Suite *make_queue_suite(void);
+Suite *make_frag_suite(void);
 Suite *make_health_suite(void);
 Suite *make_shed_suite(void);
 Suite *make_prom_suite(void);
@@ -21,5 +22,7 @@ Suite *make_save_suite(void);
 Suite *make_match_suite(void);
 Suite *make_encap_suite(void);
 Suite *make_flowset_suite(void);
+Suite *make_flowrules_suite(void);
+Suite *make_trace_suite(void);
 
 #endif

@@ -204,8 +204,8 @@ static struct pkt_key key6(const uint32_t *src, const uint32_t *dst,
  * `odd` (0 or 1) so the reads are unaligned too: ASan sees any read past the
  * end.  The key starts as garbage so that every word must be written.
  */
-static enum pkt_kind classify_at(const uint8_t *b, size_t len, size_t odd,
-				 struct pkt_key *key)
+static enum pkt_kind classify_with(const uint8_t *b, size_t len, size_t odd,
+				   struct pkt_key *key, struct pkt_meta *meta)
 {
 	uint8_t *copy = malloc(len + odd);
 	enum pkt_kind kind;
@@ -214,14 +214,38 @@ static enum pkt_kind classify_at(const uint8_t *b, size_t len, size_t odd,
 	if (len)
 		memcpy(copy + odd, b, len);
 	memset(key, 0xa5, sizeof(*key));
-	kind = pkt_classify(copy + odd, len, key);
+	if (meta) {
+		memset(meta, 0xa5, sizeof(*meta));
+		kind = pkt_classify_meta(copy + odd, len, key, meta);
+	} else
+		kind = pkt_classify(copy + odd, len, key);
 	free(copy);
 	return kind;
+}
+
+static enum pkt_kind classify_at(const uint8_t *b, size_t len, size_t odd,
+				 struct pkt_key *key)
+{
+	return classify_with(b, len, odd, key, NULL);
 }
 
 static enum pkt_kind classify(const struct pkt *k, struct pkt_key *key)
 {
 	return classify_at(k->b, k->len, 0, key);
+}
+
+/* pkt_classify_meta() on an exact-size copy, key and meta starting as
+ * garbage. */
+static enum pkt_kind classify_meta_at(const uint8_t *b, size_t len, size_t odd,
+				      struct pkt_key *key, struct pkt_meta *meta)
+{
+	return classify_with(b, len, odd, key, meta);
+}
+
+static enum pkt_kind classify_meta(const struct pkt *k, struct pkt_key *key,
+				   struct pkt_meta *meta)
+{
+	return classify_meta_at(k->b, k->len, 0, key, meta);
 }
 
 static void assert_key(const struct pkt_key *got, const struct pkt_key *want)
@@ -248,6 +272,29 @@ static void assert_zero_key(const struct pkt_key *key)
 	static const struct pkt_key zero;
 
 	assert_key(key, &zero);
+}
+
+/* What pkt_classify_meta() must say besides the key. */
+struct want_meta {
+	uint8_t frag;
+	uint32_t frag_id;
+	uint16_t l4_off, l4_len;
+	bool v6;
+};
+
+static void expect_meta(const struct pkt *k, enum pkt_kind kind,
+			const struct pkt_key *want, const struct want_meta *wm)
+{
+	struct pkt_meta m;
+	struct pkt_key got;
+
+	ck_assert_str_eq(pkt_kind_name(classify_meta(k, &got, &m)), pkt_kind_name(kind));
+	assert_key(&got, want);
+	ck_assert_uint_eq(m.frag, wm->frag);
+	ck_assert_uint_eq(m.frag_id, wm->frag_id);
+	ck_assert_uint_eq(m.l4_off, wm->l4_off);
+	ck_assert_uint_eq(m.l4_len, wm->l4_len);
+	ck_assert_uint_eq(m.v6, wm->v6);
 }
 
 /* ---- plain flows ---- */
@@ -496,9 +543,13 @@ static void frag4(struct pkt *k, unsigned int offset8, bool more)
 	end4(k, at);
 }
 
+/* pkt_classify() keys every fragment on addresses and protocol;
+ * pkt_classify_meta() keys the first with its ports and tells which is
+ * which, with the IP id. */
 START_TEST(test_v4_fragments)
 {
 	struct pkt_key want = key4(CLIENT4, VIP4, 0, TCP);
+	struct pkt_key full = key4(CLIENT4, VIP4, PORTS(CPORT, VPORT), TCP);
 	struct pkt first = { .len = 0 }, mid = { .len = 0 };
 	struct pkt last = { .len = 0 };
 
@@ -508,6 +559,12 @@ START_TEST(test_v4_fragments)
 	expect(&first, PKT_FRAGMENT, &want);
 	expect(&mid, PKT_FRAGMENT, &want);
 	expect(&last, PKT_FRAGMENT, &want);
+	expect_meta(&first, PKT_FRAGMENT, &full,
+		    &(struct want_meta){ PKT_FRAG_FIRST, 0x1234, 20, 20 + 64, false });
+	expect_meta(&mid, PKT_FRAGMENT, &want,
+		    &(struct want_meta){ PKT_FRAG_LATER, 0x1234, 0, 0, false });
+	expect_meta(&last, PKT_FRAGMENT, &want,
+		    &(struct want_meta){ PKT_FRAG_LATER, 0x1234, 0, 0, false });
 }
 END_TEST
 
@@ -527,19 +584,30 @@ static void frag6_pkt(struct pkt *k, uint8_t nh, unsigned int offset8,
 	end6(k, at);
 }
 
+/* The first fragment is walked to its transport header, past headers after
+ * the fragment header too: keyed (and hashed in addr and src mode) as its
+ * datagram is.  A later one is keyed by the fragment header's next
+ * header. */
 START_TEST(test_v6_fragments)
 {
 	static const uint8_t nhs[] = { TCP, DST };
 	unsigned int i;
 
 	for (i = 0; i < sizeof(nhs); i++) {
-		struct pkt_key want = key6(client6_w, vip6_w, 0, nhs[i]);
+		struct pkt_key want = key6(client6_w, vip6_w, 0, TCP);
+		struct pkt_key later = key6(client6_w, vip6_w, 0, nhs[i]);
+		struct pkt_key full = key6(client6_w, vip6_w, PORTS(CPORT, VPORT), TCP);
 		struct pkt first = { .len = 0 }, last = { .len = 0 };
+		uint16_t off = (uint16_t)(40 + 8 + 8 + (nhs[i] == DST ? 16 : 0));
 
 		frag6_pkt(&first, nhs[i], 0, true);
 		frag6_pkt(&last, nhs[i], 181, false);
 		expect(&first, PKT_FRAGMENT, &want);
-		expect(&last, PKT_FRAGMENT, &want);
+		expect(&last, PKT_FRAGMENT, &later);
+		expect_meta(&first, PKT_FRAGMENT, &full, &(struct want_meta){
+			PKT_FRAG_FIRST, 0xcafef00d, off, (uint16_t)(first.len - off), true });
+		expect_meta(&last, PKT_FRAGMENT, &later,
+			    &(struct want_meta){ PKT_FRAG_LATER, 0xcafef00d, 0, 0, true });
 	}
 }
 END_TEST
@@ -549,11 +617,89 @@ START_TEST(test_v6_atomic_fragment)
 {
 	struct pkt k = { .len = 0 };
 	struct pkt_key want = key6(client6_w, vip6_w, PORTS(CPORT, VPORT), TCP);
+	struct want_meta wm = { PKT_FRAG_NONE, 0, 56, 20 + 64, true };
 
 	frag6_pkt(&k, TCP, 0, false);
 	expect(&k, PKT_L4, &want);
+	expect_meta(&k, PKT_L4, &want, &wm);
 	k.b[40 + 8 + 3] |= 0x06;	/* the two reserved bits */
 	expect(&k, PKT_L4, &want);
+	expect_meta(&k, PKT_L4, &want, &wm);
+}
+END_TEST
+
+/* The transport header is located for every packet walked to it. */
+START_TEST(test_meta_plain)
+{
+	struct pkt k = { .len = 0 };
+	struct pkt_key want = key4(CLIENT4, VIP4, PORTS(CPORT, VPORT), UDP);
+
+	flow4(&k, UDP, CLIENT4, VIP4, CPORT, VPORT);
+	expect_meta(&k, PKT_L4, &want, &(struct want_meta){ 0, 0, 20, 8 + 10, false });
+	k.len = 0;
+	flow6(&k, TCP, client6, vip6, CPORT, VPORT);
+	want = key6(client6_w, vip6_w, PORTS(CPORT, VPORT), TCP);
+	expect_meta(&k, PKT_L4, &want, &(struct want_meta){ 0, 0, 40, 20 + 10, true });
+	k.len = 0;
+	flow4(&k, IPPROTO_GRE, CLIENT4, VIP4, 0, 0);
+	want = key4(CLIENT4, VIP4, 0, IPPROTO_GRE);
+	expect_meta(&k, PKT_L3, &want, &(struct want_meta){ 0, 0, 20, 8 + 10, false });
+}
+END_TEST
+
+/* Nothing located: a chain cut by the capture; malformed: all zero. */
+START_TEST(test_meta_not_located)
+{
+	static const uint8_t ext[] = { HBH, DST, FRAG };
+	struct pkt k = { .len = 0 };
+	struct pkt_key want = key6(client6_w, vip6_w, 0, DST);
+
+	chain6(&k, ext, 3, TCP);
+	k.len = 40 + 8 + 15;
+	expect_meta(&k, PKT_L3, &want, &(struct want_meta){ 0, 0, 0, 0, true });
+	k.len = 10;
+	expect_meta(&k, PKT_MALFORMED, &(struct pkt_key){ { 0 } },
+		    &(struct want_meta){ 0, 0, 0, 0, false });
+}
+END_TEST
+
+/* A first fragment whose ports were not captured, or cut inside the chain
+ * after its fragment header, is keyed as a later one. */
+START_TEST(test_first_fragment_short)
+{
+	struct pkt k = { .len = 0 };
+	struct pkt_key want = key4(CLIENT4, VIP4, 0, TCP);
+	struct pkt_key want6 = key6(client6_w, vip6_w, 0, DST);
+
+	frag4(&k, 0, true);
+	k.len = 20 + 3;
+	put16(k.b + 2, 23);
+	expect_meta(&k, PKT_FRAGMENT, &want,
+		    &(struct want_meta){ PKT_FRAG_FIRST, 0x1234, 20, 3, false });
+	k.len = 0;
+	frag6_pkt(&k, DST, 0, true);
+	k.len = 40 + 8 + 8 + 9;		/* in the DST header after the FRAG */
+	expect_meta(&k, PKT_FRAGMENT, &want6,
+		    &(struct want_meta){ PKT_FRAG_FIRST, 0xcafef00d, 0, 0, true });
+	expect(&k, PKT_FRAGMENT, &want6);
+}
+END_TEST
+
+/* A first fragment of a big echo is keyed with the echo id, as the echo. */
+START_TEST(test_first_fragment_echo)
+{
+	struct pkt k = { .len = 0 };
+	size_t at = ip4(&k, ICMP4, CLIENT4, VIP4);
+	struct pkt_key want = key4(CLIENT4, VIP4, PORTS(CPORT, 0), ICMP4);
+
+	put16(k.b + at + 6, 0x2000);
+	icmp(&k, 8, 0, CPORT);
+	fill(&k, 32);
+	end4(&k, at);
+	expect_meta(&k, PKT_FRAGMENT, &want,
+		    &(struct want_meta){ PKT_FRAG_FIRST, 0x1234, 20, 40, false });
+	want.w[8] = 0;
+	expect(&k, PKT_FRAGMENT, &want);
 }
 END_TEST
 
@@ -1170,6 +1316,22 @@ static const struct {
 	{ ok_echo6, PKT_ICMP_ECHO },
 };
 
+/* pkt_classify() is pkt_classify_meta() without a first fragment's ports;
+ * the transport header located lies within the capture. */
+static void same_as_meta(const uint8_t *b, size_t n, size_t odd,
+			 enum pkt_kind kind, const struct pkt_key *key)
+{
+	struct pkt_key mkey;
+	struct pkt_meta m;
+
+	ck_assert_int_eq(classify_meta_at(b, n, odd, &mkey, &m), kind);
+	if (m.frag == PKT_FRAG_FIRST)
+		mkey.w[8] = 0;
+	assert_key(&mkey, key);
+	ck_assert_uint_le((size_t)m.l4_off + m.l4_len, n);
+	ck_assert(m.frag == PKT_FRAG_NONE || kind == PKT_FRAGMENT);
+}
+
 START_TEST(test_prefixes)
 {
 	struct pkt k = { .len = 0 };
@@ -1184,6 +1346,7 @@ START_TEST(test_prefixes)
 			ck_assert_int_lt(kind, PKT_KIND_MAX);
 			if (kind == PKT_MALFORMED)
 				assert_zero_key(&key);
+			same_as_meta(k.b, n, odd, kind, &key);
 		}
 		ck_assert_int_eq(kind, ok_cases[_i].kind);
 	}
@@ -1223,6 +1386,10 @@ Suite *make_pkt_suite(void)
 	tcase_add_test(tc, test_v4_fragments);
 	tcase_add_test(tc, test_v6_fragments);
 	tcase_add_test(tc, test_v6_atomic_fragment);
+	tcase_add_test(tc, test_meta_plain);
+	tcase_add_test(tc, test_meta_not_located);
+	tcase_add_test(tc, test_first_fragment_short);
+	tcase_add_test(tc, test_first_fragment_echo);
 	tcase_add_test(tc, test_kind_name);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("icmp");

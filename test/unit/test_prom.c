@@ -13,7 +13,7 @@
 #include "test/unit/cli_run.h"
 #include "test/unit/suites.h"
 
-#define FAMILIES 16	/* metric families prom.h lists */
+#define FAMILIES 17	/* metric families prom.h lists */
 
 static char name[64];
 static char why[WHY_MAX];
@@ -92,6 +92,10 @@ static void small_table(struct prom_table *t, const char *tname)
 	t->cnt[SHM_CNT_NO_TARGET] = 1;
 	t->cnt[SHM_CNT_ACCEPT] = 42;
 	t->cnt[SHM_CNT_DROP] = 1;
+	t->cnt[SHM_CNT_FRAG_TRACKED] = 5;
+	t->cnt[SHM_CNT_FRAG_HELD] = 2;
+	t->cnt[SHM_CNT_FRAG_RELEASED] = 1;
+	t->cnt[SHM_CNT_FRAG_TIMEOUT] = 1;
 	t->queues[0] = (struct prom_queue){ 7, true, 43, 3, 4, 18446744073709551615ULL };
 	t->nqueues = 1;
 }
@@ -142,6 +146,14 @@ static const char small_want[] =
 	"# TYPE nfqlb_verdicts_total counter\n"
 	"nfqlb_verdicts_total" T ",verdict=\"accept\"} 42\n"
 	"nfqlb_verdicts_total" T ",verdict=\"drop\"} 1\n"
+	"# HELP nfqlb_fragments_total Fragments the workers' trackers saw (hash mode 5tuple), "
+	"by event.\n"
+	"# TYPE nfqlb_fragments_total counter\n"
+	"nfqlb_fragments_total" T ",event=\"tracked\"} 5\n"
+	"nfqlb_fragments_total" T ",event=\"held\"} 2\n"
+	"nfqlb_fragments_total" T ",event=\"released\"} 1\n"
+	"nfqlb_fragments_total" T ",event=\"timeout\"} 1\n"
+	"nfqlb_fragments_total" T ",event=\"dropped\"} 0\n"
 	"# HELP nfqlb_queue_packets_total Packets the workers of a queue classified.\n"
 	"# TYPE nfqlb_queue_packets_total counter\n"
 	"nfqlb_queue_packets_total" T ",queue=\"7\"} 43\n"

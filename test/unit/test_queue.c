@@ -24,13 +24,14 @@
 #define BATCH NFQNL_MSG_VERDICT_BATCH
 #define SINGLE NFQNL_MSG_VERDICT
 #define MAXSENT 256
+#define HOLD_MAX 16
 
 static int peer = -1;
 static struct queue *q;
 
 static void setup(void)
 {
-	struct queue_conf c = { .num = QNUM, .timeout_ms = 50 };
+	struct queue_conf c = { .num = QNUM, .timeout_ms = 50, .hold_max = HOLD_MAX };
 	int sv[2];
 
 	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_DGRAM, 0, sv), 0);
@@ -660,6 +661,176 @@ START_TEST(recv_kernel_error)
 }
 END_TEST
 
+
+/* ---- held packets ---- */
+
+/* Flush and play what was sent against the model; no verdict may find
+ * nothing to answer. */
+static void flush_apply(struct model *m)
+{
+	unsigned int n;
+
+	ck_assert_int_eq(queue_flush(q), 0);
+	n = read_sent(NULL);
+	model_apply(m, n);
+	ck_assert_uint_eq(m->enoent, 0);
+}
+
+static void assert_queued(const struct model *m, uint32_t id)
+{
+	unsigned int j;
+
+	for (j = 0; j < m->n; j++)
+		if (m->e[j].id == id) {
+			ck_assert_msg(m->e[j].queued, "id %u was answered while it should wait", id);
+			return;
+		}
+	ck_abort_msg("id %u is not in the model", id);
+}
+
+/* A held packet in the middle of a run: the run is batched only below it,
+ * the rest go alone, and it gets its own verdict later. */
+START_TEST(hold_survives_batch)
+{
+	struct model m = { .n = 0 };
+	uint32_t id;
+	unsigned int n;
+
+	for (id = 1; id <= 6; id++)
+		model_add(&m, id);
+	ck_assert_int_eq(queue_hold(q, 3), 0);
+	for (id = 1; id <= 6; id++)
+		if (id != 3)
+			queue_verdict(q, id, NF_ACCEPT, 7);
+	ck_assert_int_eq(queue_flush(q), 0);
+	n = read_sent(NULL);
+	ck_assert_uint_eq(n, 4);
+	ck_assert(sent[0].type == BATCH && sent[0].id == 2);
+	for (id = 1; id < 4; id++)
+		ck_assert(sent[id].type == SINGLE);
+	model_apply(&m, n);
+	ck_assert_uint_eq(m.enoent, 0);
+	assert_queued(&m, 3);
+	expect(&m, 6, NF_ACCEPT, 7);
+	ck_assert_uint_eq(queue_held(q), 1);
+	queue_verdict(q, 3, NF_ACCEPT, 9);
+	ck_assert_uint_eq(queue_held(q), 0);
+	flush_apply(&m);
+	expect(&m, 3, NF_ACCEPT, 9);
+	expect(&m, 2, NF_ACCEPT, 7);
+}
+END_TEST
+
+/* Verdicts for 1 and 3 are lost while 2 is held: their NF_REPEAT would
+ * answer 2 too, so it waits until 2 has its verdict, which goes first. */
+START_TEST(hold_survives_sweep)
+{
+	struct model m = { .n = 0 };
+	uint32_t id;
+
+	for (id = 1; id <= 5; id++)
+		model_add(&m, id);
+	ck_assert_int_eq(queue_hold(q, 2), 0);
+	fail_sends(0, false, true, ENOBUFS);
+	queue_verdict(q, 1, NF_ACCEPT, 7);
+	queue_verdict(q, 3, NF_ACCEPT, 7);
+	ck_assert_int_eq(queue_flush(q), -1);
+	ck_assert_uint_eq(read_sent(NULL), 0);
+	fail_sends(0, false, false, 0);
+	queue_verdict(q, 4, NF_ACCEPT, 8);
+	queue_verdict(q, 5, NF_ACCEPT, 8);
+	flush_apply(&m);
+	assert_queued(&m, 1);
+	assert_queued(&m, 2);
+	assert_queued(&m, 3);
+	expect(&m, 5, NF_ACCEPT, 8);
+	ck_assert_int_eq(queue_flush(q), 0);	/* still held: no sweep */
+	ck_assert_uint_eq(read_sent(NULL), 0);
+	queue_verdict(q, 2, NF_DROP, 0);
+	flush_apply(&m);
+	expect(&m, 1, NF_REPEAT, 0);
+	expect(&m, 2, NF_DROP, 0);
+	expect(&m, 3, NF_REPEAT, 0);
+}
+END_TEST
+
+/* Held ids compare with wrap, as the kernel's do. */
+START_TEST(hold_wraps)
+{
+	struct model m = { .n = 0 };
+	static const uint32_t ids[] = { 0xfffffffe, 0xffffffff, 0, 1 };
+	unsigned int i;
+
+	for (i = 0; i < 4; i++)
+		model_add(&m, ids[i]);
+	ck_assert_int_eq(queue_hold(q, 0xffffffff), 0);
+	queue_verdict(q, 1, NF_ACCEPT, 7);
+	queue_verdict(q, 0, NF_ACCEPT, 7);
+	queue_verdict(q, 0xfffffffe, NF_ACCEPT, 7);
+	flush_apply(&m);
+	assert_queued(&m, 0xffffffff);
+	queue_verdict(q, 0xffffffff, NF_ACCEPT, 5);
+	flush_apply(&m);
+	expect(&m, 0xffffffff, NF_ACCEPT, 5);
+	expect(&m, 0, NF_ACCEPT, 7);
+}
+END_TEST
+
+/* At most hold_max held; holding twice holds once; a verdict unholds. */
+START_TEST(hold_bounded)
+{
+	uint32_t id;
+
+	for (id = 1; id <= HOLD_MAX; id++)
+		ck_assert_int_eq(queue_hold(q, id * 2), 0);
+	ck_assert_int_eq(queue_hold(q, 4), 0);
+	errno = 0;
+	ck_assert_int_eq(queue_hold(q, 1), -1);
+	ck_assert_int_eq(errno, ENOSPC);
+	ck_assert_uint_eq(queue_held(q), HOLD_MAX);
+	queue_verdict(q, 4, NF_ACCEPT, 0);
+	queue_verdict(q, 3, NF_ACCEPT, 0);	/* not held: nothing changes */
+	ck_assert_uint_eq(queue_held(q), HOLD_MAX - 1);
+	ck_assert_int_eq(queue_hold(q, 1), 0);
+}
+END_TEST
+
+/* 200 packets in batches of 20; every 7th is held and gets its verdict
+ * 1..3 batches later; marks in runs of 4: every packet ends with its
+ * own verdict and mark. */
+START_TEST(hold_many)
+{
+	static uint32_t later[200];
+	struct model m = { .n = 0 };
+	unsigned int b, nlater = 0, i;
+	uint32_t id;
+
+	for (b = 0; b < 10; b++) {
+		for (id = b * 20 + 1; id <= b * 20 + 20; id++) {
+			model_add(&m, id);
+			if (id % 7 == 0) {
+				ck_assert_int_eq(queue_hold(q, id), 0);
+				later[nlater++] = id;
+			} else
+				queue_verdict(q, id, NF_ACCEPT, id / 4);
+		}
+		for (i = 0; i < nlater; i++)
+			if (later[i] && later[i] + 20 * (1 + later[i] % 3) <= b * 20 + 20) {
+				queue_verdict(q, later[i], NF_ACCEPT, 1000 + later[i]);
+				later[i] = 0;
+			}
+		flush_apply(&m);
+	}
+	for (i = 0; i < nlater; i++)
+		if (later[i])
+			queue_verdict(q, later[i], NF_ACCEPT, 1000 + later[i]);
+	flush_apply(&m);
+	ck_assert_uint_eq(queue_held(q), 0);
+	for (id = 1; id <= 200; id++)
+		expect(&m, id, NF_ACCEPT, id % 7 == 0 ? 1000 + id : id / 4);
+}
+END_TEST
+
 Suite *make_queue_suite(void)
 {
 	Suite *s = suite_create("queue");
@@ -679,6 +850,11 @@ Suite *make_queue_suite(void)
 	tcase_add_test(tc, recv_no_payload_bounded);
 	tcase_add_test(tc, recv_beyond_max);
 	tcase_add_test(tc, recv_kernel_error);
+	tcase_add_test(tc, hold_survives_batch);
+	tcase_add_test(tc, hold_survives_sweep);
+	tcase_add_test(tc, hold_wraps);
+	tcase_add_test(tc, hold_bounded);
+	tcase_add_test(tc, hold_many);
 	suite_add_tcase(s, tc);
 	return s;
 }

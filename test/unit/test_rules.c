@@ -49,6 +49,25 @@ struct out_case {
 #define JSPEC "-d 10.0.0.100/32 -m comment --comment \"nfqlb 10.0.0.100/32\" -j "
 #define J4 "-A PREROUTING " JSPEC
 
+/* The ICMP errors' chain of a DSR VIP narrowed to a protocol: every type
+ * that quotes a packet, into the VIP's chain. */
+#define ICMP4_TO(main) \
+	"-A " main "-ICMP -p icmp -m icmp --icmp-type destination-unreachable -j " main "\n" \
+	"-A " main "-ICMP -p icmp -m icmp --icmp-type time-exceeded -j " main "\n" \
+	"-A " main "-ICMP -p icmp -m icmp --icmp-type parameter-problem -j " main "\n"
+#define ICMP6_TO(main) \
+	"-A " main "-ICMP -p ipv6-icmp -m icmp6 --icmpv6-type destination-unreachable -j " main "\n" \
+	"-A " main "-ICMP -p ipv6-icmp -m icmp6 --icmpv6-type packet-too-big -j " main "\n" \
+	"-A " main "-ICMP -p ipv6-icmp -m icmp6 --icmpv6-type time-exceeded -j " main "\n" \
+	"-A " main "-ICMP -p ipv6-icmp -m icmp6 --icmpv6-type parameter-problem -j " main "\n"
+
+/* 10.0.0.100/32 tcp 80: its chain, and the specs of its two jumps. */
+#define CT "NFQLB-dc31cc00"
+#define TSPEC "-d 10.0.0.100/32 -p tcp -m tcp --dport 80 -m comment " \
+	"--comment \"nfqlb 10.0.0.100/32 tcp 80\" -j "
+#define ISPEC "-d 10.0.0.100/32 -p icmp -m comment " \
+	"--comment \"nfqlb 10.0.0.100/32 tcp 80 icmp errors\" -j "
+
 static const struct out_case out_cases[] = {
 	{ { "--vip", "10.0.0.100", NULL },
 	  "*mangle\n:" C4 " - [0:0]\n" J4 C4 "\n"
@@ -85,6 +104,37 @@ static const struct out_case out_cases[] = {
 	  "-A " C4 "-NAT -j CONNMARK --save-mark\n"
 	  "-A " C4 "-NAT -m mark --mark 4294967295 -j DNAT --to-destination 10.0.0.11\n"
 	  "COMMIT\n" },
+	/* DSR narrowed to TCP port 80: the ICMP errors to the VIP, too. */
+	{ { "--vip", "10.0.0.100", "--proto", "tcp", "--port", "80", NULL },
+	  "*mangle\n:" CT " - [0:0]\n:" CT "-ICMP - [0:0]\n"
+	  "-A PREROUTING " TSPEC CT "\n-A PREROUTING " ISPEC CT "-ICMP\n"
+	  "-A " CT " -j NFQUEUE --queue-num 0\n" ICMP4_TO(CT) "COMMIT\n" },
+	/* SYN-only DSR: the raw and nat chains take TCP port 80 only. */
+	{ { "--vip", "10.0.0.100", "--proto", "tcp", "--port", "80", "--syn-only", NULL },
+	  "*raw\n:" CT "-RAW - [0:0]\n-A PREROUTING " TSPEC CT "-RAW\n"
+	  "-A " CT "-RAW -p tcp -m tcp --syn -j CT --notrack\nCOMMIT\n"
+	  "*mangle\n:" CT " - [0:0]\n:" CT "-ICMP - [0:0]\n"
+	  "-A PREROUTING " TSPEC CT "\n-A PREROUTING " ISPEC CT "-ICMP\n"
+	  "-A " CT " -m connmark ! --mark 0 -j CONNMARK --restore-mark\n"
+	  "-A " CT " -m connmark ! --mark 0 -j ACCEPT\n"
+	  "-A " CT " -j NFQUEUE --queue-num 0\n" ICMP4_TO(CT) "COMMIT\n"
+	  "*nat\n:" CT "-NAT - [0:0]\n-A PREROUTING " TSPEC CT "-NAT\n"
+	  "-A " CT "-NAT -j CONNMARK --save-mark\nCOMMIT\n" },
+	/* NAT: conntrack takes the errors to the connection's target. */
+	{ { "--vip", "10.0.0.100", "--proto", "tcp", "--port", "80", "--nat", "1=10.0.0.11",
+	    NULL },
+	  "*mangle\n:" CT " - [0:0]\n-A PREROUTING " TSPEC CT "\n"
+	  "-A " CT " -j NFQUEUE --queue-num 0\nCOMMIT\n"
+	  "*nat\n:" CT "-NAT - [0:0]\n-A PREROUTING " TSPEC CT "-NAT\n"
+	  "-A " CT "-NAT -m mark --mark 1 -j DNAT --to-destination 10.0.0.11\nCOMMIT\n" },
+	/* IPv6 DSR: packet too big among the errors. */
+	{ { "--vip", "fd00::100", "--proto", "sctp", NULL },
+	  "*mangle\n:NFQLB-bc960aea - [0:0]\n:NFQLB-bc960aea-ICMP - [0:0]\n"
+	  "-A PREROUTING -d fd00::100/128 -p sctp -m sctp -m comment "
+	  "--comment \"nfqlb fd00::100/128 sctp\" -j NFQLB-bc960aea\n"
+	  "-A PREROUTING -d fd00::100/128 -p ipv6-icmp -m comment "
+	  "--comment \"nfqlb fd00::100/128 sctp icmp errors\" -j NFQLB-bc960aea-ICMP\n"
+	  "-A NFQLB-bc960aea -j NFQUEUE --queue-num 0\n" ICMP6_TO("NFQLB-bc960aea") "COMMIT\n" },
 	/* Removal from a firewall that holds none of it: nothing. */
 	{ { "--vip", "10.0.0.100", "--syn-only", "--nat", "1=10.0.0.11", "--delete", NULL },
 	  "" },
@@ -100,14 +150,18 @@ static const struct out_case out_cases[] = {
 	  "--comment \"nfqlb fd00::100/128 udp 53\" -j NFQLB-d8042565-NAT\n"
 	  "-A NFQLB-d8042565-NAT -m mark --mark 7 -j DNAT --to-destination fd00::7\n"
 	  "COMMIT\n" },
-	/* SYN-only with UDP needs no raw rule: UDP has no handshake. */
+	/* SYN-only with UDP needs no raw rule: UDP has no handshake.  The
+	 * ICMPv6 errors to the prefix go through the SYN-only chain. */
 	{ { "--vip", "fd00::/120", "--syn-only", "--proto", "udp", NULL },
-	  "*mangle\n:NFQLB-3cb20dce - [0:0]\n"
+	  "*mangle\n:NFQLB-3cb20dce - [0:0]\n:NFQLB-3cb20dce-ICMP - [0:0]\n"
 	  "-A PREROUTING -d fd00::/120 -p udp -m udp -m comment "
 	  "--comment \"nfqlb fd00::/120 udp\" -j NFQLB-3cb20dce\n"
+	  "-A PREROUTING -d fd00::/120 -p ipv6-icmp -m comment "
+	  "--comment \"nfqlb fd00::/120 udp icmp errors\" -j NFQLB-3cb20dce-ICMP\n"
 	  "-A NFQLB-3cb20dce -m connmark ! --mark 0 -j CONNMARK --restore-mark\n"
 	  "-A NFQLB-3cb20dce -m connmark ! --mark 0 -j ACCEPT\n"
-	  "-A NFQLB-3cb20dce -j NFQUEUE --queue-num 0\nCOMMIT\n"
+	  "-A NFQLB-3cb20dce -j NFQUEUE --queue-num 0\n"
+	  ICMP6_TO("NFQLB-3cb20dce") "COMMIT\n"
 	  "*nat\n:NFQLB-3cb20dce-NAT - [0:0]\n"
 	  "-A PREROUTING -d fd00::/120 -p udp -m udp -m comment "
 	  "--comment \"nfqlb fd00::/120 udp\" -j NFQLB-3cb20dce-NAT\n"
@@ -132,6 +186,7 @@ START_TEST(test_header)
 	const char *v6[] = { "--vip", "fd00::1", "--syn-only", "--proto", "udp", "--port", "53",
 			     NULL };
 	const char *v6del[] = { "--vip", "fd00::1", "--delete", NULL };
+	const char *v6nat[] = { "--vip", "fd00::1", "--proto", "tcp", "--nat", "1=fd00::2", NULL };
 
 	ck_assert_int_eq(cli_run_in("", "rules", v4), 0);
 	ck_assert_ptr_nonnull(strstr(cli_out, "IPv4"));
@@ -145,7 +200,14 @@ START_TEST(test_header)
 	ck_assert_ptr_nonnull(strstr(cli_out, "all packets queued"));
 	ck_assert_ptr_nonnull(strstr(cli_out, "marks only"));
 	ck_assert_ptr_nonnull(strstr(cli_out, "holds none of its rules.\n"));
+	/* Every packet to the VIP is queued: its errors need no word. */
+	ck_assert_ptr_null(strstr(cli_out, "ICMP"));
+	ck_assert_int_eq(cli_run_in("", "rules", v6nat), 0);
+	ck_assert_ptr_nonnull(strstr(cli_out, "# ICMP errors about a connection are not queued:"
+					   " conntrack relates them to it and NATs them"));
 	ck_assert_int_eq(cli_run_in("", "rules", v6), 0);
+	ck_assert_ptr_nonnull(strstr(cli_out, "# ICMP errors addressed to it (unreachable,"
+					   " fragmentation needed or packet too big"));
 	ck_assert_msg(strncmp(cli_out, "# ", 2) == 0, "%s", cli_out);
 	ck_assert_ptr_nonnull(strstr(cli_out, "IPv6"));
 	ck_assert_ptr_nonnull(strstr(cli_out, "ip6tables-restore --noflush"));
@@ -208,7 +270,49 @@ static const struct bad_case bad_cases[] = {
 	{ { "--vip", "10.0.0.1", "--proto", "tcp", "--port", "65536", NULL }, "bad port" },
 	{ { "--vip", "10.0.0.1", "extra", NULL }, "unexpected argument 'extra'" },
 	{ { "--vip", "10.0.0.1", "--bogus", NULL }, "unknown option '--bogus'" },
+	{ { "--vip", "10.0.0.1", "--flows", "f", NULL }, "--vip and --flows exclude each other" },
+	{ { "--vip", "10.0.0.1", "--family", "4", NULL },
+	  "--family goes with --flows (a VIP names its family)" },
+	{ { "--flows", "f", "--family", "inet6", NULL }, "bad family 'inet6': want 4 or 6" },
+	{ { "--flows", "f", "--proto", "tcp", NULL },
+	  "--proto and --port go with --vip (flows name their own)" },
+	{ { "--flows", "a/b", NULL }, "bad flow set name 'a/b'" },
+	{ { "--flows", "f", "--nat", "1=fd00::1", NULL }, "--nat '1=fd00::1' is IPv6 but" },
 };
+
+/* A flow set's rules: their chains are named from "flows NAME", so the
+ * removal reads no flow set (it may be gone already). */
+#define CF "NFQLB-0e789812"	/* FNV-1a of "flows stub-flows" */
+static const char saved_flows[] =
+	"# Generated by ip6tables-save v1.8.9 (nf_tables) on Wed Dec  2 15:51:43 2026\n"
+	"*mangle\n"
+	":PREROUTING ACCEPT [0:0]\n"
+	":" CF " - [0:0]\n"
+	":" CF "-FLOWS - [0:0]\n"
+	"-A PREROUTING -m comment --comment \"nfqlb flows stub-flows\" -j " CF "-FLOWS\n"
+	"-A " CF " -j NFQUEUE --queue-num 0\n"
+	"-A " CF "-FLOWS -d fd00::1/128 -p tcp -m tcp --dport 80 -j " CF "\n"
+	"COMMIT\n";
+
+START_TEST(test_flows_delete)
+{
+	const char *args[] = { "--flows", "stub-flows", "--family", "6", "--delete", NULL };
+	const char *v4[] = { "--flows", "stub-flows", "--delete", NULL };
+
+	ck_assert_int_eq(cli_run_in(saved_flows, "rules", args), 0);
+	ck_assert_str_eq(cli_err, "");
+	ck_assert_ptr_nonnull(strstr(cli_out, "# nfqlb rules for flow set stub-flows (IPv6): removal"));
+	ck_assert_ptr_nonnull(strstr(cli_out, "#   remove: ip6tables-save | nfqlb rules --flows"
+					   " stub-flows --family 6 --delete | ip6tables-restore"));
+	ck_assert_str_eq(body(), "*mangle\n-D PREROUTING -m comment --comment \"nfqlb flows"
+			 " stub-flows\" -j " CF "-FLOWS\n-F " CF "\n-F " CF "-FLOWS\n"
+			 "-X " CF "\n-X " CF "-FLOWS\nCOMMIT\n");
+	/* IPv6 input for IPv4 rules (the default) says what to give. */
+	cli_want_error(cli_run_in(saved_flows, "rules", v4), 1, "rules",
+		       "standard input comes from ip6tables-save but the rules are IPv4:"
+		       " give --family 6");
+}
+END_TEST
 
 START_TEST(test_bad_input)
 {
@@ -311,9 +415,28 @@ static const char saved_refs[] =
 	"[0:0] -A " C4 "-ICMP -j NFQUEUE --queue-num 0\n"
 	"COMMIT\n";
 
+/* DSR rules for 10.0.0.100 tcp 80, both jumps between two other rules. */
+static const char saved_icmp[] =
+	"# Generated by iptables-save v1.8.9 (nf_tables) on Wed Dec  2 15:51:43 2026\n"
+	"*mangle\n"
+	":PREROUTING ACCEPT [0:0]\n"
+	":" CT " - [0:0]\n"
+	":" CT "-ICMP - [0:0]\n"
+	"-A PREROUTING -m comment --comment before -j ACCEPT\n"
+	"-A PREROUTING " TSPEC CT "\n"
+	"-A PREROUTING " ISPEC CT "-ICMP\n"
+	"-A PREROUTING -m comment --comment after\n"
+	"-A " CT " -j NFQUEUE --queue-num 0\n"
+	"-A " CT "-ICMP -p icmp -m icmp --icmp-type 3 -j " CT "\n"
+	"-A " CT "-ICMP -p icmp -m icmp --icmp-type 11 -j " CT "\n"
+	"-A " CT "-ICMP -p icmp -m icmp --icmp-type 12 -j " CT "\n"
+	"COMMIT\n";
+
+#define ICMP_GONE "-D PREROUTING " TSPEC CT "\n-D PREROUTING " ISPEC CT "-ICMP\n"
+
 struct saved_case {
 	const char *in;
-	const char *args[8];
+	const char *args[10];
 	const char *want;	/* the output after the comments */
 };
 
@@ -361,6 +484,23 @@ static const struct saved_case saved_cases[] = {
 	  "-F " C4 "-ICMP\n-X " C4 "-ICMP\n"
 	  "-I PREROUTING 2 " JSPEC C4 "\n"
 	  "-A " C4 " -j NFQUEUE --queue-num 0 --queue-bypass\nCOMMIT\n" },
+	/* The same again: both jumps keep their places, in order. */
+	{ saved_icmp, { "--vip", "10.0.0.100", "--proto", "tcp", "--port", "80", NULL },
+	  "*mangle\n:" CT " - [0:0]\n:" CT "-ICMP - [0:0]\n" ICMP_GONE
+	  "-I PREROUTING 2 " TSPEC CT "\n-I PREROUTING 3 " ISPEC CT "-ICMP\n"
+	  "-A " CT " -j NFQUEUE --queue-num 0\n" ICMP4_TO(CT) "COMMIT\n" },
+	/* NAT over it: the errors' chain goes. */
+	{ saved_icmp, { "--vip", "10.0.0.100", "--proto", "tcp", "--port", "80", "--nat",
+			"1=10.0.0.11", NULL },
+	  "*mangle\n:" CT " - [0:0]\n" ICMP_GONE "-F " CT "-ICMP\n-X " CT "-ICMP\n"
+	  "-I PREROUTING 2 " TSPEC CT "\n-A " CT " -j NFQUEUE --queue-num 0\nCOMMIT\n"
+	  "*nat\n:" CT "-NAT - [0:0]\n-A PREROUTING " TSPEC CT "-NAT\n"
+	  "-A " CT "-NAT -m mark --mark 1 -j DNAT --to-destination 10.0.0.11\nCOMMIT\n" },
+	/* --delete takes the errors' chain and jump with the rest. */
+	{ saved_icmp, { "--vip", "10.0.0.100", "--proto", "tcp", "--port", "80", "--delete",
+			NULL },
+	  "*mangle\n" ICMP_GONE "-F " CT "\n-F " CT "-ICMP\n-X " CT "\n-X " CT "-ICMP\n"
+	  "COMMIT\n" },
 	/* ip6tables-save, as the header says. */
 	{ "# Generated by ip6tables-save v1.8.9 (nf_tables) on Wed Dec  2 15:51:43 2026\n"
 	  "*nat\n:NFQLB-3cb20dce-NAT - [0:0]\n"
@@ -479,6 +619,7 @@ Suite *make_rules_suite(void)
 	tcase_add_test(tc, test_header);
 	tcase_add_loop_test(tc, test_bad_input, 0, sizeof(bad_cases) / sizeof(bad_cases[0]));
 	tcase_add_test(tc, test_nat_many);
+	tcase_add_test(tc, test_flows_delete);
 	tcase_add_loop_test(tc, test_saved, 0, sizeof(saved_cases) / sizeof(saved_cases[0]));
 	tcase_add_test(tc, test_delete_any_mode);
 	tcase_add_test(tc, test_ours);
