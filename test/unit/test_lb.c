@@ -201,6 +201,7 @@ START_TEST(flows_udp_encap)
 	b[3] = 48;
 	b[22] = 9899 >> 8;
 	b[23] = 9899 & 0xff;
+	b[25] = 28;			/* UDP length: 8 + the SCTP common header + 8 */
 	b[28] = 0x0b;			/* inner SCTP: 3000 -> 36412 */
 	b[29] = 0xb8;
 	b[30] = 0x8e;
