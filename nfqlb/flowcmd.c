@@ -10,6 +10,7 @@
 #include "flows/flowset.h"
 #include "flows/flowtext.h"
 #include "nfqlb/cli.h"
+#include "nfqlb/table.h"
 
 static const struct opt flow_opts[] = {
 	{ "flows", "NAME", "flow set in /dev/shm (default $NFQLB_FLOWS or nfqlb-flows)" },
@@ -62,8 +63,8 @@ static int flow_name(const struct cmd *cmd, const char *name)
 	return NFQLB_OK;
 }
 
-static struct flowset *set_open(const struct cmd *cmd, const char *name,
-				bool writable, bool create)
+struct flowset *flow_open(const struct cmd *cmd, const char *name, bool writable,
+			  bool create)
 {
 	char why[WHY_MAX] = "";
 	struct flowset *fs = flowset_attach(name, writable, create, why);
@@ -90,7 +91,7 @@ static int snap_load(const struct cmd *cmd, const char *name, struct snap *sn)
 {
 	char why[WHY_MAX] = "";
 
-	sn->fs = set_open(cmd, name, false, false);
+	sn->fs = flow_open(cmd, name, false, false);
 	if (!sn->fs)
 		return NFQLB_FAIL;
 	if (flowset_view_init(&sn->v) < 0) {
@@ -182,7 +183,7 @@ static int sub_set(const struct cmd *cmd, const struct optval *ov, const char *s
 	if ((r = parse_flow(cmd, ov, args[0], &f)))
 		return r;
 	do {
-		fs = set_open(cmd, set, true, true);
+		fs = flow_open(cmd, set, true, true);
 		if (!fs)
 			return NFQLB_FAIL;
 		r = flowset_set(fs, &f, why);
@@ -210,7 +211,7 @@ static int sub_delete(const struct cmd *cmd, const struct optval *ov, const char
 		if ((r = flow_name(cmd, args[i])))
 			return r;
 	do {
-		fs = set_open(cmd, set, true, false);
+		fs = flow_open(cmd, set, true, false);
 		if (!fs)
 			return NFQLB_FAIL;
 		r = flowset_delete(fs, args, (size_t)n, &bad, why);

@@ -166,10 +166,12 @@ int flowstats_cmd(const struct cmd *cmd, const struct optval *ov, int argc, char
 	if (opt_get(cmd, ov, "shm") || opt_get(cmd, ov, "prometheus"))
 		return usage_error(cmd, "--flows excludes --%s",
 				   opt_get(cmd, ov, "shm") ? "shm" : "prometheus");
-	sn.fs = flowset_attach(name, false, false, why);
+	sn.fs = flow_open(cmd, name, false, false);
+	if (!sn.fs)
+		return NFQLB_FAIL;
 	sn.flow = calloc(FLOW_MAX, sizeof(*sn.flow));
 	r = NFQLB_FAIL;
-	if (sn.fs && sn.flow && flowset_view_init(&sn.v) == 0 &&
+	if (sn.flow && flowset_view_init(&sn.v) == 0 &&
 	    flowset_read(sn.fs, &sn.v, why) == 0) {
 		flowset_counts(sn.fs, sn.flow, sn.cnt);
 		print_snap(&sn, name, opt_get(cmd, ov, "json") != NULL);

@@ -225,13 +225,15 @@ static int lookup_flows(const struct cmd *cmd, const char *name,
 {
 	struct lb_table lt = { NULL, 1, 0, HASH_5TUPLE };
 	char why[WHY_MAX] = "";
-	struct flowset *fs = flowset_attach(name, false, false, why);
+	struct flowset *fs = flow_open(cmd, name, false, false);
 	struct flow_match *m = NULL;
 	uint32_t *zero = NULL;
 	struct ltable t = { 0 };
 	int r = NFQLB_FAIL;
 
-	if (!fs || flowset_view_init(fv) < 0 || flowset_read(fs, fv, why) < 0 ||
+	if (!fs)
+		return NFQLB_FAIL;
+	if (flowset_view_init(fv) < 0 || flowset_read(fs, fv, why) < 0 ||
 	    !(m = flow_match_build(fv->flows, fv->n, why)) ||
 	    !(zero = calloc(fv->n ? fv->n : 1, sizeof(*zero)))) {
 		cmd_error(cmd, "flow set \"%s\": %s", name, why[0] ? why : strerror(errno));

@@ -21,6 +21,7 @@
 #include "nfqlb/flowrules.h"
 #include "nfqlb/iptsave.h"
 #include "nfqlb/rules.h"
+#include "nfqlb/table.h"
 #include "flows/flowset.h"
 #include "shm/shm.h"
 
@@ -639,9 +640,9 @@ static int load_flows(const struct cmd *cmd, struct rules_conf *c)
 	char why[WHY_MAX];
 	int r = NFQLB_FAIL;
 
-	fs = flowset_attach(c->flows, false, false, why);
+	fs = flow_open(cmd, c->flows, false, false);
 	if (!fs)
-		return cmd_error(cmd, "flow set %s: %s", c->flows, why);
+		return NFQLB_FAIL;
 	if (flowset_view_init(&v) < 0)
 		cmd_error(cmd, "flow set %s: %s", c->flows, strerror(errno));
 	else if (flowset_read(fs, &v, why) < 0 ||

@@ -30,6 +30,21 @@ int table_name(const struct cmd *cmd, const struct optval *ov, const char **name
  */
 struct shm *table_open(const struct cmd *cmd, const char *name, bool writable);
 
+struct flowset;
+
+/**
+ * flow_open - attach a flow set, printing a one-line error on failure
+ * @cmd: the command, for the message
+ * @name: the flow set's name
+ * @writable: open for writing
+ * @create: create it empty when missing
+ *
+ * Returns the handle, or NULL after printing why (a missing set: "flow set
+ * NAME does not exist").
+ */
+struct flowset *flow_open(const struct cmd *cmd, const char *name, bool writable,
+			  bool create);
+
 /**
  * flowstats_cmd - `nfqlb stats --flows NAME [--json]` (flowstats.c)
  * @cmd: the stats command

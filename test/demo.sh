@@ -52,12 +52,10 @@ indent()
 # IPv4 and IPv6, as README says.
 flows_rules()
 {
-	local ipt
-
-	for ipt in iptables ip6tables; do
-		nsx "$1" "$ipt-save" | "$NFQLB" rules --flows "$2" --queue 0 |
-			nsx "$1" "$ipt-restore" --noflush || fail "$1: nfqlb rules --flows"
-	done
+	nsx "$1" iptables-save | "$NFQLB" rules --flows "$2" --queue 0 |
+		nsx "$1" iptables-restore --noflush || fail "$1: nfqlb rules --flows"
+	nsx "$1" ip6tables-save | "$NFQLB" rules --flows "$2" --family 6 --queue 0 |
+		nsx "$1" ip6tables-restore --noflush || fail "$1: nfqlb rules --flows --family 6"
 }
 
 # lost EVENT MODE: "N of M connections lost" for one finished run.
