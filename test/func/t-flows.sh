@@ -12,7 +12,8 @@
 #   - `flow set dns --table web` (a replace, while traffic runs) moves UDP 53
 #     to t1 and t2 within 2 s;
 #   - with no active target in web, TCP 80 gets --no-target mark=0x999,
-#     which a REJECT rule in lb turns into a refusal;
+#     which a REJECT rule in lb's FORWARD chain turns into a refusal (lb
+#     routes the VIP without a target's mark to t1: the REJECT must act);
 #   - `flow delete dns` makes UDP 53 match no flow;
 #   - `stats --flows --json` counts per flow packets, no-target packets,
 #     its table's targets, and the no-flow packets.
@@ -74,6 +75,10 @@ for t in t1 t2 t3; do
 done
 fwmark_routes lb 101:1 102:2 103:3
 vip_rules lb
+# Without a mark of a target, the VIP's packets take the main table to t1,
+# where the FORWARD rules below see the no-target mark and refuse them.
+route_add lb "$VIP4" "$(target_addr4 1)"
+route_add lb "$VIP6" "$(target_addr6 1)"
 nsx lb iptables -A FORWARD -m mark --mark 0x999 -p tcp -j REJECT --reject-with tcp-reset ||
 	fail "iptables REJECT"
 nsx lb ip6tables -A FORWARD -m mark --mark 0x999 -p tcp -j REJECT --reject-with tcp-reset ||
