@@ -7,7 +7,8 @@
 # Every command and option comes from the tables.  An option's value is
 # completed by its metavariable: NAME (a table: the names in /dev/shm), FILE
 # (file names), IFNAME (interfaces), or words written "a|b|c" in lower case
-# (drop|accept), each maybe followed by "..." (repeatable); anything else
+# (drop|accept; a word "w=X" completes as "w="), each maybe followed by
+# "..." (repeatable); anything else
 # takes a value but completes nothing.  A command's first positional is
 # completed from its ARGS: "[COMMAND]" gives the commands, "FILE" or
 # "[FILE]" file names, "add ... | del ... | show" the leading lower-case
@@ -21,7 +22,8 @@ function kind(arg) {
 	if (arg == "NAME") return "table"
 	if (arg == "FILE") return "file"
 	if (arg == "IFNAME") return "iface"
-	if (arg ~ /^[a-z0-9][a-z0-9-]*(\|[a-z0-9][a-z0-9-]*)+$/) {
+	gsub(/=[A-Z]+/, "=", arg)	# mark=X completes as "mark="
+	if (arg ~ /^[a-z0-9][a-z0-9-]*=?(\|[a-z0-9][a-z0-9-]*=?)+$/) {
 		gsub(/\|/, " ", arg)
 		return "words " arg
 	}

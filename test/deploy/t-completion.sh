@@ -63,9 +63,11 @@ done
 
 info "4. prefixes, values, positionals"
 want "--no-target" nfqlb lb --no-t
-want "drop accept" nfqlb lb --no-target ""
+want "drop accept mark=" nfqlb lb --no-target ""
 want "accept" nfqlb lb --no-target a
-want "drop accept" nfqlb lb --no-target = ""
+want "mark=" nfqlb lb --no-target m
+want "drop accept mark=" nfqlb lb --no-target = ""
+want "accept drop mark=" nfqlb lb --no-flow ""
 want "" nfqlb init --M ""
 want "--force" nfqlb init --M 13 --f
 "$NFQLB" init || fail "init"
