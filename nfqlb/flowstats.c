@@ -113,13 +113,16 @@ static void flow_line(const struct fsnap *sn, uint32_t i, bool json)
 	tsnap_free(&t);
 }
 
-static void print_kinds(const uint64_t *cnt, bool json)
+/* Counters first..end-1 as JSON members or " name count" pairs, their
+ * names without skip bytes. */
+static void print_counts(const uint64_t *cnt, unsigned int first, unsigned int end,
+			 size_t skip, bool json)
 {
 	unsigned int i;
 
-	for (i = 0; i < SHM_CNT_KINDS; i++)
-		printf(json ? "%s\"%s\":%llu" : "%s%s %llu", json ? (i ? "," : "") : " ",
-		       shm_cnt_name(i), (unsigned long long)cnt[i]);
+	for (i = first; i < end; i++)
+		printf(json ? "%s\"%s\":%llu" : "%s%s %llu", json ? (i > first ? "," : "") : " ",
+		       shm_cnt_name(i) + skip, (unsigned long long)cnt[i]);
 }
 
 static void json_head(const struct fsnap *sn, const char *name)
@@ -146,7 +149,9 @@ static void print_snap(const struct fsnap *sn, const char *name, bool json)
 		       "dropped %llu\nkinds:", name, (unsigned long long)sn->v.generation,
 		       (unsigned long long)sn->cnt[FLOWSET_C_NO_FLOW],
 		       (unsigned long long)k[SHM_CNT_ACCEPT], (unsigned long long)k[SHM_CNT_DROP]);
-	print_kinds(k, json);
+	print_counts(k, 0, SHM_CNT_KINDS, 0, json);
+	printf(json ? "},\"fragments\":{" : "\nfragments:");
+	print_counts(k, SHM_CNT_FRAG_FIRST, SHM_CNT_FRAG_END, strlen(SHM_CNT_FRAG_PREFIX), json);
 	printf(json ? "},\"flows\":[" : "\n");
 	for (i = 0; i < sn->v.n; i++)
 		flow_line(sn, i, json);

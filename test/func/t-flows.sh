@@ -8,6 +8,7 @@
 # "dns" (UDP 53 to the VIPs, table dns: 103); one `nfqlb lb --flows`
 # serves both.  Checks, IPv4 and IPv6:
 #   - TCP 80 is answered by t1 and t2 only, UDP 53 by t3 only;
+#   - `trace --flows` shows decisions of both flows, each to its own targets;
 #   - UDP 80 matches no flow and gets --no-flow drop, counted as no-flow;
 #   - `flow set dns --table web` (a replace, while traffic runs) moves UDP 53
 #     to t1 and t2 within 2 s;
@@ -98,6 +99,29 @@ lb_start lb --flows "$FLOWS" --no-flow drop --no-target mark=0x999
 info "TCP 80 reaches t1 and t2 only; UDP 53 reaches t3 only"
 answered_by 80 "" "t1 t2" || fail "TCP 80 was not answered by t1 and t2 only"
 answered_by 53 -u "t3" || fail "UDP 53 was not answered by t3 only"
+
+info "trace --flows: each decision names its flow, and a target of its table"
+timeout 30 "$NFQLB" trace --flows "$FLOWS" --count 20 --json >"$LOGDIR/trace.json" \
+	2>"$LOGDIR/trace.err" &
+tpid=$!
+for ((i = 0; i < 100; i++)); do
+	alive "$tpid" || break
+	conn client -c 2 -t 300 "$VIP4" 80 >/dev/null 2>&1
+	conn client -c 2 -t 300 -u "$VIP6" 53 >/dev/null 2>&1
+done
+wait "$tpid" || fail "trace --flows failed: $(cat "$LOGDIR/trace.err")"
+"$PYTHON" -S -c '
+import json, sys
+want = {"web": {101, 102}, "dns": {103}}
+seen = set()
+for line in open(sys.argv[1]):
+    d = json.loads(line)
+    if d["flow"] not in want or d["target"] not in want[d["flow"]]:
+        sys.exit("decision %s: not a target of its flow" % line.strip())
+    seen.add(d["flow"])
+if seen != set(want):
+    sys.exit("trace saw the flows %s only" % sorted(seen))
+' "$LOGDIR/trace.json" || fail "trace --flows"
 
 info "UDP 80 matches no flow: dropped, counted"
 unanswered 80 -u || fail "UDP 80 was answered, but no flow takes it"
