@@ -23,6 +23,9 @@
 #   - later fragments whose first never comes (nfqlb-inject frag-orphan)
 #     are dropped after --frag-timeout and counted as timed out; no target
 #     gets anything of them.
+# With FRAG_FLOWS=1 (t-frag-flows) the same through `lb --flows`: one flow
+# (UDP to the VIPs' port 5353) on the table, the counters from `stats
+# --flows`.
 # shellcheck source-path=SCRIPTDIR
 . "$(dirname "$0")/lib.sh"
 
@@ -38,6 +41,17 @@ DPORT=5353
 FRAGS=$((COUNT / 2 * 3))	# fragments per family
 HELD=$((COUNT / 4 * 2))		# copies 3, 7, ..., 47: 12, 2 held each
 TIMEOUT_MS=200
+FLOWS="$NFQLB_SHM-flows"
+
+# stats_json: the counters the worker keeps: the table's, or the flow set's.
+stats_json()
+{
+	if [ "${FRAG_FLOWS:-0}" = 1 ]; then
+		"$NFQLB" stats --flows "$FLOWS" --json
+	else
+		"$NFQLB" stats --json
+	fi
+}
 
 # udp_in NS FAM: whole UDP datagrams NS's kernel took, delivered or not
 # (InDatagrams + NoPorts: both only after reassembly and the checksum).
@@ -61,7 +75,7 @@ got()
 # frag_is EVENT N: `nfqlb stats --json` counts N fragments as EVENT.
 frag_is()
 {
-	[ "$("$NFQLB" stats --json | json_py 'j["fragments"][a[0]]' "$1")" -eq "$2" ]
+	[ "$(stats_json | json_py 'j["fragments"][a[0]]' "$1")" -eq "$2" ]
 }
 
 # flow_port VIP: into SPORT and WANT, the first source port from
@@ -88,7 +102,7 @@ flow_port()
 
 frag_stats()
 {
-	"$NFQLB" stats --json | json_py 'j["fragments"]'
+	stats_json | json_py 'j["fragments"]'
 }
 
 _topo_star t1 t2 t3
@@ -104,7 +118,13 @@ nsx lb ip6tables -t mangle -A PREROUTING -d "$VIP6" -j NFQUEUE --queue-num 0 ||
 	fail "ip6tables"
 "$NFQLB" init --hash 5tuple || fail "init"
 "$NFQLB" activate 101 102 103 || fail "activate"
-start_bg lb "$NFQLB" lb --queue 0 --frag-timeout "$TIMEOUT_MS" --frag-max 64
+serve=()
+if [ "${FRAG_FLOWS:-0}" = 1 ]; then
+	"$NFQLB" flow set dns --flows "$FLOWS" --table "$NFQLB_SHM" --proto udp \
+		--dst "$VIP4/32,$VIP6/128" --dport $DPORT || fail "flow set"
+	serve=(--flows "$FLOWS")
+fi
+start_bg lb "$NFQLB" lb --queue 0 "${serve[@]}" --frag-timeout "$TIMEOUT_MS" --frag-max 64
 LB_PID=$BG_PID
 wait_for lb_ready || fail "the worker did not start"
 
@@ -137,7 +157,7 @@ for fam in 4 6; do
 			"$((fams * HELD)) held and released"
 	info "IPv$fam: $COUNT datagrams, $((COUNT / 2)) in fragments, all whole at $want: $(frag_stats)"
 done
-[ "$("$NFQLB" stats --json | json_num dropped)" -eq 0 ] || fail "verdicts dropped: $("$NFQLB" stats --json)"
+[ "$(stats_json | json_num dropped)" -eq 0 ] || fail "verdicts dropped: $(stats_json)"
 
 info "later fragments without their first: dropped after ${TIMEOUT_MS} ms"
 declare -A base=()
@@ -154,8 +174,8 @@ waited=$(( ($(_now_us) - start) / 1000 ))
 [ "$waited" -ge "$TIMEOUT_MS" ] || fail "orphans timed out after $waited ms, before $TIMEOUT_MS"
 frag_is held $((2 * HELD + 4 * ORPHANS)) && frag_is released $((2 * HELD)) ||
 	fail "orphans: fragments $(frag_stats)"
-[ "$("$NFQLB" stats --json | json_num dropped)" -eq $((4 * ORPHANS)) ] ||
-	fail "orphans: want $((4 * ORPHANS)) verdicts dropped: $("$NFQLB" stats --json)"
+[ "$(stats_json | json_num dropped)" -eq $((4 * ORPHANS)) ] ||
+	fail "orphans: want $((4 * ORPHANS)) verdicts dropped: $(stats_json)"
 for t in t1 t2 t3; do
 	[ "$(udp_in $t 4) $(udp_in $t 6)" = "${base[$t]}" ] ||
 		fail "orphans: $t took datagrams: $(udp_in $t 4) $(udp_in $t 6), was ${base[$t]}"
