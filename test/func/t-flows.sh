@@ -4,9 +4,12 @@
 #
 #	client --- lb --- t1, t2, t3	(routing by fwmark; the targets hold the VIP)
 #
-# The flow set has "web" (TCP 80 to the VIPs, table web: 101 102) and
-# "dns" (UDP 53 to the VIPs, table dns: 103); one `nfqlb lb --flows`
-# serves both.  Checks, IPv4 and IPv6:
+# The flow set has "web" (TCP 80 to the VIPs, table web: 101 102), "dns"
+# (UDP 53 to the VIPs, table dns: 103) and "other" (UDP 80 from networks
+# the client is not on); one `nfqlb lb --flows` serves them, and `nfqlb
+# rules --flows` queues what they match.  Checks, IPv4 and IPv6:
+#   - rules --flows applied twice leaves the firewall as once, and
+#     --delete restores it;
 #   - TCP 80 is answered by t1 and t2 only, UDP 53 by t3 only;
 #   - `trace --flows` shows decisions of both flows, each to its own targets;
 #   - UDP 80 matches no flow and gets --no-flow drop, counted as no-flow;
@@ -75,7 +78,6 @@ for t in t1 t2 t3; do
 	echo_vip "$t" "$t" 53
 done
 fwmark_routes lb 101:1 102:2 103:3
-vip_rules lb
 # Without a mark of a target, the VIP's packets take the main table to t1,
 # where the FORWARD rules below see the no-target mark and refuse them.
 route_add lb "$VIP4" "$(target_addr4 1)"
@@ -93,6 +95,32 @@ info "tables web (101 102) and dns (103); flows web (tcp 80) and dns (udp 53)"
 	--dst "$VIP4/32,$VIP6/128" --dport 80 || fail "flow set web"
 "$NFQLB" flow set dns --flows "$FLOWS" --table "$DNS" --proto udp \
 	--dst "$VIP4/32,$VIP6/128" --dport 53 || fail "flow set dns"
+# UDP 80 from another network: its rules queue UDP 80 from the client too
+# (rules leave sources to the worker), which then matches no flow.
+"$NFQLB" flow set other --flows "$FLOWS" --table "$DNS" --proto udp \
+	--src 192.0.2.0/24,2001:db8::/32 --dst "$VIP4/32,$VIP6/128" --dport 80 ||
+	fail "flow set other"
+
+info "rules --flows, IPv4 and IPv6: applying them again changes nothing"
+for fam in ip ip6; do
+	nsx lb "$fam"tables-save | grep -E '^(-A|:NFQLB)' >"$LOGDIR/before-$fam"
+done
+flows_rules()
+{
+	rules_in lb ip --flows "$FLOWS" "$@"
+	rules_in lb ip6 --flows "$FLOWS" --family 6 "$@"
+}
+saved()
+{
+	nsx lb "$1"tables-save | grep -v '^#' | sed 's/\[[0-9]*:[0-9]*\]//'
+}
+flows_rules
+grep -q -- "--dport 53" "$LOGDIR/rules-lb-ip.log" && grep -q -- "-p udp.*--dport 80" "$LOGDIR/rules-lb-ip6.log" ||
+	fail "rules --flows: no rule for UDP 53 or UDP 80"
+once4=$(saved ip) && once6=$(saved ip6)
+flows_rules
+[ "$(saved ip)" = "$once4" ] && [ "$(saved ip6)" = "$once6" ] ||
+	fail "rules --flows applied twice differs from once"
 
 lb_start lb --flows "$FLOWS" --no-flow drop --no-target mark=0x999
 
@@ -145,13 +173,20 @@ info "flow delete dns: UDP 53 matches no flow"
 "$NFQLB" flow delete dns --flows "$FLOWS" || fail "flow delete dns"
 wait_for -n 20 unanswered 53 -u || fail "UDP 53 still answered after flow delete"
 
+info "rules --flows --delete restores the firewall"
+flows_rules --delete
+for fam in ip ip6; do
+	[ "$(nsx lb "$fam"tables-save | grep -E '^(-A|:NFQLB)')" = "$(cat "$LOGDIR/before-$fam")" ] ||
+		fail "rules --flows --delete left ${fam}tables' rules changed"
+done
+
 info "stats --flows --json"
-[ "$(flowstat '[f["name"] for f in j["flows"]]')" = "web" ] ||
+[ "$(flowstat '[f["name"] for f in j["flows"]]')" = "other web" ] ||
 	fail "stats --flows lists $(flowstat '[f["name"] for f in j["flows"]]')"
-[ "$(flowstat '[f["packets"] for f in j["flows"]][0] >= 2 * '$N)" = true ] ||
+[ "$(flowstat '[f["packets"] for f in j["flows"] if f["name"] == "web"][0] >= 2 * '$N)" = true ] ||
 	fail "stats --flows: web counted too few packets"
-[ "$(flowstat 'sorted(t["id"] for t in j["flows"][0]["targets"] if t["packets"] > 0)')" = "101 102" ] ||
-	fail "stats --flows: web's table counts $(flowstat 'j["flows"][0]["targets"]')"
+[ "$(flowstat 'sorted(t["id"] for t in j["flows"][1]["targets"] if t["packets"] > 0)')" = "101 102" ] ||
+	fail "stats --flows: web's table counts $(flowstat 'j["flows"][1]["targets"]')"
 alive "$LB_PID" || fail "the worker exited"
 lb_stop TERM
 pass
