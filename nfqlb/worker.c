@@ -28,6 +28,16 @@ static inline uint64_t *counters(struct worker *wk)
 	return wk->conf->flows ? wk->fl.fw->cnt + FLOWSET_C_KINDS : wk->table.w->cnt;
 }
 
+/* The name of a decision's flow; NULL for none (or one table).  A later
+ * fragment's decision may come from an older flow set: its flow is
+ * named only while its index still holds a flow. */
+static const char *flow_name(const struct worker *wk, const struct frag_decision *d)
+{
+	if (!wk->conf->flows || d->flow < 0 || (uint32_t)d->flow >= wk->fl.fv.n)
+		return NULL;
+	return wk->fl.fv.flows[d->flow].name;
+}
+
 /* Batch a verdict; while a trace is armed, also write it there (p and r
  * are NULL for a held fragment released later: not traced). */
 static void emit(struct worker *wk, uint32_t id, const struct queue_pkt *p,
@@ -38,8 +48,7 @@ static void emit(struct worker *wk, uint32_t id, const struct queue_pkt *p,
 		tracerec_put(wk->trace, p, &(struct tracerec){
 			.queue = wk->queue, .kind = r->kind, .verdict = d->verdict,
 			.mark = d->mark, .target = d->slot == SHM_NO_SLOT ? 0 : d->mark,
-			.flow = wk->conf->flows && d->flow >= 0 ?
-				wk->fl.fv.flows[d->flow].name : NULL,
+			.flow = flow_name(wk, d),
 			.key = &r->key });
 }
 
