@@ -88,11 +88,11 @@ static const char *lists_why(const struct flow *f)
 	for (i = 0; i < f->nsrc && !r; i++)
 		r = cidr_why(&f->src[i]);
 	for (i = 0; i < f->ndport && !r; i++)
-		if (f->dport[i].lo > f->dport[i].hi)
-			r = "a --dport range with its low end above its high end";
+		if (f->dport[i].lo == 0 || f->dport[i].lo > f->dport[i].hi)
+			r = "a --dport range that is not within 1..65535, low end first";
 	for (i = 0; i < f->nsport && !r; i++)
-		if (f->sport[i].lo > f->sport[i].hi)
-			r = "a --sport range with its low end above its high end";
+		if (f->sport[i].lo == 0 || f->sport[i].lo > f->sport[i].hi)
+			r = "a --sport range that is not within 1..65535, low end first";
 	return r;
 }
 

@@ -71,7 +71,7 @@ const char *flowset_name(const char *opt);
  * Names: 1..FLOW_NAME_MAX bytes of [A-Za-z0-9._-], not starting with '-';
  * table: a valid table name (shm_name_check()); prio in range; protos
  * within FLOW_P_ALL; list counts within their maximum; prefixes with no
- * bit past len, IPv4 ones inside ::ffff:0:0/96; ranges lo <= hi;
+ * bit past len, IPv4 ones inside ::ffff:0:0/96; ranges within 1..65535, lo <= hi;
  * udp_encap only with protos 0 or including FLOW_P_SCTP.
  * Returns 0, or -1 with errno EINVAL.
  */

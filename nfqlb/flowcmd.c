@@ -466,18 +466,6 @@ static const struct flow_sub subs[] = {
 
 #define NSUBS (sizeof(subs) / sizeof(subs[0]))
 
-/* `nfqlb flow` alone: the subcommands, as `nfqlb` alone lists commands. */
-static int list_subs(void)
-{
-	size_t i;
-
-	printf("usage: nfqlb flow SUBCOMMAND [OPTIONS] [ARGS]\n\nsubcommands:\n");
-	for (i = 0; i < NSUBS; i++)
-		printf("  %-8s %s\n", subs[i].name, subs[i].help);
-	printf("\nRun 'nfqlb flow --help' for the options.\n");
-	return NFQLB_USAGE;
-}
-
 /* Whether the word w is one of the space-separated words of list. */
 static bool has_word(const char *list, const char *w)
 {
@@ -512,7 +500,7 @@ static int do_flow(const struct cmd *cmd, const struct optval *ov, int argc,
 	int r;
 
 	if (argc == ov->first)
-		return list_subs();
+		return usage_error(cmd, "want set, delete, list or show (nfqlb flow --help)");
 	for (i = 0; i < NSUBS && strcmp(argv[ov->first], subs[i].name); i++)
 		;
 	if (i == NSUBS)
