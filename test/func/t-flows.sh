@@ -11,6 +11,8 @@
 #   - rules --flows applied twice leaves the firewall as once, and
 #     --delete restores it;
 #   - TCP 80 is answered by t1 and t2 only, UDP 53 by t3 only;
+#   - an ICMP "fragmentation needed" / "packet too big" about a UDP 53
+#     answer, queued by the rules of --flows, reaches t3 and no other;
 #   - `trace --flows` shows decisions of both flows, each to its own targets;
 #   - UDP 80 matches no flow and gets --no-flow drop, counted as no-flow;
 #   - `flow set dns --table web` (a replace, while traffic runs) moves UDP 53
@@ -127,6 +129,22 @@ lb_start lb --flows "$FLOWS" --no-flow drop --no-target mark=0x999
 info "TCP 80 reaches t1 and t2 only; UDP 53 reaches t3 only"
 answered_by 80 "" "t1 t2" || fail "TCP 80 was not answered by t1 and t2 only"
 answered_by 53 -u "t3" || fail "UDP 53 was not answered by t3 only"
+
+info "ICMP errors about UDP 53 (queued by rules --flows) reach dns's target"
+for fam in 4 6; do
+	vip=$VIP4
+	[ $fam = 6 ] && vip=$VIP6
+	before="$(icmp_in t1 $fam) $(icmp_in t2 $fam) $(icmp_in t3 $fam)"
+	out=$(nsx client timeout 10 "$TOOLS/nfqlb-icmperr" -P $((33000 + fam)) "$vip" 53) ||
+		fail "nfqlb-icmperr $vip 53 failed: $out"
+	[ "${out%% *}" = t3 ] || fail "IPv$fam: UDP 53 was answered by ${out%% *}, not t3"
+	read -r b1 b2 b3 <<<"$before"
+	wait_for icmp_in_is t3 $fam $((b3 + 1)) ||
+		fail "IPv$fam: the ICMP error about UDP 53 did not reach t3"
+	icmp_in_is t1 $fam "$b1" && icmp_in_is t2 $fam "$b2" ||
+		fail "IPv$fam: the ICMP error about UDP 53 reached another target"
+done
+[ "$(flowstat 'j["kinds"]["icmp-error"]')" -ge 2 ] || fail "stats --flows: no icmp-error counted"
 
 info "trace --flows: each decision names its flow, and a target of its table"
 timeout 30 "$NFQLB" trace --flows "$FLOWS" --count 20 --json >"$LOGDIR/trace.json" \
