@@ -10,6 +10,7 @@
 #include "flows/flowset.h"
 #include "flows/flowtext.h"
 #include "nfqlb/cli.h"
+#include "nfqlb/json.h"
 #include "nfqlb/table.h"
 
 static const struct opt flow_opts[] = {
@@ -226,23 +227,6 @@ static int sub_delete(const struct cmd *cmd, const struct optval *ov, const char
 }
 
 /* ---- printing ---- */
-
-/* s as a JSON string: names of tables may hold any byte but '/'. */
-static void json_str(const char *s)
-{
-	putchar('"');
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-
-		if (c == '"' || c == '\\')
-			printf("\\%c", c);
-		else if (c < 0x20)
-			printf("\\u%04x", c);
-		else
-			putchar(c);
-	}
-	putchar('"');
-}
 
 static void json_protos(uint32_t protos)
 {

@@ -3,9 +3,18 @@
 #ifndef NFQLB_JSON_H
 #define NFQLB_JSON_H
 
+#include <stdio.h>
+
 /**
- * json_str - print a string as a JSON string, quoted and escaped, on stdout
+ * json_fstr - print a string as a JSON string, quoted and escaped
+ * @f: the stream
  * @s: the string (any bytes; controls become \u00XX)
+ */
+void json_fstr(FILE *f, const char *s);
+
+/**
+ * json_str - json_fstr() on stdout
+ * @s: the string
  */
 void json_str(const char *s);
 

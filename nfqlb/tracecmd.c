@@ -13,6 +13,7 @@
 #include "flows/flow.h"
 #include "flows/flowset.h"
 #include "nfqlb/cli.h"
+#include "nfqlb/json.h"
 #include "nfqlb/table.h"
 #include "nfqlb/tracefmt.h"
 #include "shm/trace.h"
@@ -360,7 +361,7 @@ static void list_json(const struct trace_info *in, int n, uint64_t now)
 	for (i = 0; i < n; i++) {
 		printf("%s{\"pid\":%d,\"serves\":\"%s\",\"name\":", i ? "," : "",
 		       (int)in[i].pid, in[i].serves == TRACE_SERVES_FLOWS ? "flows" : "table");
-		tracefmt_json_string(stdout, in[i].serves_name);
+		json_fstr(stdout, in[i].serves_name);
 		printf(",\"armed\":%s,\"written\":%llu}", in[i].lease > now ? "true" : "false",
 		       (unsigned long long)in[i].written);
 	}

@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "nfqlb/pkt.h"
+#include "nfqlb/json.h"
 #include "nfqlb/tracefmt.h"
 
 static bool is_v4(const uint32_t *w)
@@ -90,22 +91,6 @@ void tracefmt_text(FILE *f, const struct trace_rec *r)
 	fputc('\n', f);
 }
 
-void tracefmt_json_string(FILE *f, const char *s)
-{
-	const unsigned char *c;
-
-	fputc('"', f);
-	for (c = (const unsigned char *)s; *c; c++) {
-		if (*c == '"' || *c == '\\')
-			fprintf(f, "\\%c", *c);
-		else if (*c < 0x20)
-			fprintf(f, "\\u%04x", *c);
-		else
-			fputc(*c, f);
-	}
-	fputc('"', f);
-}
-
 static void json_time(FILE *f, uint64_t ns)
 {
 	time_t sec = (time_t)(ns / 1000000000u);
@@ -131,7 +116,7 @@ void tracefmt_json(FILE *f, const struct trace_rec *r, int32_t pid)
 		tracefmt_addr(&r->key[4], dst, sizeof(dst)),
 		r->key[8] >> 16, r->key[8] & 0xffff);
 	if (r->flow[0])
-		tracefmt_json_string(f, r->flow);
+		json_fstr(f, r->flow);
 	else
 		fputs("null", f);
 	if (r->target)

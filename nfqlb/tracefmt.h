@@ -33,13 +33,6 @@ void tracefmt_text(FILE *f, const struct trace_rec *r);
 void tracefmt_json(FILE *f, const struct trace_rec *r, int32_t pid);
 
 /**
- * tracefmt_json_string - print s as a JSON string, quotes included
- * @f: where to
- * @s: the string
- */
-void tracefmt_json_string(FILE *f, const char *s);
-
-/**
  * tracefmt_addr - a key's address (four words, IPv4-mapped for IPv4) as text
  * @w: the four words
  * @buf: written
