@@ -12,6 +12,7 @@
 
 #include "flows/flow.h"
 #include "flows/flowset.h"
+#include "flows/flowtext.h"
 #include "nfqlb/cli.h"
 #include "nfqlb/json.h"
 #include "nfqlb/table.h"
@@ -69,46 +70,19 @@ static void on_stop(int sig)
 	stop = 1;
 }
 
-/* flowset_name() (flows/flowset.h), whose code is not on this branch:
- * the same rule, for the default. */
-static const char *flows_name(const char *opt)
+/* One prefix "ADDR[/LEN]" (canonical, as a flow's) into c. */
+static int parse_cidr(const char *s, struct flow_cidr *c, char *why)
 {
-	const char *env = getenv(FLOWSET_ENV);
+	struct flow_cidr all[FLOW_CIDR_MAX];
+	uint16_t n = 0;
 
-	if (opt)
-		return opt;
-	return env && *env ? env : FLOWSET_NAME_DEFAULT;
-}
-
-/* "ADDR[/LEN]" into the 128-bit form of struct pkt_key. */
-static int parse_cidr(const char *s, struct flow_cidr *c)
-{
-	char buf[INET6_ADDRSTRLEN + 8], *slash;
-	uint32_t len, max, i;
-	uint8_t b[16];
-	int v6;
-
-	if (strlen(s) >= sizeof(buf))
+	if (flowtext_cidrs(s, all, &n, why) < 0)
 		return -1;
-	strcpy(buf, s);
-	slash = strchr(buf, '/');
-	if (slash)
-		*slash = '\0';
-	v6 = strchr(buf, ':') != NULL;
-	max = v6 ? 128 : 32;
-	if (inet_pton(v6 ? AF_INET6 : AF_INET, buf, b) != 1 ||
-	    (slash && opt_u32(slash + 1, 0, max, &len) < 0))
+	if (n != 1) {
+		snprintf(why, WHY_MAX, "want one prefix");
 		return -1;
-	if (!slash)
-		len = max;
-	memset(c, 0, sizeof(*c));
-	for (i = 0; i < (v6 ? 4u : 1u); i++)
-		c->w[v6 ? i : 3] = (uint32_t)b[4 * i] << 24 | (uint32_t)b[4 * i + 1] << 16 |
-				   (uint32_t)b[4 * i + 2] << 8 | b[4 * i + 3];
-	if (!v6)
-		c->w[2] = 0xffff;
-	c->len = (uint8_t)(v6 ? len : 96 + len);
-	c->family = (uint8_t)(v6 ? AF_INET6 : AF_INET);
+	}
+	*c = all[0];
 	return 0;
 }
 
@@ -147,13 +121,14 @@ static const char *serves_word(enum trace_serves s)
 /* --src and --dst. */
 static int parse_filter(const struct cmd *cmd, const struct optval *ov, struct filter *f)
 {
+	char why[WHY_MAX] = "";
 	const char *v;
 
 	f->flow = opt_get(cmd, ov, "flow");
-	if ((v = opt_get(cmd, ov, "src")) && parse_cidr(v, &f->src) < 0)
-		return usage_error(cmd, "bad src '%s': want ADDR[/LEN]", v);
-	if ((v = opt_get(cmd, ov, "dst")) && parse_cidr(v, &f->dst) < 0)
-		return usage_error(cmd, "bad dst '%s': want ADDR[/LEN]", v);
+	if ((v = opt_get(cmd, ov, "src")) && parse_cidr(v, &f->src, why) < 0)
+		return usage_error(cmd, "bad src '%.80s': %s", v, why);
+	if ((v = opt_get(cmd, ov, "dst")) && parse_cidr(v, &f->dst, why) < 0)
+		return usage_error(cmd, "bad dst '%.80s': %s", v, why);
 	return NFQLB_OK;
 }
 
@@ -171,7 +146,7 @@ static int parse_serves(const struct cmd *cmd, const struct optval *ov, struct t
 		return table_name(cmd, ov, &tr->name);
 	}
 	tr->serves = TRACE_SERVES_FLOWS;
-	tr->name = flows_name(flows);
+	tr->name = flowset_name(flows);
 	rule = shm_name_why(tr->name);
 	if (rule)
 		return usage_error(cmd, "bad flow set name \"%s\": %s", tr->name, rule);
