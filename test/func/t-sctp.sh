@@ -20,8 +20,8 @@
 #     each target, and an SCTP INIT over UDP (RFC 6951) to port 9899 is
 #     plain UDP when no flow says otherwise;
 #   - show, save and stats name the mode; nothing is malformed or dropped.
-# The flows' --udp-encap (SCTP over UDP matched as SCTP) is tested with the
-# flows, not here.
+# The flows' --udp-encap (SCTP over UDP matched as SCTP) is tested in
+# t-sctp-udp.
 # shellcheck source-path=SCRIPTDIR
 . "$(dirname "$0")/lib.sh"
 
