@@ -224,7 +224,7 @@ static enum pkt_kind classify(const uint8_t *data, size_t len, struct pkt_key *k
 
 #define NTAB 6		/* a table per hash mode, an empty one, an unusable one */
 #define NMAP 2		/* assignments of a set's flows to the tables */
-#define NCOPY 6		/* copies of the input in a batch */
+#define NCOPY 3		/* copies of the input in a batch */
 #define NBATCH (NCOPY + 2)
 #define GEN_FLOWS 80	/* flows of the generated set: more than 64 */
 #define NTARGET_MAX 8
@@ -533,8 +533,9 @@ static void check_slot(const struct lb_flows *lf, const struct lb_result *r)
 	REQUIRE(r->slot == SHM_NO_SLOT || r->slot < tab_n[r->table]);
 }
 
+/* ref: also against the reference matcher (slow: once per set and input). */
 static void check_result(const struct fz_set *s, const struct lb_flows *lf,
-			 const struct queue_pkt *p, const struct lb_result *r)
+			 const struct queue_pkt *p, const struct lb_result *r, bool ref)
 {
 	struct pkt_meta m;
 	struct pkt_key k;
@@ -550,7 +551,7 @@ static void check_result(const struct fz_set *s, const struct lb_flows *lf,
 	}
 	REQUIRE(r->flow >= -1 && r->flow < (int32_t)s->n);
 	REQUIRE(r->flow == flow_match_lookup(s->m, &r->key, lb_l4(r)));
-	REQUIRE(r->flow == ref_lookup(s->f, s->n, &r->key, lb_l4(r)));
+	REQUIRE(!ref || r->flow == ref_lookup(s->f, s->n, &r->key, lb_l4(r)));
 	check_slot(lf, r);
 }
 
@@ -596,58 +597,84 @@ static void check_decisions(const struct lb_result *r, size_t nflows)
 			decision_ok(&o.d, nflows);
 }
 
-/* One set, one assignment of its flows to tables: the batch, each result,
- * the copies alike, and the fixed packets as they are alone. */
-static void check_set(const struct fz_set *s, unsigned int k, const struct queue_pkt *pkts)
-{
-	struct lb_flows lf = { s->m, s->table_of[k], tabs };
-	struct lb_result res[NBATCH], one;
-	unsigned int i;
+/* What the fixed packets get, each alone, per set and assignment. */
+static struct lb_result fixed_res[NSET][NMAP][2];
 
-	memset(res, 0, sizeof(res));
-	lb_flows_match(&lf, pkts, NBATCH, res);
-	lb_flows_lookup(&lf, res, NBATCH);
-	for (i = 0; i < NBATCH; i++)
-		check_result(s, &lf, &pkts[i], &res[i]);
-	for (i = 2; i <= NCOPY; i++)
-		same_result(&res[1], &res[i]);
-	for (i = 0; i < NBATCH; i += NBATCH - 1) {
-		memset(&one, 0, sizeof(one));
-		lb_flows_match(&lf, &pkts[i], 1, &one);
-		lb_flows_lookup(&lf, &one, 1);
-		same_result(&res[i], &one);
-	}
-	if (s == &sets[SET_ENCAP] && k == 0)
+static void decide(const struct lb_flows *lf, const struct queue_pkt *p, unsigned int n,
+		   struct lb_result *res)
+{
+	memset(res, 0, n * sizeof(*res));
+	lb_flows_match(lf, p, n, res);
+	lb_flows_lookup(lf, res, n);
+}
+
+static void fixed_decide(const struct queue_pkt *pkts)
+{
+	unsigned int i, k;
+
+	for (i = 0; i < NSET; i++)
+		for (k = 0; k < NMAP; k++) {
+			struct lb_flows lf = { sets[i].m, sets[i].table_of[k], tabs };
+
+			decide(&lf, &pkts[0], 1, &fixed_res[i][k][0]);
+			decide(&lf, &pkts[NBATCH - 1], 1, &fixed_res[i][k][1]);
+			check_result(&sets[i], &lf, &pkts[0], &fixed_res[i][k][0], true);
+			check_result(&sets[i], &lf, &pkts[NBATCH - 1], &fixed_res[i][k][1], true);
+		}
+}
+
+/* One set, one assignment of its flows to tables: the batch; the first
+ * copy's result checked, the other copies' alike, the fixed packets'
+ * what they get alone. */
+static void check_set(unsigned int i, unsigned int k, const struct queue_pkt *pkts)
+{
+	const struct fz_set *s = &sets[i];
+	struct lb_flows lf = { s->m, s->table_of[k], tabs };
+	struct lb_result res[NBATCH];
+	unsigned int j;
+
+	decide(&lf, pkts, NBATCH, res);
+	check_result(s, &lf, &pkts[1], &res[1], true);
+	for (j = 2; j <= NCOPY; j++)
+		same_result(&res[1], &res[j]);
+	same_result(&res[0], &fixed_res[i][k][0]);
+	same_result(&res[NBATCH - 1], &fixed_res[i][k][1]);
+	if (i == SET_ENCAP)
 		check_decisions(&res[1], s->n);
 }
 
-/* The one-table worker (lb --shm) on the same batch, in every table's mode. */
+/* The one-table worker (lb --shm) on the copies, in every table's mode:
+ * the first copy's result is the classifier's key and its table's slot,
+ * the other copies' alike. */
 static void check_tables(const struct queue_pkt *pkts)
 {
 	struct lb_result res[NBATCH];
+	const struct lb_table *t;
 	struct shm_view v;
 	struct pkt_meta m;
 	struct pkt_key k;
+	enum pkt_kind kind = pkt_classify_meta(pkts[1].data, pkts[1].len, &k, &m);
 	unsigned int i, j;
 
 	for (i = 0; i < NTAB; i++) {
-		if (!tabs[i].lookup)
+		t = &tabs[i];
+		if (!t->lookup)
 			continue;
-		v = (struct shm_view){ .m = tabs[i].m, .lookup = (uint32_t *)tabs[i].lookup };
-		lb_lookup_batch(&v, tabs[i].mode, tabs[i].seed, pkts, NBATCH, res);
-		for (j = 0; j < NBATCH; j++) {
-			REQUIRE(res[j].kind == pkt_classify_meta(pkts[j].data, pkts[j].len, &k, &m));
-			REQUIRE(memcmp(&res[j].key, &k, sizeof(k)) == 0);
-			REQUIRE(res[j].slot == (res[j].kind == PKT_MALFORMED ? SHM_NO_SLOT :
-				tabs[i].lookup[hash_reduce(hash_flow(k.w, tabs[i].mode, tabs[i].seed),
-							   tabs[i].m)]));
-			REQUIRE(res[j].slot == SHM_NO_SLOT || res[j].slot < tab_n[i]);
-		}
+		v = (struct shm_view){ .m = t->m, .lookup = (uint32_t *)t->lookup };
+		lb_lookup_batch(&v, t->mode, t->seed, pkts + 1, NCOPY, res + 1);
+		REQUIRE(res[1].kind == kind && memcmp(&res[1].key, &k, sizeof(k)) == 0);
+		REQUIRE(res[1].slot == (kind == PKT_MALFORMED ? SHM_NO_SLOT :
+			t->lookup[hash_reduce(hash_flow(k.w, t->mode, t->seed), t->m)]));
+		REQUIRE(res[1].slot == SHM_NO_SLOT || res[1].slot < tab_n[i]);
+		for (j = 2; j <= NCOPY; j++)
+			REQUIRE(res[j].kind == kind && res[j].slot == res[1].slot &&
+				memcmp(&res[j].key, &k, sizeof(k)) == 0);
 	}
 }
 
 /* The input's packet (len bytes) in NCOPY exact-size copies, between the
- * two fixed packets, against every set and assignment. */
+ * two fixed packets, against every set, with one of its assignments to
+ * tables (by the input's length: the same input, the same checks). */
 static void check_flows(const uint8_t *data, size_t len)
 {
 	static bool ready;
@@ -655,21 +682,22 @@ static void check_flows(const uint8_t *data, size_t len)
 	uint8_t *copy[NCOPY];
 	unsigned int i, k;
 
-	if (!ready) {
-		flows_init();
-		ready = true;
-	}
 	pkts[0] = (struct queue_pkt){ 0, sizeof(fixed_v4), fixed_v4 };
 	pkts[NBATCH - 1] = (struct queue_pkt){ NBATCH - 1, sizeof(fixed_v6), fixed_v6 };
+	if (!ready) {
+		flows_init();
+		fixed_decide(pkts);
+		ready = true;
+	}
 	for (i = 0; i < NCOPY; i++) {
 		copy[i] = malloc(len ? len : 1);
 		REQUIRE(copy[i] != NULL);
 		memcpy(copy[i], data, len);
 		pkts[1 + i] = (struct queue_pkt){ 1 + i, (uint32_t)len, copy[i] };
 	}
+	k = (unsigned int)(len % NMAP);
 	for (i = 0; i < NSET; i++)
-		for (k = 0; k < NMAP; k++)
-			check_set(&sets[i], k, pkts);
+		check_set(i, k, pkts);
 	check_tables(pkts);
 	for (i = 0; i < NCOPY; i++)
 		free(copy[i]);
