@@ -32,43 +32,11 @@ need_bins
 
 FLOWS="$NFQLB_SHM-flows"
 IDS="101 102 103 104"
-VIP4B=10.200.255.2
-VIP6B=fd00:200:ff::2
 SRCS4="10.200.0.2 10.200.0.3 10.200.0.4"
 SRCS6="fd00:200::2 fd00:200::3 fd00:200::4"
 DPORT=38412	# the associations' destination port
 ENCAP=9899	# the flow's --udp-encap
 OTHER=9900	# a UDP port no flow names
-
-# marks CMD PROTO: "ID:PACKETS " for each id that saw PROTO (sctp or udp)
-# packets in lb's FORWARD chain (CMD iptables or ip6tables).
-marks()
-{
-	local id n p=17
-
-	[ "$2" = sctp ] && p=132
-	for id in $IDS; do
-		n=$(nsx lb "$1" -nvxL FORWARD | awk -v p="$p" \
-			-v m="$(printf 'mark match 0x%x$' "$id")" '$3 == p && $0 ~ m { print $1 }')
-		[ "${n:-0}" -gt 0 ] && echo -n "$id:$n "
-	done
-}
-
-# sum_is CMD PROTO N: the mark counters of PROTO add up to N.
-sum_is()
-{
-	[ "$(marks "$1" "$2" | tr ' ' '\n' | cut -d: -f2 | awk '{ s += $1 } END { print s + 0 }')" -eq "$3" ]
-}
-
-# send SRC DST ARGS...: nfqlb-inject from the client, SRC to DST, from CPU 0.
-send()
-{
-	local src=$1 dst=$2
-
-	shift 2
-	nsx client taskset -c 0 "$TOOLS/nfqlb-inject" -i eth0 -m "$MAC" \
-		-s "$src" -d "$dst" "$@" >/dev/null || fail "nfqlb-inject $* ($src -> $dst) failed"
-}
 
 # flowstat EXPR: a Python expression on the parsed `stats --flows --json` (j).
 flowstat()
@@ -98,22 +66,8 @@ lookup_marks()
 	json_py 'sorted(set(str(x["fwmark"]) for x in j))' <<<"${all%,}]"
 }
 
-_topo_star sink
-for vip in "$VIP4" "$VIP4B"; do
-	ip -n "$(ns lb)" route add "$vip/32" via 10.200.1.2 || fail "route"
-done
-for vip in "$VIP6" "$VIP6B"; do
-	ip -n "$(ns lb)" -6 route add "$vip/128" via fd00:200:1::2 || fail "route"
-done
-for ipt in iptables ip6tables; do
-	for p in sctp udp; do
-		nsx lb $ipt -t mangle -A PREROUTING -p $p -j NFQUEUE --queue-num 0 ||
-			fail "$ipt"
-		for id in $IDS; do
-			nsx lb $ipt -A FORWARD -p $p -m mark --mark "$id" || fail "$ipt"
-		done
-	done
-done
+# shellcheck disable=SC2086
+topo_sink_marks $IDS
 "$NFQLB" init --hash sctp || fail "init --hash sctp"
 # shellcheck disable=SC2086
 "$NFQLB" activate $IDS || fail "activate"
@@ -123,7 +77,6 @@ done
 start_bg lb "$NFQLB" lb --queue 0 --flows "$FLOWS" --no-flow drop
 LB_PID=$BG_PID
 wait_for lb_ready || fail "the worker did not start"
-MAC=$(lb_mac)
 
 sent=0
 no_flow=0
@@ -149,7 +102,7 @@ for fam in 4 6; do
 			fail "IPv$fam: lookup of sport $p over ${paths[*]}: marks $m, the model says $id"
 		ids+="$id"$'\n'
 	done <<<"$PRED_OUT"
-	# What marks() prints when each association's paths have its mark.
+	# What sink_marks prints when each association's paths have its mark.
 	want=$(sort -n <<<"$ids" | awk -v n=${#paths[@]} 'NF { printf "%s:%d ", $1, n }')
 
 	for kind in sctp-udp sctp-init; do
@@ -159,28 +112,28 @@ for fam in 4 6; do
 		nsx lb $ipt -Z FORWARD
 		while read -r p _; do
 			for path in "${paths[@]}"; do
-				send "${path%@*}" "${path#*@}" -P "$p" -p $DPORT $kind
+				sink_send "${path%@*}" "${path#*@}" -P "$p" -p $DPORT $kind
 			done
 		done <<<"$PRED_OUT"
 		n=$((4 * ${#paths[@]}))
 		sent=$((sent + n))
-		wait_for sum_is $ipt $proto $n ||
-			fail "IPv$fam: $kind forwarded by mark: $(marks $ipt $proto), want $n in all"
-		[ "$(marks $ipt $proto)" = "$want" ] ||
-			fail "IPv$fam: $kind marks $(marks $ipt $proto), lookup says $want"
-		info "IPv$fam: $kind as lookup says: $(marks $ipt $proto)"
+		wait_for sink_sum_is $ipt $proto $n ||
+			fail "IPv$fam: $kind forwarded by mark: $(sink_marks $ipt $proto), want $n in all"
+		[ "$(sink_marks $ipt $proto)" = "$want" ] ||
+			fail "IPv$fam: $kind marks $(sink_marks $ipt $proto), lookup says $want"
+		info "IPv$fam: $kind as lookup says: $(sink_marks $ipt $proto)"
 	done
 
 	info "IPv$fam: SCTP over UDP $OTHER is plain UDP: no flow, dropped"
 	nsx lb $ipt -Z FORWARD
 	while read -r p _; do
-		send "$(client_addr "$1")" "$1" -P "$p" -p $DPORT -U $OTHER sctp-udp
+		sink_send "$(client_addr "$1")" "$1" -P "$p" -p $DPORT -U $OTHER sctp-udp
 	done <<<"$PRED_OUT"
 	no_flow=$((no_flow + 4))
 	wait_for no_flow_is $no_flow ||
 		fail "IPv$fam: stats --flows no_flow $(flowstat 'j["no_flow"]'), want $no_flow"
-	sum_is $ipt udp 0 ||
-		fail "IPv$fam: SCTP over UDP $OTHER was forwarded: $(marks $ipt udp)"
+	sink_sum_is $ipt udp 0 ||
+		fail "IPv$fam: SCTP over UDP $OTHER was forwarded: $(sink_marks $ipt udp)"
 done
 
 info "stats --flows: $sent packets of the flow, $no_flow of none"
