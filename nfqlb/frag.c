@@ -9,6 +9,7 @@
  * without sorting, and expiry only looks at its old end.
  */
 #include <errno.h>
+#include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -92,7 +93,7 @@ static void make_key(const struct pkt_key *key, const struct pkt_meta *meta,
 		     uint32_t *k)
 {
 	memcpy(k, key->w, 8 * sizeof(*k));
-	k[8] = meta->v6 ? 0 : key->w[9];
+	k[8] = meta->v6 ? 0 : meta->udp_encap ? IPPROTO_UDP : key->w[9];
 	k[9] = meta->frag_id;
 }
 

@@ -81,8 +81,10 @@ void frag_free(struct frag *t);
 /**
  * frag_decide - what to do with one packet
  * @t: the tracker
- * @key: its key from pkt_classify_meta() (words 0..7 and 9 are used)
- * @meta: its meta (frag and frag_id are used)
+ * @key: its key from pkt_classify_meta() (words 0..7 and 9 are used), or
+ *       that key re-keyed by pkt_udp_encap()
+ * @meta: its meta (frag, frag_id, v6 and udp_encap are used: a re-keyed
+ *        first fragment names the datagram of its UDP later fragments)
  * @id: the packet id, kept if the packet is held
  * @d: a first fragment's decision (read; if the datagram already has one,
  *     that one is written back, so all its fragments agree); for a later

@@ -74,13 +74,15 @@ enum flow_l4 lb_l4(const struct lb_result *r)
 	return FLOW_L4_NONE;
 }
 
-/* SCTP over UDP to a port a flow names: the key of the SCTP inside. */
+/* SCTP over UDP to a port a flow names: the key of the SCTP inside.  Not
+ * for an ICMP error, whose key is not that of the header at l4_off. */
 static inline void encap(const struct lb_flows *f, const struct queue_pkt *p,
 			 struct lb_result *r)
 {
 	if (r->key.w[9] == IPPROTO_UDP && r->meta.l4_off &&
+	    (r->kind == PKT_L4 || r->kind == PKT_FRAGMENT) &&
 	    flow_match_encap(f->match, (uint16_t)r->key.w[8]))
-		pkt_udp_encap(p->data, &r->meta, &r->key);
+		r->meta.udp_encap = pkt_udp_encap(p->data, &r->meta, &r->key);
 }
 
 void lb_flows_match(const struct lb_flows *f, const struct queue_pkt *pkts,

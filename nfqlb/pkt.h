@@ -89,6 +89,9 @@ struct pkt_meta {
 	uint16_t l4_len;	/* bytes of it captured */
 	uint8_t frag;		/* enum pkt_frag */
 	uint8_t v6;		/* an IPv6 packet */
+	uint8_t udp_encap;	/* 0 from pkt_classify_meta(); set by the caller
+				 * that re-keyed the packet with pkt_udp_encap():
+				 * its IP protocol is UDP, its key's SCTP */
 };
 
 /**
@@ -123,11 +126,16 @@ enum pkt_kind pkt_classify_meta(const uint8_t *data, size_t len,
  * @key: the packet's key (w[9] UDP); on success w[8] gets the inner SCTP
  *       ports and w[9] IPPROTO_SCTP
  *
+ * Only for a packet of kind PKT_L4 or a first fragment: an ICMP error's
+ * key is the quoted packet's, and the ICMP header at its l4_off may still
+ * read as a UDP header with the key's ports.  The caller sets
+ * meta->udp_encap when the packet was re-keyed (frag.h names a datagram by
+ * its IP protocol).
+ *
  * Returns true when the UDP payload holds an SCTP common header (12
  * bytes) within the capture; false (key unchanged) otherwise: also when
- * the header at l4_off does not carry the key's ports (the key is not
- * that UDP header's: an ICMP error's) or its length field leaves no room
- * for the SCTP header.
+ * the header at l4_off does not carry the key's ports or its length field
+ * leaves no room for the SCTP header.
  */
 bool pkt_udp_encap(const uint8_t *data, const struct pkt_meta *meta,
 		   struct pkt_key *key);

@@ -20,8 +20,8 @@
 #     each target, and an SCTP INIT over UDP (RFC 6951) to port 9899 is
 #     plain UDP when no flow says otherwise;
 #   - show, save and stats name the mode; nothing is malformed or dropped.
-# The flows' --udp-encap (SCTP over UDP matched as SCTP) is tested with the
-# flows, not here.
+# The flows' --udp-encap (SCTP over UDP matched as SCTP) is tested in
+# t-sctp-udp.
 # shellcheck source-path=SCRIPTDIR
 . "$(dirname "$0")/lib.sh"
 
@@ -31,43 +31,10 @@ need_bins
 [ -x "$TOOLS/nfqlb-inject" ] || fail "$TOOLS/nfqlb-inject is not built"
 
 IDS="101 102 103 104"
-VIP4B=10.200.255.2
-VIP6B=fd00:200:ff::2
 SRCS4="10.200.0.2 10.200.0.3 10.200.0.4"
 SRCS6="fd00:200::2 fd00:200::3 fd00:200::4"
 SPORT=5000	# the association's ports
 DPORT=38412
-
-# marks CMD PROTO: "ID:PACKETS " for each id that saw PROTO (sctp or udp)
-# packets in lb's FORWARD chain (CMD iptables or ip6tables), which names
-# protocols by number.
-marks()
-{
-	local id n p=17
-
-	[ "$2" = sctp ] && p=132
-	for id in $IDS; do
-		n=$(nsx lb "$1" -nvxL FORWARD | awk -v p="$p" \
-			-v m="$(printf 'mark match 0x%x$' "$id")" '$3 == p && $0 ~ m { print $1 }')
-		[ "${n:-0}" -gt 0 ] && echo -n "$id:$n "
-	done
-}
-
-# sum_is CMD PROTO N: the mark counters of PROTO add up to N.
-sum_is()
-{
-	[ "$(marks "$1" "$2" | tr ' ' '\n' | cut -d: -f2 | awk '{ s += $1 } END { print s + 0 }')" -eq "$3" ]
-}
-
-# send SRC DST ARGS...: nfqlb-inject from the client, SRC to DST, from CPU 0.
-send()
-{
-	local src=$1 dst=$2
-
-	shift 2
-	nsx client taskset -c 0 "$TOOLS/nfqlb-inject" -i eth0 -m "$(lb_mac)" \
-		-s "$src" -d "$dst" "$@" >/dev/null || fail "nfqlb-inject $* ($src -> $dst) failed"
-}
 
 # model_ids MODE SPORT PROTO DPORT SRC:DST...: the targets the reference
 # model gives each path in hash MODE (the table's own, or another), in
@@ -90,22 +57,8 @@ print(json.dumps(j))' "$mode") || fail "show --json"
 	done
 }
 
-_topo_star sink
-for vip in "$VIP4" "$VIP4B"; do
-	ip -n "$(ns lb)" route add "$vip/32" via 10.200.1.2 || fail "route"
-done
-for vip in "$VIP6" "$VIP6B"; do
-	ip -n "$(ns lb)" -6 route add "$vip/128" via fd00:200:1::2 || fail "route"
-done
-for ipt in iptables ip6tables; do
-	for p in sctp udp; do
-		nsx lb $ipt -t mangle -A PREROUTING -p $p -j NFQUEUE --queue-num 0 ||
-			fail "$ipt"
-		for id in $IDS; do
-			nsx lb $ipt -A FORWARD -p $p -m mark --mark "$id" || fail "$ipt"
-		done
-	done
-done
+# shellcheck disable=SC2086
+topo_sink_marks $IDS
 "$NFQLB" init --hash sctp || fail "init --hash sctp"
 # shellcheck disable=SC2086
 "$NFQLB" activate $IDS || fail "activate"
@@ -136,16 +89,16 @@ for fam in 4 6; do
 		fail "IPv$fam: in mode 5tuple too the model puts every path on $other: no test"
 	nsx lb $ipt -Z FORWARD
 	for path in "${paths[@]}"; do
-		send "${path%@*}" "${path#*@}" -P $SPORT -p $DPORT sctp-init
-		send "${path%@*}" "${path#*@}" -P $SPORT -p $DPORT -c 1 sctp-data
+		sink_send "${path%@*}" "${path#*@}" -P $SPORT -p $DPORT sctp-init
+		sink_send "${path%@*}" "${path#*@}" -P $SPORT -p $DPORT -c 1 sctp-data
 	done
 	n=$((2 * ${#paths[@]}))
 	sent=$((sent + n))
-	wait_for sum_is $ipt sctp $n ||
-		fail "IPv$fam: forwarded by mark: $(marks $ipt sctp), want $n in all"
-	[ "$(marks $ipt sctp)" = "$id:$n " ] ||
-		fail "IPv$fam: marks $(marks $ipt sctp), want all $n on $id (5tuple would give $other)"
-	info "IPv$fam: $n packets of ${#paths[@]} paths, all on the model's $id: $(marks $ipt sctp)"
+	wait_for sink_sum_is $ipt sctp $n ||
+		fail "IPv$fam: forwarded by mark: $(sink_marks $ipt sctp), want $n in all"
+	[ "$(sink_marks $ipt sctp)" = "$id:$n " ] ||
+		fail "IPv$fam: marks $(sink_marks $ipt sctp), want all $n on $id (5tuple would give $other)"
+	info "IPv$fam: $n packets of ${#paths[@]} paths, all on the model's $id: $(sink_marks $ipt sctp)"
 	# An association may join IPv4 and IPv6 addresses: one target for both.
 	[ -z "${id4:-}" ] || [ "$id" = "$id4" ] ||
 		fail "IPv6 paths on $id, IPv4 paths of the same ports on $id4"
@@ -161,40 +114,40 @@ for fam in 4 6; do
 		--first 6000 --per-target 2 || fail "predict.py: $PRED_OUT"
 	nsx lb $ipt -Z FORWARD
 	while read -r p _; do
-		send "$src3" "$2" -P "$p" -p $DPORT sctp-init
+		sink_send "$src3" "$2" -P "$p" -p $DPORT sctp-init
 	done <<<"$PRED_OUT"
 	n=$(($(echo "$IDS" | wc -w) * 2))
 	sent=$((sent + n))
-	wait_for sum_is $ipt sctp $n ||
-		fail "IPv$fam: forwarded by mark: $(marks $ipt sctp), want $n in all"
-	[ "$(marks $ipt sctp)" = "101:2 102:2 103:2 104:2 " ] ||
+	wait_for sink_sum_is $ipt sctp $n ||
+		fail "IPv$fam: forwarded by mark: $(sink_marks $ipt sctp), want $n in all"
+	[ "$(sink_marks $ipt sctp)" = "101:2 102:2 103:2 104:2 " ] ||
 		fail "IPv$fam: ports predicted 2 per target from $(client_addr "$1") to $1," \
-			"sent from $src3 to $2: marks $(marks $ipt sctp)"
-	info "IPv$fam: from $src3 to $2, 2 per target as predicted: $(marks $ipt sctp)"
+			"sent from $src3 to $2: marks $(sink_marks $ipt sctp)"
+	info "IPv$fam: from $src3 to $2, 2 per target as predicted: $(sink_marks $ipt sctp)"
 
 	info "IPv$fam: UDP hashes as 5tuple"
 	predict_run --src "$(client_addr "$1")" --dst "$1" --proto udp --dport 53 \
 		--first 7000 --per-target 1 || fail "predict.py: $PRED_OUT"
 	nsx lb $ipt -Z FORWARD
 	while read -r p _; do
-		send "$(client_addr "$1")" "$1" -P "$p" -p 53 udp
+		sink_send "$(client_addr "$1")" "$1" -P "$p" -p 53 udp
 	done <<<"$PRED_OUT"
 	predict_run --src "$(client_addr "$1")" --dst "$1" --proto udp --dport 9899 \
 		--ports 9899 || fail "predict.py: $PRED_OUT"
 	enc=${PRED_OUT#* }
-	send "$(client_addr "$1")" "$1" -P $SPORT -p $DPORT sctp-udp
+	sink_send "$(client_addr "$1")" "$1" -P $SPORT -p $DPORT sctp-udp
 	sent=$((sent + 5))
-	wait_for sum_is $ipt udp 5 ||
-		fail "IPv$fam: UDP forwarded by mark: $(marks $ipt udp), want 5"
+	wait_for sink_sum_is $ipt udp 5 ||
+		fail "IPv$fam: UDP forwarded by mark: $(sink_marks $ipt udp), want 5"
 	want=""
 	for id in $IDS; do
 		n=1
 		[ "$id" = "$enc" ] && n=2
 		want+="$id:$n "
 	done
-	[ "$(marks $ipt udp)" = "$want" ] ||
-		fail "IPv$fam: UDP marks $(marks $ipt udp), want $want (SCTP over UDP on $enc)"
-	info "IPv$fam: UDP as predicted, SCTP over UDP as plain UDP on $enc: $(marks $ipt udp)"
+	[ "$(sink_marks $ipt udp)" = "$want" ] ||
+		fail "IPv$fam: UDP marks $(sink_marks $ipt udp), want $want (SCTP over UDP on $enc)"
+	info "IPv$fam: UDP as predicted, SCTP over UDP as plain UDP on $enc: $(sink_marks $ipt udp)"
 done
 
 json=$("$NFQLB" stats --json)

@@ -81,6 +81,34 @@ def echo(typ, ident=0x4242, seq=1):
     return icmp(typ, 0, struct.pack(">HH", ident, seq), b"ping")
 
 
+def sctp_udp():
+    p = {}
+    inner = sctp(5000, 38412) + bytes([1, 0, 0, 20]) + bytes(16)  # an INIT
+    enc = udp(9899, 9899, inner)
+    p["v4-sctp-udp"] = ip4(UDP, enc)
+    p["v6-sctp-udp"] = ip6(UDP, enc)
+    p["v4-sctp-udp-5000"] = ip4(UDP, udp(9899, 5000, inner))
+    p["v4-sctp-udp-other-port"] = ip4(UDP, udp(9899, 9900, inner))
+    p["v4-sctp-udp-len-short"] = ip4(UDP, enc[:4] + struct.pack(">H", 12) +
+                                     enc[6:])
+    p["v6-sctp-udp-cut"] = ip6(UDP, enc)[:40 + 8 + 6]
+    # Fragments: the first holds the UDP and SCTP common headers
+    p["v4-sctp-udp-frag-first"] = ip4(UDP, enc[:24], frag=0x2000)
+    p["v4-sctp-udp-frag-later"] = ip4(UDP, enc[24:], frag=0x0003)
+    p["v6-sctp-udp-frag-first"] = ip6(FRAG, frag6(UDP, 0, True) + enc[:24])
+    p["v6-sctp-udp-frag-later"] = ip6(FRAG, frag6(UDP, 3, False) + enc[24:])
+    # ICMP errors: one about an association's reply; one whose own ICMP
+    # header reads as UDP 769 -> 9899 of the key it gives (checksum 9899):
+    # never re-keyed
+    reply = ip4(UDP, udp(9899, 9899, sctp(38412, 5000)), src=DST4, dst=SRC4)
+    p["v4-icmp-quote-sctp-udp"] = ip4(ICMP, icmp(3, 4, b"\x00\x00\x05\xdc",
+                                                 reply), src=ROUTER4)
+    quoted = ip4(UDP, udp(9899, 769, bytes(12)), src=DST4, dst=SRC4)
+    p["v4-icmp-reads-as-sctp-udp"] = ip4(ICMP, struct.pack(
+        ">BBH", 3, 1, 9899) + b"\x00\x30\x00\x00" + quoted, src=ROUTER4)
+    return p
+
+
 def packets():
     p = {}
     # IPv4, every transport
@@ -184,6 +212,9 @@ def packets():
     p["v6-icmp-quote-frag"] = ip6(ICMP6, icmp(2, 0, data=ip6(
         FRAG, frag6(UDP, 2, True) + bytes(8), src=DST6, dst=SRC6)))
     p["v6-in-ah-icmp-error"] = ip6(AH, ah(ICMP6) + icmp(1, 3, data=inner6))
+    # SCTP over UDP (RFC 6951): the flows in fuzz_pkt.c take UDP 9899 (and
+    # 5000) as --udp-encap ports
+    p.update(sctp_udp())
     # Neither
     p["empty"] = b""
     p["one-byte-v4"] = b"\x45"

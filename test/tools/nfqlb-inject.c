@@ -65,6 +65,7 @@ struct ctx {
 	uint8_t smac[6], dmac[6];
 	uint8_t src[16], dst[16];	/* IPv4 in the first 4 bytes */
 	uint16_t sport, dport;
+	uint16_t udp_port;	/* sctp-udp's UDP ports (-U) */
 	uint32_t id;
 	unsigned long copy;	/* which copy, from 0 */
 };
@@ -88,6 +89,7 @@ struct opts {
 	const char *ifname, *mac, *src, *dst, *kind;
 	unsigned long count, time_s;
 	uint16_t sport, dport;
+	uint16_t udp_port;	/* -U: sctp-udp's UDP port */
 	bool fixed;		/* -F: every copy from SPORT */
 };
 
@@ -343,15 +345,15 @@ static unsigned int k_sctp_data(const struct ctx *c, struct frame *f)
 	return one(f, ip_packet(c, eth(c, f), P_SCTP, l4, sctp_data(c, l4)));
 }
 
-/* An SCTP INIT over UDP, SCTP_UDP_PORT to SCTP_UDP_PORT (RFC 6951); the UDP
- * checksum is left 0 (IPv4) or computed (IPv6, where 0 is not allowed). */
+/* An SCTP INIT over UDP, from and to UDP port -U (default SCTP_UDP_PORT,
+ * RFC 6951); the UDP checksum is left 0 (IPv4) or computed (IPv6, where 0 is not allowed). */
 static unsigned int k_sctp_udp(const struct ctx *c, struct frame *f)
 {
 	uint8_t l4[UDP_HLEN + 64];
 	size_t len = UDP_HLEN + sctp_init(c, l4 + UDP_HLEN);
 
-	wr16(l4, SCTP_UDP_PORT);
-	wr16(l4 + 2, SCTP_UDP_PORT);
+	wr16(l4, c->udp_port);
+	wr16(l4 + 2, c->udp_port);
 	wr16(l4 + 4, (uint16_t)len);
 	wr16(l4 + 6, 0);
 	if (c->fam == 6)
@@ -643,7 +645,7 @@ static const struct kind kinds[] = {
 	{ "echo", 0, k_echo, "a good ICMP/ICMPv6 echo request, id SPORT" },
 	{ "sctp-init", 0, k_sctp_init, "an SCTP INIT to ADDR:PORT, with its CRC32c" },
 	{ "sctp-data", 0, k_sctp_data, "an SCTP DATA chunk \"hello\\n\" to ADDR:PORT" },
-	{ "sctp-udp", 0, k_sctp_udp, "an SCTP INIT to PORT over UDP 9899 (RFC 6951)" },
+	{ "sctp-udp", 0, k_sctp_udp, "an SCTP INIT to PORT over UDP -U (RFC 6951)" },
 	{ "ip-short", 0, k_ip_short, "IP header cut at 12 (IPv4) / 24 (IPv6) bytes" },
 	{ "ihl-long", 4, k_ihl_long, "IHL 15 (60 bytes) in a 34-byte packet" },
 	{ "ihl-short", 4, k_ihl_short, "IHL 3" },
@@ -683,7 +685,7 @@ static void usage(FILE *f)
 	size_t i;
 
 	fprintf(f, "usage: " PROG " -i IFACE -m MAC -s SRC -d DST [-c COUNT] "
-		"[-p PORT] [-P SPORT] [-F] [-T SECONDS] KIND\n"
+		"[-p PORT] [-P SPORT] [-U UDPPORT] [-F] [-T SECONDS] KIND\n"
 		"  -i IFACE    send on this interface (AF_PACKET)\n"
 		"  -m MAC      destination MAC address\n"
 		"  -s SRC      source address (IPv4 or IPv6, as DST)\n"
@@ -691,6 +693,7 @@ static void usage(FILE *f)
 		"  -c COUNT    copies to send (default 1)\n"
 		"  -p PORT     destination port (default 80)\n"
 		"  -P SPORT    source port of the first copy (default 30000)\n"
+		"  -U UDPPORT  sctp-udp's UDP source and destination port (default 9899)\n"
 		"  -F          every copy from SPORT (one flow)\n"
 		"  -T SECONDS  stop after this long whatever COUNT (default 30)\n"
 		"Prints \"sent N\" (frames).  Exit 0 ok, 1 failure, 2 usage.\nKINDS\n");
@@ -704,8 +707,9 @@ static void parse_opts(int argc, char **argv, struct opts *o)
 {
 	int c;
 
-	*o = (struct opts){ .count = 1, .time_s = 30, .sport = 30000, .dport = 80 };
-	while ((c = getopt(argc, argv, "i:m:s:d:c:p:P:FT:h")) != -1) {
+	*o = (struct opts){ .count = 1, .time_s = 30, .sport = 30000, .dport = 80,
+			    .udp_port = SCTP_UDP_PORT };
+	while ((c = getopt(argc, argv, "i:m:s:d:c:p:P:U:FT:h")) != -1) {
 		switch (c) {
 		case 'i': o->ifname = optarg; break;
 		case 'm': o->mac = optarg; break;
@@ -714,6 +718,7 @@ static void parse_opts(int argc, char **argv, struct opts *o)
 		case 'c': o->count = parse_num(optarg, "COUNT", 1, COUNT_MAX); break;
 		case 'p': o->dport = (uint16_t)parse_num(optarg, "PORT", 1, 65535); break;
 		case 'P': o->sport = (uint16_t)parse_num(optarg, "SPORT", 1, 65535); break;
+		case 'U': o->udp_port = (uint16_t)parse_num(optarg, "UDPPORT", 1, 65535); break;
 		case 'F': o->fixed = true; break;
 		case 'T': o->time_s = parse_num(optarg, "SECONDS", 1, 3600); break;
 		case 'h': usage(stdout); exit(EXIT_OK);
@@ -828,6 +833,7 @@ int main(int argc, char **argv)
 	if (k->fam && k->fam != c.fam)
 		usage_error("kind %s is IPv%d only", k->name, k->fam);
 	c.dport = o.dport;
+	c.udp_port = o.udp_port;
 	printf("sent %lu\n", run(&o, k, &c));
 	return EXIT_OK;
 }

@@ -11,6 +11,7 @@
 
 #include "maglev/hash.h"
 #include "maglev/maglev.h"
+#include "nfqlb/frag.h"
 #include "nfqlb/lb.h"
 #include "nfqlb/lbconf.h"
 #include "nfqlb/shed.h"
@@ -217,6 +218,95 @@ START_TEST(flows_udp_encap)
 }
 END_TEST
 
+/* An IPv4 SCTP-over-UDP datagram 10.0.0.1:9899 -> 10.1.0.1:9899 in two
+ * fragments, inner SCTP 3000 -> 36412: the first (id 0x77, offset 0, the
+ * UDP header and the SCTP common header) into a, the second (offset 24)
+ * into b; each 44 bytes. */
+static void encap_frags4(uint8_t *a, uint8_t *b)
+{
+	udp4(a, 1);
+	a[3] = 44;
+	a[5] = 0x77;
+	a[6] = 0x20;			/* more fragments */
+	memcpy(a + 20, (uint8_t[]){ 0x26, 0xab, 0x26, 0xab, 0, 48, 0, 0,
+				    0x0b, 0xb8, 0x8e, 0x3c }, 12);
+	memcpy(b, a, 20);
+	b[7] = 3;			/* offset 24 bytes, the last one */
+	b[6] = 0;
+	memset(b + 20, 0xa5, 24);
+}
+
+/* Every fragment of SCTP over UDP gets the first one's decision from the
+ * tracker: the first, re-keyed as SCTP, must name the same datagram as the
+ * later ones, which have no ports and stay UDP. */
+START_TEST(flows_udp_encap_fragments)
+{
+	struct flow f[1] = { flow_to("sctp", FLOW_P_SCTP, 0, 9899) };
+	uint32_t flow_table[1] = { 0 };
+	struct lb_table lt[1] = { { lookup, M, 7, HASH_SCTP } };
+	char why[WHY_MAX] = "";
+	struct flow_match *m = flow_match_build(f, 1, why);
+	struct lb_flows lf = { m, flow_table, lt };
+	struct frag *t = frag_new(16, 100, 1);
+	struct frag_decision d = { NF_ACCEPT, 0, 0, 0 };
+	uint8_t a[44], b[44];
+	struct queue_pkt p[2] = { { 1, 44, a }, { 2, 44, b } };
+	struct lb_result r[2];
+
+	table();
+	ck_assert_msg(m != NULL, "%s", why);
+	ck_assert_ptr_nonnull(t);
+	encap_frags4(a, b);
+	lb_flows_match(&lf, p, 2, r);
+	lb_flows_lookup(&lf, r, 2);
+	ck_assert_uint_eq(r[0].meta.frag, PKT_FRAG_FIRST);
+	ck_assert_uint_eq(r[0].key.w[9], 132);
+	ck_assert_int_eq(r[0].flow, 0);
+	ck_assert_uint_eq(r[1].meta.frag, PKT_FRAG_LATER);
+	d.slot = r[0].slot;
+	d.mark = 11;
+	ck_assert_int_eq(frag_decide(t, &r[0].key, &r[0].meta, 1, &d, 0), FRAG_DECIDED);
+	d = (struct frag_decision){ 0, 0, -1, SHM_NO_SLOT };
+	ck_assert_int_eq(frag_decide(t, &r[1].key, &r[1].meta, 2, &d, 1), FRAG_DECIDED);
+	ck_assert_uint_eq(d.mark, 11);
+	ck_assert_int_eq(d.flow, 0);
+	frag_free(t);
+	flow_match_free(m);
+}
+END_TEST
+
+/* An ICMP error is not re-keyed as SCTP over UDP, even when its own ICMP
+ * header happens to read as the UDP ports of the key it gives (type 3, code
+ * 1 and checksum 9899 as ports 769 -> 9899). */
+START_TEST(flows_udp_encap_icmp_error)
+{
+	struct flow f[1] = { flow_to("any", 0, 0, 9899) };
+	uint32_t flow_table[1] = { 0 };
+	struct lb_table lt[1] = { { lookup, M, 7, HASH_5TUPLE } };
+	char why[WHY_MAX] = "";
+	struct flow_match *m = flow_match_build(f, 1, why);
+	struct lb_flows lf = { m, flow_table, lt };
+	uint8_t b[56], q[28];
+	struct queue_pkt p = { 1, 56, b };
+	struct lb_result r;
+
+	table();
+	ck_assert_msg(m != NULL, "%s", why);
+	reply4(q, 1);				/* 10.1.0.1:9899 -> 10.0.0.1:769 */
+	memcpy(q + 20, (uint8_t[]){ 0x26, 0xab, 0x03, 0x01 }, 4);
+	icmp_err4(b, q);
+	b[21] = 1;				/* host unreachable */
+	b[22] = 0x26;				/* checksum 9899 */
+	b[23] = 0xab;
+	b[25] = 48;				/* "unused": 48 */
+	lb_flows_match(&lf, &p, 1, &r);
+	ck_assert_uint_eq(r.kind, PKT_ICMP_ERROR);
+	ck_assert_uint_eq(r.key.w[9], 17);
+	ck_assert_uint_eq(r.key.w[8], 769u << 16 | 9899u);
+	flow_match_free(m);
+}
+END_TEST
+
 /* --no-target and --no-flow verdicts. */
 START_TEST(verdict_parse)
 {
@@ -379,6 +469,8 @@ Suite *make_lb_suite(void)
 	tcase_add_test(tc, batch_short);
 	tcase_add_test(tc, flows_match_lookup);
 	tcase_add_test(tc, flows_udp_encap);
+	tcase_add_test(tc, flows_udp_encap_fragments);
+	tcase_add_test(tc, flows_udp_encap_icmp_error);
 	tcase_add_test(tc, verdict_parse);
 	tcase_add_test(tc, cpus_good);
 	tcase_add_loop_test(tc, cpus_bad, 0, (int)(sizeof(bad_cpus) / sizeof(bad_cpus[0])));
