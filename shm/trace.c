@@ -274,7 +274,8 @@ static int scan(struct trace_info *out, size_t max, unsigned int *removed)
 		if (strncmp(e->d_name, TRACE_PREFIX, strlen(TRACE_PREFIX)) != 0 ||
 		    strlen(e->d_name) + 2 > sizeof(name))
 			continue;
-		snprintf(name, sizeof(name), "/%s", e->d_name);
+		name[0] = '/';
+		memcpy(name + 1, e->d_name, strlen(e->d_name) + 1);
 		r = probe(name, &h);
 		if (r == 2 && removed)
 			(*removed)++;
