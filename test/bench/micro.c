@@ -466,6 +466,10 @@ uint64_t run_flows(const struct pkt *pool, const struct flow_bench *b, uint64_t 
 		}
 		for (i = 0; i < QUEUE_BATCH; i++)
 			sum += flow[i] < 0 ? 0 : b->lookup[b->tab[flow[i]]][slot[i]];
+	}
+	return sum;
+}
+
 /* run_mix() with the worker's per-batch trace check. */
 uint64_t run_mix_traced(const struct queue_pkt *qp, const struct shm_view *v,
 			uint64_t count, struct trace *t);
@@ -667,6 +671,9 @@ static int bench_flows_worst(unsigned int reps)
 	if (ms < 0)
 		return 1;
 	printf("flows %d\nbuild_ms %.3f\nmatch_bytes %zu\n", FLOW_MAX, ms, bytes);
+	return 0;
+}
+
 /* ns per check of an unarmed ring, the check alone in a loop. */
 static double check_ns(struct trace *t, uint64_t n)
 {
