@@ -800,20 +800,23 @@ struct fam {
 static void fam_split(struct fam *f, const struct pkt_key *const *keys,
 		      unsigned int off, unsigned int n)
 {
+	uint32_t n4 = 0, n6 = 0;
 	const uint32_t *w;
 	unsigned int i;
 	bool v4;
 
-	f->n4 = f->n6 = 0;
 	for (i = 0; i < n; i++) {	/* both written, one kept: no branch */
 		w = keys[i]->w + off;
 		v4 = is_v4(w);
-		f->i4[f->n4] = f->i6[f->n6] = (uint8_t)i;
-		f->x4[f->n4] = w[3];
-		f->x6[f->n6] = addr_of(w);
-		f->n4 += v4;
-		f->n6 += !v4;
+		f->i4[n4] = f->i6[n6] = (uint8_t)i;
+		f->x4[n4] = w[3];
+		f->x6[n6] = (u128)((uint64_t)w[0] << 32 | w[1]) << 64 |
+			    ((uint64_t)w[2] << 32 | w[3]);
+		n4 += v4;
+		n6 += !v4;
 	}
+	f->n4 = n4;
+	f->n6 = n6;
 }
 
 /* The set of each packet's address in d, step by step for all of them at
