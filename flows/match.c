@@ -3,12 +3,13 @@
  *
  * Flows are ranked (highest prio first, then by name) and each packet field
  * is looked up on its own: the protocol and the kind of L4 header in a small
- * table, each address by binary search over the starts of its elementary
- * intervals (the pieces the flows' prefixes cut the 128-bit space into),
- * each port in a 65536-entry index.  Every piece maps to the bitset of the
- * flows it matches, bit r for rank r; the winner is the lowest bit set in
- * the AND of the bitsets.  A dimension no flow restricts is left out, and
- * identical bitsets of a dimension are stored once. */
+ * table, each address by a branch-free binary search over the starts of
+ * its elementary intervals (the pieces the flows' prefixes cut the 128-bit
+ * space into), each port in a 65536-entry index.  Every piece maps to the
+ * bitset of the flows it matches, bit r for rank r; the winner is the
+ * lowest bit set in the AND of the bitsets, taken two words at a time.  A
+ * dimension no flow restricts ANDs a set of all ones, and identical bitsets
+ * of a dimension are stored once. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,9 +32,10 @@ enum { C_TCP, C_UDP, C_SCTP, C_ICMP, C_OTHER, C_MAX };
 
 /* An address dimension; nb == 0 when no flow restricts it.  IPv4 keys
  * search the pieces of ::ffff:0:0/96 on 32 bits, the others the rest.
- * Both searches take a fixed number of steps (step, step / 2, ... 1), so
- * that a batch can run its packets' searches side by side; the arrays go
- * on past the last piece with copies of it, so that no step leaves them. */
+ * Both searches take a fixed number of steps (step, step / 2, ... 1) and
+ * no branch, so that the CPU runs the searches of the next packets while
+ * this one's wait on memory; the arrays go on past the last piece with
+ * copies of it, so that no step leaves them. */
 struct adim {
 	uint32_t nb;		/* elementary intervals outside the IPv4 block */
 	uint32_t nb4;		/* and inside */
@@ -783,102 +785,6 @@ int flow_match_lookup(const struct flow_match *m, const struct pkt_key *key,
 	if (m->src.nb)
 		take(&p, 4, m->src.sets, m->src.summ, adim_id(&m->src, key->w), nw);
 	return pick_win(m, &p);
-}
-
-/* ---------------------------------------------------------------- batch */
-
-#define CHUNK 64		/* packets whose searches run side by side */
-
-/* The packets of a chunk whose address is IPv4, and the others. */
-struct fam {
-	uint32_t n4, n6;
-	uint8_t i4[CHUNK], i6[CHUNK];
-	uint32_t x4[CHUNK];
-	u128 x6[CHUNK];
-};
-
-static void fam_split(struct fam *f, const struct pkt_key *const *keys,
-		      unsigned int off, unsigned int n)
-{
-	uint32_t n4 = 0, n6 = 0;
-	const uint32_t *w;
-	unsigned int i;
-	bool v4;
-
-	for (i = 0; i < n; i++) {	/* both written, one kept: no branch */
-		w = keys[i]->w + off;
-		v4 = is_v4(w);
-		f->i4[n4] = f->i6[n6] = (uint8_t)i;
-		f->x4[n4] = w[3];
-		f->x6[n6] = (u128)((uint64_t)w[0] << 32 | w[1]) << 64 |
-			    ((uint64_t)w[2] << 32 | w[3]);
-		n4 += v4;
-		n6 += !v4;
-	}
-	f->n4 = n4;
-	f->n6 = n6;
-}
-
-/* The set of each packet's address in d, step by step for all of them at
- * once: the steps of one packet depend on each other, those of different
- * packets do not. */
-static void adim_ids(const struct adim *d, const struct fam *f, uint32_t *id)
-{
-	uint32_t base[CHUNK], step, k;
-
-	for (k = 0; k < f->n4; k++)
-		base[k] = d->top4[f->x4[k] >> 16];
-	for (step = d->step4; step; step >>= 1)
-		for (k = 0; k < f->n4; k++)
-			base[k] += d->start4[base[k] + step] <= f->x4[k] ? step : 0;
-	for (k = 0; k < f->n4; k++)
-		id[f->i4[k]] = d->set4[base[k]];
-	for (k = 0; k < f->n6; k++)
-		base[k] = 0;
-	for (step = d->step; step; step >>= 1)
-		for (k = 0; k < f->n6; k++)
-			base[k] += d->start[base[k] + step] <= f->x6[k] ? step : 0;
-	for (k = 0; k < f->n6; k++)
-		id[f->i6[k]] = d->set[base[k]];
-}
-
-static void lookup_chunk(const struct flow_match *m, const struct pkt_key *const *keys,
-			 const enum flow_l4 *l4s, unsigned int n, int *out)
-{
-	uint32_t dst[CHUNK], src[CHUNK], nw = m->nwords;
-	struct fam f;
-	struct pick p;
-	unsigned int i;
-
-	if (m->dst.nb) {
-		fam_split(&f, keys, 4, n);
-		adim_ids(&m->dst, &f, dst);
-	}
-	if (m->src.nb) {
-		fam_split(&f, keys, 0, n);
-		adim_ids(&m->src, &f, src);
-	}
-	for (i = 0; i < n; i++) {
-		out[i] = -1;
-		if ((unsigned int)l4s[i] >= L4_MAX)
-			continue;
-		pick_start(m, &p, keys[i], l4s[i]);
-		if (m->dst.nb)
-			take(&p, 3, m->dst.sets, m->dst.summ, dst[i], nw);
-		if (m->src.nb)
-			take(&p, 4, m->src.sets, m->src.summ, src[i], nw);
-		out[i] = pick_win(m, &p);
-	}
-}
-
-void flow_match_lookup_batch(const struct flow_match *m, const struct pkt_key *const *keys,
-			     const enum flow_l4 *l4s, size_t n, int *out)
-{
-	size_t i;
-
-	for (i = 0; i < n; i += CHUNK)
-		lookup_chunk(m, keys + i, l4s + i, (unsigned int)(n - i < CHUNK ? n - i : CHUNK),
-			     out + i);
 }
 
 bool flow_match_encap(const struct flow_match *m, uint16_t port)

@@ -51,20 +51,6 @@ int flow_match_lookup(const struct flow_match *m, const struct pkt_key *key,
 		      enum flow_l4 l4);
 
 /**
- * flow_match_lookup_batch - the flows of a batch of packets
- * @m: the compiled set
- * @keys: the packets' keys, as for flow_match_lookup()
- * @l4s: what each key's w[8] carries
- * @n: how many packets (any number; they go in chunks of 64)
- * @out: written: out[i] is flow_match_lookup(m, keys[i], l4s[i])
- *
- * The same results as one flow_match_lookup() per packet, faster: the
- * address searches of a chunk's packets run side by side.
- */
-void flow_match_lookup_batch(const struct flow_match *m, const struct pkt_key *const *keys,
-			     const enum flow_l4 *l4s, size_t n, int *out);
-
-/**
  * flow_match_encap - whether some flow takes SCTP over UDP on a port
  * @m: the compiled set
  * @port: a UDP destination port

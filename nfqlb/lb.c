@@ -83,16 +83,10 @@ static inline void encap(const struct lb_flows *f, const struct queue_pkt *p,
 		pkt_udp_encap(p->data, &r->meta, &r->key);
 }
 
-/* Classify up to QUEUE_BATCH packets, then match those that are not
- * malformed in one batch, whose address searches the CPU overlaps. */
-static void flows_match_some(const struct lb_flows *f, const struct queue_pkt *pkts,
-			     unsigned int n, struct lb_result *res)
+void lb_flows_match(const struct lb_flows *f, const struct queue_pkt *pkts,
+		    unsigned int n, struct lb_result *res)
 {
-	const struct pkt_key *keys[QUEUE_BATCH];
-	enum flow_l4 l4s[QUEUE_BATCH];
-	uint8_t which[QUEUE_BATCH];
-	int flow[QUEUE_BATCH];
-	unsigned int i, k = 0;
+	unsigned int i;
 
 	for (i = 0; i < n; i++) {
 		struct lb_result *r = &res[i];
@@ -104,26 +98,9 @@ static void flows_match_some(const struct lb_flows *f, const struct queue_pkt *p
 		if (r->kind == PKT_MALFORMED)
 			continue;
 		encap(f, &pkts[i], r);
-		keys[k] = &r->key;
-		l4s[k] = lb_l4(r);
-		which[k++] = (uint8_t)i;
-	}
-	flow_match_lookup_batch(f->match, keys, l4s, k, flow);
-	for (i = 0; i < k; i++) {
-		res[which[i]].flow = flow[i];
-		if (flow[i] >= 0)
-			res[which[i]].table = f->flow_table[flow[i]];
-	}
-}
-
-void lb_flows_match(const struct lb_flows *f, const struct queue_pkt *pkts,
-		    unsigned int n, struct lb_result *res)
-{
-	unsigned int i, k;
-
-	for (i = 0; i < n; i += k) {
-		k = n - i < QUEUE_BATCH ? n - i : QUEUE_BATCH;
-		flows_match_some(f, pkts + i, k, res + i);
+		r->flow = flow_match_lookup(f->match, &r->key, lb_l4(r));
+		if (r->flow >= 0)
+			r->table = f->flow_table[r->flow];
 	}
 }
 

@@ -12,8 +12,11 @@
  *   micro flows N PACKETS REPEATS
  *                             ns per packet of classify + flow match + hash
  *                             + lookup over the mix with N flows of mixed
- *                             prefixes and port ranges; the match alone; the
- *                             flow set's build time and memory
+ *                             prefixes and port ranges (the worker's
+ *                             lb_flows_match + lb_flows_lookup), and of
+ *                             classify + hash + lookup without flows in the
+ *                             same passes (base_ns, ratio); the match alone;
+ *                             the flow set's build time and memory
  *   micro flows-worst REPEATS the build time and memory of the largest flow
  *                             set: FLOW_MAX flows, every list full, no two
  *                             pieces with one set of flows
@@ -484,26 +487,14 @@ uint64_t run_mix_traced(const struct queue_pkt *qp, const struct shm_view *v,
 	return sum;
 }
 
-/* The match alone, on keys classified beforehand: in batches of
- * QUEUE_BATCH as the worker does, or one call per packet. */
-static uint64_t run_match(const struct flow_match *m, const struct pkt_key *const *kp,
-			  const enum flow_l4 *l4, uint64_t count, bool batch)
+/* The match alone, on keys classified beforehand. */
+static uint64_t run_match(const struct flow_match *m, const struct pkt_key *key,
+			  const enum flow_l4 *l4, uint64_t count)
 {
 	uint64_t done, sum = 0;
-	int flow[QUEUE_BATCH];
-	unsigned int i;
 
-	for (done = 0; done < count; done += QUEUE_BATCH) {
-		if (batch)
-			flow_match_lookup_batch(m, &kp[done % POOL], &l4[done % POOL],
-						QUEUE_BATCH, flow);
-		else
-			for (i = 0; i < QUEUE_BATCH; i++)
-				flow[i] = flow_match_lookup(m, kp[(done + i) % POOL],
-							    l4[(done + i) % POOL]);
-		for (i = 0; i < QUEUE_BATCH; i++)
-			sum += (uint64_t)flow[i];
-	}
+	for (done = 0; done < count; done++)
+		sum += (uint64_t)flow_match_lookup(m, &key[done % POOL], l4[done % POOL]);
 	return sum;
 }
 
@@ -573,12 +564,10 @@ static double time_runs(const struct flow_bench *b, uint64_t count, unsigned int
 	return med;
 }
 
-/* Match-only ns/packet over the pool's keys, in batches (the worker's
- * way) and one call per packet; the matched share. */
-static void time_match(const struct pkt *pool, const struct flow_match *m,
-		       uint64_t count, double *ns, double *single, double *matched)
+/* Matched share and match-only ns/packet over the pool's keys. */
+static double time_match(const struct pkt *pool, const struct flow_match *m,
+			 uint64_t count, double *matched)
 {
-	static const struct pkt_key *kp[POOL];
 	static struct pkt_key key[POOL];
 	static enum flow_l4 l4[POOL];
 	volatile uint64_t sink = 0;
@@ -587,35 +576,29 @@ static void time_match(const struct pkt *pool, const struct flow_match *m,
 
 	for (i = 0; i < POOL; i++) {
 		l4[i] = l4_of(pkt_classify(pool[i].b, pool[i].len, &key[i]));
-		kp[i] = &key[i];
 		hits += flow_match_lookup(m, &key[i], l4[i]) >= 0;
 	}
 	*matched = 100.0 * hits / POOL;
-	sink += run_match(m, kp, l4, POOL, true) + run_match(m, kp, l4, POOL, false);
+	sink += run_match(m, key, l4, POOL);
 	t = now_ns();
-	sink += run_match(m, kp, l4, count, true);
-	*ns = (now_ns() - t) / (double)count;
-	t = now_ns();
-	sink += run_match(m, kp, l4, count, false);
-	*single = (now_ns() - t) / (double)count;
+	sink += run_match(m, key, l4, count);
+	return (now_ns() - t) / (double)count;
 }
 
 static int flows_report(const struct flow *f, size_t n, const struct flow_bench *b,
 			const struct pkt *pool, uint64_t count, unsigned int reps)
 {
-	double build, ns, base = 0, match, single, matched;
+	double build, ns, base = 0, match, matched;
 	size_t bytes = 0;
 
 	build = build_flows(f, n, reps, &bytes);
 	ns = time_runs(b, count, reps, &base);
-	time_match(pool, b->m, count, &match, &single, &matched);
+	match = time_match(pool, b->m, count, &matched);
 	if (build < 0 || ns < 0)
 		return 1;
 	printf("flows %zu\npackets %llu\nmatched_pct %.1f\nns_per_packet %.1f\n"
-	       "base_ns %.1f\nratio %.2f\nmatch_ns %.1f\nmatch_single_ns %.1f\n"
-	       "build_ms %.3f\nmatch_bytes %zu\n",
-	       n, (unsigned long long)count, matched, ns, base, ns / base, match, single,
-	       build, bytes);
+	       "base_ns %.1f\nratio %.2f\nmatch_ns %.1f\nbuild_ms %.3f\nmatch_bytes %zu\n",
+	       n, (unsigned long long)count, matched, ns, base, ns / base, match, build, bytes);
 	return 0;
 }
 

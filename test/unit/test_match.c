@@ -90,15 +90,11 @@ static struct flow_match *build(const struct flow *f, size_t n)
 	return m;
 }
 
-/* One lookup, which a batch of one must agree with. */
 static int look(const struct flow *f, size_t n, struct pkt_key k, enum flow_l4 l4)
 {
 	struct flow_match *m = build(f, n);
-	const struct pkt_key *kp = &k;
-	int r = flow_match_lookup(m, &k, l4), b = -2;
+	int r = flow_match_lookup(m, &k, l4);
 
-	flow_match_lookup_batch(m, &kp, &l4, 1, &b);
-	ck_assert_int_eq(b, r);
 	flow_match_free(m);
 	return r;
 }
@@ -121,7 +117,6 @@ START_TEST(test_empty_set)
 	struct flow_match *m = build(NULL, 0);
 
 	ck_assert_int_eq(flow_match_lookup(m, &k, FLOW_L4_PORTS), -1);
-	flow_match_lookup_batch(m, NULL, NULL, 0, NULL);
 	ck_assert(!flow_match_encap(m, 0));
 	ck_assert(!flow_match_encap(m, 9899));
 	flow_match_free(m);
@@ -602,40 +597,9 @@ static struct pkt_key rnd_key(const struct flow *f, size_t n)
 #define SETS 300
 #define KEYS 2000
 #define SET_MAX 150
-#define LARGE_KEYS 4000
-
-/* flow_match_lookup_batch() over keys[0..n) in slices of random sizes
- * (0, within a chunk, across chunks) gives what single lookups give. */
-static void check_batch(uint64_t seed, const struct flow_match *m,
-			const struct pkt_key *keys, const enum flow_l4 *l4s, size_t n)
-{
-	const struct pkt_key **kp = calloc(n ? n : 1, sizeof(*kp));
-	int *out = calloc(n + 1, sizeof(*out));
-	size_t i, at, len;
-
-	ck_assert(kp && out);
-	for (i = 0; i < n; i++)
-		kp[i] = &keys[i];
-	for (at = 0; at < n; at += len) {
-		len = rnd() % 3 == 0 ? rnd() % 200 : rnd() % 70;
-		len = len > n - at ? n - at : len;
-		out[len] = 0x5a5a;
-		flow_match_lookup_batch(m, kp + at, l4s + at, len, out);
-		ck_assert_int_eq(out[len], 0x5a5a);
-		for (i = 0; i < len; i++)
-			ck_assert_msg(out[i] == flow_match_lookup(m, &keys[at + i], l4s[at + i]),
-				      "seed %llu: batch of %zu at %zu, key %zu: %d, single %d",
-				      (unsigned long long)seed, len, at, i, out[i],
-				      flow_match_lookup(m, &keys[at + i], l4s[at + i]));
-	}
-	free(kp);
-	free(out);
-}
 
 static void check_set(uint64_t seed, struct flow *f)
 {
-	static struct pkt_key keys[KEYS];
-	static enum flow_l4 l4s[KEYS];
 	size_t n = rnd() % (SET_MAX + 1), i;
 	struct flow_match *m;
 	struct pkt_key k;
@@ -646,8 +610,8 @@ static void check_set(uint64_t seed, struct flow *f)
 		rnd_flow(&f[i], (uint32_t)i);
 	m = build(f, n);
 	for (i = 0; i < KEYS; i++) {
-		k = keys[i] = rnd_key(f, n);
-		l4 = l4s[i] = (enum flow_l4)(rnd() % 3);
+		k = rnd_key(f, n);
+		l4 = (enum flow_l4)(rnd() % 3);
 		got = flow_match_lookup(m, &k, l4);
 		want = ref_lookup(f, n, &k, l4);
 		ck_assert_msg(got == want,
@@ -657,7 +621,6 @@ static void check_set(uint64_t seed, struct flow *f)
 			      k.w[3], k.w[4], k.w[5], k.w[6], k.w[7], k.w[8], k.w[9], l4,
 			      got, want);
 	}
-	check_batch(seed, m, keys, l4s, KEYS);
 	for (i = 0; i < 64; i++) {
 		uint16_t port = n && i % 2 ? f[rnd() % n].udp_encap : (uint16_t)rnd();
 		bool encap = false;
@@ -690,8 +653,6 @@ END_TEST
 /* Many flows, long lists: the multi-word bitsets and the deduplication. */
 START_TEST(test_large_against_reference)
 {
-	static struct pkt_key keys[LARGE_KEYS];
-	static enum flow_l4 l4s[LARGE_KEYS];
 	struct flow *f = calloc(FLOW_MAX, sizeof(*f));
 	uint64_t seed = 0x6c61726765ULL;
 	struct flow_match *m;
@@ -709,15 +670,13 @@ START_TEST(test_large_against_reference)
 			rnd_ports(&f[i].dport[f[i].ndport++]);
 	}
 	m = build(f, n);
-	for (i = 0; i < LARGE_KEYS; i++) {
-		k = keys[i] = rnd_key(f, n);
-		l4s[i] = FLOW_L4_PORTS;
+	for (i = 0; i < 4000; i++) {
+		k = rnd_key(f, n);
 		got = flow_match_lookup(m, &k, FLOW_L4_PORTS);
 		want = ref_lookup(f, n, &k, FLOW_L4_PORTS);
 		ck_assert_msg(got == want, "seed %llu key %zu: got %d, want %d",
 			      (unsigned long long)seed, i, got, want);
 	}
-	check_batch(seed, m, keys, l4s, LARGE_KEYS);
 	flow_match_free(m);
 	free(f);
 }
