@@ -3,12 +3,13 @@
  *
  * Flows are ranked (highest prio first, then by name) and each packet field
  * is looked up on its own: the protocol and the kind of L4 header in a small
- * table, each address by binary search over the starts of its elementary
- * intervals (the pieces the flows' prefixes cut the 128-bit space into),
- * each port in a 65536-entry index.  Every piece maps to the bitset of the
- * flows it matches, bit r for rank r; the winner is the lowest bit set in
- * the AND of the bitsets.  A dimension no flow restricts is left out, and
- * identical bitsets of a dimension are stored once. */
+ * table, each address by a branch-free binary search over the starts of
+ * its elementary intervals (the pieces the flows' prefixes cut the 128-bit
+ * space into), each port in a 65536-entry index.  Every piece maps to the
+ * bitset of the flows it matches, bit r for rank r; the winner is the
+ * lowest bit set in the AND of the bitsets, taken two words at a time.  A
+ * dimension no flow restricts ANDs a set of all ones, and identical bitsets
+ * of a dimension are stored once. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,10 +31,16 @@ enum { C_TCP, C_UDP, C_SCTP, C_ICMP, C_OTHER, C_MAX };
 #define MAPPED_HI (MAPPED_LO | 0xffffffffu)
 
 /* An address dimension; nb == 0 when no flow restricts it.  IPv4 keys
- * search the pieces of ::ffff:0:0/96 on 32 bits, the others the rest. */
+ * search the pieces of ::ffff:0:0/96 on 32 bits, the others the rest.
+ * Both searches take a fixed number of steps (step, step / 2, ... 1) and
+ * no branch, so that the CPU runs the searches of the next packets while
+ * this one's wait on memory; the arrays go on past the last piece with
+ * copies of it, so that no step leaves them. */
 struct adim {
 	uint32_t nb;		/* elementary intervals outside the IPv4 block */
 	uint32_t nb4;		/* and inside */
+	uint32_t step;		/* the first step of a search of start */
+	uint32_t step4;		/* and of start4, from top4 */
 	u128 *start;		/* their starts, ascending, start[0] == 0 */
 	uint32_t *start4;	/* the same, on the IPv4 address */
 	uint32_t *top4;		/* [a >> 16]: the piece holding a & 0xffff0000 */
@@ -51,7 +58,8 @@ struct pdim {
 };
 
 struct flow_match {
-	uint32_t nwords;	/* 64-bit words of a bitset */
+	uint32_t nwords;	/* 64-bit words of a bitset, an even number */
+	uint64_t *ones;		/* a bitset with every bit set */
 	uint32_t *order;	/* rank -> index in the caller's array */
 	uint64_t *cls;		/* [class][l4] bitsets */
 	uint32_t cls_summ[C_MAX * L4_MAX];
@@ -449,10 +457,11 @@ static void put6(struct adim *d, u128 start, uint32_t set)
 }
 
 /* An index on the first 16 bits, so that a search of the IPv4 pieces only
- * looks at those of one /16. */
-static void top4_build(struct adim *d)
+ * looks at those of one /16: the piece holding a lies in top4[a >> 16] ..
+ * top4[(a >> 16) + 1].  Returns the most pieces past the first of one. */
+static uint32_t top4_build(struct adim *d)
 {
-	uint32_t h, k = 0;
+	uint32_t h, k = 0, span = 0;
 
 	for (h = 0; h < NPORTS; h++) {
 		while (k + 1 < d->nb4 && d->start4[k + 1] <= h << 16)
@@ -460,6 +469,50 @@ static void top4_build(struct adim *d)
 		d->top4[h] = k;
 	}
 	d->top4[NPORTS] = d->nb4 - 1;
+	for (h = 0; h < NPORTS; h++)
+		if (d->top4[h + 1] - d->top4[h] > span)
+			span = d->top4[h + 1] - d->top4[h];
+	return span;
+}
+
+/* The first step of a search that may move span pieces on: the smallest
+ * power of two p with p + p / 2 + ... + 1 >= span. */
+static uint32_t first_step(uint32_t span)
+{
+	uint32_t p = 1;
+
+	if (span == 0)
+		return 0;
+	while (2 * p - 1 < span)
+		p *= 2;
+	return p;
+}
+
+/* Grow the array *a of n elements to n + 2 * step, with copies of its
+ * last, which a search can reach but never passes. */
+static int pad(void **a, size_t size, uint32_t n, uint32_t step)
+{
+	char *p = realloc(*a, (n + 2 * (size_t)step) * size);
+	uint32_t i;
+
+	if (!p)
+		return -1;
+	for (i = n; i < n + 2 * step; i++)
+		memcpy(p + i * size, p + (n - 1) * size, size);
+	*a = p;
+	return 0;
+}
+
+static int adim_pad(struct adim *d)
+{
+	d->step4 = first_step(top4_build(d));
+	d->step = first_step(d->nb - 1);
+	if (pad((void **)&d->start4, sizeof(*d->start4), d->nb4, d->step4) < 0 ||
+	    pad((void **)&d->set4, sizeof(*d->set4), d->nb4, d->step4) < 0 ||
+	    pad((void **)&d->start, sizeof(*d->start), d->nb, d->step) < 0 ||
+	    pad((void **)&d->set, sizeof(*d->set), d->nb, d->step) < 0)
+		return -1;
+	return 0;
 }
 
 /* Split the pieces into IPv4 ones and the rest: the IPv4 block becomes
@@ -482,7 +535,6 @@ static int adim_build(struct adim *d, struct sweep *s, uint32_t nwords)
 		d->start4[i] = i ? (uint32_t)s->start[k0 + i] : 0;
 		d->set4[i] = s->set[k0 + i];
 	}
-	top4_build(d);
 	for (i = 0; i <= k0; i++)
 		put6(d, s->start[i], s->set[i]);
 	put6(d, MAPPED_HI + 1, s->set[k2]);
@@ -490,7 +542,7 @@ static int adim_build(struct adim *d, struct sweep *s, uint32_t nwords)
 		put6(d, s->start[i], s->set[i]);
 	d->sets = s->sets;
 	s->sets = NULL;
-	return 0;
+	return adim_pad(d);
 }
 
 static int pdim_build(struct pdim *d, struct sweep *s, uint32_t nwords)
@@ -557,8 +609,10 @@ static int cls_build(struct flow_match *m, const struct flow *f, size_t n,
 
 	m->cls = calloc((size_t)C_MAX * L4_MAX * (m->nwords ? m->nwords : 1),
 			sizeof(*m->cls));
-	if (!m->cls)
+	m->ones = malloc((m->nwords ? m->nwords : 1) * sizeof(*m->ones));
+	if (!m->cls || !m->ones)
 		return -1;
+	memset(m->ones, 0xff, m->nwords * sizeof(*m->ones));
 	for (c = 0; c < C_MAX; c++)
 		for (l4 = 0; l4 < L4_MAX; l4++)
 			for (i = 0; i < n; i++)
@@ -616,7 +670,7 @@ struct flow_match *flow_match_build(const struct flow *f, size_t n, char *why)
 		why_fail(ENOMEM, why, "out of memory");
 		return NULL;
 	}
-	m->nwords = (uint32_t)((n + 63) / 64);
+	m->nwords = (uint32_t)(2 * ((n + 127) / 128));
 	if (compile(m, f, n, why) < 0) {
 		i = (size_t)errno;
 		flow_match_free(m);
@@ -628,86 +682,109 @@ struct flow_match *flow_match_build(const struct flow *f, size_t n, char *why)
 
 /* ---------------------------------------------------------------- lookup */
 
-static inline uint32_t search4(const uint32_t *start, uint32_t n, uint32_t x)
+/* Both searches: the last piece starting at or before x. */
+static inline uint32_t search4(const struct adim *d, uint32_t x)
 {
-	const uint32_t *base = start;
-	uint32_t half;
+	uint32_t base = d->top4[x >> 16], step;
 
-	while (n > 1) {
-		half = n / 2;
-		base = base[half] <= x ? base + half : base;
-		n -= half;
-	}
-	return (uint32_t)(base - start);
+	for (step = d->step4; step; step >>= 1)
+		base += d->start4[base + step] <= x ? step : 0;
+	return base;
 }
 
-static inline uint32_t search6(const u128 *start, uint32_t n, u128 x)
+static inline uint32_t search6(const struct adim *d, u128 x)
 {
-	const u128 *base = start;
-	uint32_t half;
+	uint32_t base = 0, step;
 
-	while (n > 1) {
-		half = n / 2;
-		base = base[half] <= x ? base + half : base;
-		n -= half;
-	}
-	return (uint32_t)(base - start);
+	for (step = d->step; step; step >>= 1)
+		base += d->start[base + step] <= x ? step : 0;
+	return base;
+}
+
+static inline bool is_v4(const uint32_t *w)
+{
+	return (w[0] | w[1]) == 0 && w[2] == 0xffff;
 }
 
 static inline uint32_t adim_id(const struct adim *d, const uint32_t *w)
 {
-	uint32_t lo;
-
-	if ((w[0] | w[1]) == 0 && w[2] == 0xffff) {
-		lo = d->top4[w[3] >> 16];
-		return d->set4[lo + search4(d->start4 + lo, d->top4[(w[3] >> 16) + 1] - lo + 1,
-					   w[3])];
-	}
-	return d->set[search6(d->start, d->nb, addr_of(w))];
+	if (is_v4(w))
+		return d->set4[search4(d, w[3])];
+	return d->set[search6(d, addr_of(w))];
 }
 
-/* The bitsets to AND, and the words where all of them have a bit. */
+/* Two words of a bitset; GCC and clang map it to SSE2 (NEON on arm). */
+typedef uint64_t pair __attribute__((vector_size(16)));
+
+/* The bitset of each dimension to AND (all ones when the dimension does
+ * not apply), and the words where all of them have a bit. */
 struct pick {
 	const uint64_t *s[DIMS];
-	unsigned int k;
 	uint32_t cand;
 };
 
-static inline void take(struct pick *p, const uint64_t *sets, const uint32_t *summ,
-			uint32_t id, uint32_t nw)
+static inline void take(struct pick *p, unsigned int d, const uint64_t *sets,
+			const uint32_t *summ, uint32_t id, uint32_t nw)
 {
-	p->s[p->k++] = sets + (size_t)id * nw;
+	p->s[d] = sets + (size_t)id * nw;
 	p->cand &= summ[id];
+}
+
+/* The picks of the class, and of the ports when the key has them. */
+static inline void pick_start(const struct flow_match *m, struct pick *p,
+			      const struct pkt_key *key, enum flow_l4 l4)
+{
+	uint32_t c = proto_class(key->w[9]) * L4_MAX + l4, nw = m->nwords;
+
+	*p = (struct pick){ .s = { m->cls + c * nw, m->ones, m->ones, m->ones, m->ones },
+			    .cand = m->cls_summ[c] };
+	if (l4 == FLOW_L4_PORTS && m->dport.idx)
+		take(p, 1, m->dport.sets, m->dport.summ, m->dport.idx[key->w[8] & 0xffff], nw);
+	if (l4 == FLOW_L4_PORTS && m->sport.idx)
+		take(p, 2, m->sport.sets, m->sport.summ, m->sport.idx[key->w[8] >> 16], nw);
+}
+
+static inline pair load_pair(const uint64_t *s)
+{
+	pair v;
+
+	memcpy(&v, s, sizeof(v));
+	return v;
+}
+
+/* The lowest rank in the AND of the picks, as the caller's index: two
+ * words at a time, only where the summaries say both may have a bit. */
+static inline int pick_win(const struct flow_match *m, const struct pick *p)
+{
+	uint32_t c = (p->cand | p->cand >> 1) & 0x55555555u, w;
+	pair v;
+
+	for (; c; c &= c - 1) {
+		w = (uint32_t)__builtin_ctz(c);
+		v = load_pair(p->s[0] + w) & load_pair(p->s[1] + w) & load_pair(p->s[2] + w) &
+		    load_pair(p->s[3] + w) & load_pair(p->s[4] + w);
+		if (v[0])
+			return (int)m->order[w * 64 + (uint32_t)__builtin_ctzll(v[0])];
+		if (v[1])
+			return (int)m->order[w * 64 + 64 + (uint32_t)__builtin_ctzll(v[1])];
+	}
+	return -1;
 }
 
 int flow_match_lookup(const struct flow_match *m, const struct pkt_key *key,
 		      enum flow_l4 l4)
 {
-	uint32_t w, j, nw = m->nwords, c;
+	uint32_t nw = m->nwords;
 	struct pick p;
-	uint64_t v;
 
 	if ((unsigned int)l4 >= L4_MAX)
 		return -1;
-	c = proto_class(key->w[9]) * L4_MAX + l4;
-	p = (struct pick){ .s = { m->cls + c * nw }, .k = 1, .cand = m->cls_summ[c] };
+	pick_start(m, &p, key, l4);
 	if (m->dst.nb)
-		take(&p, m->dst.sets, m->dst.summ, adim_id(&m->dst, key->w + 4), nw);
+		take(&p, 3, m->dst.sets, m->dst.summ, adim_id(&m->dst, key->w + 4), nw);
 	if (m->src.nb)
-		take(&p, m->src.sets, m->src.summ, adim_id(&m->src, key->w), nw);
-	if (l4 == FLOW_L4_PORTS && m->dport.idx)
-		take(&p, m->dport.sets, m->dport.summ, m->dport.idx[key->w[8] & 0xffff], nw);
-	if (l4 == FLOW_L4_PORTS && m->sport.idx)
-		take(&p, m->sport.sets, m->sport.summ, m->sport.idx[key->w[8] >> 16], nw);
-	for (; p.cand; p.cand &= p.cand - 1) {
-		w = (uint32_t)__builtin_ctz(p.cand);
-		v = p.s[0][w];
-		for (j = 1; j < p.k; j++)
-			v &= p.s[j][w];
-		if (v)
-			return (int)m->order[w * 64 + (uint32_t)__builtin_ctzll(v)];
-	}
-	return -1;
+		take(&p, 4, m->src.sets, m->src.summ, adim_id(&m->src, key->w), nw);
+	return pick_win(m, &p);
 }
 
 bool flow_match_encap(const struct flow_match *m, uint16_t port)
@@ -731,6 +808,7 @@ void flow_match_free(struct flow_match *m)
 	if (!m)
 		return;
 	free(m->order);
+	free(m->ones);
 	free(m->cls);
 	adim_free(&m->dst);
 	adim_free(&m->src);

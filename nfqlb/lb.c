@@ -106,6 +106,24 @@ void lb_flows_match(const struct lb_flows *f, const struct queue_pkt *pkts,
 	}
 }
 
+/* hash_flow() with the mode made constant, as in lb_lookup_batch(): each
+ * table has its own mode, but one mode usually serves all, so the branch
+ * predicts well and the per-word tests go. */
+static inline __attribute__((always_inline)) uint64_t
+hash_by(const uint32_t *w, enum hash_mode mode, uint32_t seed)
+{
+	switch (mode) {
+	case HASH_ADDR:
+		return hash_flow(w, HASH_ADDR, seed);
+	case HASH_SRC:
+		return hash_flow(w, HASH_SRC, seed);
+	case HASH_SCTP:
+		return hash_flow(w, HASH_SCTP, seed);
+	default:
+		return hash_flow(w, HASH_5TUPLE, seed);
+	}
+}
+
 void lb_flows_lookup(const struct lb_flows *f, struct lb_result *res, unsigned int n)
 {
 	unsigned int i;
@@ -117,7 +135,7 @@ void lb_flows_lookup(const struct lb_flows *f, struct lb_result *res, unsigned i
 		r->slot = SHM_NO_SLOT;
 		if (r->flow < 0 || !t->lookup)
 			continue;
-		r->entry = hash_reduce(hash_flow(r->key.w, t->mode, t->seed), t->m);
+		r->entry = hash_reduce(hash_by(r->key.w, t->mode, t->seed), t->m);
 		r->slot = t->lookup[r->entry];
 	}
 }

@@ -134,6 +134,7 @@ micro_flows()
 		out=$("$BENCH_BIN/micro" flows "$n" 2000000 5) || fail "micro flows $n"
 		add "flows_ns_$n" "$(echo "$out" | awk '$1 == "ns_per_packet" { print $2 }')"
 		add "flows_match_$n" "$(echo "$out" | awk '$1 == "match_ns" { print $2 }')"
+		add "flows_ratio_$n" "$(echo "$out" | awk '$1 == "ratio" { print $2 }')"
 		add "flows_build_$n" "$(echo "$out" | awk '$1 == "build_ms" { print $2 }')"
 		add "flows_mb_$n" "$(echo "$out" | awk '$1 == "match_bytes" { printf "%.2f\n", $2 / 1e6 }')"
 	done

@@ -12,8 +12,11 @@
  *   micro flows N PACKETS REPEATS
  *                             ns per packet of classify + flow match + hash
  *                             + lookup over the mix with N flows of mixed
- *                             prefixes and port ranges; the match alone; the
- *                             flow set's build time and memory
+ *                             prefixes and port ranges (the worker's
+ *                             lb_flows_match + lb_flows_lookup), and of
+ *                             classify + hash + lookup without flows in the
+ *                             same passes (base_ns, ratio); the match alone;
+ *                             the flow set's build time and memory
  *   micro flows-worst REPEATS the build time and memory of the largest flow
  *                             set: FLOW_MAX flows, every list full, no two
  *                             pieces with one set of flows
@@ -342,11 +345,15 @@ static int bench_build(uint32_t m, uint32_t n, unsigned int reps)
 
 #define FLOW_TABLES 4	/* tables the benchmark's flows share */
 
-/* A flow's part of the worker's work: which table, and that table. */
+/* The worker's flow set (the match, each flow's table, the tables) and
+ * the pool as the queue hands it over. */
 struct flow_bench {
-	const struct flow_match *m;
-	const uint8_t *tab;		/* flow -> table */
+	struct lb_flows lf;
+	struct flow_match *m;
+	uint32_t *flow_table;		/* flow -> table */
+	struct lb_table tab[FLOW_TABLES];
 	uint32_t *lookup[FLOW_TABLES];
+	struct queue_pkt *qp;
 };
 
 static uint32_t head_mask(unsigned int word, unsigned int bits)
@@ -440,32 +447,26 @@ static enum flow_l4 l4_of(enum pkt_kind kind)
 	       kind == PKT_ICMP_ECHO ? FLOW_L4_ANY : FLOW_L4_NONE;
 }
 
-/* What the worker does per batch with flows: classify all, match all,
- * hash all with their table's seed, look up all. */
-uint64_t run_flows(const struct pkt *pool, const struct flow_bench *b, uint64_t count);
+/* What the worker does per batch with flows, with its own code: classify
+ * all and match all (lb_flows_match), hash all with their table's seed and
+ * look up all (lb_flows_lookup). */
+uint64_t run_flows(const struct flow_bench *b, uint64_t count);
 
-uint64_t run_flows(const struct pkt *pool, const struct flow_bench *b, uint64_t count)
+uint64_t run_flows(const struct flow_bench *b, uint64_t count)
 {
-	struct pkt_key key[QUEUE_BATCH];
-	uint32_t slot[QUEUE_BATCH], t;
-	uint8_t kind[QUEUE_BATCH];
-	int flow[QUEUE_BATCH];
+	struct lb_result res[QUEUE_BATCH];
 	uint64_t done, sum = 0;
-	const struct pkt *p;
 	unsigned int i;
 
 	for (done = 0; done < count; done += QUEUE_BATCH) {
-		p = &pool[done % POOL];
+		lb_flows_match(&b->lf, &b->qp[done % POOL], QUEUE_BATCH, res);
+		lb_flows_lookup(&b->lf, res, QUEUE_BATCH);
 		for (i = 0; i < QUEUE_BATCH; i++)
-			kind[i] = (uint8_t)pkt_classify(p[i].b, p[i].len, &key[i]);
-		for (i = 0; i < QUEUE_BATCH; i++)
-			flow[i] = flow_match_lookup(b->m, &key[i], l4_of(kind[i]));
-		for (i = 0; i < QUEUE_BATCH; i++) {
-			t = flow[i] < 0 ? 0 : b->tab[flow[i]];
-			slot[i] = hash_reduce(hash_flow(key[i].w, HASH_5TUPLE, t), MIX_M);
-		}
-		for (i = 0; i < QUEUE_BATCH; i++)
-			sum += flow[i] < 0 ? 0 : b->lookup[b->tab[flow[i]]][slot[i]];
+			sum += res[i].slot;
+	}
+	return sum;
+}
+
 /* run_mix() with the worker's per-batch trace check. */
 uint64_t run_mix_traced(const struct queue_pkt *qp, const struct shm_view *v,
 			uint64_t count, struct trace *t);
@@ -488,13 +489,12 @@ uint64_t run_mix_traced(const struct queue_pkt *qp, const struct shm_view *v,
 
 /* The match alone, on keys classified beforehand. */
 static uint64_t run_match(const struct flow_match *m, const struct pkt_key *key,
-			  const uint8_t *kind, uint64_t count)
+			  const enum flow_l4 *l4, uint64_t count)
 {
 	uint64_t done, sum = 0;
 
 	for (done = 0; done < count; done++)
-		sum += (uint64_t)flow_match_lookup(m, &key[done % POOL],
-						   l4_of(kind[done % POOL]));
+		sum += (uint64_t)flow_match_lookup(m, &key[done % POOL], l4[done % POOL]);
 	return sum;
 }
 
@@ -535,24 +535,31 @@ static double build_flows(const struct flow *f, size_t n, unsigned int reps,
 	return med;
 }
 
-static double time_runs(const struct pkt *pool, const struct flow_bench *b,
-			uint64_t count, unsigned int reps, double *best)
+/* Median ns per packet with flows (run_flows), and without (run_mix)
+ * in *base, the two back to back in each pass. */
+static double time_runs(const struct flow_bench *b, uint64_t count, unsigned int reps,
+			double *base)
 {
-	double *ns = calloc(reps, sizeof(*ns)), t, med;
+	double *ns = calloc(2 * (size_t)reps, sizeof(*ns)), t, med;
+	struct shm_view v = { .m = MIX_M, .lookup = b->lookup[0] };
 	volatile uint64_t sink = 0;
 	unsigned int r;
 
 	if (!ns)
 		return -1;
-	sink += run_flows(pool, b, POOL);	/* warm the caches */
+	sink += run_flows(b, POOL) + run_mix(b->qp, &v, POOL);	/* warm the caches */
 	for (r = 0; r < reps; r++) {
 		t = now_ns();
-		sink += run_flows(pool, b, count);
+		sink += run_mix(b->qp, &v, count);
+		ns[reps + r] = (now_ns() - t) / (double)count;
+		t = now_ns();
+		sink += run_flows(b, count);
 		ns[r] = (now_ns() - t) / (double)count;
 	}
 	qsort(ns, reps, sizeof(*ns), cmp_double);
+	qsort(ns + reps, reps, sizeof(*ns), cmp_double);
 	med = ns[reps / 2];
-	*best = ns[0];
+	*base = ns[reps + reps / 2];
 	free(ns);
 	return med;
 }
@@ -562,36 +569,36 @@ static double time_match(const struct pkt *pool, const struct flow_match *m,
 			 uint64_t count, double *matched)
 {
 	static struct pkt_key key[POOL];
-	static uint8_t kind[POOL];
+	static enum flow_l4 l4[POOL];
 	volatile uint64_t sink = 0;
 	unsigned int i, hits = 0;
 	double t;
 
 	for (i = 0; i < POOL; i++) {
-		kind[i] = (uint8_t)pkt_classify(pool[i].b, pool[i].len, &key[i]);
-		hits += flow_match_lookup(m, &key[i], l4_of(kind[i])) >= 0;
+		l4[i] = l4_of(pkt_classify(pool[i].b, pool[i].len, &key[i]));
+		hits += flow_match_lookup(m, &key[i], l4[i]) >= 0;
 	}
 	*matched = 100.0 * hits / POOL;
-	sink += run_match(m, key, kind, POOL);
+	sink += run_match(m, key, l4, POOL);
 	t = now_ns();
-	sink += run_match(m, key, kind, count);
+	sink += run_match(m, key, l4, count);
 	return (now_ns() - t) / (double)count;
 }
 
 static int flows_report(const struct flow *f, size_t n, const struct flow_bench *b,
 			const struct pkt *pool, uint64_t count, unsigned int reps)
 {
-	double build, ns, best = 0, match, matched;
+	double build, ns, base = 0, match, matched;
 	size_t bytes = 0;
 
 	build = build_flows(f, n, reps, &bytes);
-	ns = time_runs(pool, b, count, reps, &best);
+	ns = time_runs(b, count, reps, &base);
 	match = time_match(pool, b->m, count, &matched);
 	if (build < 0 || ns < 0)
 		return 1;
 	printf("flows %zu\npackets %llu\nmatched_pct %.1f\nns_per_packet %.1f\n"
-	       "ns_min %.1f\nmatch_ns %.1f\nbuild_ms %.3f\nmatch_bytes %zu\n",
-	       n, (unsigned long long)count, matched, ns, best, match, build, bytes);
+	       "base_ns %.1f\nratio %.2f\nmatch_ns %.1f\nbuild_ms %.3f\nmatch_bytes %zu\n",
+	       n, (unsigned long long)count, matched, ns, base, ns / base, match, build, bytes);
 	return 0;
 }
 
@@ -599,26 +606,33 @@ static int bench_flows(size_t n, uint64_t count, unsigned int reps)
 {
 	struct flow *f = make_flows(n);
 	struct pkt *pool = make_pool();
-	uint8_t *tab = calloc(n ? n : 1, 1);
-	struct flow_bench b = { .tab = tab };
+	struct flow_bench b = { .flow_table = calloc(n ? n : 1, sizeof(uint32_t)),
+				.qp = calloc(POOL, sizeof(*b.qp)) };
 	char why[WHY_MAX] = "";
 	unsigned int i;
 	int rc = 1;
 
 	count -= count % QUEUE_BATCH;
-	for (i = 0; i < FLOW_TABLES; i++)
+	for (i = 0; i < FLOW_TABLES; i++) {
 		b.lookup[i] = make_table(MIX_M, MIX_N);
-	for (i = 0; tab && i < n; i++)
-		tab[i] = (uint8_t)(i % FLOW_TABLES);
-	if (f && pool && tab && b.lookup[FLOW_TABLES - 1] && reps > 0 && count > 0 &&
-	    (b.m = flow_match_build(f, n, why)))
+		b.tab[i] = (struct lb_table){ b.lookup[i], MIX_M, i, HASH_5TUPLE };
+	}
+	for (i = 0; b.flow_table && i < n; i++)
+		b.flow_table[i] = i % FLOW_TABLES;
+	for (i = 0; pool && b.qp && i < POOL; i++)
+		b.qp[i] = (struct queue_pkt){ i, (uint32_t)pool[i].len, pool[i].b };
+	if (f && pool && b.flow_table && b.qp && b.lookup[FLOW_TABLES - 1] && reps > 0 &&
+	    count > 0 && (b.m = flow_match_build(f, n, why))) {
+		b.lf = (struct lb_flows){ b.m, b.flow_table, b.tab };
 		rc = flows_report(f, n, &b, pool, count, reps);
-	else
+	} else {
 		fprintf(stderr, "micro: flows: %s\n", why[0] ? why : "cannot set up");
-	flow_match_free((struct flow_match *)b.m);
+	}
+	flow_match_free(b.m);
 	for (i = 0; i < FLOW_TABLES; i++)
 		free(b.lookup[i]);
-	free(tab);
+	free(b.flow_table);
+	free(b.qp);
 	free(pool);
 	free(f);
 	return rc;
@@ -667,6 +681,9 @@ static int bench_flows_worst(unsigned int reps)
 	if (ms < 0)
 		return 1;
 	printf("flows %d\nbuild_ms %.3f\nmatch_bytes %zu\n", FLOW_MAX, ms, bytes);
+	return 0;
+}
+
 /* ns per check of an unarmed ring, the check alone in a loop. */
 static double check_ns(struct trace *t, uint64_t n)
 {
