@@ -111,8 +111,8 @@ func-all: all ## run the function tests against the plain and the sanitizer buil
 		FUNC_TIMES=$(abspath $(BUILD))/func-times-all test/func/run.sh
 
 # Everything check runs is built first, two jobs at a time.
-check-build: ## build what make check runs: both builds, the unit tests, the fuzz targets
-	$(MAKE) -j2 all $(UNIT) fuzz-build
+check-build: ## build what make check runs: both builds, the unit tests, the fuzz targets (and the benchmarks' tools, so they keep building)
+	$(MAKE) -j2 all $(UNIT) fuzz-build bench-tools
 	$(SAN_MAKE) -j2 all build/san/check-all
 
 # unit-san beside the function tests: it spends about 30 s on one CPU (LSan
