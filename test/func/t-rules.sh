@@ -26,15 +26,17 @@ need_cmd ip iptables-restore ip6tables-restore iptables-save ip6tables-save
 
 ns_add lb
 
-# snap FAM: FAMtables-save of every table, per table, without its comments
-# and counters.
+# snap FAM: FAMtables-save of every table: each chain and rule, with its
+# table, without comments, counters and built-in policies.
 snap()
 {
-	local t
-
-	for t in raw mangle nat filter; do
-		nsx lb "$1"tables-save -t $t | grep -v '^#' | sed 's/ \[[0-9]*:[0-9]*\]$//'
-	done
+	# One save of every table (a save per table costs four): each rule
+	# and chain, with its table, but not the built-in chains' policies,
+	# which nfqlb never sets (and which appear once a table is loaded).
+	nsx lb "$1"tables-save | awk '
+		/^\*/ { t = $0; next }
+		/^:(PREROUTING|INPUT|FORWARD|OUTPUT|POSTROUTING) / { next }
+		/^[-:]/ { sub(/ \[[0-9]*:[0-9]*\]$/, ""); print $0 "  in " t }'
 }
 
 # apply FAM ARGS...: FAMtables-save | nfqlb rules ARGS | FAMtables-restore
