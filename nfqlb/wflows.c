@@ -10,17 +10,7 @@
 #include "nfqlb/log.h"
 #include "nfqlb/wflows.h"
 
-/* What a generation of the flow set needs, built beside the one in use. */
-struct wbuild {
-	unsigned int ntab;
-	struct wtable *tab;
-	struct lb_table *lt;
-	uint32_t *flow_table;
-	uint64_t *seen;
-	struct flow_match *match;
-};
-
-static void wbuild_free(struct wbuild *b)
+static void gen_free(struct wflows_gen *b)
 {
 	unsigned int i;
 
@@ -31,11 +21,11 @@ static void wbuild_free(struct wbuild *b)
 	free(b->flow_table);
 	free(b->seen);
 	flow_match_free(b->match);
-	*b = (struct wbuild){ 0 };
+	*b = (struct wflows_gen){ 0 };
 }
 
 /* The tables of the flows, each name once, none opened yet. */
-static int wbuild_tables(struct wbuild *b, const struct flowset_view *v,
+static int gen_tables(struct wflows_gen *b, const struct flowset_view *v,
 			 const struct wflows *f)
 {
 	size_t k = v->n ? v->n : 1;
@@ -61,44 +51,44 @@ static int wbuild_tables(struct wbuild *b, const struct flowset_view *v,
 	return 0;
 }
 
-static int wbuild_make(struct wbuild *b, const struct flowset_view *v,
+static int gen_make(struct wflows_gen *b, const struct flowset_view *v,
 		       const struct wflows *f, char *why)
 {
-	*b = (struct wbuild){ 0 };
+	*b = (struct wflows_gen){ 0 };
 	b->match = flow_match_build(v->flows, v->n, why);
 	if (!b->match)
 		return -1;
-	if (wbuild_tables(b, v, f) == 0)
+	if (gen_tables(b, v, f) == 0)
 		return 0;
 	snprintf(why, WHY_MAX, "%s", strerror(errno));
-	wbuild_free(b);
+	gen_free(b);
 	return -1;
 }
 
 static void sync_lt(struct wflows *f, unsigned int j)
 {
-	const struct wtable *t = &f->tab[j];
+	const struct wtable *t = &f->gen.tab[j];
 
 	if (!t->shm) {
-		f->lt[j] = (struct lb_table){ NULL, 1, 0, HASH_5TUPLE };
+		f->gen.lt[j] = (struct lb_table){ NULL, 1, 0, HASH_5TUPLE };
 		return;
 	}
-	f->lt[j] = (struct lb_table){ t->view.lookup, t->shm->m, t->shm->seed, t->shm->mode };
+	f->gen.lt[j] = (struct lb_table){ t->view.lookup, t->shm->m, t->shm->seed, t->shm->mode };
 }
 
 /* Tables the old generation had open move over as they are (handle,
  * counter set, views); the others are opened now. */
-static void wbuild_open(struct wbuild *b, struct wflows *f)
+static void gen_open(struct wflows_gen *b, struct wflows *f)
 {
 	unsigned int i, j;
 
 	for (j = 0; j < b->ntab; j++) {
-		for (i = 0; i < f->ntab && strcmp(f->tab[i].name, b->tab[j].name); i++)
+		for (i = 0; i < f->gen.ntab && strcmp(f->gen.tab[i].name, b->tab[j].name); i++)
 			;
-		if (i < f->ntab && f->tab[i].shm) {
-			b->tab[j] = f->tab[i];
-			f->tab[i].shm = NULL;
-			f->tab[i].w = NULL;
+		if (i < f->gen.ntab && f->gen.tab[i].shm) {
+			b->tab[j] = f->gen.tab[i];
+			f->gen.tab[i].shm = NULL;
+			f->gen.tab[i].w = NULL;
 			continue;
 		}
 		b->tab[j].follow = FOLLOW_SAME;
@@ -107,47 +97,42 @@ static void wbuild_open(struct wbuild *b, struct wflows *f)
 }
 
 /* Swap the built generation in; the old one is freed. */
-static void wbuild_adopt(struct wbuild *b, struct wflows *f)
+static void gen_adopt(struct wflows_gen *b, struct wflows *f)
 {
-	struct wbuild old = { f->ntab, f->tab, f->lt, f->flow_table, f->seen, f->match };
+	struct wflows_gen old = f->gen;
 	unsigned int j;
 
-	wbuild_open(b, f);
-	wbuild_free(&old);
-	f->ntab = b->ntab;
-	f->tab = b->tab;
-	f->lt = b->lt;
-	f->flow_table = b->flow_table;
-	f->seen = b->seen;
-	f->match = b->match;
+	gen_open(b, f);
+	gen_free(&old);
+	f->gen = *b;
 	f->batch = 0;
-	for (j = 0; j < f->ntab; j++)
+	for (j = 0; j < f->gen.ntab; j++)
 		sync_lt(f, j);
-	f->lf = (struct lb_flows){ f->match, f->flow_table, f->lt };
-	*b = (struct wbuild){ 0 };
+	f->lf = (struct lb_flows){ f->gen.match, f->gen.flow_table, f->gen.lt };
+	*b = (struct wflows_gen){ 0 };
 }
 
 static void log_generation(const struct wflows *f)
 {
 	lb_log("queue %u: flow set \"%s\" generation %llu: %u flow%s, %u table%s",
 	       f->queue, f->name, (unsigned long long)f->fv.generation, f->fv.n,
-	       f->fv.n == 1 ? "" : "s", f->ntab, f->ntab == 1 ? "" : "s");
+	       f->fv.n == 1 ? "" : "s", f->gen.ntab, f->gen.ntab == 1 ? "" : "s");
 	if (!f->fv.n)
 		lb_log("queue %u: WARNING: flow set \"%s\" has no flow: every packet gets "
 		       "the no-flow verdict", f->queue, f->name);
 }
 
 /* Read and build the published generation into next (a view of its own). */
-static int load(struct wflows *f, struct flowset_view *next, struct wbuild *b, char *why)
+static int load(struct wflows *f, struct flowset_view *next, struct wflows_gen *b, char *why)
 {
 	if (flowset_read(f->fs, next, why) < 0)
 		return -1;
-	return wbuild_make(b, next, f, why);
+	return gen_make(b, next, f, why);
 }
 
 int wflows_open(struct wflows *f, char *why)
 {
-	struct wbuild b;
+	struct wflows_gen b;
 
 	f->fs = flowset_attach(f->name, true, true, why);
 	if (!f->fs)
@@ -164,21 +149,13 @@ int wflows_open(struct wflows *f, char *why)
 	}
 	if (load(f, &f->fv, &b, why) < 0)
 		return -1;
-	wbuild_adopt(&b, f);
+	gen_adopt(&b, f);
 	return 0;
 }
 
 void wflows_close(struct wflows *f)
 {
-	struct wbuild old = { f->ntab, f->tab, f->lt, f->flow_table, f->seen, f->match };
-
-	wbuild_free(&old);
-	f->ntab = 0;
-	f->tab = NULL;
-	f->lt = NULL;
-	f->flow_table = NULL;
-	f->seen = NULL;
-	f->match = NULL;
+	gen_free(&f->gen);
 	flowset_view_free(&f->fv);
 	if (f->fs && f->fw)
 		flowset_worker_release(f->fs, f->fw);
@@ -192,7 +169,7 @@ void wflows_refresh_set(struct wflows *f)
 	uint64_t g = flowset_generation(f->fs);
 	struct flowset_view next;
 	char why[WHY_MAX] = "";
-	struct wbuild b;
+	struct wflows_gen b;
 
 	if (g == f->fv.generation || g == f->bad_gen)
 		return;
@@ -209,7 +186,7 @@ void wflows_refresh_set(struct wflows *f)
 		flowset_view_free(&next);
 		return;
 	}
-	wbuild_adopt(&b, f);
+	gen_adopt(&b, f);
 	flowset_view_free(&f->fv);
 	f->fv = next;
 	log_generation(f);
@@ -224,10 +201,10 @@ void wflows_refresh_used(struct wflows *f, const struct lb_result *res, unsigned
 		if (res[i].flow < 0)
 			continue;
 		j = res[i].table;
-		if (f->seen[j] == f->batch)
+		if (f->gen.seen[j] == f->batch)
 			continue;
-		f->seen[j] = f->batch;
-		wtable_refresh(&f->tab[j]);
+		f->gen.seen[j] = f->batch;
+		wtable_refresh(&f->gen.tab[j]);
 		sync_lt(f, j);
 	}
 }
@@ -268,10 +245,10 @@ void wflows_housekeeping(struct wflows *f, bool follow)
 	if (follow)
 		follow_set(f);
 	wflows_refresh_set(f);
-	for (j = 0; j < f->ntab; j++) {
-		wtable_refresh(&f->tab[j]);
+	for (j = 0; j < f->gen.ntab; j++) {
+		wtable_refresh(&f->gen.tab[j]);
 		if (follow)
-			wtable_follow(&f->tab[j], true);
+			wtable_follow(&f->gen.tab[j], true);
 		sync_lt(f, j);
 	}
 }

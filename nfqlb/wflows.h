@@ -13,6 +13,17 @@
 #include "nfqlb/lb.h"
 #include "nfqlb/wtable.h"
 
+/* What one generation of the flow set needs: its tables, open, and its
+ * flows compiled.  The next one is built beside it, then swapped in. */
+struct wflows_gen {
+	unsigned int ntab;
+	struct wtable *tab;		/* one per table name the flows use */
+	struct lb_table *lt;		/* the decision's view of tab[] */
+	uint32_t *flow_table;		/* per flow: its index in tab[] */
+	uint64_t *seen;			/* per table: the batch that last refreshed it */
+	struct flow_match *match;
+};
+
 struct wflows {
 	const char *name;
 	uint16_t queue;
@@ -22,13 +33,8 @@ struct wflows {
 	struct flowset_view fv;		/* the flows in use */
 	uint64_t bad_gen;		/* an invalid generation, already logged */
 	enum wtable_follow follow;
-	unsigned int ntab;
-	struct wtable *tab;		/* one per table name the flows use */
-	struct lb_table *lt;		/* the decision's view of tab[] */
-	uint32_t *flow_table;		/* per flow: its index in tab[] */
-	struct flow_match *match;
+	struct wflows_gen gen;		/* the tables and match of fv */
 	struct lb_flows lf;		/* what lb_flows_*() get */
-	uint64_t *seen;			/* per table: the batch that last refreshed it */
 	uint64_t batch;
 };
 

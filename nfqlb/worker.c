@@ -64,7 +64,7 @@ static struct frag_decision decision(const struct worker *wk, const struct lb_re
 	if (wk->conf->flows) {
 		if (r->flow < 0)
 			return (struct frag_decision){ nf->verdict, nf->mark, -1, SHM_NO_SLOT };
-		targets = wk->fl.tab[r->table].view.targets;
+		targets = wk->fl.gen.tab[r->table].view.targets;
 	}
 	if (r->slot == SHM_NO_SLOT)
 		return (struct frag_decision){ nt->verdict, nt->mark, r->flow, SHM_NO_SLOT };
@@ -88,14 +88,14 @@ static void count_flow(struct worker *wk, uint8_t kind, const struct frag_decisi
 	shm_count(&f->fw->flow[f->fv.slot[d->flow]][FLOWSET_F_PACKETS], 1);
 	if (d->slot == SHM_NO_SLOT)
 		shm_count(&f->fw->flow[f->fv.slot[d->flow]][FLOWSET_F_NO_TARGET], 1);
-	w = f->tab[f->flow_table[d->flow]].w;
+	w = f->gen.tab[f->gen.flow_table[d->flow]].w;
 	if (!w)
 		return;
 	shm_count(&w->cnt[kind], 1);
 	shm_count(&w->cnt[d->verdict == NF_DROP ? SHM_CNT_DROP : SHM_CNT_ACCEPT], 1);
 	if (d->slot == SHM_NO_SLOT)
 		shm_count(&w->cnt[SHM_CNT_NO_TARGET], 1);
-	else if (d->slot < f->tab[f->flow_table[d->flow]].view.n)
+	else if (d->slot < f->gen.tab[f->gen.flow_table[d->flow]].view.n)
 		shm_count(&w->target[d->slot], 1);
 }
 
