@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -59,6 +60,19 @@ static uint32_t frag_seed(void)
 	if (getrandom(&s, sizeof(s), GRND_NONBLOCK) != (ssize_t)sizeof(s))
 		s = (uint32_t)time(NULL) ^ (uint32_t)getpid();
 	return s;
+}
+
+/* With flows each queue thread keeps every table its flows name open (a
+ * descriptor each): lift the soft limit on open files to the hard one. */
+static void files_limit(const struct lb_conf *c)
+{
+	struct rlimit r;
+
+	if (!c->flows || getrlimit(RLIMIT_NOFILE, &r) < 0 || r.rlim_cur >= r.rlim_max)
+		return;
+	r.rlim_cur = r.rlim_max;
+	if (setrlimit(RLIMIT_NOFILE, &r) < 0)
+		lb_log("cannot raise the open files limit: %s", strerror(errno));
 }
 
 /* The state the worker serves: its table, or its flow set. */
@@ -283,6 +297,7 @@ static int do_lb(const struct cmd *cmd, const struct optval *ov, int argc,
 	__atomic_store_n(&worker_failed, 0, __ATOMIC_RELAXED);
 	wtable_debug_verify = getenv("NFQLB_DEBUG_VERIFY") && *getenv("NFQLB_DEBUG_VERIFY");
 	block_signals(&set);
+	files_limit(&c);
 	n = (unsigned int)(c.qlast - c.qfirst) + 1;
 	wk = calloc(n, sizeof(*wk));
 	if (!wk)

@@ -54,7 +54,7 @@
 #define SHM_N_MAX 65535		/* largest number of targets */
 #define SHM_WORKERS 64		/* counter sets, one per worker thread */
 #define SHM_NO_SLOT UINT32_MAX	/* an empty lookup entry */
-#define SHM_GUARD_MAX 256	/* handles open at once in a process */
+#define SHM_GUARD_MAX 4096	/* handles open at once in a process (lb --flows: one per table and queue thread) */
 
 struct shm_hdr {
 	uint32_t magic;

@@ -8,7 +8,10 @@
 # takes, which gets --no-flow mark=0x777), `nfqlb lookup --flows --json`
 # names the mark; a rule per datagram counts it leaving with that mark, so
 # every packet's mark on the wire is compared with lookup's answer.  Then
-# the same for 60 datagrams through `lb --shm` and `lookup --shm`.
+# the same for 60 datagrams through `lb --shm` and `lookup --shm`.  Last,
+# 300 flows each with its own table (more open tables than a process had
+# room for before) on one worker: every table opens, and three flows get
+# their tables' marks.
 # shellcheck source-path=SCRIPTDIR
 . "$(dirname "$0")/lib.sh"
 
@@ -84,6 +87,33 @@ NFQLB_SHM="$TA" wait_for lb_ready || fail "the worker did not attach to queue 0"
 expect 60 30000 --shm "$TA"
 lo_send_flows 1
 wait_for -n 30 lo_flows_ok 1 || fail "marks on the wire differ from lookup --shm: $LO_FLOWS_BAD"
+lb_stop TERM
+
+info "300 flows, each with its own table, on one worker"
+for ((i = 1; i <= 300; i++)); do
+	"$NFQLB" init --shm "$NFQLB_SHM-m$i" --M 13 --N 2 >/dev/null &&
+	"$NFQLB" activate --shm "$NFQLB_SHM-m$i" $((i + 1000)) &&
+	"$NFQLB" flow set "m$i" --flows "$FLOWS-m" --table "$NFQLB_SHM-m$i" \
+		--dst "127.0.2.$((i % 250))/32" --sport $((40000 + i)) >/dev/null ||
+		fail "table and flow m$i"
+done
+start_bg lb "$NFQLB" lb --queue 0 --flows "$FLOWS-m"
+LB_PID=$BG_PID
+NFQLB_SHM="$NFQLB_SHM-m1" wait_for lb_ready || fail "the worker did not attach to queue 0"
+log=$(ls "$LOGDIR"/lb-nfqlb-*.log | tail -n 1)
+grep -q 'generation [0-9]*: 300 flows, 300 tables' "$log" ||
+	fail "the worker did not take 300 flows and tables: $(tail -n 3 "$log")"
+grep -q 'unusable\|does not exist' "$log" && fail "a table could not be opened: $(grep -m1 'unusable\|does not exist' "$log")"
+lo_flows_reset
+LO_FLOWS=""
+rules=""
+for i in 1 150 300; do
+	LO_FLOWS+="127.0.1.1 127.0.2.$((i % 250)) $((40000 + i)) $((i + 1000))"$'\n'
+	rules+="-A nfqlb-flows -s 127.0.1.1 -d 127.0.2.$((i % 250)) -p udp --sport $((40000 + i)) --dport 9999 -m mark --mark $((i + 1000))"$'\n'
+done
+printf '*filter\n%sCOMMIT\n' "$rules" | nsx lb iptables-restore --noflush || fail "iptables-restore"
+lo_send_flows 1
+wait_for -n 30 lo_flows_ok 1 || fail "the flows of tables 1, 150 and 300 did not get their marks: $LO_FLOWS_BAD"
 lb_stop TERM
 
 info "lookup's errors"
