@@ -137,7 +137,7 @@ done
 		--dst "$LAB_VIP4/32,$LAB_VIP6/128" --dport 53; } >/dev/null || fail "the flows"
 echo "    \$ nfqlb flow set web --table web --proto tcp --dst $LAB_VIP4/32,$LAB_VIP6/128 --dport $LAB_PORT"
 echo "    \$ nfqlb flow set dns --table dns --proto udp --dst $LAB_VIP4/32,$LAB_VIP6/128 --dport 53"
-echo "    \$ iptables-save | nfqlb rules --flows nfqlb-flows | iptables-restore --noflush"
+echo "    \$ iptables-save | nfqlb rules --flows nfqlb-flows | iptables-restore --noflush   (and --family 6 for ip6tables)"
 echo "    \$ nfqlb lb --flows nfqlb-flows   (replaces lb1's one-table worker)"
 lab_flush_rules lb1
 flows_rules lb1 "$FLOWS"
