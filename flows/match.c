@@ -3,8 +3,8 @@
  *
  * Flows are ranked (highest prio first, then by name) and each packet field
  * is looked up on its own: the protocol and the kind of L4 header in a small
- * table, each address by a branch-free binary search over the starts of
- * its elementary intervals (the pieces the flows' prefixes cut the 128-bit
+ * table, each address by a branch-free binary search (from an index on
+ * some of its bits) over the starts of its elementary intervals (the pieces the flows' prefixes cut the 128-bit
  * space into), each port in a 65536-entry index.  Every piece maps to the
  * bitset of the flows it matches, bit r for rank r; the winner is the
  * lowest bit set in the AND of the bitsets, taken two words at a time.  A
@@ -39,7 +39,7 @@ enum { C_TCP, C_UDP, C_SCTP, C_ICMP, C_OTHER, C_MAX };
 struct adim {
 	uint32_t nb;		/* elementary intervals outside the IPv4 block */
 	uint32_t nb4;		/* and inside */
-	uint32_t step;		/* the first step of a search of start */
+	uint32_t step;		/* the first step of a search of start, from top6 */
 	uint32_t step4;		/* and of start4, from top4 */
 	u128 *start;		/* their starts, ascending, start[0] == 0 */
 	uint32_t *start4;	/* the same, on the IPv4 address */
@@ -522,8 +522,8 @@ static uint32_t clz128(u128 x)
 }
 
 /* The block of top6: the common prefix of the starts other than 0 and the
- * end of the IPv4 block, cut into up to 2^16 buckets (about 8 for each
- * piece), or no longer than leaves a bucket per address. */
+ * end of the IPv4 block, cut into 2^k buckets (16 to 2^16, about 8 for
+ * each piece); the prefix is cut short where it leaves fewer than k bits. */
 static void top6_block(struct adim *d)
 {
 	uint32_t i, first = 0, last = 0, bits = 4, plen;
