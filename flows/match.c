@@ -4,8 +4,9 @@
  * Flows are ranked (highest prio first, then by name) and each packet field
  * is looked up on its own: the protocol and the kind of L4 header in a small
  * table, each address by a branch-free binary search (from an index on
- * some of its bits) over the starts of its elementary intervals (the pieces the flows' prefixes cut the 128-bit
- * space into), each port in a 65536-entry index.  Every piece maps to the
+ * some of its bits) over the starts of its elementary intervals (the
+ * pieces the flows' prefixes cut the 128-bit space into), each port in a
+ * 65536-entry index.  Every piece maps to the
  * bitset of the flows it matches, bit r for rank r; the winner is the
  * lowest bit set in the AND of the bitsets, taken two words at a time.  A
  * dimension no flow restricts ANDs a set of all ones, and identical bitsets
