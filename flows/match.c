@@ -3,9 +3,10 @@
  *
  * Flows are ranked (highest prio first, then by name) and each packet field
  * is looked up on its own: the protocol and the kind of L4 header in a small
- * table, each address by a branch-free binary search over the starts of
- * its elementary intervals (the pieces the flows' prefixes cut the 128-bit
- * space into), each port in a 65536-entry index.  Every piece maps to the
+ * table, each address by a branch-free binary search (from an index on
+ * some of its bits) over the starts of its elementary intervals (the
+ * pieces the flows' prefixes cut the 128-bit space into), each port in a
+ * 65536-entry index.  Every piece maps to the
  * bitset of the flows it matches, bit r for rank r; the winner is the
  * lowest bit set in the AND of the bitsets, taken two words at a time.  A
  * dimension no flow restricts ANDs a set of all ones, and identical bitsets
@@ -39,11 +40,15 @@ enum { C_TCP, C_UDP, C_SCTP, C_ICMP, C_OTHER, C_MAX };
 struct adim {
 	uint32_t nb;		/* elementary intervals outside the IPv4 block */
 	uint32_t nb4;		/* and inside */
-	uint32_t step;		/* the first step of a search of start */
+	uint32_t step;		/* the first step of a search of start, from top6 */
 	uint32_t step4;		/* and of start4, from top4 */
 	u128 *start;		/* their starts, ascending, start[0] == 0 */
 	uint32_t *start4;	/* the same, on the IPv4 address */
 	uint32_t *top4;		/* [a >> 16]: the piece holding a & 0xffff0000 */
+	u128 lo6, hi6;		/* the block top6 cuts into buckets */
+	uint32_t sh6;		/* a bucket's size, log2 */
+	uint32_t nb6;		/* buckets in the block; then below, above */
+	uint32_t *top6;		/* [bucket]: the piece holding its lowest address */
 	uint32_t *set;		/* the index of each one's bitset in sets */
 	uint32_t *set4;
 	uint64_t *sets;
@@ -435,19 +440,24 @@ static uint32_t *summarize(const struct sweep *s, uint32_t nwords)
 	return summ;
 }
 
-/* The piece of s holding x. */
-static uint32_t piece_of(const struct sweep *s, u128 x)
+/* The piece of the nb starting at start that holds x. */
+static uint32_t piece_in(const u128 *start, uint32_t nb, u128 x)
 {
-	uint32_t lo = 0, hi = s->nb, mid;
+	uint32_t lo = 0, hi = nb, mid;
 
 	while (hi - lo > 1) {
 		mid = lo + (hi - lo) / 2;
-		if (s->start[mid] <= x)
+		if (start[mid] <= x)
 			lo = mid;
 		else
 			hi = mid;
 	}
 	return lo;
+}
+
+static uint32_t piece_of(const struct sweep *s, u128 x)
+{
+	return piece_in(s->start, s->nb, x);
 }
 
 static void put6(struct adim *d, u128 start, uint32_t set)
@@ -503,10 +513,78 @@ static int pad(void **a, size_t size, uint32_t n, uint32_t step)
 	return 0;
 }
 
+static uint32_t clz128(u128 x)
+{
+	uint64_t hi = (uint64_t)(x >> 64);
+
+	if (hi)
+		return (uint32_t)__builtin_clzll(hi);
+	return (uint64_t)x ? 64 + (uint32_t)__builtin_clzll((uint64_t)x) : 128;
+}
+
+/* The block of top6: the common prefix of the starts other than 0 and the
+ * end of the IPv4 block, cut into 2^k buckets (16 to 2^16, about 8 for
+ * each piece); the prefix is cut short where it leaves fewer than k bits. */
+static void top6_block(struct adim *d)
+{
+	uint32_t i, first = 0, last = 0, bits = 4, plen;
+
+	for (i = 1; i < d->nb; i++)
+		if (d->start[i] != MAPPED_HI + 1) {
+			first = first ? first : i;
+			last = i;
+		}
+	while (bits < 16 && (1u << bits) < 8 * d->nb)
+		bits++;
+	plen = first ? clz128(d->start[first] ^ d->start[last]) : 0;
+	plen = plen > 128 - bits ? 128 - bits : plen;
+	d->lo6 = first ? d->start[first] & ~host_bits((uint8_t)plen) : 0;
+	d->hi6 = d->lo6 | host_bits((uint8_t)plen);
+	d->sh6 = 128 - plen - bits;
+	d->nb6 = 1u << bits;
+}
+
+/* The piece holding the lowest address of each bucket, of the block's
+ * and then of those below and above it.  Returns the most pieces past the
+ * first of one bucket. */
+static uint32_t top6_fill(struct adim *d)
+{
+	uint32_t b, k = 0, span, next, *t = d->top6;
+
+	for (b = 0; b < d->nb6; b++) {
+		while (k + 1 < d->nb && d->start[k + 1] <= d->lo6 + ((u128)b << d->sh6))
+			k++;
+		t[b] = k;
+	}
+	t[d->nb6] = 0;
+	t[d->nb6 + 1] = d->hi6 == ~(u128)0 ? d->nb - 1 : piece_in(d->start, d->nb, d->hi6 + 1);
+	span = d->nb - 1 - t[d->nb6 + 1];
+	next = d->lo6 ? piece_in(d->start, d->nb, d->lo6 - 1) : 0;
+	span = next > span ? next : span;
+	for (b = 0; b < d->nb6; b++) {
+		next = b + 1 < d->nb6 ? t[b + 1] : piece_in(d->start, d->nb, d->hi6);
+		span = next - t[b] > span ? next - t[b] : span;
+	}
+	return span;
+}
+
+/* An index of the IPv6 pieces like top4, on the bits after their common
+ * prefix: a search from it looks at the pieces of one bucket. */
+static int top6_build(struct adim *d)
+{
+	top6_block(d);
+	d->top6 = malloc((d->nb6 + 2) * sizeof(*d->top6));
+	if (!d->top6)
+		return -1;
+	d->step = first_step(top6_fill(d));
+	return 0;
+}
+
 static int adim_pad(struct adim *d)
 {
+	if (top6_build(d) < 0)
+		return -1;
 	d->step4 = first_step(top4_build(d));
-	d->step = first_step(d->nb - 1);
 	if (pad((void **)&d->start4, sizeof(*d->start4), d->nb4, d->step4) < 0 ||
 	    pad((void **)&d->set4, sizeof(*d->set4), d->nb4, d->step4) < 0 ||
 	    pad((void **)&d->start, sizeof(*d->start), d->nb, d->step) < 0 ||
@@ -694,8 +772,11 @@ static inline uint32_t search4(const struct adim *d, uint32_t x)
 
 static inline uint32_t search6(const struct adim *d, u128 x)
 {
-	uint32_t base = 0, step;
+	uint32_t b = (uint32_t)((x - d->lo6) >> d->sh6), base, step;
 
+	b = x < d->lo6 ? d->nb6 : b;
+	b = x > d->hi6 ? d->nb6 + 1 : b;
+	base = d->top6[b];
 	for (step = d->step; step; step >>= 1)
 		base += d->start[base + step] <= x ? step : 0;
 	return base;
@@ -797,6 +878,7 @@ static void adim_free(struct adim *d)
 	free(d->start);
 	free(d->start4);
 	free(d->top4);
+	free(d->top6);
 	free(d->set);
 	free(d->set4);
 	free(d->sets);

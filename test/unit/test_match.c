@@ -572,6 +572,77 @@ START_TEST(test_against_reference)
 }
 END_TEST
 
+/* An IPv6 prefix that keeps the first `keep` bits of base, random bits
+ * after them, and a length from keep to 128. */
+static void cluster_cidr(struct flow_cidr *c, const uint32_t *base, int keep)
+{
+	int i, bits, len = keep + (int)(rnd() % (uint32_t)(129 - keep));
+	uint32_t head;
+
+	memset(c, 0, sizeof(*c));
+	c->family = AF_INET6;
+	c->len = (uint8_t)len;
+	for (i = 0; i < 4; i++) {
+		bits = keep - 32 * i;
+		head = bits <= 0 ? 0 : bits >= 32 ? 0xffffffffu : ~(0xffffffffu >> bits);
+		c->w[i] = (base[i] & head) | (rnd() & ~head);
+		bits = len - 32 * i;
+		c->w[i] &= bits <= 0 ? 0 : bits >= 32 ? 0xffffffffu : ~(0xffffffffu >> bits);
+	}
+}
+
+/* An address in the cluster (the prefixes' common part), or any. */
+static void cluster_addr(const uint32_t *base, int keep, uint32_t *a)
+{
+	struct flow_cidr c;
+
+	if (rnd() % 4 == 0) {
+		memcpy(a, (uint32_t[4]){ rnd(), rnd(), rnd(), rnd() }, 16);
+		return;
+	}
+	cluster_cidr(&c, base, keep);
+	memcpy(a, c.w, 16);
+	a[3] |= rnd() % 2 ? rnd() : 0;
+}
+
+static const int cluster_keep[] = { 0, 8, 16, 48, 64, 100, 112, 120, 127, 128 };
+
+/* IPv6 prefixes in one cluster, as VIPs of one site are: the IPv6 index
+ * cuts the cluster, not the whole space, into buckets; keys in it, around
+ * its edges and far from it. */
+START_TEST(test_v6_cluster_against_reference)
+{
+	static const uint32_t base[4] = { 0x20010db8, 0xa0000, 0x12345678, 0x9abcdef0 };
+	struct flow *f = calloc(FLOW_MAX, sizeof(*f));
+	int keep = cluster_keep[_i], got, want;
+	size_t n = 1 + (size_t)_i * 150, i;
+	struct flow_match *m;
+	struct pkt_key k;
+
+	ck_assert_ptr_nonnull(f);
+	rng = 0x636c7573ULL + (uint64_t)_i;
+	for (i = 0; i < n; i++) {
+		rnd_flow(&f[i], (uint32_t)i);
+		while (f[i].ndst < FLOW_CIDR_MAX && rnd() % 4)
+			cluster_cidr(&f[i].dst[f[i].ndst++], base, keep);
+		while (f[i].nsrc < FLOW_CIDR_MAX && rnd() % 3 == 0)
+			cluster_cidr(&f[i].src[f[i].nsrc++], base, keep);
+	}
+	m = build(f, n);
+	for (i = 0; i < 6000; i++) {
+		k = rnd_key(f, n);
+		if (i % 2)
+			cluster_addr(base, keep, k.w + 4 * (i % 4 == 1));
+		got = flow_match_lookup(m, &k, FLOW_L4_PORTS);
+		want = ref_lookup(f, n, &k, FLOW_L4_PORTS);
+		ck_assert_msg(got == want, "keep %d key %zu: got %d, want %d", keep, i,
+			      got, want);
+	}
+	flow_match_free(m);
+	free(f);
+}
+END_TEST
+
 /* Many flows, long lists: the multi-word bitsets and the deduplication. */
 START_TEST(test_large_against_reference)
 {
@@ -627,6 +698,7 @@ Suite *make_match_suite(void)
 	tc = tcase_create("reference");
 	tcase_add_test(tc, test_against_reference);
 	tcase_add_test(tc, test_large_against_reference);
+	tcase_add_loop_test(tc, test_v6_cluster_against_reference, 0, N(cluster_keep));
 	tcase_set_timeout(tc, 60);
 	suite_add_tcase(s, tc);
 	return s;
