@@ -9,7 +9,15 @@
 #ifndef NFQLB_HASH_H
 #define NFQLB_HASH_H
 
+#ifdef __bpf__
+/* The fast path's BPF program (bpf/fastpath.bpf.c) compiles this header
+ * too, so that both data paths hash with the same code. */
+#include <linux/types.h>
+typedef __u32 uint32_t;
+typedef __u64 uint64_t;
+#else
 #include <stdint.h>
+#endif
 
 /* Number of 32-bit words in a flow key (see nfqlb/pkt.h for the layout). */
 #define HASH_FLOW_WORDS 10

@@ -16,6 +16,10 @@
 
 #define SHM_CNT_MAX 16		/* generic counters per set */
 
+/* struct shm_worker.queue of the set the fast path of `lb --bpf` counts
+ * in (nfqlb/fastpath.h): no NFQUEUE number (those end at 65535). */
+#define SHM_QUEUE_FASTPATH 0xfffffffeu
+
 /* The generic counters of a set (struct shm_worker.cnt).  The first
  * SHM_CNT_KINDS count packets per kind of packet, in the order of the
  * packet parser's enum pkt_kind (nfqlb/pkt.h checks that it agrees). */
