@@ -16,6 +16,7 @@
 #	lib-fwmark.sh	  routing by fwmark, targets holding the VIP
 #	lib-tier.sh	load balancers behind an ECMP router
 #	lib-lo.sh	the worker alone, queueing loopback traffic
+#	lib-bpf.sh	the fast path of lb --bpf
 #
 # Every name this run makes carries a unique prefix: namespaces are
 # $NS_PREFIX<short name> and the table is /dev/shm/$NFQLB_SHM (a test that
@@ -390,3 +391,5 @@ alive()
 . "$_libdir/lib-tier.sh"
 # shellcheck source=SCRIPTDIR/lib-lo.sh
 . "$_libdir/lib-lo.sh"
+# shellcheck source=SCRIPTDIR/lib-bpf.sh
+. "$_libdir/lib-bpf.sh"

@@ -1,0 +1,101 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+# shellcheck shell=bash disable=SC2034  # a library: its globals are read by the scripts that source it
+# lib-bpf.sh: the fast path of `nfqlb lb --bpf`: starting a worker with it,
+# its counts, its BPF objects, and the rule that lets what it marked skip
+# the queue.
+# Sourced by lib.sh; tests source lib.sh only.
+
+# The queue number of the fast path's counter set (SHM_QUEUE_FASTPATH in
+# shm/counters.h), as `stats --json` may give it; it may also be named.
+FP_QUEUE=4294967294
+
+# queue_unmarked_only NS: the NFQUEUE rules of NS's mangle PREROUTING
+# (IPv4 and IPv6) see only packets the fast path left unmarked: a first
+# rule accepts, out of that chain, every packet with a mark.  It stands in
+# for `nfqlb rules --bpf` (which queues only `-m mark --mark 0`).
+queue_unmarked_only()
+{
+	local ipt
+
+	for ipt in iptables ip6tables; do
+		nsx "$1" "$ipt" -t mangle -I PREROUTING 1 -m mark ! --mark 0 -j ACCEPT ||
+			fail "$ipt: the rule for marked packets in $1"
+	done
+}
+
+# lb_bpf_start NS IFNAME LB_OPTION...: `nfqlb lb --queue 0 --bpf IFNAME
+# LB_OPTION...` in NS, waited for (10 s at most) until it says the program
+# marks at IFNAME's ingress, which it says after the program holds the
+# current table.  LB_PID is its PID, LB_LOG its log.
+lb_bpf_start()
+{
+	local n=$1 dev=$2
+
+	shift 2
+	# start_bg's log, named before the process opens it.
+	LB_LOG="$LOGDIR/$n-$(basename "$NFQLB")-${#_PIDS[@]}.log"
+	start_bg "$n" "$NFQLB" lb --queue 0 --bpf "$dev" "$@"
+	LB_PID=$BG_PID
+	wait_until 10 grep -q "fastpath: marking at tc ingress of $dev " "$LB_LOG" ||
+		fail "the worker did not attach its fast path to $dev in 10 s:" \
+			"$(tail -n 3 "$LB_LOG" | tr '\n' ' ')"
+}
+
+# fp_counts [TABLE...]: "FASTPATH QUEUE", the packets counted by the fast
+# path's counter sets and by the queues' counter sets, summed over the
+# tables (default $NFQLB_SHM), from `stats --json`.
+fp_counts()
+{
+	local s fp=0 q=0 out
+
+	for s in "${@:-$NFQLB_SHM}"; do
+		out=$("$NFQLB" stats --shm "$s" --json | json_py '
+"%d %d" % (sum(q["packets"] for q in j["queues"] if str(q["queue"]) in a),
+           sum(q["packets"] for q in j["queues"] if str(q["queue"]) not in a))' \
+			"$FP_QUEUE" fastpath) || fail "stats --shm $s --json"
+		fp=$((fp + ${out% *}))
+		q=$((q + ${out#* }))
+	done
+	echo "$fp $q"
+}
+
+# fp_counts_are FP Q TABLE...: fp_counts TABLE... is "FP Q".
+fp_counts_are()
+{
+	local want="$1 $2"
+
+	shift 2
+	[ "$(fp_counts "$@")" = "$want" ]
+}
+
+# bpf_fd_ids PID KEY: the KEY ("link_id", "prog_id") values in the
+# fdinfo of process PID's tcx links, sorted.
+bpf_fd_ids()
+{
+	local f
+
+	for f in /proc/"$1"/fdinfo/*; do
+		grep -q '^link_type:[[:space:]]*tcx' "$f" 2>/dev/null || continue
+		awk -v k="$2:" '$1 == k { print $2 }' "$f"
+	done | sort -un
+}
+
+# bpf_gone KIND ID...: no BPF object of KIND (link, prog) has any of the
+# ids any more.
+bpf_gone()
+{
+	local kind=$1 id
+
+	shift
+	for id in "$@"; do
+		bpftool "$kind" show id "$id" >/dev/null 2>&1 && return 1
+	done
+	return 0
+}
+
+# tc_ingress_empty NS DEV: no tc filter at DEV's ingress in NS (a clsact
+# attachment would show there).
+tc_ingress_empty()
+{
+	[ -z "$(nsx "$1" tc filter show dev "$2" ingress 2>/dev/null)" ]
+}
