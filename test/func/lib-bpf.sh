@@ -99,3 +99,15 @@ tc_ingress_empty()
 {
 	[ -z "$(nsx "$1" tc filter show dev "$2" ingress 2>/dev/null)" ]
 }
+
+# neigh_fix NS ADDR PEER_NS PEER_DEV DEV: in NS, ADDR is PEER_NS's PEER_DEV
+# for good (a permanent neighbour on DEV), so that a burst never waits for
+# a resolution, which would lose the packets beyond the neighbour's queue.
+neigh_fix()
+{
+	local mac
+
+	mac=$(ip -n "$(ns "$3")" -br link show "$4" | awk '{ print $3 }')
+	ip -n "$(ns "$1")" neigh replace "$2" lladdr "$mac" dev "$5" nud permanent ||
+		fail "neighbour $2 in $1"
+}

@@ -45,16 +45,7 @@ for vip in "$VIP6" "$VIP6B"; do
 done
 addr_add client eth0 10.200.0.3/24 10.200.0.4/24 10.200.0.5/24 \
 	fd00:200::3/64 fd00:200::4/64 fd00:200::5/64
-# Neighbours fixed before the bursts: a burst waiting for one to resolve
-# would lose packets beyond the neighbour's queue.
-neigh_fix()
-{
-	local mac
-
-	mac=$(ip -n "$(ns "$3")" -br link show "$4" | awk '{ print $3 }')
-	ip -n "$(ns "$1")" neigh replace "$2" lladdr "$mac" dev "$5" nud permanent ||
-		fail "neighbour $2 in $1"
-}
+# Neighbours fixed before the bursts (neigh_fix).
 neigh_fix client 10.200.0.1 lb c0 eth0
 neigh_fix client fd00:200::1 lb c0 eth0
 neigh_fix lb 10.200.1.2 sink eth0 t1
