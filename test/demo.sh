@@ -143,6 +143,7 @@ lab_flush_rules lb1
 flows_rules lb1 "$FLOWS"
 lab_stop "${LAB_LB_PIDS[1]}"
 start_bg lb1 "$NFQLB" lb --queue 0 --flows "$FLOWS" --no-flow drop
+LB_PID=$BG_PID
 wait_for -n 25 -i 0.2 lab_probe || fail "the VIP does not answer through the flows"
 indent "$NFQLB" flow list --flows "$FLOWS"
 echo "    200 TCP connections to $LAB_VIP4:$LAB_PORT:"
@@ -151,6 +152,27 @@ echo "    200 UDP exchanges to $LAB_VIP4:53:"
 lab_conn 1 -c 200 -t 1000 -u "$LAB_VIP4" 53 2>/dev/null | lab_bars 2
 echo "    per flow: nfqlb stats --flows"
 indent "$NFQLB" stats --flows "$FLOWS"
+
+say "The kernel fast path: the same flows, marked at tc ingress of lb1's" \
+	"interface from rt (nfqlb lb --bpf front)"
+echo "    \$ iptables -t mangle -I PREROUTING 1 -m mark ! --mark 0 -j ACCEPT   (and ip6tables):"
+echo "      what the fast path marked skips the queue (nfqlb rules --bpf queues only mark 0)"
+echo "    \$ nfqlb lb --flows nfqlb-flows --bpf front   (replaces the worker)"
+queue_unmarked_only lb1
+lab_stop "$LB_PID"
+read -r fp0 q0 <<<"$(fp_counts "$NFQLB_SHM-web" "$NFQLB_SHM-dns")"
+lb_bpf_start lb1 front --flows "$FLOWS" --no-flow drop
+grep 'fastpath: marking' "$LB_LOG" | sed 's/^/    /'
+echo "    200 TCP connections to $LAB_VIP4:$LAB_PORT, through the fast path:"
+lab_conn 1 -c 200 -t 1000 "$LAB_VIP4" "$LAB_PORT" 2>/dev/null | lab_bars 2
+echo "    200 UDP exchanges to $LAB_VIP4:53, through the fast path:"
+lab_conn 1 -c 200 -t 1000 -u "$LAB_VIP4" 53 2>/dev/null | lab_bars 2
+lb_stop TERM
+read -r fp q <<<"$(fp_counts "$NFQLB_SHM-web" "$NFQLB_SHM-dns")"
+echo "    packets marked by the fast path: $((fp - fp0)); classified by the queue: $((q - q0))"
+echo "    (the queue takes what the program leaves unmarked: ICMP errors, fragments, ...)"
+echo "    the worker's last line:"
+tail -n 1 "$LB_LOG" | fold -s -w 76 | sed 's/^/      /'
 
 say "Counters: nfqlb stats"
 indent "$NFQLB" stats
