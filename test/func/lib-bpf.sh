@@ -24,7 +24,8 @@ queue_unmarked_only()
 }
 
 # lb_bpf_start NS IFNAME LB_OPTION...: `nfqlb lb --queue 0 --bpf IFNAME
-# LB_OPTION...` in NS, waited for (10 s at most) until it says the program
+# LB_OPTION...` in NS, waited for (30 s at most: the verifier takes a
+# second or two, more on a busy machine) until it says the program
 # marks at IFNAME's ingress, which it says after the program holds the
 # current table.  LB_PID is its PID, LB_LOG its log.
 lb_bpf_start()
@@ -36,8 +37,8 @@ lb_bpf_start()
 	LB_LOG="$LOGDIR/$n-$(basename "$NFQLB")-${#_PIDS[@]}.log"
 	start_bg "$n" "$NFQLB" lb --queue 0 --bpf "$dev" "$@"
 	LB_PID=$BG_PID
-	wait_until 10 grep -q "fastpath: marking at tc ingress of $dev " "$LB_LOG" ||
-		fail "the worker did not attach its fast path to $dev in 10 s:" \
+	wait_until 30 grep -q "fastpath: marking at tc ingress of $dev " "$LB_LOG" ||
+		fail "the worker did not attach its fast path to $dev in 30 s:" \
 			"$(tail -n 3 "$LB_LOG" | tr '\n' ' ')"
 }
 

@@ -33,10 +33,11 @@ need_bins
 
 PORT=7000
 IDS="101 102 103 104 105 106 107 199"
-STREAM_MAX=8000		# datagrams, at most
+STREAM_MAX=30000	# datagrams, at most (it runs until the changes are done)
 STEP=50			# packets forwarded between two changes
 
 info "topology: client --- lb --- sink; lb counts the UDP it forwards per mark"
+# shellcheck disable=SC2086 # the ids are words
 topo_sink_marks 0 $IDS
 queue_unmarked_only lb
 for ipt in iptables ip6tables; do
@@ -97,7 +98,7 @@ rm -f "$LOGDIR/stream.stop"
 start_bg client "$PYTHON" -S -c '
 import os, socket, sys, time
 stop, n_max, port, v4, v6 = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4], sys.argv[5]
-end = time.monotonic() + 15
+end = time.monotonic() + 40
 n = to_other = 0
 while n < n_max and time.monotonic() < end and not os.path.exists(stop):
     fam, dst = (socket.AF_INET6, v6) if n % 2 else (socket.AF_INET, v4)
@@ -149,13 +150,13 @@ predict_run --src 10.200.0.2 --dst "$VIP4" --proto udp --dport $PORT --first 400
 	--per-target 5 || fail "predict.py: $PRED_OUT"
 awk -v vip="$VIP4" -v p=$PORT 'NF { print "10.200.0.2", vip, "udp", $1, p, $2 }' \
 	<<<"$PRED_OUT" >"$LOGDIR/final-flows"
-before=$(marks)
+marks0=$(marks)
 f=$(forwarded)
 nsx client timeout 10 "$PYTHON" -S "$_libdir/bpf-flows.py" send "$LOGDIR/final-flows" ||
 	fail "cannot send the final flows"
 wait_until 5 forwarded_over $((f + $(wc -l <"$LOGDIR/final-flows") - 1)) ||
 	fail "the final flows were not forwarded"
-got=$(join -t: -a 2 -e 0 -o 2.1,1.2,2.2 <(echo "$before") <(marks) |
+got=$(join -t: -a 2 -e 0 -o 2.1,1.2,2.2 <(echo "$marks0") <(marks) |
 	awk -F: '$3 != $2 { print $1 ":" $3 - $2 }' | tr '\n' ' ')
 want=$(awk '{ n[$6]++ } END { for (i in n) print i ":" n[i] }' "$LOGDIR/final-flows" |
 	sort -n | tr '\n' ' ')

@@ -16,7 +16,7 @@
 #   - a new worker attaches again, after each, and marks;
 #   - `--bpf nosuch0`: exit 1, one line naming the interface;
 #   - without CAP_BPF, CAP_SYS_ADMIN and CAP_PERFMON (capsh --drop, from
-#     the bounding set): exit 1 within 10 s, one line saying it needs
+#     the bounding set): exit 1 within 30 s, one line saying it needs
 #     CAP_BPF, and the worker never ran without its fast path;
 #   - usage errors, exit 2 and one line: --proto or --port without --bpf,
 #     --bpf with --shm but no --vip, --bpf with --flows and --port, --vip
@@ -94,11 +94,11 @@ done
 
 info "--bpf on a missing interface: one line, exit 1"
 one_error "--bpf nosuch0" lb in 'no interface "nosuch0"' \
-	nsx lb timeout 10 "$NFQLB" lb --bpf nosuch0 "${LB_ARGS[@]}"
+	nsx lb timeout 30 "$NFQLB" lb --bpf nosuch0 "${LB_ARGS[@]}"
 
 info "without CAP_BPF: one line naming it, exit 1"
 one_error "without CAP_BPF" lb in "needs CAP_BPF" \
-	nsx lb timeout 10 capsh --drop=cap_bpf,cap_sys_admin,cap_perfmon -- \
+	nsx lb timeout 30 capsh --drop=cap_bpf,cap_sys_admin,cap_perfmon -- \
 	-c 'exec "$0" "$@"' "$NFQLB" lb --bpf c0 "${LB_ARGS[@]}"
 # The kernel must have refused: a worker that ran would have been cut by
 # timeout (exit 124, which one_error refuses), and no link is left.
