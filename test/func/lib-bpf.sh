@@ -112,3 +112,35 @@ neigh_fix()
 	ip -n "$(ns "$1")" neigh replace "$2" lladdr "$mac" dev "$5" nud permanent ||
 		fail "neighbour $2 in $1"
 }
+
+# from_client_rule [MATCH...]: count, in lb's FORWARD chain (IPv4 and
+# IPv6), the packets lb forwards from the client (in on c0), that MATCH.
+from_client_rule()
+{
+	local ipt
+
+	for ipt in iptables ip6tables; do
+		nsx lb "$ipt" -A FORWARD -i c0 "$@" -m comment --comment bpf-all ||
+			fail "$ipt: the count of packets from the client"
+	done
+}
+
+# from_client: the packets lb forwarded from the client so far, counted by
+# the rules commented bpf-all (from_client_rule, or a test's own).
+from_client()
+{
+	{
+		nsx lb iptables-save -c -t filter
+		nsx lb ip6tables-save -c -t filter
+	} | sed -n 's/^\[\([0-9]*\):.*bpf-all.*/\1/p' | awk '{ s += $1 } END { print s + 0 }'
+}
+
+from_client_is()
+{
+	[ "$(from_client)" -eq "$1" ]
+}
+
+from_client_over()
+{
+	[ "$(from_client)" -gt "$1" ]
+}

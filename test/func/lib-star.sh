@@ -56,15 +56,12 @@ target_addr6()
 VIP4B=10.200.255.2
 VIP6B=fd00:200:ff::2
 
-# topo_sink_marks ID...: client --- lb --- sink, without conntrack: lb
-# routes VIP4, VIP4B, VIP6 and VIP6B to the sink, queues SCTP and UDP to
-# queue 0, and counts in its FORWARD chain, per protocol, the packets it
-# forwards with each mark ID (sink_marks).  SINK_IDS holds the IDs.
-topo_sink_marks()
+# topo_sink: client --- lb --- sink: lb routes VIP4, VIP4B, VIP6 and
+# VIP6B to the sink, which drops them (it neither holds nor forwards them).
+topo_sink()
 {
-	local vip ipt p id
+	local vip
 
-	SINK_IDS="$*"
 	_topo_star sink
 	for vip in "$VIP4" "$VIP4B"; do
 		ip -n "$(ns lb)" route add "$vip/32" via 10.200.1.2 || fail "route"
@@ -72,6 +69,18 @@ topo_sink_marks()
 	for vip in "$VIP6" "$VIP6B"; do
 		ip -n "$(ns lb)" -6 route add "$vip/128" via fd00:200:1::2 || fail "route"
 	done
+}
+
+# topo_sink_marks ID...: client --- lb --- sink, without conntrack: lb
+# routes VIP4, VIP4B, VIP6 and VIP6B to the sink, queues SCTP and UDP to
+# queue 0, and counts in its FORWARD chain, per protocol, the packets it
+# forwards with each mark ID (sink_marks).  SINK_IDS holds the IDs.
+topo_sink_marks()
+{
+	local ipt p id
+
+	SINK_IDS="$*"
+	topo_sink
 	for ipt in iptables ip6tables; do
 		for p in sctp udp; do
 			nsx lb $ipt -t mangle -A PREROUTING -p $p -j NFQUEUE --queue-num 0 ||

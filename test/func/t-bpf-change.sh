@@ -40,29 +40,13 @@ info "topology: client --- lb --- sink; lb counts the UDP it forwards per mark"
 # shellcheck disable=SC2086 # the ids are words
 topo_sink_marks 0 $IDS
 queue_unmarked_only lb
-for ipt in iptables ip6tables; do
-	nsx lb $ipt -A FORWARD -i c0 -p udp -m comment --comment bpf-all || fail "$ipt"
-done
+from_client_rule -p udp
 neigh_fix client 10.200.0.1 lb c0 eth0
 neigh_fix client fd00:200::1 lb c0 eth0
 
 "$NFQLB" init && "$NFQLB" activate 101 102 103 107 && "$NFQLB" deactivate 107 ||
 	fail "the table"
 lb_bpf_start lb c0 --shm "$NFQLB_SHM" --vip "$VIP4/32,$VIP6/128" --proto udp --port $PORT
-
-# forwarded: the UDP packets lb forwarded from the client.
-forwarded()
-{
-	{
-		nsx lb iptables-save -c -t filter
-		nsx lb ip6tables-save -c -t filter
-	} | sed -n 's/^\[\([0-9]*\):.*bpf-all.*/\1/p' | awk '{ s += $1 } END { print s + 0 }'
-}
-
-forwarded_over()
-{
-	[ "$(forwarded)" -gt "$1" ]
-}
 
 # marks: "ID:N" for every mark that lb forwarded UDP with (the counting
 # rules of topo_sink_marks), IPv4 and IPv6 added up, in the order of ids.
@@ -119,9 +103,9 @@ union=" $(active) "
 changes=(+104 -101 +105 -102 +106 -103 +101 -104 +102 -105
 	+103 -106 +104 -101 +105 -102 +106 -103 +101 -104)
 for c in "${changes[@]}"; do
-	f=$(forwarded)
-	wait_until 5 forwarded_over $((f + STEP - 1)) ||
-		fail "the stream stalled: lb forwarded $(forwarded) packets"
+	f=$(from_client)
+	wait_until 5 from_client_over $((f + STEP - 1)) ||
+		fail "the stream stalled: lb forwarded $(from_client) packets"
 	# shellcheck disable=SC2086 # the union is a list of ids
 	marks_within $union ||
 		fail "before $c: marks for targets of no generation so far ($union): $OUTSIDE"
@@ -140,7 +124,7 @@ info "targets of the generations: $union; final: $final"
 touch "$LOGDIR/stream.stop"
 wait "$STREAM_PID"
 read -r sent to_other <"$LOGDIR/stream.stop.sent" || fail "the stream did not finish"
-wait_until 5 forwarded_over $((sent - 1)) || fail "lb forwarded $(forwarded) of $sent datagrams"
+wait_until 5 from_client_over $((sent - 1)) || fail "lb forwarded $(from_client) of $sent datagrams"
 # shellcheck disable=SC2086
 marks_within $union || fail "marks for targets of no generation ($union): $OUTSIDE"
 info "$sent datagrams ($to_other to port $((PORT + 1))), marks: $(marks | tr '\n' ' ')"
@@ -151,10 +135,10 @@ predict_run --src 10.200.0.2 --dst "$VIP4" --proto udp --dport $PORT --first 400
 awk -v vip="$VIP4" -v p=$PORT 'NF { print "10.200.0.2", vip, "udp", $1, p, $2 }' \
 	<<<"$PRED_OUT" >"$LOGDIR/final-flows"
 marks0=$(marks)
-f=$(forwarded)
+f=$(from_client)
 nsx client timeout 10 "$PYTHON" -S "$_libdir/bpf-flows.py" send "$LOGDIR/final-flows" ||
 	fail "cannot send the final flows"
-wait_until 5 forwarded_over $((f + $(wc -l <"$LOGDIR/final-flows") - 1)) ||
+wait_until 5 from_client_over $((f + $(wc -l <"$LOGDIR/final-flows") - 1)) ||
 	fail "the final flows were not forwarded"
 got=$(join -t: -a 2 -e 0 -o 2.1,1.2,2.2 <(echo "$marks0") <(marks) |
 	awk -F: '$3 != $2 { print $1 ":" $3 - $2 }' | tr '\n' ' ')

@@ -33,18 +33,9 @@ LB_ARGS=(--shm "$NFQLB_SHM" --vip "$VIP4/32,$VIP6/128" --proto udp)
 
 topo_sink_marks 0 101 102
 queue_unmarked_only lb
-for ipt in iptables ip6tables; do
-	nsx lb $ipt -A FORWARD -i c0 -p udp -m comment --comment bpf-all || fail "$ipt"
-done
+from_client_rule -p udp
 neigh_fix client 10.200.0.1 lb c0 eth0
 "$NFQLB" init && "$NFQLB" activate 101 102 || fail "the table"
-
-# forwarded: the UDP packets lb forwarded from the client.
-forwarded()
-{
-	nsx lb iptables-save -c -t filter |
-		sed -n 's/^\[\([0-9]*\):.*bpf-all.*/\1/p' | awk '{ s += $1 } END { print s + 0 }'
-}
 
 # send N: N datagrams from the client to VIP4:PORT, each from a new port.
 send()
@@ -61,7 +52,7 @@ for _ in range(int(sys.argv[1])):
 # counts_are FORWARDED QUEUED: lb forwarded and queued so many packets.
 counts_are()
 {
-	[ "$(forwarded) $(queue_hits lb)" = "$1 $2" ]
+	[ "$(from_client) $(queue_hits lb)" = "$1 $2" ]
 }
 
 # marks_fast: 20 datagrams are forwarded, marked for 101 or 102, and the
@@ -70,13 +61,13 @@ marks_fast()
 {
 	local f q
 
-	f=$(forwarded)
+	f=$(from_client)
 	q=$(queue_hits lb)
 	send 20
 	wait_until 5 counts_are $((f + 20)) "$q" ||
-		fail "$1: of 20 datagrams, $(($(forwarded) - f)) forwarded and" \
+		fail "$1: of 20 datagrams, $(($(from_client) - f)) forwarded and" \
 			"$(($(queue_hits lb) - q)) queued, want 20 and 0"
-	sink_sum_is iptables udp "$(forwarded)" && [ -z "$(sink_marks iptables udp | grep -w '0:[0-9]*')" ] ||
+	sink_sum_is iptables udp "$(from_client)" && [ -z "$(sink_marks iptables udp | grep -w '0:[0-9]*')" ] ||
 		fail "$1: packets forwarded without a target's mark: $(sink_marks iptables udp)"
 }
 
@@ -118,11 +109,11 @@ for sig in TERM KILL; do
 	# shellcheck disable=SC2086
 	wait_until 5 bpf_gone prog $progs || fail "SIG$sig: the program $progs outlived the worker"
 	tc_ingress_empty lb c0 || fail "SIG$sig: a tc filter is left at c0's ingress"
-	f=$(forwarded)
+	f=$(from_client)
 	q=$(queue_hits lb)
 	send 10
 	wait_until 5 counts_are "$f" $((q + 10)) ||
-		fail "SIG$sig: of 10 datagrams with no worker, $(($(forwarded) - f)) forwarded and" \
+		fail "SIG$sig: of 10 datagrams with no worker, $(($(from_client) - f)) forwarded and" \
 			"$(($(queue_hits lb) - q)) queued, want 0 and 10"
 done
 
