@@ -23,11 +23,12 @@ queue_unmarked_only()
 	done
 }
 
-# lb_bpf_start NS IFNAME LB_OPTION...: `nfqlb lb --queue 0 --bpf IFNAME
-# LB_OPTION...` in NS, waited for (30 s at most: the verifier takes a
-# second or two, more on a busy machine) until it says the program
-# marks at IFNAME's ingress, which it says after the program holds the
-# current table.  LB_PID is its PID, LB_LOG its log.
+# lb_bpf_start NS IFNAME[,IFNAME...] LB_OPTION...: `nfqlb lb --queue 0
+# --bpf IFNAME... LB_OPTION...` in NS, waited for (30 s at most: the
+# verifier takes a second or two, more on a busy machine) until it says
+# the program marks at the last IFNAME's ingress, which it says after the
+# program holds the current table and is at the others.  LB_PID is its
+# PID, LB_LOG its log.
 lb_bpf_start()
 {
 	local n=$1 dev=$2
@@ -37,7 +38,7 @@ lb_bpf_start()
 	LB_LOG="$LOGDIR/$n-$(basename "$NFQLB")-${#_PIDS[@]}.log"
 	start_bg "$n" "$NFQLB" lb --queue 0 --bpf "$dev" "$@"
 	LB_PID=$BG_PID
-	wait_until 30 grep -q "fastpath: marking at tc ingress of $dev " "$LB_LOG" ||
+	wait_until 30 grep -q "fastpath: marking at tc ingress of ${dev##*,} " "$LB_LOG" ||
 		fail "the worker did not attach its fast path to $dev in 30 s:" \
 			"$(tail -n 3 "$LB_LOG" | tr '\n' ' ')"
 }

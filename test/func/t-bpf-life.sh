@@ -9,10 +9,11 @@
 # passing marked packets by (queue_unmarked_only):
 #   - the worker holds a tcx link at c0 (its fdinfo); 20 datagrams are
 #     forwarded marked, and none reaches the queue rule;
-#   - after SIGTERM, and again after SIGKILL, the link and the program are
-#     gone (bpftool finds neither id), no tc filter is left at c0's
-#     ingress, and datagrams now all stop at the queue rule with no worker
-#     behind it: nothing marks them any more;
+#   - after SIGTERM, and again after SIGKILL (a worker with --bpf c0,t1,
+#     which holds two links), the links and the program are gone (bpftool
+#     finds none of their ids), no tc filter is left at the ingress, and
+#     datagrams now all stop at the queue rule with no worker behind it:
+#     nothing marks them any more;
 #   - a new worker attaches again, after each, and marks;
 #   - `--bpf nosuch0`: exit 1, one line naming the interface;
 #   - without CAP_BPF, CAP_SYS_ADMIN and CAP_PERFMON (capsh --drop, from
@@ -95,20 +96,23 @@ one_error "without CAP_BPF" lb in "needs CAP_BPF" \
 # timeout (exit 124, which one_error refuses), and no link is left.
 tc_ingress_empty lb c0 || fail "a tc filter at c0 after the refused worker"
 
-for sig in TERM KILL; do
-	info "a worker with --bpf c0, then SIG$sig"
-	lb_bpf_start lb c0 "${LB_ARGS[@]}"
+for run in "TERM c0 1" "KILL c0,t1 2"; do
+	read -r sig ifs nlinks <<<"$run"
+	info "a worker with --bpf $ifs, then SIG$sig"
+	lb_bpf_start lb "$ifs" "${LB_ARGS[@]}"
 	links=$(bpf_fd_ids "$LB_PID" link_id)
 	progs=$(bpf_fd_ids "$LB_PID" prog_id)
-	[ "$(echo "$links" | wc -w) $(echo "$progs" | wc -w)" = "1 1" ] ||
-		fail "the worker holds tcx links '$links' of programs '$progs', want one"
+	[ "$(echo "$links" | wc -w) $(echo "$progs" | wc -w)" = "$nlinks 1" ] ||
+		fail "the worker holds tcx links '$links' of programs '$progs'," \
+			"want $nlinks of one program"
 	marks_fast "SIG$sig: before"
 	lb_stop "$sig"
 	# shellcheck disable=SC2086 # the ids are words
 	wait_until 5 bpf_gone link $links || fail "SIG$sig: the tcx link $links outlived the worker"
 	# shellcheck disable=SC2086
 	wait_until 5 bpf_gone prog $progs || fail "SIG$sig: the program $progs outlived the worker"
-	tc_ingress_empty lb c0 || fail "SIG$sig: a tc filter is left at c0's ingress"
+	tc_ingress_empty lb c0 && tc_ingress_empty lb t1 ||
+		fail "SIG$sig: a tc filter is left at c0's or t1's ingress"
 	f=$(from_client)
 	q=$(queue_hits lb)
 	send 10
