@@ -213,18 +213,40 @@ static void housekeeping(struct fpwork *w, bool follow)
 	}
 }
 
+/* Whether the next housekeeping may let go of a table the program marks
+ * with: a new generation of the flow set may drop tables, and a look at the
+ * names may replace objects. */
+static bool change_due(const struct fpwork *w, bool follow)
+{
+	uint64_t g;
+
+	if (follow)
+		return true;
+	if (!w->conf->flows || !w->fl.fs)
+		return false;
+	g = flowset_generation(w->fl.fs);
+	return g != w->fl.fv.generation && g != w->fl.bad_gen;
+}
+
 static void *fp_main(void *arg)
 {
 	struct timespec poll = { 0, FP_POLL_MS * 1000000L };
 	uint64_t ms, next_follow = 0, next_fold = 0;
 	struct fpwork *w = arg;
-	bool second;
+	bool second, follow;
 
 	while (!__atomic_load_n(&worker_stopping, __ATOMIC_RELAXED)) {
 		nanosleep(&poll, NULL);
 		ms = now_ms();
-		housekeeping(w, ms >= next_follow);
-		if (ms >= next_follow)
+		follow = ms >= next_follow;
+		/* A table the housekeeping lets go takes its counter set with
+		 * it: add what the program marked for it first.  What it marks
+		 * from here to the flip (the few milliseconds of the publish)
+		 * is not counted. */
+		if (change_due(w, follow))
+			fold(w);
+		housekeeping(w, follow);
+		if (follow)
 			next_follow = ms + FP_FOLLOW_MS;
 		second = ms >= next_fold;
 		mirror(w, second);
