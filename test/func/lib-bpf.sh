@@ -115,15 +115,41 @@ neigh_fix()
 }
 
 # from_client_rule [MATCH...]: count, in lb's FORWARD chain (IPv4 and
-# IPv6), the packets lb forwards from the client (in on c0), that MATCH.
+# IPv6), the packets lb forwards from the client (in on c0), that MATCH;
+# and those that arrive (arrived_rule).
 from_client_rule()
 {
 	local ipt
 
+	arrived_rule "$@"
 	for ipt in iptables ip6tables; do
 		nsx lb "$ipt" -A FORWARD -i c0 "$@" -m comment --comment bpf-all ||
 			fail "$ipt: the count of packets from the client"
 	done
+}
+
+# arrived_rule [MATCH...]: count, first in lb's raw PREROUTING (IPv4 and
+# IPv6), the packets from the client that MATCH and reach lb's IP stack:
+# past the fast path, and past a CPU's backlog, which drops what it has
+# no room for when other traffic floods the machine.
+arrived_rule()
+{
+	local ipt
+
+	for ipt in iptables ip6tables; do
+		nsx lb "$ipt" -t raw -I PREROUTING 1 -i c0 "$@" -m comment --comment bpf-in ||
+			fail "$ipt: the count of packets arriving from the client"
+	done
+}
+
+# arrived: the packets from the client that reached lb's IP stack so far
+# (arrived_rule).
+arrived()
+{
+	{
+		nsx lb iptables-save -c -t raw
+		nsx lb ip6tables-save -c -t raw
+	} | sed -n 's/^\[\([0-9]*\):.*bpf-in.*/\1/p' | awk '{ s += $1 } END { print s + 0 }'
 }
 
 # from_client: the packets lb forwarded from the client so far, counted by

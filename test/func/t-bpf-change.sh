@@ -20,7 +20,9 @@
 #     they are first activated);
 #   - at the end, every packet lb forwarded was marked for a target of the
 #     union: none for 107, 199, or no target; the fast path and the queue
-#     together counted every datagram, the queue at least those to 7001;
+#     together counted every datagram that arrived (raw PREROUTING: a
+#     datagram lost before, in a CPU's full backlog, is not theirs), the
+#     queue at least those to 7001;
 #   - after the last change, new flows (source ports the reference model
 #     spreads over the final targets) reach the final targets only, each
 #     its predicted one, within 2 s.
@@ -124,7 +126,13 @@ info "targets of the generations: $union; final: $final"
 touch "$LOGDIR/stream.stop"
 wait "$STREAM_PID"
 read -r sent to_other <"$LOGDIR/stream.stop.sent" || fail "the stream did not finish"
-wait_until 5 from_client_over $((sent - 1)) || fail "lb forwarded $(from_client) of $sent datagrams"
+if ! wait_until 5 from_client_over $((sent - 1)); then
+	# A datagram lost before lb's IP stack (a CPU's backlog full of other
+	# traffic) is not the subject: all that arrived must be forwarded.
+	wait_until 2 eval '[ "$(from_client)" -eq "$(arrived)" ]' ||
+		fail "lb forwarded $(from_client) of the $(arrived) datagrams that arrived ($sent sent)"
+	info "$((sent - $(arrived))) of $sent datagrams lost before lb"
+fi
 # shellcheck disable=SC2086
 marks_within $union || fail "marks for targets of no generation ($union): $OUTSIDE"
 info "$sent datagrams ($to_other to port $((PORT + 1))), marks: $(marks | tr '\n' ' ')"
@@ -147,7 +155,7 @@ want=$(awk '{ n[$6]++ } END { for (i in n) print i ":" n[i] }' "$LOGDIR/final-fl
 [ "$got" = "$want" ] || fail "the final flows were marked $got, want $want (final: $final)"
 
 lb_stop TERM
-all=$((sent + $(wc -l <"$LOGDIR/final-flows")))
+all=$(arrived)
 read -r fp q <<<"$(fp_counts)"
 [ $((fp + q)) -eq "$all" ] && [ "$q" -ge "$to_other" ] ||
 	fail "fast path $fp and queue $q packets, want $all in all, $to_other at least by the queue"

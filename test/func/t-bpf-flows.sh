@@ -96,6 +96,7 @@ info "lb: rules --flows (marked packets pass by), one counting rule per flow"
 rules_in lb ip --flows "$FLOWS"
 rules_in lb ip6 --flows "$FLOWS" --family 6
 queue_unmarked_only lb
+arrived_rule
 for ipt in iptables ip6tables; do
 	awk -v six="$([ $ipt = ip6tables ] && echo 1)" '
 		BEGIN { print "*filter"; print ":bpf-flows - [0:0]" }
@@ -131,7 +132,8 @@ run()
 	nsx client timeout 30 "$PYTHON" -S "$_libdir/bpf-flows.py" send "$LOGDIR/flows" ||
 		fail "$2: cannot send the flows"
 	wait_until 10 from_client_is $((f0 + NFLOWS)) ||
-		fail "$2: lb forwarded $(($(from_client) - f0)) packets, want $NFLOWS"
+		fail "$2: lb forwarded $(($(from_client) - f0)) packets, want $NFLOWS" \
+			"($(arrived) arrived in all)"
 	flows_marked "$1" || fail "$2: flows forwarded without their predicted mark" \
 		"(counted, rule): $BAD"
 }
