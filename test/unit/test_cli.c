@@ -37,7 +37,7 @@ static void teardown(void)
 
 /* A usage error: exit 2 and one line "nfqlb: <cmd>: ..." naming `what`. */
 struct usage_case {
-	const char *args[6];
+	const char *args[12];
 	const char *what;
 };
 
@@ -86,6 +86,18 @@ static const struct usage_case usage_cases[] = {
 	{ { "lb", "--queue", "65536" }, "bad queue '65536'" },
 	{ { "lb", "--qlength", "0" }, "bad qlength '0'" },
 	{ { "lb", "--no-target", "maybe" }, "bad no-target 'maybe'" },
+	{ { "lb", "--proto", "tcp" }, "--proto needs --bpf" },
+	{ { "lb", "--port", "80" }, "--port needs --bpf" },
+	{ { "lb", "--bpf", "lo" }, "--bpf with --shm needs --vip" },
+	{ { "lb", "--bpf", "" }, "bad bpf ''" },
+	{ { "lb", "--bpf", "lo,,lo" }, "bad bpf 'lo,,lo'" },
+	{ { "lb", "--bpf", "averyveryverylongname" }, "bad bpf" },
+	{ { "lb", "--bpf", "lo", "--vip", "10.0.0.0/33" }, "bad vip '10.0.0.0/33'" },
+	{ { "lb", "--bpf", "lo", "--vip", "10.0.0.1", "--proto", "icmp" }, "bad proto 'icmp'" },
+	{ { "lb", "--bpf", "lo", "--vip", "10.0.0.1", "--port", "0" }, "bad port '0'" },
+	{ { "lb", "--bpf", "lo", "--flows", "f", "--port", "80" }, "--vip, --proto and --port are for --shm" },
+	{ { "lb", "--bpf", "lo", "--vip", "10.0.0.1", "--shed", "lo", "--shed-mode", "xdp" },
+	  "--bpf needs --shed-mode tc" },
 	{ { "help", "nosuch" }, "unknown command 'nosuch'" },
 	{ { "version", "1" }, "unexpected argument '1'" },
 	{ { "help", "show", "stats" }, "unexpected argument 'stats'" },
@@ -96,7 +108,9 @@ START_TEST(test_usage_errors)
 	const struct usage_case *c = &usage_cases[_i];
 
 	cli_want_error(run(c->args[0], c->args[1], c->args[2], c->args[3],
-			   c->args[4], c->args[5], NULL), 2, c->args[0], c->what);
+			   c->args[4], c->args[5], c->args[6], c->args[7], c->args[8],
+			   c->args[9], c->args[10], c->args[11], NULL), 2, c->args[0],
+		       c->what);
 	ck_assert_str_eq(cli_out, "");
 }
 END_TEST
