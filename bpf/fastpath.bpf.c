@@ -11,7 +11,9 @@
  * fragments, ICMP, other protocols, an IPv6 chain of more than FP_EXT_MAX
  * extension headers, a header cut short or malformed, SCTP over UDP, no
  * flow, a table without target, and packets that arrive while the slot
- * they were decided from was being rewritten.  The program never drops.
+ * they were decided from was being rewritten, or after the loader's
+ * deadline (a clsact filter left by a dead worker).  The program never
+ * drops.
  *
  * Bytes are read with bpf_skb_load_bytes(), so headers outside the linear
  * part are read too.  Like the queue path, it looks at no more than the
@@ -463,7 +465,7 @@ int fastpath(struct __sk_buff *skb)
 		return count(FP_C_OFF);
 	slot = *(volatile __u32 *)&ctl->active;
 	seq = *(volatile __u32 *)&ctl->seq;
-	if (slot > 1)
+	if (slot > 1 || bpf_ktime_get_ns() > ctl->deadline)
 		return count(FP_C_OFF);
 	sl = bpf_map_lookup_elem(&fp_slot, &slot);
 	if (!sl)

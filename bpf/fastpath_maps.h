@@ -34,6 +34,10 @@
 struct fp_ctl {
 	__u32 active;		/* 0 or 1; FP_NO_SLOT before the first publish */
 	__u32 seq;		/* bumped before a slot is rewritten, and at the flip */
+	__u64 deadline;		/* CLOCK_MONOTONIC ns after which the program
+				 * marks nothing: the loader, attached by a
+				 * clsact filter that outlives it, renews it
+				 * while it lives; ~0 with tcx links */
 };
 
 /* Dimensions of fp_addr and fp_port. */

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
@@ -26,6 +27,7 @@
 #define FP_TC_HANDLE 0x4e46
 #define FP_TC_PRIO 1
 #define FP_NO_CNT UINT32_MAX	/* a cell not counted */
+#define FP_CLSACT_MS 2000	/* a clsact filter's first deadline */
 
 /* The per-target counters of a table: fp_tcnt[base .. base + n). */
 struct range {
@@ -49,6 +51,8 @@ struct fastpath {
 	struct fastpath_bpf *skel;
 	struct attachment att[FP_IFACES_MAX];
 	unsigned int natt;
+	bool clsact;			/* fastpath_prefer_clsact() */
+	bool has_clsact;		/* attached by a clsact filter somewhere */
 	struct fp_ctl ctl;
 	struct fp_prefix *pfx[2];	/* what each slot has in fp_addr */
 	uint32_t npfx[2];
@@ -108,6 +112,7 @@ struct fastpath *fastpath_load(char *log, size_t log_size, char *why)
 		return NULL;
 	}
 	fp->ctl.active = FP_NO_SLOT;
+	fp->ctl.deadline = UINT64_MAX;
 	fp->skel = fastpath_bpf__open_opts(&oo);
 	if (!fp->skel) {
 		err = errno;
@@ -152,20 +157,42 @@ static int attach_clsact(struct fastpath *fp, int ifindex, char *why)
 	return 0;
 }
 
+int fastpath_keepalive(struct fastpath *fp, uint32_t ms)
+{
+	struct timespec ts;
+
+	if (!fp->has_clsact)
+		return 0;	/* tcx links only: no deadline */
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	fp->ctl.deadline = (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec +
+			   (uint64_t)ms * 1000000ULL;
+	return ctl_write(fp);
+}
+
+void fastpath_prefer_clsact(struct fastpath *fp)
+{
+	fp->clsact = true;
+}
+
 int fastpath_attach(struct fastpath *fp, const char *ifname, bool *tcx, char *why)
 {
-	int ifindex = (int)if_nametoindex(ifname), link;
+	int ifindex = (int)if_nametoindex(ifname), link = -1;
 
 	if (!ifindex)
 		return why_fail(ENODEV, why, "no interface \"%s\" here", ifname);
 	if (fp->natt == FP_IFACES_MAX)
 		return why_fail(E2BIG, why, "more than %d interfaces", FP_IFACES_MAX);
-	link = bpf_link_create(fastpath_prog_fd(fp), ifindex, FP_TCX_INGRESS, NULL);
+	errno = EOPNOTSUPP;
+	if (!fp->clsact)
+		link = bpf_link_create(fastpath_prog_fd(fp), ifindex, FP_TCX_INGRESS, NULL);
 	*tcx = link >= 0;
 	if (link < 0 && errno != EINVAL && errno != EOPNOTSUPP)
 		return why_fail(errno, why, "cannot attach to tc ingress (tcx): %s",
 				strerror(errno));
-	if (link < 0 && attach_clsact(fp, ifindex, why) < 0)
+	/* A filter outlives the process: it marks only while we renew. */
+	fp->has_clsact |= link < 0;
+	if (link < 0 && (fastpath_keepalive(fp, FP_CLSACT_MS) < 0 ||
+			 attach_clsact(fp, ifindex, why) < 0))
 		return -1;
 	fp->att[fp->natt++] = (struct attachment){ ifindex, link };
 	return 0;

@@ -23,6 +23,8 @@
 #define FP_FOLLOW_MS 500	/* and whether the names still hold their objects */
 #define FP_FOLD_MS 1000		/* how often the program's counts are added */
 #define FP_LOG_SIZE (256 * 1024)
+#define FP_ALIVE_MS 1000	/* a clsact filter marks this long after a renewal, */
+#define FP_RENEW_MS 100		/* renewed this often */
 
 /* What a table's counter set already has of the program's counts. */
 struct fpfold {
@@ -216,7 +218,7 @@ static void housekeeping(struct fpwork *w, bool follow)
 static void *fp_main(void *arg)
 {
 	struct timespec poll = { 0, FP_POLL_MS * 1000000L };
-	uint64_t ms, next_follow = 0, next_fold = 0;
+	uint64_t ms, next_follow = 0, next_fold = 0, next_renew = 0;
 	struct fpwork *w = arg;
 	bool second;
 
@@ -226,6 +228,10 @@ static void *fp_main(void *arg)
 		housekeeping(w, ms >= next_follow);
 		if (ms >= next_follow)
 			next_follow = ms + FP_FOLLOW_MS;
+		if (ms >= next_renew) {
+			next_renew = ms + FP_RENEW_MS;
+			fastpath_keepalive(w->fp, FP_ALIVE_MS);
+		}
 		second = ms >= next_fold;
 		mirror(w, second);
 		if (second) {
@@ -281,6 +287,8 @@ int fpwork_start(const struct cmd *cmd, struct fpwork *w, const struct lb_conf *
 	w->conf = c;
 	if ((r = load(cmd, w)) || (r = open_state(cmd, w, c)))
 		return r;
+	if (getenv("NFQLB_BPF_CLSACT") && *getenv("NFQLB_BPF_CLSACT"))
+		fastpath_prefer_clsact(w->fp);
 	housekeeping(w, false);
 	w->sig = signature(w);
 	if (publish(w, why) < 0)
