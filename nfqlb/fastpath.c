@@ -284,21 +284,28 @@ static bool range_free(const struct fastpath *fp, uint32_t base, uint32_t n)
 	return true;
 }
 
-/* Zero fp_tcnt[base .. base + n) on every CPU. */
+/* Zero the elements of fp_tcnt that hold counters base .. base + n, on
+ * every CPU (base is a multiple of FP_TCNT_LANES). */
 static int zero_counts(struct fastpath *fp, uint32_t base, uint32_t n)
 {
 	int ncpu = libbpf_num_possible_cpus();
-	uint64_t *z;
+	uint32_t ne = (n + FP_TCNT_LANES - 1) / FP_TCNT_LANES;
+	struct fp_tcnt *z;
 	int r;
 
 	if (ncpu < 0)
 		return -1;
-	z = calloc((size_t)n * (size_t)ncpu, sizeof(*z));
+	z = calloc((size_t)ne * (size_t)ncpu, sizeof(*z));
 	if (!z)
 		return -1;
-	r = batch(fp, map_fd(fp->skel->maps.fp_tcnt), base, z, n);
+	r = batch(fp, map_fd(fp->skel->maps.fp_tcnt), base / FP_TCNT_LANES, z, ne);
 	free(z);
 	return r;
+}
+
+static uint32_t lanes_up(uint32_t x)
+{
+	return (x + FP_TCNT_LANES - 1) / FP_TCNT_LANES * FP_TCNT_LANES;
 }
 
 /* The counters of a table, kept while a slot uses it; FP_NO_CNT when
@@ -313,7 +320,7 @@ static uint32_t range_of(struct fastpath *fp, uint64_t ident, uint32_t n)
 		fp->ranges[k].used |= 1;
 		return fp->ranges[k].base;
 	}
-	for (base = 0, i = 0; !range_free(fp, base, n); base = r->base + r->n, i++) {
+	for (base = 0, i = 0; !range_free(fp, base, n); base = lanes_up(r->base + r->n), i++) {
 		if (i == fp->nranges)
 			return FP_NO_CNT;
 		r = &fp->ranges[i];
@@ -557,6 +564,34 @@ int fastpath_counts(const struct fastpath *fp, uint64_t *c)
 			  FP_C_MAX, c);
 }
 
+/* Counters base .. base + n of fp_tcnt, summed over CPUs, into out. */
+static int sum_tcnt(const struct fastpath *fp, uint32_t base, uint32_t n, uint64_t *out)
+{
+	int ncpu = libbpf_num_possible_cpus(), c, fd = map_fd(fp->skel->maps.fp_tcnt);
+	struct fp_tcnt *v;
+	uint32_t i, e = UINT32_MAX, key;
+
+	if (ncpu < 0) {
+		errno = -ncpu;
+		return -1;
+	}
+	v = calloc((size_t)ncpu, sizeof(*v));
+	if (!v)
+		return -1;
+	for (i = 0; i < n; i++) {
+		key = (base + i) / FP_TCNT_LANES;
+		if (key != e && bpf_map_lookup_elem(fd, &key, v) < 0) {
+			free(v);
+			return -1;
+		}
+		e = key;
+		for (out[i] = 0, c = 0; c < ncpu; c++)
+			out[i] += v[c].n[(base + i) % FP_TCNT_LANES];
+	}
+	free(v);
+	return 0;
+}
+
 int fastpath_target_counts(const struct fastpath *fp, uint64_t ident, uint64_t *out,
 			   uint32_t n)
 {
@@ -566,8 +601,7 @@ int fastpath_target_counts(const struct fastpath *fp, uint64_t ident, uint64_t *
 		const struct range *r = &fp->ranges[i];
 
 		if ((r->used & 1) && r->ident == ident && r->n == n)
-			return sum_percpu((struct fastpath *)fp,
-					  map_fd(fp->skel->maps.fp_tcnt), r->base, n, out);
+			return sum_tcnt(fp, r->base, n, out);
 	}
 	errno = ENOENT;
 	return -1;
