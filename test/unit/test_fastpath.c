@@ -17,6 +17,7 @@
  *
  * Loading the program needs root (CAP_BPF): without it those tests skip,
  * except under CI=true, where a skip is a failure. */
+#include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
 #include <linux/if_ether.h>
@@ -633,6 +634,21 @@ static int prog_run(const struct world *w, const uint8_t *fr, uint32_t len,
 	return 0;
 }
 
+/* The one-table worker's mark (lb --shm: lb_lookup_batch()) from the
+ * table of the set's one flow. */
+static uint32_t shm_mark(const struct world *w, const uint8_t *ip, uint32_t len)
+{
+	const struct dtab *t = &w->tab[w->flow_table[0]];
+	struct shm_view v = { .m = t->m, .lookup = t->lookup };
+	struct queue_pkt p = { 0, len, ip };
+	struct lb_result r;
+
+	if (!t->lookup)
+		return 0;
+	lb_lookup_batch(&v, t->mode, t->seed, &p, 1, &r);
+	return r.slot == SHM_NO_SLOT ? 0 : t->targets[r.slot].id;
+}
+
 /* One IP packet, in a frame with tags, through both paths: tallied. */
 static void check_one(const struct world *w, struct tally *t, const char *what,
 		      const uint8_t *ip, uint32_t len, unsigned int tags)
@@ -653,6 +669,9 @@ static void check_one(const struct world *w, struct tally *t, const char *what,
 	qmark = queue_mark(w, ip, qlen, &r);
 	if (ret != TCX_NEXT && t->verdict++ < SHOW_MAX)
 		show(w, what, "verdict not TCX_NEXT", ip, len, mark, qmark, &r);
+	if (mark && w->set->n == 1 && mark != shm_mark(w, ip, qlen) &&
+	    t->wrong_mark++ < SHOW_MAX)
+		show(w, what, "marked unlike lb --shm", ip, len, mark, qmark, &r);
 	if (mark) {
 		if (mark == qmark)
 			t->marked++;
@@ -855,7 +874,9 @@ static void pick_addr(uint64_t *x, const struct dset *s, bool to, bool v6, uint3
 {
 	const struct flow_cidr *c = chance(x, 85) ? pick_cidr(x, s, to) : NULL;
 
-	if (c && (c->family == AF_INET6) == v6)
+	/* (now and then an IPv6 packet with an IPv4-mapped address near an
+	 * IPv4 prefix) */
+	if (c && ((c->family == AF_INET6) == v6 || (v6 && chance(x, 20))))
 		near_cidr(x, c, w);
 	else
 		any_addr(x, v6, w);
@@ -1138,6 +1159,156 @@ START_TEST(test_random)
 }
 END_TEST
 
+/* ---------------------------------------------------------------- edges by hand */
+
+#define BIG 'B'		/* a 512-byte destination options header */
+
+struct edge {
+	const char *name;
+	const char *src, *dst;
+	uint8_t proto;
+	uint16_t sport, dport;
+	const char *ext;	/* IPv6 extension headers: H, R, D, A, F (atomic),
+				 * f (first fragment), B */
+	unsigned int tags;
+	uint8_t doff;		/* TCP data offset (0: 5) */
+	bool sctp_in_udp;
+	bool mark;		/* the program marks it */
+};
+
+/* Against flow set "mixed", published at epoch 1. */
+static const struct edge edges[] = {
+	{ "v4 TCP to web", "10.1.1.1", "192.168.10.5", IPPROTO_TCP, 40000, 80, "", 0, 0, 0, 1 },
+	{ "v4 TCP to web, DF", "10.1.1.1", "192.168.10.5", IPPROTO_TCP, 40000, 443, "", 0, 0, 0, 1 },
+	{ "v6 TCP to web after 4 extension headers", "2001:db8::1", "fd00:1111::1",
+	  IPPROTO_TCP, 40000, 80, "HDRA", 0, 0, 0, 1 },
+	{ "v6 TCP to web after 5 extension headers", "2001:db8::1", "fd00:1111::1",
+	  IPPROTO_TCP, 40000, 80, "HDRAD", 0, 0, 0, 0 },
+	{ "v6 UDP to dns after an atomic fragment", "2001:db8::1", "fd00::1",
+	  IPPROTO_UDP, 40000, 53, "HF", 0, 0, 0, 1 },
+	{ "v6 UDP to dns, a first fragment", "2001:db8::1", "fd00::1",
+	  IPPROTO_UDP, 40000, 53, "f", 0, 0, 0, 0 },
+	{ "v6 UDP to dns past the capture", "2001:db8::1", "fd00::1",
+	  IPPROTO_UDP, 40000, 53, "B", 0, 0, 0, 0 },
+	{ "v4 UDP to dns, 802.1ad and 802.1Q tags", "10.1.1.1", "192.168.10.10",
+	  IPPROTO_UDP, 40000, 53, "", 2, 0, 0, 1 },
+	{ "v4 UDP to dns, one tag", "10.1.1.1", "192.168.10.10",
+	  IPPROTO_UDP, 40000, 53, "", 1, 0, 0, 1 },
+	{ "v4 SCTP over UDP", "10.1.1.1", "192.168.10.10",
+	  IPPROTO_UDP, 5000, 9899, "", 0, 0, 1, 0 },
+	{ "v6 TCP to ::ffff:192.168.10.5 (web's IPv4 prefix)", "2001:db8::1",
+	  "::ffff:192.168.10.5", IPPROTO_TCP, 40000, 80, "", 0, 0, 0, 1 },
+	{ "v4 UDP-Lite from ten", "10.0.0.1", "192.168.10.10",
+	  PROTO_UDPLITE, 2000, 53, "", 0, 0, 0, 1 },
+	{ "v4 TCP, data offset 4", "10.1.1.1", "192.168.10.5", IPPROTO_TCP, 40000, 80, "",
+	  0, 4, 0, 0 },
+	{ "v4 TCP to no flow", "172.16.0.1", "192.168.10.5", IPPROTO_TCP, 40000, 81, "",
+	  0, 0, 0, 0 },
+};
+
+static uint32_t edge_ext(uint8_t *p, char c, uint8_t next)
+{
+	memset(p, 0, 512);
+	p[0] = next;
+	switch (c) {
+	case 'A':
+		p[1] = 1;
+		return 12;
+	case BIG:
+		p[1] = 63;
+		return 512;
+	case 'f':
+		p[3] = 1;	/* M */
+		return 8;
+	}
+	return 8;
+}
+
+static uint8_t ext_type(char c)
+{
+	return c == 'H' ? IPPROTO_HOPOPTS : c == 'R' ? IPPROTO_ROUTING :
+	       c == 'A' ? IPPROTO_AH : c == 'F' || c == 'f' ? IPPROTO_FRAGMENT :
+	       IPPROTO_DSTOPTS;
+}
+
+static uint32_t edge_l4(uint8_t *p, const struct edge *e)
+{
+	memset(p, 0, 40);
+	wr16(p, e->sport);
+	wr16(p + 2, e->dport);
+	if (e->proto == IPPROTO_TCP) {
+		p[12] = (uint8_t)((e->doff ? e->doff : 5) << 4);
+		return 20;
+	}
+	if (e->proto != IPPROTO_UDP)
+		return 16;
+	wr16(p + 4, e->sctp_in_udp ? 20 : 8);
+	if (!e->sctp_in_udp)
+		return 8;
+	wr16(p + 8, 5000);
+	wr16(p + 10, 38412);
+	return 20;
+}
+
+static uint32_t edge_packet(const struct edge *e, uint8_t *p)
+{
+	uint8_t a[16];
+	uint32_t off, i, n = (uint32_t)strlen(e->ext);
+
+	memset(p, 0, 40);
+	if (!strchr(e->dst, ':')) {
+		p[0] = 0x45;
+		p[6] = 0x40;	/* DF */
+		p[8] = 64;
+		p[9] = e->proto;
+		ck_assert_int_eq(inet_pton(AF_INET, e->src, p + 12), 1);
+		ck_assert_int_eq(inet_pton(AF_INET, e->dst, p + 16), 1);
+		off = 20 + edge_l4(p + 20, e);
+		wr16(p + 2, off);
+		return off;
+	}
+	p[0] = 0x60;
+	p[7] = 64;
+	p[6] = n ? ext_type(e->ext[0]) : e->proto;
+	ck_assert_int_eq(inet_pton(AF_INET6, e->src, a), 1);
+	memcpy(p + 8, a, 16);
+	ck_assert_int_eq(inet_pton(AF_INET6, e->dst, a), 1);
+	memcpy(p + 24, a, 16);
+	for (off = 40, i = 0; i < n; i++)
+		off += edge_ext(p + off, e->ext[i], i + 1 < n ? ext_type(e->ext[i + 1]) : e->proto);
+	off += edge_l4(p + off, e);
+	wr16(p + 4, off - 40);
+	return off;
+}
+
+/* Packets by hand: marked or not as said, and as the queue path marks. */
+START_TEST(test_edges)
+{
+	static uint8_t pkt[PKT_MAX], fr[FRAME_MAX];
+	struct tally t = { 0 };
+	struct world w;
+	unsigned int i;
+
+	sets_init();
+	if (!world_load(&w))
+		return;
+	world_publish(&w, &sets[SET_MIXED], 0);
+	world_publish(&w, &sets[SET_MIXED], 1);
+	for (i = 0; i < N(edges); i++) {
+		const struct edge *e = &edges[i];
+		uint32_t len = edge_packet(e, pkt), mark = 0;
+		int ret;
+
+		ck_assert_int_eq(prog_run(&w, fr, frame_of(fr, pkt, len, e->tags), &mark,
+					  &ret), 0);
+		ck_assert_msg((mark != 0) == e->mark, "%s: mark %u", e->name, mark);
+		check_one(&w, &t, e->name, pkt, len, e->tags);
+	}
+	tally_assert("edges", &t);
+	world_close(&w);
+}
+END_TEST
+
 /* ---------------------------------------------------------------- fp_image_build() */
 
 static const struct fastpath_table no_tab[1];
@@ -1237,6 +1408,7 @@ Suite *make_fastpath_suite(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_image);
 	tcase_add_test(tc, test_image_too_big);
+	tcase_add_test(tc, test_edges);
 	tcase_add_test(tc, test_corpus);
 	tcase_add_test(tc, test_random);
 	suite_add_tcase(s, tc);
