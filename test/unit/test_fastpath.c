@@ -706,6 +706,21 @@ static void tally_assert(const char *what, const struct tally *t)
 	ck_assert_uint_eq(t->marked + t->passed, t->runs);
 }
 
+/* The program counted every frame it ran on, once, and its marks. */
+static void counts_assert(const struct world *w, const struct tally *t)
+{
+	uint64_t c[FP_C_MAX], sum = 0;
+	unsigned int i;
+
+	ck_assert_int_eq(fastpath_counts(w->fp, c), 0);
+	for (i = 0; i < FP_C_MAX; i++)
+		sum += c[i];
+	ck_assert_uint_eq(sum, t->runs);
+	ck_assert_uint_eq(c[FP_C_MARKED], t->marked);
+	ck_assert_uint_eq(c[FP_C_BUSY], 0);
+	ck_assert_uint_eq(c[FP_C_OFF], 0);
+}
+
 /* ---------------------------------------------------------------- the corpus */
 
 static int by_name(const void *a, const void *b)
@@ -775,6 +790,7 @@ START_TEST(test_corpus)
 		}
 	}
 	tally_assert("corpus", &t);
+	counts_assert(&w, &t);
 	ck_assert_uint_gt(t.marked, 50);
 	for (i = 0; i < n; i++)
 		free(names[i]);
@@ -1154,6 +1170,7 @@ START_TEST(test_random)
 		}
 	}
 	tally_assert("random", &t);
+	counts_assert(&w, &t);
 	ck_assert_uint_gt(t.marked, NRANDOM / 4);
 	world_close(&w);
 }
