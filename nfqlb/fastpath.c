@@ -401,9 +401,42 @@ static struct fp_cell *cells_of(const struct fastpath_table *t, uint32_t cnt)
 	return c;
 }
 
-/* Table t of slot s: a new inner map of cells in fp_cells, then fp_tab. */
+/* The inner maps made for a slot's tables, with their keys in fp_cells.
+ * Each update call on a map of maps waits for an RCU grace period (the
+ * kernel's maybe_wait_bpf_programs(), tens of milliseconds), but a batch
+ * update waits once (Linux 6.8): so they go in all at once. */
+struct inners {
+	uint32_t *keys;
+	int *fds;
+	uint32_t n;
+};
+
+/* Put the inner maps into fp_cells, in one batch when the kernel can. */
+static int inners_put(struct fastpath *fp, struct inners *in)
+{
+	int fd = map_fd(fp->skel->maps.fp_cells), r = 0;
+	uint32_t i, count = in->n;
+
+	if (in->n && bpf_map_update_batch(fd, in->keys, in->fds, &count, NULL) < 0)
+		for (i = 0; i < in->n && r == 0; i++)
+			r = bpf_map_update_elem(fd, &in->keys[i], &in->fds[i], BPF_ANY);
+	return r;
+}
+
+static void inners_free(struct inners *in)
+{
+	uint32_t i;
+
+	for (i = 0; i < in->n; i++)
+		close(in->fds[i]);
+	free(in->keys);
+	free(in->fds);
+}
+
+/* Table t of slot s: a new inner map of cells (into fp_cells later, with
+ * inners_put()), and fp_tab. */
 static int write_table(struct fastpath *fp, uint32_t s, uint32_t t,
-		       const struct fastpath_table *tab)
+		       const struct fastpath_table *tab, struct inners *in)
 {
 	LIBBPF_OPTS(bpf_map_create_opts, mo, .map_flags = BPF_F_INNER_MAP);
 	struct fp_table ft = { 0 };
@@ -423,9 +456,11 @@ static int write_table(struct fastpath *fp, uint32_t s, uint32_t t,
 		return -1;
 	inner = bpf_map_create(BPF_MAP_TYPE_ARRAY, "fp_cells_t", sizeof(uint32_t),
 			       sizeof(*c), tab->m, &mo);
-	if (inner < 0 || batch(fp, inner, 0, c, tab->m) < 0 ||
-	    bpf_map_update_elem(map_fd(fp->skel->maps.fp_cells), &key, &inner, BPF_ANY) < 0)
+	if (inner < 0 || batch(fp, inner, 0, c, tab->m) < 0)
 		goto out;
+	in->keys[in->n] = key;
+	in->fds[in->n++] = inner;
+	inner = -1;
 	ft = (struct fp_table){ tab->m, tab->seed, (uint32_t)tab->mode, 0 };
 	r = bpf_map_update_elem(map_fd(fp->skel->maps.fp_tab), &key, &ft, BPF_ANY);
 out:
@@ -447,10 +482,16 @@ static int write_tables(struct fastpath *fp, uint32_t s, const struct fastpath_s
 {
 	static const struct fastpath_table none = { 0 };
 	struct written *w = fp->wr[s];
+	struct inners in = { 0 };
 	uint32_t t, cnt;
+	int r = -1;
 
 	if (!w && !(w = fp->wr[s] = calloc(FP_TABLES_MAX, sizeof(*w))))
 		return -1;
+	in.keys = malloc((set->ntab + 1) * sizeof(*in.keys));
+	in.fds = malloc((set->ntab + 1) * sizeof(*in.fds));
+	if (!in.keys || !in.fds)
+		goto out;
 	for (t = 0; t < set->ntab; t++) {
 		const struct fastpath_table *tab = &set->tab[t];
 
@@ -458,17 +499,22 @@ static int write_tables(struct fastpath *fp, uint32_t s, const struct fastpath_s
 		if (t < fp->ntab[s] && unchanged(&w[t], tab, cnt))
 			continue;
 		w[t] = (struct written){ 0 };
-		if (write_table(fp, s, t, tab) < 0)
-			return -1;
+		if (write_table(fp, s, t, tab, &in) < 0)
+			goto out;
 		w[t] = (struct written){ tab->ident, tab->generation, tab->m, cnt };
 	}
 	for (; t < fp->ntab[s]; t++) {
 		w[t] = (struct written){ 0 };
-		if (write_table(fp, s, t, &none) < 0)
-			return -1;
+		if (write_table(fp, s, t, &none, &in) < 0)
+			goto out;
 	}
+	if (inners_put(fp, &in) < 0)
+		goto out;
 	fp->ntab[s] = set->ntab;
-	return 0;
+	r = 0;
+out:
+	inners_free(&in);
+	return r;
 }
 
 static int write_slot(struct fastpath *fp, uint32_t s, struct fp_image *img,
