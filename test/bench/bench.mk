@@ -4,7 +4,7 @@
 # root, as the function tests do.
 
 BENCH_BIN   := $(BUILD)/bench
-BENCH_TOOLS := $(BENCH_BIN)/nfq-null $(BENCH_BIN)/micro
+BENCH_TOOLS := $(BENCH_BIN)/nfq-null $(BENCH_BIN)/micro $(BENCH_BIN)/rr
 
 .PHONY: bench bench-tools
 
@@ -15,6 +15,10 @@ $(BENCH_BIN)/nfq-null: test/bench/nfq-null.c
 $(BENCH_BIN)/micro: test/bench/micro.c $(BUILD)/libnfqlb.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BENCH_BIN)/rr: test/bench/rr.c test/tools/tools.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $< -lpthread
 
 bench-tools: $(BENCH_TOOLS)
 
