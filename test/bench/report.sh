@@ -320,6 +320,268 @@ ${PERF_SPLIT:-perf was not available}
 EOF
 }
 
+# ---------------------------------------------------------------- sweep, scale
+
+ALL_PATH_CASES="direct nat-kernel nat-queue nat-fast dsr-kernel dsr-queue dsr-fast"
+
+# case_name CASE: a path case's column title.
+case_name()
+{
+	case $1 in
+	direct) echo "direct" ;;
+	nat-kernel) echo "NAT HMARK" ;;
+	nat-queue) echo "NAT queue" ;;
+	nat-fast) echo "NAT fast" ;;
+	dsr-kernel) echo "DSR HMARK" ;;
+	dsr-queue) echo "DSR queue" ;;
+	dsr-fast) echo "DSR fast" ;;
+	esac
+}
+
+# table_head TITLE: a table's head, one column per path case.
+table_head()
+{
+	local c row="| $1 |" sep="|---|"
+
+	for c in $ALL_PATH_CASES; do
+		row+=" $(case_name "$c") |"
+		sep+="---|"
+	done
+	printf '%s\n%s\n' "$row" "$sep"
+}
+
+# human_size BYTES: 1 B, 2 KB, 1 MB.
+human_size()
+{
+	awk -v n="$1" 'BEGIN {
+		if (n >= 1048576) printf "%d MB\n", n / 1048576
+		else if (n >= 1024) printf "%d KB\n", n / 1024
+		else printf "%d B\n", n }'
+}
+
+# table_rows KEYFMT ROWS...: one row per ROW, one column per path case:
+# the median of KEYFMT with %c the case and %r the row.  With SIZE_ROWS
+# set, the rows are titled as sizes.
+table_rows()
+{
+	local fmt=$1 r c k row
+
+	shift
+	for r in "$@"; do
+		if [ -n "${SIZE_ROWS:-}" ]; then row="| $(human_size "$r") |"; else row="| $r |"; fi
+		for c in $ALL_PATH_CASES; do
+			k=${fmt//%c/$c}
+			row+=" $(m "${k//%r/$r}") |"
+		done
+		echo "$row"
+	done
+}
+
+# plot_cols KEYFMT ROW: the medians of one row, one per path case, "-"
+# where a case did not run.
+plot_cols()
+{
+	local fmt=$1 c k row=""
+
+	for c in $ALL_PATH_CASES; do
+		k=${fmt//%c/$c}
+		row+=" $(m "${k//%r/$2}")"
+	done
+	echo "${row# }"
+}
+
+# plot FILE_BASE SCRIPT: the gnuplot SCRIPT (after the terminal and the
+# output are set) as FILE_BASE.svg and FILE_BASE.png.
+plot()
+{
+	{
+		echo "set terminal svg size 1100,440 dynamic font 'sans,11'"
+		echo "set output '$1.svg'"
+		echo "$2"
+		echo "set terminal pngcairo size 1100,440 font 'sans,9'"
+		echo "set output '$1.png'"
+		echo "$2"
+	} >"$LOGDIR/plot.gp"
+	gnuplot "$LOGDIR/plot.gp" 2>"$LOGDIR/gnuplot.err" ||
+		{ info "gnuplot: $(head -n 3 "$LOGDIR/gnuplot.err")"; return 1; }
+}
+
+# plot_lines FILE FIRST_COLUMN [WITH]: gnuplot's plot arguments, one line
+# per path case, the first case's values in FIRST_COLUMN.
+plot_lines()
+{
+	local c i=0 args=""
+
+	for c in $ALL_PATH_CASES; do
+		args+="'$1' using 1:$(($2 + i)) with ${3:-linespoints} title '$(case_name "$c")' ls $((i + 1)), "
+		i=$((i + 1))
+	done
+	echo "${args%, }"
+}
+
+PLOT_STYLE="set datafile missing '-'
+set key top left font ',9'
+set grid
+set style line 1 lc rgb '#000000' lw 2 pt 7 ps 0.6
+set style line 2 lc rgb '#1f77b4' lw 1.5 pt 5 ps 0.6
+set style line 3 lc rgb '#1f77b4' lw 1.5 pt 9 ps 0.6 dt 2
+set style line 4 lc rgb '#2ca02c' lw 1.5 pt 11 ps 0.6 dt 4
+set style line 5 lc rgb '#d62728' lw 1.5 pt 5 ps 0.6
+set style line 6 lc rgb '#d62728' lw 1.5 pt 9 ps 0.6 dt 2
+set style line 7 lc rgb '#ff7f0e' lw 1.5 pt 11 ps 0.6 dt 4"
+
+# sweep_plot: bench-sweep.svg and .png next to the report.
+sweep_plot()
+{
+	local dat=$LOGDIR/sweep.dat n
+
+	for n in $SWEEP_SIZES; do
+		echo "$n $(plot_cols "sweep_%c_%r_mbps" "$n") $(plot_cols "sweep_%c_%r_p50" "$n")"
+	done >"$dat"
+	n=$(echo "$ALL_PATH_CASES" | wc -w)
+	plot "$PLOT_DIR/bench-sweep" "$PLOT_STYLE
+set multiplot layout 1,2 title 'TCP request/response, message sizes 1 B to 1 MB (median of $REPEATS)'
+set logscale x 2
+set logscale y 10
+set format x '%.0b%B'
+set xlabel 'message size, bytes'
+set ylabel 'Mbit/s'
+set format y '%g'
+set title 'throughput: 8 N over half the round trip'
+plot $(plot_lines "$dat" 2)
+set logscale y 10
+set ylabel 'us'
+set title 'round trip, p50'
+plot $(plot_lines "$dat" $((2 + n)))
+unset multiplot"
+}
+
+report_sweep()
+{
+	[ -n "$(med sweep_direct_1_p50)" ] || return 0
+	sweep_plot && PLOT_SWEEP=1
+	cat <<EOF
+## Message-size sweep
+
+\`rr sweep\` (test/bench/rr.c): one TCP connection per size, messages of
+N bytes each way, one at a time (TCP_NODELAY), for at most
+${SWEEP_SECS} s or 1000 round trips per size, after 2 untimed ones; the
+client on CPU ${CLIENT_CPU}, the servers (\`rr serve\`) and lb's receive
+work on CPU ${LB_CPU}; offloads on (the veth default). *direct*: the client
+to t1 over their own link, no lb. *NAT*: through lb, DNAT by mark; *DSR*:
+lb routes by mark, the target answers from the VIP over its own link to
+the client. *HMARK*: kernel-only marking (the reference); *queue*: nfqlb,
+every packet queued; *fast*: nfqlb with the fast path (\`lb --bpf\`).
+Throughput is netpipe's: 8 N bits over half the median round trip.
+
+$([ -n "${PLOT_SWEEP:-}" ] && echo '![message-size sweep: throughput and latency against message size](bench-sweep.svg)')
+
+Round trip, p50, us:
+
+$(table_head size)
+$(SIZE_ROWS=1 table_rows "sweep_%c_%r_p50" $SWEEP_SIZES)
+
+Throughput, Mbit/s:
+
+$(table_head size)
+$(SIZE_ROWS=1 table_rows "sweep_%c_%r_mbps" $SWEEP_SIZES)
+
+EOF
+}
+
+# scale_plot: bench-scale.svg and .png next to the report.
+scale_plot()
+{
+	local dat=$LOGDIR/scale.dat p n
+
+	for p in $SCALE_CLIENTS; do
+		echo "$p $(plot_cols "scale_%c_%r_rate" "$p") $(plot_cols "scale_%c_%r_p50" "$p") $(plot_cols "scale_%c_%r_p99" "$p")"
+	done >"$dat"
+	n=$(echo "$ALL_PATH_CASES" | wc -w)
+	plot "$PLOT_DIR/bench-scale" "$PLOT_STYLE
+set multiplot layout 1,2 title 'Short TCP connections from 1 to 16 clients, each from its own address (median of $REPEATS)'
+set logscale x 2
+set xtics (1, 2, 4, 8, 16)
+set xlabel 'concurrent clients'
+set ylabel 'connections/s'
+set title 'connection rate'
+set yrange [0:*]
+plot $(plot_lines "$dat" 2)
+set logscale y 10
+set yrange [*:*]
+set ylabel 'us per connection'
+set title 'latency: p50 (points), p99 (thin, no points)'
+plot $(plot_lines "$dat" $((2 + n))), $(plot_lines "$dat" $((2 + 2 * n)) lines | sed "s/title '[^']*'/notitle/g")
+unset multiplot"
+}
+
+report_scale()
+{
+	local p c row
+
+	[ -n "$(med scale_direct_1_rate)" ] || return 0
+	scale_plot && PLOT_SCALE=1
+	cat <<EOF
+## Scalability: 1 to 16 clients
+
+\`rr conn -P P\`: P client threads (on CPU ${CLIENT_CPU}), client i bound
+to its own source address (10.201.0.10 + i), start together and for
+${SCALE_SECS} s each opens a connection, exchanges one byte each way and
+closes it with RST; p50 and p99 are over every connection of the run,
+from \`connect()\` to the answer. Cases as in the sweep.
+
+$([ -n "${PLOT_SCALE:-}" ] && echo '![scalability: connection rate and latency against clients](bench-scale.svg)')
+
+Connections per second:
+
+$(table_head clients)
+$(table_rows "scale_%c_%r_rate" $SCALE_CLIENTS)
+
+Latency per connection, p50 / p99, us:
+
+$(table_head clients)
+EOF
+	for p in $SCALE_CLIENTS; do
+		row="| $p |"
+		for c in $ALL_PATH_CASES; do
+			row+=" $(m "scale_${c}_${p}_p50") / $(m "scale_${c}_${p}_p99") |"
+		done
+		echo "$row"
+	done
+	echo
+}
+
+# report_added: what each mode adds over direct, paired per repeat.
+report_added()
+{
+	local c row
+
+	[ -n "$(med sweep_direct_1_p50)$(med scale_direct_1_rate)" ] || return 0
+	cat <<EOF
+## Added cost, mode by mode, over direct
+
+What lb adds to the client's own talk with t1, each figure paired with
+the direct case of the same repeat (the median of the per-repeat
+differences or ratios). Round trips from the sweep, connections from the
+scalability run.
+
+| case | added round trip, 1 B, us | 1 KB | 64 KB | throughput at 1 MB, of direct | conn/s, 1 client, of direct | 16 clients | added conn p50, 1 client, us |
+|---|---|---|---|---|---|---|---|
+EOF
+	for c in $ALL_PATH_CASES; do
+		[ "$c" = direct ] && continue
+		row="| $(case_name "$c") | $(pdiff "sweep_${c}_1_p50" sweep_direct_1_p50)"
+		row+=" | $(pdiff "sweep_${c}_1024_p50" sweep_direct_1024_p50)"
+		row+=" | $(pdiff "sweep_${c}_65536_p50" sweep_direct_65536_p50)"
+		row+=" | $(pratio "sweep_${c}_1048576_mbps" sweep_direct_1048576_mbps)"
+		row+=" | $(pratio "scale_${c}_1_rate" scale_direct_1_rate)"
+		row+=" | $(pratio "scale_${c}_16_rate" scale_direct_16_rate)"
+		row+=" | $(pdiff "scale_${c}_1_p50" scale_direct_1_p50) |"
+		echo "$row"
+	done
+	echo
+}
+
 write_report()
 {
 	report_head
@@ -329,6 +591,9 @@ write_report()
 	report_micro
 	report_udp
 	report_tcp
+	report_sweep
+	report_scale
+	report_added
 	report_profile
 	cat "$ROOT/test/bench/method.md"
 }

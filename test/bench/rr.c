@@ -5,7 +5,7 @@
  *
  *   serve [-p PORT]    answer each connection: after a 4-byte message size
  *                      N (network order), read N bytes and send N back,
- *                      until the peer closes
+ *                      until the peer closes; 128 connections at a time
  *   sweep ADDR PORT    for N = MIN, 2 MIN, ... MAX: one connection, up to
  *                      -t SECONDS or -n COUNT round trips of N bytes each
  *                      way; one line per size: "size N count C p50_us X
@@ -35,6 +35,7 @@
 #define RR_IO_SECS	5		/* bound on one blocked read or write */
 #define RR_WARMUP	2		/* round trips not timed, per size */
 #define CLIENTS_MAX	64
+#define SERVE_THREADS	(2 * CLIENTS_MAX)	/* connections served at once */
 #define SAMPLES_MAX	(1u << 18)	/* per conn client */
 
 struct opts {
@@ -143,13 +144,30 @@ out:
 	return NULL;
 }
 
+/* serve_loop() - one of the server's threads: accept, serve, again.  A
+ * pool made beforehand, so that no connection waits for a thread to be
+ * made (which would be the server's cost, not the path's). */
+static void *serve_loop(void *arg)
+{
+	int s = (int)(intptr_t)arg, fd;
+
+	for (;;) {
+		fd = accept(s, NULL, NULL);
+		if (fd >= 0)
+			serve_conn((void *)(intptr_t)fd);
+		else if (errno != EINTR && errno != ECONNABORTED && errno != EMFILE)
+			die("accept");
+	}
+	return NULL;
+}
+
 static int run_serve(const struct opts *o)
 {
 	struct sockaddr_in6 a = { .sin6_family = AF_INET6,
 				  .sin6_port = htons((uint16_t)o->listen_port) };
 	pthread_attr_t attr;
 	pthread_t t;
-	int s, fd, one = 1;
+	int s, i, one = 1;
 
 	s = socket(AF_INET6, SOCK_STREAM, 0);
 	if (s < 0)
@@ -158,18 +176,12 @@ static int run_serve(const struct opts *o)
 	if (bind(s, (struct sockaddr *)&a, sizeof(a)) < 0 || listen(s, 1024) < 0)
 		die("port %lu", o->listen_port);
 	pthread_attr_init(&attr);
-	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
 	pthread_attr_setstacksize(&attr, 64 * 1024);
-	for (;;) {
-		fd = accept(s, NULL, NULL);
-		if (fd < 0) {
-			if (errno == EINTR || errno == ECONNABORTED || errno == EMFILE)
-				continue;
-			die("accept");
-		}
-		if (pthread_create(&t, &attr, serve_conn, (void *)(intptr_t)fd))
-			close(fd);
-	}
+	for (i = 1; i < SERVE_THREADS; i++)
+		if (pthread_create(&t, &attr, serve_loop, (void *)(intptr_t)s))
+			die("thread");
+	serve_loop((void *)(intptr_t)s);
+	return EXIT_FAIL;
 }
 
 /* ------------------------------------------------------------------ client */
