@@ -31,6 +31,8 @@ struct fastpath_table {
 	enum hash_mode mode;
 	uint64_t ident;			/* the object's identity (0: none): its
 					 * per-target counters stay with it */
+	uint64_t generation;		/* with ident, says the lookup entries
+					 * and targets are those published before */
 };
 
 /* What one publish mirrors: the flows and the tables they name. */

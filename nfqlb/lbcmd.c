@@ -16,6 +16,7 @@
 #include <linux/netfilter.h>
 
 #include "nfqlb/cli.h"
+#include "nfqlb/fpwork.h"
 #include "nfqlb/lbconf.h"
 #include "nfqlb/log.h"
 #include "nfqlb/pkt.h"
@@ -284,6 +285,7 @@ static int do_lb(const struct cmd *cmd, const struct optval *ov, int argc,
 		 char **argv)
 {
 	struct shedder sh = { 0 };
+	struct fpwork fpw = { 0 };
 	struct trace *ring = NULL;
 	struct worker *wk;
 	struct lb_conf c;
@@ -305,6 +307,10 @@ static int do_lb(const struct cmd *cmd, const struct optval *ov, int argc,
 	for (i = 0; i < n && r == NFQLB_OK; i++)
 		if (worker_open(cmd, &wk[i], &c, (uint16_t)(c.qfirst + i)) < 0)
 			r = NFQLB_FAIL;
+	/* The fast path before the shedding program: at tc ingress it runs
+	 * first, and shedding passes what it marked. */
+	if (r == NFQLB_OK && c.nbpf)
+		r = fpwork_start(cmd, &fpw, &c);
 	if (r == NFQLB_OK && c.shed)
 		r = shedctl_start(cmd, &sh, &c);
 	if (r == NFQLB_OK) {
@@ -313,6 +319,7 @@ static int do_lb(const struct cmd *cmd, const struct optval *ov, int argc,
 		run_workers(wk, &c, n, &set, &sh);
 	}
 	shedctl_stop(&sh, &c);
+	fpwork_stop(&fpw);
 	trace_destroy(ring);
 	for (i = 0; i < n; i++) {
 		queue_close(wk[i].q);

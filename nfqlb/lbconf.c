@@ -10,6 +10,7 @@
 #include <net/if.h>
 
 #include "flows/flowset.h"
+#include "flows/flowtext.h"
 #include "nfqlb/cli.h"
 #include "nfqlb/frag.h"
 #include "nfqlb/lbconf.h"
@@ -31,10 +32,14 @@ const struct opt lb_opts[] = {
 	{ "rt-priority", "P", "run the queue threads SCHED_FIFO at priority P (default 0: normal)" },
 	{ "shed", "IFNAME", "under overload, drop packets arriving on IFNAME early (XDP or tc)" },
 	{ "shed-mode", "MODE", "auto, xdp or tc: where the shedding program runs (default auto)" },
-	{ "vip", "CIDR[,CIDR]...", "with --shed (required): shed only packets to these prefixes" },
+	{ "vip", "CIDR[,CIDR]...", "with --shed or --bpf --shm (required): the VIP prefixes they act on" },
 	{ "syn-only", NULL, "with --shed, for rules --syn-only: shed only TCP SYNs and non-TCP" },
 	{ "frag-timeout", "MS", "hash 5tuple: how long fragments wait for their first (default 200)" },
 	{ "frag-max", "N", "hash 5tuple: datagrams tracked and fragments held per queue (default 4096)" },
+	{ "bpf", "IFNAME[,IFNAME]...", "the fast path: mark packets arriving on these interfaces "
+	  "in the kernel (tc BPF)" },
+	{ "proto", "LIST", "with --bpf --shm: only tcp, udp, sctp (comma-separated; default all)" },
+	{ "port", "PORTS", "with --bpf --shm: only these destination ports (80,443,8000-8099)" },
 	{ NULL, NULL, NULL },
 };
 
@@ -198,12 +203,17 @@ static int parse_shed(const struct cmd *cmd, const struct optval *ov, struct lb_
 	c->syn_only = opt_get(cmd, ov, "syn-only") != NULL;
 	if (c->shed && (!*c->shed || strlen(c->shed) >= IF_NAMESIZE))
 		return usage_error(cmd, "bad shed interface '%s'", c->shed);
-	if (!c->shed && (v || c->syn_only || opt_get(cmd, ov, "vip")))
+	if (!c->shed && (v || c->syn_only || (opt_get(cmd, ov, "vip") && !c->nbpf)))
 		return usage_error(cmd, "--%s needs --shed",
 				   v ? "shed-mode" : c->syn_only ? "syn-only" : "vip");
 	if (v && shed_mode_parse(v) < 0)
 		return usage_error(cmd, "bad shed-mode '%s': want auto, xdp or tc", v);
 	c->shed_mode = v ? (enum shed_mode)shed_mode_parse(v) : SHED_AUTO;
+	if (c->nbpf && c->shed && c->shed_mode == SHED_XDP)
+		return usage_error(cmd, "--bpf needs --shed-mode tc: XDP would shed before the "
+				   "fast path marks");
+	if (c->nbpf)
+		c->shed_mode = SHED_TC;
 	if (!c->shed)
 		return NFQLB_OK;
 	if (!opt_get(cmd, ov, "vip"))
@@ -278,6 +288,74 @@ static int parse_frag(const struct cmd *cmd, const struct optval *ov, struct lb_
 	return NFQLB_OK;
 }
 
+/* --bpf's interfaces, comma-separated. */
+static int parse_bpf_ifs(const struct cmd *cmd, const char *v, struct lb_conf *c)
+{
+	const char *s = v, *end;
+	size_t n;
+
+	for (; *s; s = *end ? end + 1 : end) {
+		end = strchr(s, ',');
+		if (!end)
+			end = s + strlen(s);
+		n = (size_t)(end - s);
+		if (n == 0 || n >= LB_IFNAME || c->nbpf == LB_BPF_IFS)
+			return usage_error(cmd, "bad bpf '%s': want at most %d interface names, "
+					   "comma-separated", v, LB_BPF_IFS);
+		memcpy(c->bpf_if[c->nbpf], s, n);
+		c->bpf_if[c->nbpf++][n] = '\0';
+	}
+	return c->nbpf ? NFQLB_OK : usage_error(cmd, "bad bpf '': want an interface name");
+}
+
+/* --shm --bpf: what the fast path may mark, as one flow of the table. */
+static int parse_bpf_flow(const struct cmd *cmd, const struct optval *ov, struct lb_conf *c)
+{
+	struct flow *f = &c->bpf_flow;
+	char why[WHY_MAX];
+	const char *v;
+
+	snprintf(f->name, sizeof(f->name), "shm");
+	snprintf(f->table, sizeof(f->table), "%s", c->name);
+	v = opt_get(cmd, ov, "vip");
+	if (!v)
+		return usage_error(cmd, "--bpf with --shm needs --vip: the prefixes the fast "
+				   "path marks");
+	if (flowtext_cidrs(v, f->dst, &f->ndst, why) < 0)
+		return usage_error(cmd, "bad vip '%s': %s", v, why);
+	v = opt_get(cmd, ov, "proto");
+	if (v && (flowtext_protos(v, &f->protos, why) < 0 || (f->protos & FLOW_P_ICMP)))
+		return usage_error(cmd, "bad proto '%s': want tcp, udp or sctp, comma-separated", v);
+	v = opt_get(cmd, ov, "port");
+	if (v && flowtext_ports(v, f->dport, &f->ndport, why) < 0)
+		return usage_error(cmd, "bad port '%s': %s", v, why);
+	return NFQLB_OK;
+}
+
+/* --bpf, and with --shm the flow it marks. */
+static int parse_bpf(const struct cmd *cmd, const struct optval *ov, struct lb_conf *c)
+{
+	const char *v = opt_get(cmd, ov, "bpf");
+	int r;
+
+	if (!v) {
+		if (opt_get(cmd, ov, "proto") || opt_get(cmd, ov, "port"))
+			return usage_error(cmd, "--%s needs --bpf",
+					   opt_get(cmd, ov, "proto") ? "proto" : "port");
+		return NFQLB_OK;
+	}
+	if ((r = parse_bpf_ifs(cmd, v, c)))
+		return r;
+	if (c->flows) {
+		if (opt_get(cmd, ov, "proto") || opt_get(cmd, ov, "port") ||
+		    (opt_get(cmd, ov, "vip") && !opt_get(cmd, ov, "shed")))
+			return usage_error(cmd, "with --flows, --bpf marks what the flows match: "
+					   "--vip, --proto and --port are for --shm");
+		return NFQLB_OK;
+	}
+	return parse_bpf_flow(cmd, ov, c);
+}
+
 int lb_conf_parse(const struct cmd *cmd, const struct optval *ov, int argc,
 		  char **argv, struct lb_conf *c)
 {
@@ -297,7 +375,8 @@ int lb_conf_parse(const struct cmd *cmd, const struct optval *ov, int argc,
 	v = opt_get(cmd, ov, "qlength");
 	if (v && opt_u32(v, 1, 1u << 24, &c->qlength) < 0)
 		return usage_error(cmd, "bad qlength '%s': want 1..16777216", v);
-	if ((r = parse_shed(cmd, ov, c)) || (r = parse_frag(cmd, ov, c)))
+	if ((r = parse_bpf(cmd, ov, c)) || (r = parse_shed(cmd, ov, c)) ||
+	    (r = parse_frag(cmd, ov, c)))
 		return r;
 	return parse_sched(cmd, ov, c);
 }

@@ -6,12 +6,15 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "flows/flow.h"
 #include "nfqlb/opt.h"
 #include "nfqlb/shed.h"
 #include "shm/shm.h"
 
 #define QUEUE_MAX SHM_WORKERS	/* queue threads of one worker */
 #define LB_VIPS_MAX 64		/* prefixes given with --vip, in all */
+#define LB_BPF_IFS 16		/* interfaces of --bpf */
+#define LB_IFNAME 16		/* IF_NAMESIZE */
 
 /* A prefix of --vip. */
 struct lb_vip {
@@ -46,6 +49,10 @@ struct lb_conf {
 	bool syn_only;		/* --syn-only: the rules queue only first packets */
 	uint32_t frag_timeout;	/* --frag-timeout, ms */
 	uint32_t frag_max;	/* --frag-max: per queue thread */
+	char bpf_if[LB_BPF_IFS][LB_IFNAME];	/* --bpf: the interfaces */
+	unsigned int nbpf;
+	struct flow bpf_flow;	/* --bpf with --shm: what the fast path marks
+				 * (--vip, --proto, --port), as a flow */
 };
 
 /* The options of `nfqlb lb`. */

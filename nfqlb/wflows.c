@@ -114,12 +114,12 @@ static void gen_adopt(struct wflows_gen *b, struct wflows *f)
 
 static void log_generation(const struct wflows *f)
 {
-	lb_log("queue %u: flow set \"%s\" generation %llu: %u flow%s, %u table%s",
-	       f->queue, f->name, (unsigned long long)f->fv.generation, f->fv.n,
+	lb_log("%s: flow set \"%s\" generation %llu: %u flow%s, %u table%s",
+	       wtable_who(f->queue), f->name, (unsigned long long)f->fv.generation, f->fv.n,
 	       f->fv.n == 1 ? "" : "s", f->gen.ntab, f->gen.ntab == 1 ? "" : "s");
 	if (!f->fv.n)
-		lb_log("queue %u: WARNING: flow set \"%s\" has no flow: every packet gets "
-		       "the no-flow verdict", f->queue, f->name);
+		lb_log("%s: WARNING: flow set \"%s\" has no flow: every packet gets "
+		       "the no-flow verdict", wtable_who(f->queue), f->name);
 }
 
 /* Read and build the published generation into next (a view of its own). */
@@ -178,8 +178,8 @@ void wflows_refresh_set(struct wflows *f)
 	if (load(f, &next, &b, why) < 0) {
 		if (errno != EAGAIN && errno != EIO) {
 			f->bad_gen = g;
-			lb_log("queue %u: flow set \"%s\" generation %llu is unusable (%s); "
-			       "keeping generation %llu", f->queue, f->name,
+			lb_log("%s: flow set \"%s\" generation %llu is unusable (%s); "
+			       "keeping generation %llu", wtable_who(f->queue), f->name,
 			       (unsigned long long)g, why,
 			       (unsigned long long)f->fv.generation);
 		}
@@ -225,8 +225,8 @@ static void follow_set(struct wflows *f)
 	if (same == 0 && wflows_open(&next, why) == 0) {
 		wflows_close(f);
 		*f = next;
-		lb_log("queue %u: flow set \"%s\" was replaced; using the new object",
-		       f->queue, f->name);
+		lb_log("%s: flow set \"%s\" was replaced; using the new object",
+		       wtable_who(f->queue), f->name);
 		log_generation(f);
 		return;
 	}
@@ -234,7 +234,7 @@ static void follow_set(struct wflows *f)
 	if (f->follow == now)
 		return;
 	f->follow = now;
-	lb_log("queue %u: flow set \"%s\" %s (%s); keeping the flows in use", f->queue,
+	lb_log("%s: flow set \"%s\" %s (%s); keeping the flows in use", wtable_who(f->queue),
 	       f->name, f->follow == FOLLOW_GONE ? "was deleted" : "is unusable", why);
 }
 

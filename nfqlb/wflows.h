@@ -26,7 +26,7 @@ struct wflows_gen {
 
 struct wflows {
 	const char *name;
-	uint16_t queue;
+	uint32_t queue;
 	const char *no_target;	/* the no-target verdict, for the log lines */
 	struct flowset *fs;
 	struct flowset_worker *fw;	/* our counter set in it */

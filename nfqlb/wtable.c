@@ -13,6 +13,16 @@
 
 bool wtable_debug_verify;
 
+const char *wtable_who(uint32_t queue)
+{
+	static __thread char buf[24];
+
+	if (queue == SHM_QUEUE_FASTPATH)
+		return "fastpath";
+	snprintf(buf, sizeof(buf), "queue %u", queue);
+	return buf;
+}
+
 /* NFQLB_DEBUG_VERIFY: an adopted table that is not its own Maglev build is
  * a bug in the shared-memory protocol; stop hard, so no test can miss it. */
 static void verify_adopted(struct wtable *t)
@@ -24,7 +34,7 @@ static void verify_adopted(struct wtable *t)
 		t->verified++;
 		return;
 	}
-	lb_log("queue %u: debug verify: %s", t->queue, r < 0 ? strerror(errno) : why);
+	lb_log("%s: debug verify: %s", wtable_who(t->queue), r < 0 ? strerror(errno) : why);
 	if (r > 0)
 		abort();
 }
@@ -42,11 +52,11 @@ void wtable_log_adopted(const struct wtable *t)
 {
 	unsigned long long g = (unsigned long long)t->view.generation;
 
-	lb_log("queue %u: table \"%s\" generation %llu: %u active target%s",
-	       t->queue, t->name, g, t->active, t->active == 1 ? "" : "s");
+	lb_log("%s: table \"%s\" generation %llu: %u active target%s",
+	       wtable_who(t->queue), t->name, g, t->active, t->active == 1 ? "" : "s");
 	if (!t->active)
-		lb_log("queue %u: WARNING: table \"%s\" generation %llu has no active target: "
-		       "its packets get the no-target verdict (%s)", t->queue, t->name, g,
+		lb_log("%s: WARNING: table \"%s\" generation %llu has no active target: "
+		       "its packets get the no-target verdict (%s)", wtable_who(t->queue), t->name, g,
 		       t->no_target);
 }
 
@@ -69,8 +79,8 @@ void wtable_refresh(struct wtable *t)
 		if (errno == EAGAIN || errno == EIO)
 			return;
 		t->bad_gen = g;
-		lb_log("queue %u: table \"%s\" generation %llu is invalid (%s); keeping generation %llu",
-		       t->queue, t->name, (unsigned long long)g, why,
+		lb_log("%s: table \"%s\" generation %llu is invalid (%s); keeping generation %llu",
+		       wtable_who(t->queue), t->name, (unsigned long long)g, why,
 		       (unsigned long long)t->view.generation);
 		return;
 	}
@@ -151,13 +161,13 @@ static void log_follow(struct wtable *t, enum wtable_follow f, const char *why)
 		return;
 	t->follow = f;
 	if (f == FOLLOW_GONE)
-		lb_log("queue %u: table \"%s\" %s; %s", t->queue, t->name,
+		lb_log("%s: table \"%s\" %s; %s", wtable_who(t->queue), t->name,
 		       t->shm ? "was deleted" : "does not exist", keep);
 	else if (f == FOLLOW_DAMAGED)
-		lb_log("queue %u: table \"%s\" was damaged in place (%s); %s",
-		       t->queue, t->name, why, keep);
+		lb_log("%s: table \"%s\" was damaged in place (%s); %s",
+		       wtable_who(t->queue), t->name, why, keep);
 	else if (f == FOLLOW_UNUSABLE)
-		lb_log("queue %u: table \"%s\" is unusable (%s); %s", t->queue, t->name, why, keep);
+		lb_log("%s: table \"%s\" is unusable (%s); %s", wtable_who(t->queue), t->name, why, keep);
 }
 
 /* The name holds another object now (or this one was damaged, or none was
@@ -177,8 +187,8 @@ static void reattach(struct wtable *t, enum wtable_follow fail)
 		t->bad_gen = 0;
 		t->follow = FOLLOW_SAME;
 		if (had)
-			lb_log("queue %u: table \"%s\" was replaced; using the new object",
-			       t->queue, t->name);
+			lb_log("%s: table \"%s\" was replaced; using the new object",
+			       wtable_who(t->queue), t->name);
 		wtable_log_adopted(t);
 		return;
 	}

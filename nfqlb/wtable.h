@@ -21,7 +21,7 @@ enum wtable_follow {
 
 struct wtable {
 	char name[SHM_NAME_MAX + 1];
-	uint16_t queue;		/* for the log lines */
+	uint32_t queue;		/* its counter set's, and for the log lines */
 	const char *no_target;	/* the no-target verdict, for the log lines */
 	struct shm *shm;	/* NULL: not open (flows: the name holds no usable table) */
 	struct shm_worker *w;	/* our counter set in it */
@@ -31,6 +31,15 @@ struct wtable {
 	enum wtable_follow follow;	/* logged once per change */
 	uint64_t verified;	/* tables checked by NFQLB_DEBUG_VERIFY */
 };
+
+/**
+ * wtable_who - who a log line speaks for: "queue N", or "fastpath" for
+ * SHM_QUEUE_FASTPATH
+ * @queue: the thread's queue
+ *
+ * Returns a thread-local string, good until the next call.
+ */
+const char *wtable_who(uint32_t queue);
 
 /* NFQLB_DEBUG_VERIFY: check every adopted table against its own build. */
 extern bool wtable_debug_verify;
