@@ -122,6 +122,38 @@ on this machine, so a goal beyond it is out of reach of any.
 | flood at 2x capacity, RPS on the worker's CPU, \`--shed c0 --shed-mode tc\` | >= 80% of peak | $(pct "$flood") | $(met "$flood" '>=' 0.8) | - |
 
 EOF
+	report_goals_fast
+}
+
+# The goals of the fast path (\`lb --bpf\`, issue 13), against kernel-only
+# and the queue path in the same run.
+report_goals_fast()
+{
+	local u_k u_q fl conn added tcp
+
+	u_k=$(pratio udp_fast udp_kernel)
+	u_q=$(pratio udp_fast udp_nfqlb)
+	fl=$(pratio flood_fast flood_fast_peak)
+	conn=$(pratio conn_fast conn_kernel)
+	added=$(pdiff rr_same_fast_p50 rr_same_kernel_p50)
+	tcp=$(pratio tcp_off_fast tcp_off_kernel)
+	cat <<EOF
+### The fast path (\`nfqlb lb --bpf\`)
+
+Measured in the same runs as the rows above, next to kernel-only (a) and
+the queue path (c); "queue path" is the same figure for nfqlb without
+\`--bpf\`.
+
+| metric | goal | measured | | queue path |
+|---|---|---|---|---|
+| UDP 64-byte flood, RPS on lb's CPU, vs kernel-only | >= 0.85x | ${u_k}x | $(met "$u_k" '>=' 0.85) | $(pratio udp_nfqlb udp_kernel)x |
+| the same, vs the queue path (c) | >= 5x | ${u_q}x | $(met "$u_q" '>=' 5) | 1x |
+| flood at 2x its own peak | >= 95% of peak | $(pct "$fl") | $(met "$fl" '>=' 0.95) | $(pct "$(of_peak flood_plain)") (defaults) |
+| connection rate, every packet through the fast path | >= 0.9x kernel-only | ${conn}x | $(met "$conn" '>=' 0.9) | $(pratio conn_queue conn_kernel)x |
+| added latency p50, same CPU | <= 1 us | ${added} us | $(met "$added" '<=' 1) | $(pdiff rr_same_queue_p50 rr_same_kernel_p50) us |
+| TCP bulk, offloads off | >= 0.9x kernel-only | ${tcp}x | $(met "$tcp" '>=' 0.9) | $(pratio tcp_off_queue tcp_off_kernel)x |
+
+EOF
 }
 
 report_micro()
@@ -232,6 +264,7 @@ $(udp_row kernel "(a) kernel only: HMARK + DNAT")
 $(udp_row null "(b) do-nothing NFQUEUE consumer (nfq-null)")
 $(udp_row nfqlb "(c) nfqlb lb, 1 queue")
 $(udp_row nfqlb2 "(d) nfqlb lb, 2 queues (--queue-balance)")
+$(udp_row fast "(e) nfqlb lb --bpf c0: the fast path")
 
 (d)/(c) = **$(pratio udp_nfqlb2 udp_nfqlb)**: both queue threads run on CPU
 ${Q2_CPUS}, with the receive work, as RPS puts it there; a second queue can
@@ -252,6 +285,14 @@ per-repeat ratios to that repeat's peak.
 | \`--shed c0 --shed-mode tc\` (on lb's CPU) | $(kpps flood_tc_offer) | $(of_peak flood_tc_offer) | $(kpps flood_tc) | $(of_peak flood_tc) | $(m flood_tc_qdrop) | $(m flood_tc_si)% |
 | \`--shed c0 --shed-mode xdp\` (in the sender's NAPI) | $(kpps flood_xdp_offer) | $(of_peak flood_xdp_offer) | $(kpps flood_xdp) | $(of_peak flood_xdp) | $(m flood_xdp_qdrop) | $(m flood_xdp_si)% |
 
+The fast path (\`nfqlb lb --bpf c0\`) finds its own peak in each repeat
+as nfqlb does (median $(kpps flood_fast_peak), offered
+$(kpps flood_fast_peak_offer)), then is offered twice that (median asked:
+$(m flood_fast_asked) pps): offered $(kpps flood_fast_offer)
+($(pratio flood_fast_offer flood_fast_peak) of its peak), delivered
+$(kpps flood_fast), **$(pratio flood_fast flood_fast_peak)** of its peak;
+queue drops $(m flood_fast_qdrop)/s, CPU ${LB_CPU} softirq $(m flood_fast_si)%.
+
 "offered / peak" below 2 means the sender could not offer twice the peak
 (it shares its CPU with whatever else runs); the case was then flooded
 less than the goal asks.
@@ -267,26 +308,28 @@ report_tcp()
 iperf3 (${TCP_SECS} s) from the client to one target through lb; TSO/GSO
 set on the client's interface. Mbit/s, and the ratio to kernel-only:
 
-| client offloads | kernel only | do-nothing (b) | ratio | nfqlb, all packets | ratio | nfqlb, SYN-only | ratio |
-|---|---|---|---|---|---|---|---|
-| TSO/GSO off | $(m tcp_off_kernel) | $(m tcp_off_null) | $(pratio tcp_off_null tcp_off_kernel) | $(m tcp_off_queue) | $(pratio tcp_off_queue tcp_off_kernel) | $(m tcp_off_syn) | $(pratio tcp_off_syn tcp_off_kernel) |
-| TSO/GSO on | $(m tcp_on_kernel) | $(m tcp_on_null) | $(pratio tcp_on_null tcp_on_kernel) | $(m tcp_on_queue) | $(pratio tcp_on_queue tcp_on_kernel) | $(m tcp_on_syn) | $(pratio tcp_on_syn tcp_on_kernel) |
+| client offloads | kernel only | do-nothing (b) | ratio | nfqlb, all packets | ratio | nfqlb, SYN-only | ratio | fast path | ratio |
+|---|---|---|---|---|---|---|---|---|---|
+| TSO/GSO off | $(m tcp_off_kernel) | $(m tcp_off_null) | $(pratio tcp_off_null tcp_off_kernel) | $(m tcp_off_queue) | $(pratio tcp_off_queue tcp_off_kernel) | $(m tcp_off_syn) | $(pratio tcp_off_syn tcp_off_kernel) | $(m tcp_off_fast) | $(pratio tcp_off_fast tcp_off_kernel) |
+| TSO/GSO on | $(m tcp_on_kernel) | $(m tcp_on_null) | $(pratio tcp_on_null tcp_on_kernel) | $(m tcp_on_queue) | $(pratio tcp_on_queue tcp_on_kernel) | $(m tcp_on_syn) | $(pratio tcp_on_syn tcp_on_kernel) | $(m tcp_on_fast) | $(pratio tcp_on_fast tcp_on_kernel) |
 
 Connection rate (\`nfqlb-blast conn\`: 8 in flight, connect, one line each
 way, close with RST; ${CONN_SECS} s): kernel-only $(m conn_kernel)/s,
 the do-nothing consumer (b) $(m conn_null)/s (ratio
 $(pratio conn_null conn_kernel)), through nfqlb (all packets queued)
-$(m conn_queue)/s, ratio **$(pratio conn_queue conn_kernel)**.
+$(m conn_queue)/s, ratio **$(pratio conn_queue conn_kernel)**; through the
+fast path (\`lb --bpf c0\`) $(m conn_fast)/s, ratio
+**$(pratio conn_fast conn_kernel)**.
 
 Request/response latency (\`nfqlb-blast rr\`: 5000 UDP round trips of 36
 bytes, one at a time), in us. *Same CPU*: the client, lb's receive work
 (RPS), the nfqlb worker (\`--cpu ${LB_CPU}\`) and the echo servers all on
 CPU ${LB_CPU}. *Cross*: the client on CPU ${CLIENT_CPU}, the rest on CPU ${LB_CPU}.
 
-| placement | kernel p50 | kernel p99 | do-nothing (b) p50 | (b) p99 | nfqlb p50 | nfqlb p99 | added p50 | added p99 | (b) added p50 | nfqlb over (b) p50 |
-|---|---|---|---|---|---|---|---|---|---|---|
-| same CPU | $(m rr_same_kernel_p50) | $(m rr_same_kernel_p99) | $(m rr_same_null_p50) | $(m rr_same_null_p99) | $(m rr_same_queue_p50) | $(m rr_same_queue_p99) | $(pdiff rr_same_queue_p50 rr_same_kernel_p50) | $(pdiff rr_same_queue_p99 rr_same_kernel_p99) | $(pdiff rr_same_null_p50 rr_same_kernel_p50) | $(pdiff rr_same_queue_p50 rr_same_null_p50) |
-| cross CPU | $(m rr_cross_kernel_p50) | $(m rr_cross_kernel_p99) | $(m rr_cross_null_p50) | $(m rr_cross_null_p99) | $(m rr_cross_queue_p50) | $(m rr_cross_queue_p99) | $(pdiff rr_cross_queue_p50 rr_cross_kernel_p50) | $(pdiff rr_cross_queue_p99 rr_cross_kernel_p99) | $(pdiff rr_cross_null_p50 rr_cross_kernel_p50) | $(pdiff rr_cross_queue_p50 rr_cross_null_p50) |
+| placement | kernel p50 | kernel p99 | do-nothing (b) p50 | (b) p99 | nfqlb p50 | nfqlb p99 | added p50 | added p99 | (b) added p50 | nfqlb over (b) p50 | fast path p50 | fast p99 | fast added p50 | fast added p99 |
+|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|
+| same CPU | $(m rr_same_kernel_p50) | $(m rr_same_kernel_p99) | $(m rr_same_null_p50) | $(m rr_same_null_p99) | $(m rr_same_queue_p50) | $(m rr_same_queue_p99) | $(pdiff rr_same_queue_p50 rr_same_kernel_p50) | $(pdiff rr_same_queue_p99 rr_same_kernel_p99) | $(pdiff rr_same_null_p50 rr_same_kernel_p50) | $(pdiff rr_same_queue_p50 rr_same_null_p50) | $(m rr_same_fast_p50) | $(m rr_same_fast_p99) | $(pdiff rr_same_fast_p50 rr_same_kernel_p50) | $(pdiff rr_same_fast_p99 rr_same_kernel_p99) |
+| cross CPU | $(m rr_cross_kernel_p50) | $(m rr_cross_kernel_p99) | $(m rr_cross_null_p50) | $(m rr_cross_null_p99) | $(m rr_cross_queue_p50) | $(m rr_cross_queue_p99) | $(pdiff rr_cross_queue_p50 rr_cross_kernel_p50) | $(pdiff rr_cross_queue_p99 rr_cross_kernel_p99) | $(pdiff rr_cross_null_p50 rr_cross_kernel_p50) | $(pdiff rr_cross_queue_p50 rr_cross_null_p50) | $(m rr_cross_fast_p50) | $(m rr_cross_fast_p99) | $(pdiff rr_cross_fast_p50 rr_cross_kernel_p50) | $(pdiff rr_cross_fast_p99 rr_cross_kernel_p99) |
 
 "Added" is nfqlb's p50 (or p99) minus the kernel-only one; "(b) added" is
 the same for the do-nothing consumer, the least any NFQUEUE program adds
