@@ -22,6 +22,6 @@ $(BENCH_BIN)/rr: test/bench/rr.c test/tools/tools.h
 
 bench-tools: $(BENCH_TOOLS)
 
-bench: all bench-tools ## run the benchmarks (root, < 10 min) and rewrite BENCHMARKS.md
+bench: all bench-tools ## run the benchmarks (root, < 20 min) and rewrite BENCHMARKS.md and its plots
 	NFQLB=$(abspath $(NFQLB)) TOOLS=$(abspath $(BUILD)/tools) \
 		BENCH_BIN=$(abspath $(BENCH_BIN)) test/bench/bench.sh

@@ -1,8 +1,9 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-or-later
 # bench.sh: `make bench`.  Runs the micro and macro benchmarks and rewrites
-# BENCHMARKS.md (BENCH_OUT overrides the path).  Needs root for the
-# namespaces; takes about 6 minutes on 2 vCPUs.
+# BENCHMARKS.md (BENCH_OUT overrides the path) and its plots next to it
+# (bench-sweep, bench-scale: SVG and PNG).  Needs root for the namespaces;
+# takes about 10 to 15 minutes on 2 vCPUs.
 #
 # Every macro figure is a ratio against a reference measured in the same
 # run and topology (test/bench/bench-lib.sh), and every figure is the median
