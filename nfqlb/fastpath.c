@@ -520,7 +520,7 @@ out:
 static int write_slot(struct fastpath *fp, uint32_t s, struct fp_image *img,
 		      const struct fastpath_set *set)
 {
-	uint32_t zero = 0, key = s;
+	uint32_t key = s;
 
 	if (write_prefixes(fp, s, img) < 0 ||
 	    batch(fp, map_fd(fp->skel->maps.fp_bits), s * FP_BITS_MAX, img->bits,
@@ -531,7 +531,6 @@ static int write_slot(struct fastpath *fp, uint32_t s, struct fp_image *img,
 		  img->nflows) < 0 ||
 	    write_tables(fp, s, set) < 0)
 		return -1;
-	(void)zero;
 	return bpf_map_update_elem(map_fd(fp->skel->maps.fp_slot), &key, &img->hdr, BPF_ANY);
 }
 
@@ -577,7 +576,7 @@ fail:
 }
 
 /* Sum n per-CPU counters from fd at keys base..base+n-1 into out. */
-static int sum_percpu(struct fastpath *fp, int fd, uint32_t base, uint32_t n, uint64_t *out)
+static int sum_percpu(int fd, uint32_t base, uint32_t n, uint64_t *out)
 {
 	int ncpu = libbpf_num_possible_cpus(), c;
 	uint64_t *v;
@@ -590,7 +589,6 @@ static int sum_percpu(struct fastpath *fp, int fd, uint32_t base, uint32_t n, ui
 	v = calloc((size_t)ncpu, sizeof(*v));
 	if (!v)
 		return -1;
-	(void)fp;
 	for (i = 0; i < n; i++) {
 		key = base + i;
 		if (bpf_map_lookup_elem(fd, &key, v) < 0) {
@@ -606,7 +604,7 @@ static int sum_percpu(struct fastpath *fp, int fd, uint32_t base, uint32_t n, ui
 
 int fastpath_counts(const struct fastpath *fp, uint64_t *c)
 {
-	return sum_percpu((struct fastpath *)fp, map_fd(fp->skel->maps.fp_kind), 0,
+	return sum_percpu(map_fd(fp->skel->maps.fp_kind), 0,
 			  FP_C_MAX, c);
 }
 

@@ -179,15 +179,15 @@ static uint64_t fold_table(struct fpwork *w, struct wtable *t, uint64_t *cur)
 
 static void fold(struct fpwork *w)
 {
-	uint64_t *cur = malloc((SHM_N_MAX + 1) * sizeof(*cur)), sum = 0;
+	uint64_t sum = 0;
 	unsigned int i, k;
 
-	if (!cur)
+	if (!w->cur && !(w->cur = malloc((SHM_N_MAX + 1) * sizeof(*w->cur))))
 		return;
 	for (i = 0; i < w->nfold; i++)
 		w->fold[i].seen = false;
 	for (i = 0; i < ntables(w); i++)
-		sum += fold_table(w, w->conf->flows ? &w->fl.gen.tab[i] : &w->table, cur);
+		sum += fold_table(w, w->conf->flows ? &w->fl.gen.tab[i] : &w->table, w->cur);
 	if (w->conf->flows && w->fl.fw && sum) {
 		shm_count(&w->fl.fw->cnt[FLOWSET_C_KINDS + SHM_CNT_L4], sum);
 		shm_count(&w->fl.fw->cnt[FLOWSET_C_KINDS + SHM_CNT_ACCEPT], sum);
@@ -200,7 +200,6 @@ static void fold(struct fpwork *w)
 			free(w->fold[i].last);
 	}
 	w->nfold = k;
-	free(cur);
 }
 
 static void housekeeping(struct fpwork *w, bool follow)
@@ -332,5 +331,7 @@ void fpwork_stop(struct fpwork *w)
 		free(w->fold[i].last);
 	free(w->fold);
 	w->fold = NULL;
+	free(w->cur);
+	w->cur = NULL;
 	w->nfold = 0;
 }
