@@ -11,7 +11,9 @@
  * fragments, ICMP, other protocols, an IPv6 chain of more than FP_EXT_MAX
  * extension headers, a header cut short or malformed, SCTP over UDP, no
  * flow, a table without target, and packets that arrive while the slot
- * they were decided from was being rewritten.  The program never drops.
+ * they were decided from was being rewritten, or after the loader's
+ * deadline (a clsact filter left by a dead worker).  The program never
+ * drops.
  *
  * Bytes are read with bpf_skb_load_bytes(), so headers outside the linear
  * part are read too.  Like the queue path, it looks at no more than the
@@ -116,9 +118,9 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, FP_TCNT_MAX);
+	__uint(max_entries, FP_TCNT_MAX / FP_TCNT_LANES);
 	__type(key, __u32);
-	__type(value, __u64);
+	__type(value, struct fp_tcnt);
 } fp_tcnt SEC(".maps");
 
 /* What the parser found: the key, in nfqlb/pkt.h's form, and its class. */
@@ -126,6 +128,8 @@ struct fp_pkt {
 	__u32 w[HASH_FLOW_WORDS];
 	__u8 addr[2][16];	/* source, destination: 128-bit form, network order */
 	__u32 cls;		/* enum fp_proto */
+	__u32 mark;		/* fp_decide(): the target's mark, */
+	__u32 cnt;		/* and its counter */
 };
 
 static __always_inline int count(__u32 c)
@@ -135,6 +139,23 @@ static __always_inline int count(__u32 c)
 	if (n)
 		*n += 1;
 	return TCX_NEXT;
+}
+
+/* n bytes at off: straight from the linear part when they are there (no
+ * helper call), else through bpf_skb_load_bytes(). */
+static __always_inline int load(struct __sk_buff *skb, __u32 off, void *to, __u32 n)
+{
+	void *data = (void *)(long)skb->data, *end = (void *)(long)skb->data_end;
+	__u8 *p;
+
+	if (off < 1024) {
+		p = data + (off & 1023);
+		if ((void *)(p + n) <= end) {
+			__builtin_memcpy(to, p, n);
+			return 0;
+		}
+	}
+	return bpf_skb_load_bytes(skb, off, to, n);
 }
 
 static __always_inline __u32 rd32(const __u8 *p)
@@ -169,11 +190,11 @@ static __always_inline int ports(struct __sk_buff *skb, __u32 off, __u32 left,
 		return proto == IPPROTO_ICMP || proto == PROTO_ICMPV6 ? FP_C_ICMP : FP_C_L3;
 	if (left < 4)
 		return FP_C_L3;	/* the queue path's PKT_L3: ports not there */
-	if (bpf_skb_load_bytes(skb, off, h, 4))
+	if (load(skb, off, h, 4))
 		return FP_C_MALFORMED;
 	/* As pkt.c: a TCP header shorter than its minimum is not trusted. */
 	if (proto == IPPROTO_TCP && left >= 13) {
-		if (bpf_skb_load_bytes(skb, off + 12, h + 12, 1))
+		if (load(skb, off + 12, h + 12, 1))
 			return FP_C_MALFORMED;
 		if (h[12] >> 4 < 5)
 			return FP_C_MALFORMED;
@@ -197,7 +218,7 @@ static __always_inline int parse4(struct __sk_buff *skb, __u32 l3, struct fp_pkt
 	__u32 len = captured(skb, l3), hlen, tot, end;
 	__u8 h[20];
 
-	if (len < 20 || bpf_skb_load_bytes(skb, l3, h, 20))
+	if (len < 20 || load(skb, l3, h, 20))
 		return FP_C_MALFORMED;
 	if (h[0] >> 4 != 4)
 		return FP_C_MALFORMED;
@@ -242,7 +263,8 @@ static __always_inline int walk6(struct __sk_buff *skb, __u32 l3, __u32 end, boo
 		n = end - *off;		/* left */
 		if (n < (*nh == NEXTHDR_FRAGMENT ? 8u : 2u))
 			return whole ? FP_C_MALFORMED : FP_C_L3;
-		if (bpf_skb_load_bytes(skb, l3 + *off, h, *nh == NEXTHDR_FRAGMENT ? 4 : 2))
+		if (*nh == NEXTHDR_FRAGMENT ? load(skb, l3 + *off, h, 4) :
+					      load(skb, l3 + *off, h, 2))
 			return FP_C_MALFORMED;
 		if (*nh == NEXTHDR_FRAGMENT) {
 			/* An atomic fragment (RFC 8200 4.5) is no fragment. */
@@ -269,7 +291,7 @@ static __always_inline int parse6(struct __sk_buff *skb, __u32 l3, struct fp_pkt
 	bool whole;
 	int i, r;
 
-	if (len < 40 || bpf_skb_load_bytes(skb, l3, h, 40))
+	if (len < 40 || load(skb, l3, h, 40))
 		return FP_C_MALFORMED;
 	if (h[0] >> 4 != 6)
 		return FP_C_MALFORMED;
@@ -293,20 +315,20 @@ static __always_inline int parse6(struct __sk_buff *skb, __u32 l3, struct fp_pkt
 
 /* The key of the frame; -1 when it is one to mark, else the count of why
  * not.  The frame starts at its Ethernet header (tc ingress). */
-static __always_inline int parse(struct __sk_buff *skb, struct fp_pkt *k)
+__noinline int fp_parse(struct __sk_buff *skb, struct fp_pkt *k)
 {
 	__u32 l3 = ETH_HLEN;
 	__be16 proto;
 	__u8 tag[4];
 	int i;
 
-	if (bpf_skb_load_bytes(skb, 12, &proto, 2))
+	if (!k || load(skb, 12, &proto, 2))
 		return FP_C_MALFORMED;
 #pragma unroll
 	for (i = 0; i < 2; i++) {
 		if (proto != bpf_htons(ETH_P_8021Q) && proto != bpf_htons(ETH_P_8021AD))
 			break;
-		if (bpf_skb_load_bytes(skb, l3, tag, 4))
+		if (load(skb, l3, tag, 4))
 			return FP_C_MALFORMED;
 		__builtin_memcpy(&proto, tag + 2, 2);
 		l3 += 4;
@@ -441,49 +463,66 @@ static __always_inline const struct fp_cell *lookup(__u32 slot, __u32 rank,
 	return c && c->mark ? c : NULL;
 }
 
-SEC("tc")
-int fastpath(struct __sk_buff *skb)
+/* The decision for a parsed packet: -1 with k->mark and k->cnt set, or
+ * the count of why it is not marked.  A function of its own, which the
+ * verifier checks once, whatever path the parser took. */
+__noinline int fp_decide(struct fp_pkt *k)
 {
-	struct fp_pkt k = {};
 	const struct fp_cell *c;
 	const struct fp_slot *sl;
 	struct fp_cell cell;
 	struct fp_ctl *ctl;
-	__u32 zero = 0, slot, seq, cnt, mark;
-	__u64 *n;
+	__u32 zero = 0, slot, seq;
 	int r, rank;
 
-	r = parse(skb, &k);
-	if (r == FP_C_MAX)
-		return TCX_NEXT;
-	if (r >= 0)
-		return count((__u32)r);
+	if (!k)
+		return FP_C_MALFORMED;
 	ctl = bpf_map_lookup_elem(&fp_ctl, &zero);
 	if (!ctl)
-		return count(FP_C_OFF);
+		return FP_C_OFF;
 	slot = *(volatile __u32 *)&ctl->active;
 	seq = *(volatile __u32 *)&ctl->seq;
-	if (slot > 1)
-		return count(FP_C_OFF);
+	/* The clock only for a clsact filter: it costs tens of ns here. */
+	if (slot > 1 || (ctl->deadline != ~0ULL && bpf_ktime_get_ns() > ctl->deadline))
+		return FP_C_OFF;
 	sl = bpf_map_lookup_elem(&fp_slot, &slot);
 	if (!sl)
-		return count(FP_C_OFF);
-	rank = match(slot, sl, &k, &r);
+		return FP_C_OFF;
+	rank = match(slot, sl, k, &r);
 	if (rank < 0)
-		return count((__u32)r);
-	c = lookup(slot, (__u32)rank, &k);
+		return r;
+	c = lookup(slot, (__u32)rank, k);
 	if (!c)
-		return count(FP_C_NO_TARGET);
-	cell = *c;	/* (also gives BTF struct fp_cell in full, for fp_cells) */
-	cnt = cell.cnt;
-	mark = cell.mark;
+		return FP_C_NO_TARGET;
+	cell = *c;	/* (also gives BTF struct fp_cell in full) */
 	/* The slot was rewritten while this run read it: let the queue decide. */
 	if (*(volatile __u32 *)&ctl->seq != seq)
-		return count(FP_C_BUSY);
-	skb->mark = mark;
-	n = bpf_map_lookup_elem(&fp_tcnt, &cnt);
-	if (n)
-		*n += 1;
+		return FP_C_BUSY;
+	k->mark = cell.mark;
+	k->cnt = cell.cnt;
+	return -1;
+}
+
+SEC("tc")
+int fastpath(struct __sk_buff *skb)
+{
+	struct fp_pkt k = {};
+	struct fp_tcnt *t;
+	__u32 e;
+	int r;
+
+	r = fp_parse(skb, &k);
+	if (r == FP_C_MAX)
+		return TCX_NEXT;
+	if (r < 0)
+		r = fp_decide(&k);
+	if (r >= 0)
+		return count((__u32)r);
+	skb->mark = k.mark;
+	e = k.cnt / FP_TCNT_LANES;
+	t = bpf_map_lookup_elem(&fp_tcnt, &e);
+	if (t)
+		t->n[k.cnt % FP_TCNT_LANES] += 1;
 	return count(FP_C_MARKED);
 }
 

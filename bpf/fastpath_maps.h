@@ -26,6 +26,7 @@
 #define FP_BITS_MAX 16384		/* distinct bitsets of a slot */
 #define FP_PREFIXES_MAX 140000		/* fp_addr entries, both slots */
 #define FP_TCNT_MAX 131072		/* per-target counters, all tables */
+#define FP_TCNT_LANES 8			/* counters per fp_tcnt element */
 #define FP_EXT_MAX 4			/* IPv6 extension headers walked */
 #define FP_COPY_RANGE 512		/* PKT_COPY_RANGE: what the queue path sees */
 #define FP_NO_SLOT 2			/* fp_ctl.active: no slot, mark nothing */
@@ -34,6 +35,10 @@
 struct fp_ctl {
 	__u32 active;		/* 0 or 1; FP_NO_SLOT before the first publish */
 	__u32 seq;		/* bumped before a slot is rewritten, and at the flip */
+	__u64 deadline;		/* CLOCK_MONOTONIC ns after which the program
+				 * marks nothing: the loader, attached by a
+				 * clsact filter that outlives it, renews it
+				 * while it lives; ~0 with tcx links */
 };
 
 /* Dimensions of fp_addr and fp_port. */
@@ -97,6 +102,13 @@ struct fp_table {
 struct fp_cell {
 	__u32 mark;
 	__u32 cnt;
+};
+
+/* Eight per-target counters, one element of fp_tcnt: counter c is lane
+ * c % 8 of element c / 8 (fewer elements: a per-CPU map is allocated
+ * element by element).  A table's counters start at an element. */
+struct fp_tcnt {
+	__u64 n[FP_TCNT_LANES];
 };
 
 /* The program's per-CPU packet counters (fp_kind). */

@@ -15,6 +15,12 @@
  * whose flags cannot be read passes: an IPv4 fragment after the first, an
  * IPv6 packet with more than SHED_EXT_MAX extension headers before the
  * upper-layer header, or one cut short.
+ *
+ * shed_tc passes every packet that has a mark already: the fast path of
+ * `lb --bpf` (bpf/fastpath.bpf.c), attached before it on the same
+ * interface, decided that packet, which never reaches the queue, so
+ * shedding it would relieve nothing.  shed_xdp runs before tc and sees no
+ * mark: with the fast path, shedding runs at tc ingress.
  */
 #include <linux/bpf.h>
 #include <linux/if_ether.h>
@@ -219,12 +225,15 @@ int shed_xdp(struct xdp_md *ctx)
 }
 
 /* At tc ingress the frame starts at the Ethernet header too.  Headers
- * outside the linear part pass (none of a veth's or a usual NIC's). */
+ * outside the linear part pass (none of a veth's or a usual NIC's).  A
+ * marked packet passes: the fast path took it off the queue path. */
 SEC("tc")
 int shed_tc(struct __sk_buff *skb)
 {
 	void *data = (void *)(long)skb->data, *end = (void *)(long)skb->data_end;
 
+	if (skb->mark)
+		return TCX_NEXT;
 	return shed_now(data, end) ? TCX_DROP : TCX_NEXT;
 }
 

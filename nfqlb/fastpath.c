@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
@@ -26,6 +27,7 @@
 #define FP_TC_HANDLE 0x4e46
 #define FP_TC_PRIO 1
 #define FP_NO_CNT UINT32_MAX	/* a cell not counted */
+#define FP_CLSACT_MS 2000	/* a clsact filter's first deadline */
 
 /* The per-target counters of a table: fp_tcnt[base .. base + n). */
 struct range {
@@ -49,6 +51,8 @@ struct fastpath {
 	struct fastpath_bpf *skel;
 	struct attachment att[FP_IFACES_MAX];
 	unsigned int natt;
+	bool clsact;			/* fastpath_prefer_clsact() */
+	bool has_clsact;		/* attached by a clsact filter somewhere */
 	struct fp_ctl ctl;
 	struct fp_prefix *pfx[2];	/* what each slot has in fp_addr */
 	uint32_t npfx[2];
@@ -108,6 +112,7 @@ struct fastpath *fastpath_load(char *log, size_t log_size, char *why)
 		return NULL;
 	}
 	fp->ctl.active = FP_NO_SLOT;
+	fp->ctl.deadline = UINT64_MAX;
 	fp->skel = fastpath_bpf__open_opts(&oo);
 	if (!fp->skel) {
 		err = errno;
@@ -152,20 +157,42 @@ static int attach_clsact(struct fastpath *fp, int ifindex, char *why)
 	return 0;
 }
 
+int fastpath_keepalive(struct fastpath *fp, uint32_t ms)
+{
+	struct timespec ts;
+
+	if (!fp->has_clsact)
+		return 0;	/* tcx links only: no deadline */
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	fp->ctl.deadline = (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec +
+			   (uint64_t)ms * 1000000ULL;
+	return ctl_write(fp);
+}
+
+void fastpath_prefer_clsact(struct fastpath *fp)
+{
+	fp->clsact = true;
+}
+
 int fastpath_attach(struct fastpath *fp, const char *ifname, bool *tcx, char *why)
 {
-	int ifindex = (int)if_nametoindex(ifname), link;
+	int ifindex = (int)if_nametoindex(ifname), link = -1;
 
 	if (!ifindex)
 		return why_fail(ENODEV, why, "no interface \"%s\" here", ifname);
 	if (fp->natt == FP_IFACES_MAX)
 		return why_fail(E2BIG, why, "more than %d interfaces", FP_IFACES_MAX);
-	link = bpf_link_create(fastpath_prog_fd(fp), ifindex, FP_TCX_INGRESS, NULL);
+	errno = EOPNOTSUPP;
+	if (!fp->clsact)
+		link = bpf_link_create(fastpath_prog_fd(fp), ifindex, FP_TCX_INGRESS, NULL);
 	*tcx = link >= 0;
 	if (link < 0 && errno != EINVAL && errno != EOPNOTSUPP)
 		return why_fail(errno, why, "cannot attach to tc ingress (tcx): %s",
 				strerror(errno));
-	if (link < 0 && attach_clsact(fp, ifindex, why) < 0)
+	/* A filter outlives the process: it marks only while we renew. */
+	fp->has_clsact |= link < 0;
+	if (link < 0 && (fastpath_keepalive(fp, FP_CLSACT_MS) < 0 ||
+			 attach_clsact(fp, ifindex, why) < 0))
 		return -1;
 	fp->att[fp->natt++] = (struct attachment){ ifindex, link };
 	return 0;
@@ -257,21 +284,28 @@ static bool range_free(const struct fastpath *fp, uint32_t base, uint32_t n)
 	return true;
 }
 
-/* Zero fp_tcnt[base .. base + n) on every CPU. */
+/* Zero the elements of fp_tcnt that hold counters base .. base + n, on
+ * every CPU (base is a multiple of FP_TCNT_LANES). */
 static int zero_counts(struct fastpath *fp, uint32_t base, uint32_t n)
 {
 	int ncpu = libbpf_num_possible_cpus();
-	uint64_t *z;
+	uint32_t ne = (n + FP_TCNT_LANES - 1) / FP_TCNT_LANES;
+	struct fp_tcnt *z;
 	int r;
 
 	if (ncpu < 0)
 		return -1;
-	z = calloc((size_t)n * (size_t)ncpu, sizeof(*z));
+	z = calloc((size_t)ne * (size_t)ncpu, sizeof(*z));
 	if (!z)
 		return -1;
-	r = batch(fp, map_fd(fp->skel->maps.fp_tcnt), base, z, n);
+	r = batch(fp, map_fd(fp->skel->maps.fp_tcnt), base / FP_TCNT_LANES, z, ne);
 	free(z);
 	return r;
+}
+
+static uint32_t lanes_up(uint32_t x)
+{
+	return (x + FP_TCNT_LANES - 1) / FP_TCNT_LANES * FP_TCNT_LANES;
 }
 
 /* The counters of a table, kept while a slot uses it; FP_NO_CNT when
@@ -286,7 +320,7 @@ static uint32_t range_of(struct fastpath *fp, uint64_t ident, uint32_t n)
 		fp->ranges[k].used |= 1;
 		return fp->ranges[k].base;
 	}
-	for (base = 0, i = 0; !range_free(fp, base, n); base = r->base + r->n, i++) {
+	for (base = 0, i = 0; !range_free(fp, base, n); base = lanes_up(r->base + r->n), i++) {
 		if (i == fp->nranges)
 			return FP_NO_CNT;
 		r = &fp->ranges[i];
@@ -367,9 +401,42 @@ static struct fp_cell *cells_of(const struct fastpath_table *t, uint32_t cnt)
 	return c;
 }
 
-/* Table t of slot s: a new inner map of cells in fp_cells, then fp_tab. */
+/* The inner maps made for a slot's tables, with their keys in fp_cells.
+ * Each update call on a map of maps waits for an RCU grace period (the
+ * kernel's maybe_wait_bpf_programs(), tens of milliseconds), but a batch
+ * update waits once (Linux 6.8): so they go in all at once. */
+struct inners {
+	uint32_t *keys;
+	int *fds;
+	uint32_t n;
+};
+
+/* Put the inner maps into fp_cells, in one batch when the kernel can. */
+static int inners_put(struct fastpath *fp, struct inners *in)
+{
+	int fd = map_fd(fp->skel->maps.fp_cells), r = 0;
+	uint32_t i, count = in->n;
+
+	if (in->n && bpf_map_update_batch(fd, in->keys, in->fds, &count, NULL) < 0)
+		for (i = 0; i < in->n && r == 0; i++)
+			r = bpf_map_update_elem(fd, &in->keys[i], &in->fds[i], BPF_ANY);
+	return r;
+}
+
+static void inners_free(struct inners *in)
+{
+	uint32_t i;
+
+	for (i = 0; i < in->n; i++)
+		close(in->fds[i]);
+	free(in->keys);
+	free(in->fds);
+}
+
+/* Table t of slot s: a new inner map of cells (into fp_cells later, with
+ * inners_put()), and fp_tab. */
 static int write_table(struct fastpath *fp, uint32_t s, uint32_t t,
-		       const struct fastpath_table *tab)
+		       const struct fastpath_table *tab, struct inners *in)
 {
 	LIBBPF_OPTS(bpf_map_create_opts, mo, .map_flags = BPF_F_INNER_MAP);
 	struct fp_table ft = { 0 };
@@ -389,9 +456,11 @@ static int write_table(struct fastpath *fp, uint32_t s, uint32_t t,
 		return -1;
 	inner = bpf_map_create(BPF_MAP_TYPE_ARRAY, "fp_cells_t", sizeof(uint32_t),
 			       sizeof(*c), tab->m, &mo);
-	if (inner < 0 || batch(fp, inner, 0, c, tab->m) < 0 ||
-	    bpf_map_update_elem(map_fd(fp->skel->maps.fp_cells), &key, &inner, BPF_ANY) < 0)
+	if (inner < 0 || batch(fp, inner, 0, c, tab->m) < 0)
 		goto out;
+	in->keys[in->n] = key;
+	in->fds[in->n++] = inner;
+	inner = -1;
 	ft = (struct fp_table){ tab->m, tab->seed, (uint32_t)tab->mode, 0 };
 	r = bpf_map_update_elem(map_fd(fp->skel->maps.fp_tab), &key, &ft, BPF_ANY);
 out:
@@ -413,10 +482,16 @@ static int write_tables(struct fastpath *fp, uint32_t s, const struct fastpath_s
 {
 	static const struct fastpath_table none = { 0 };
 	struct written *w = fp->wr[s];
+	struct inners in = { 0 };
 	uint32_t t, cnt;
+	int r = -1;
 
 	if (!w && !(w = fp->wr[s] = calloc(FP_TABLES_MAX, sizeof(*w))))
 		return -1;
+	in.keys = malloc((set->ntab + 1) * sizeof(*in.keys));
+	in.fds = malloc((set->ntab + 1) * sizeof(*in.fds));
+	if (!in.keys || !in.fds)
+		goto out;
 	for (t = 0; t < set->ntab; t++) {
 		const struct fastpath_table *tab = &set->tab[t];
 
@@ -424,23 +499,28 @@ static int write_tables(struct fastpath *fp, uint32_t s, const struct fastpath_s
 		if (t < fp->ntab[s] && unchanged(&w[t], tab, cnt))
 			continue;
 		w[t] = (struct written){ 0 };
-		if (write_table(fp, s, t, tab) < 0)
-			return -1;
+		if (write_table(fp, s, t, tab, &in) < 0)
+			goto out;
 		w[t] = (struct written){ tab->ident, tab->generation, tab->m, cnt };
 	}
 	for (; t < fp->ntab[s]; t++) {
 		w[t] = (struct written){ 0 };
-		if (write_table(fp, s, t, &none) < 0)
-			return -1;
+		if (write_table(fp, s, t, &none, &in) < 0)
+			goto out;
 	}
+	if (inners_put(fp, &in) < 0)
+		goto out;
 	fp->ntab[s] = set->ntab;
-	return 0;
+	r = 0;
+out:
+	inners_free(&in);
+	return r;
 }
 
 static int write_slot(struct fastpath *fp, uint32_t s, struct fp_image *img,
 		      const struct fastpath_set *set)
 {
-	uint32_t zero = 0, key = s;
+	uint32_t key = s;
 
 	if (write_prefixes(fp, s, img) < 0 ||
 	    batch(fp, map_fd(fp->skel->maps.fp_bits), s * FP_BITS_MAX, img->bits,
@@ -451,7 +531,6 @@ static int write_slot(struct fastpath *fp, uint32_t s, struct fp_image *img,
 		  img->nflows) < 0 ||
 	    write_tables(fp, s, set) < 0)
 		return -1;
-	(void)zero;
 	return bpf_map_update_elem(map_fd(fp->skel->maps.fp_slot), &key, &img->hdr, BPF_ANY);
 }
 
@@ -497,7 +576,7 @@ fail:
 }
 
 /* Sum n per-CPU counters from fd at keys base..base+n-1 into out. */
-static int sum_percpu(struct fastpath *fp, int fd, uint32_t base, uint32_t n, uint64_t *out)
+static int sum_percpu(int fd, uint32_t base, uint32_t n, uint64_t *out)
 {
 	int ncpu = libbpf_num_possible_cpus(), c;
 	uint64_t *v;
@@ -510,7 +589,6 @@ static int sum_percpu(struct fastpath *fp, int fd, uint32_t base, uint32_t n, ui
 	v = calloc((size_t)ncpu, sizeof(*v));
 	if (!v)
 		return -1;
-	(void)fp;
 	for (i = 0; i < n; i++) {
 		key = base + i;
 		if (bpf_map_lookup_elem(fd, &key, v) < 0) {
@@ -526,8 +604,36 @@ static int sum_percpu(struct fastpath *fp, int fd, uint32_t base, uint32_t n, ui
 
 int fastpath_counts(const struct fastpath *fp, uint64_t *c)
 {
-	return sum_percpu((struct fastpath *)fp, map_fd(fp->skel->maps.fp_kind), 0,
+	return sum_percpu(map_fd(fp->skel->maps.fp_kind), 0,
 			  FP_C_MAX, c);
+}
+
+/* Counters base .. base + n of fp_tcnt, summed over CPUs, into out. */
+static int sum_tcnt(const struct fastpath *fp, uint32_t base, uint32_t n, uint64_t *out)
+{
+	int ncpu = libbpf_num_possible_cpus(), c, fd = map_fd(fp->skel->maps.fp_tcnt);
+	struct fp_tcnt *v;
+	uint32_t i, e = UINT32_MAX, key;
+
+	if (ncpu < 0) {
+		errno = -ncpu;
+		return -1;
+	}
+	v = calloc((size_t)ncpu, sizeof(*v));
+	if (!v)
+		return -1;
+	for (i = 0; i < n; i++) {
+		key = (base + i) / FP_TCNT_LANES;
+		if (key != e && bpf_map_lookup_elem(fd, &key, v) < 0) {
+			free(v);
+			return -1;
+		}
+		e = key;
+		for (out[i] = 0, c = 0; c < ncpu; c++)
+			out[i] += v[c].n[(base + i) % FP_TCNT_LANES];
+	}
+	free(v);
+	return 0;
 }
 
 int fastpath_target_counts(const struct fastpath *fp, uint64_t ident, uint64_t *out,
@@ -539,8 +645,7 @@ int fastpath_target_counts(const struct fastpath *fp, uint64_t ident, uint64_t *
 		const struct range *r = &fp->ranges[i];
 
 		if ((r->used & 1) && r->ident == ident && r->n == n)
-			return sum_percpu((struct fastpath *)fp,
-					  map_fd(fp->skel->maps.fp_tcnt), r->base, n, out);
+			return sum_tcnt(fp, r->base, n, out);
 	}
 	errno = ENOENT;
 	return -1;

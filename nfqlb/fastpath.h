@@ -73,6 +73,24 @@ struct fastpath *fastpath_load(char *log, size_t log_size, char *why);
 int fastpath_attach(struct fastpath *fp, const char *ifname, bool *tcx, char *why);
 
 /**
+ * fastpath_prefer_clsact - attach with a clsact filter even where tcx
+ * works (for the tests of the fallback: NFQLB_BPF_CLSACT)
+ * @fp: the fast path
+ */
+void fastpath_prefer_clsact(struct fastpath *fp);
+
+/**
+ * fastpath_keepalive - renew the deadline after which the program marks
+ * nothing, when a clsact filter (which outlives the process) carries it
+ * @fp: the fast path
+ * @ms: from now; call again well before it passes
+ *
+ * Without a clsact filter there is no deadline (a tcx link goes with the
+ * process).  Returns 0, or -1 with errno.
+ */
+int fastpath_keepalive(struct fastpath *fp, uint32_t ms);
+
+/**
  * fastpath_publish - mirror a flow set and its tables into the slot not in
  * use, then flip to it
  * @fp: the fast path

@@ -25,6 +25,7 @@ struct tsnap {
 	struct shm *s;
 	struct shm_view v;
 	uint64_t *target;
+	uint64_t *fast;		/* of target, the fast path's (lb --bpf) */
 	uint64_t cnt[SHM_CNT_MAX];
 };
 
@@ -35,9 +36,11 @@ static int tsnap_load(const char *name, struct tsnap *t, char *why)
 	if (!t->s)
 		return -1;
 	t->target = calloc(t->s->n, sizeof(*t->target));
-	if (t->target && shm_view_init(&t->v, t->s->m, t->s->n) == 0 &&
+	t->fast = calloc(t->s->n, sizeof(*t->fast));
+	if (t->target && t->fast && shm_view_init(&t->v, t->s->m, t->s->n) == 0 &&
 	    shm_read(t->s, &t->v, why) == 0) {
 		shm_counts(t->s, t->target, t->cnt);
+		shm_fast_counts(t->s, t->target, t->fast);
 		return 0;
 	}
 	if (!why[0])
@@ -48,6 +51,7 @@ static int tsnap_load(const char *name, struct tsnap *t, char *why)
 static void tsnap_free(struct tsnap *t)
 {
 	free(t->target);
+	free(t->fast);
 	shm_view_free(&t->v);
 	shm_detach(t->s);
 }
@@ -61,9 +65,9 @@ static void targets_json(const struct tsnap *t)
 	for (i = 0; i < t->v.n; i++) {
 		if (!t->v.targets[i].id)
 			continue;
-		printf("%s{\"id\":%u,\"active\":%s,\"packets\":%llu}", sep, t->v.targets[i].id,
-		       t->v.targets[i].active ? "true" : "false",
-		       (unsigned long long)t->target[i]);
+		printf("%s{\"id\":%u,\"active\":%s,\"packets\":%llu,\"fast\":%llu}", sep,
+		       t->v.targets[i].id, t->v.targets[i].active ? "true" : "false",
+		       (unsigned long long)t->target[i], (unsigned long long)t->fast[i]);
 		sep = ",";
 	}
 	printf("]");
@@ -73,11 +77,12 @@ static void targets_text(const struct tsnap *t)
 {
 	uint32_t i;
 
+	printf("  %12s %9s %14s %14s\n", "id", "state", "packets", "fast");
 	for (i = 0; i < t->v.n; i++)
 		if (t->v.targets[i].id)
-			printf("  %12u %9s %14llu\n", t->v.targets[i].id,
+			printf("  %12u %9s %14llu %14llu\n", t->v.targets[i].id,
 			       t->v.targets[i].active ? "active" : "inactive",
-			       (unsigned long long)t->target[i]);
+			       (unsigned long long)t->target[i], (unsigned long long)t->fast[i]);
 }
 
 static void flow_line(const struct fsnap *sn, uint32_t i, bool json)

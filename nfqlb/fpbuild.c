@@ -73,12 +73,10 @@ static void set_bit(uint64_t *w, uint32_t r)
 	w[r / 64] |= 1ULL << (r % 64);
 }
 
-static const struct flow *cmp_flows;
-
-static int by_rank(const void *a, const void *b)
+static int by_rank(const void *a, const void *b, void *flows)
 {
-	const struct flow *x = &cmp_flows[*(const uint32_t *)a];
-	const struct flow *y = &cmp_flows[*(const uint32_t *)b];
+	const struct flow *x = &((const struct flow *)flows)[*(const uint32_t *)a];
+	const struct flow *y = &((const struct flow *)flows)[*(const uint32_t *)b];
 
 	if (x->prio != y->prio)
 		return x->prio > y->prio ? -1 : 1;
@@ -94,8 +92,7 @@ static uint32_t *rank_flows(const struct fastpath_set *set)
 		return NULL;
 	for (i = 0; i < set->nflows; i++)
 		order[i] = i;
-	cmp_flows = set->flows;
-	qsort(order, set->nflows, sizeof(*order), by_rank);
+	qsort_r(order, set->nflows, sizeof(*order), by_rank, (void *)set->flows);
 	return order;
 }
 

@@ -23,6 +23,8 @@
 #define FP_FOLLOW_MS 500	/* and whether the names still hold their objects */
 #define FP_FOLD_MS 1000		/* how often the program's counts are added */
 #define FP_LOG_SIZE (256 * 1024)
+#define FP_ALIVE_MS 1000	/* a clsact filter marks this long after a renewal, */
+#define FP_RENEW_MS 100		/* renewed this often */
 
 /* What a table's counter set already has of the program's counts. */
 struct fpfold {
@@ -177,15 +179,15 @@ static uint64_t fold_table(struct fpwork *w, struct wtable *t, uint64_t *cur)
 
 static void fold(struct fpwork *w)
 {
-	uint64_t *cur = malloc((SHM_N_MAX + 1) * sizeof(*cur)), sum = 0;
+	uint64_t sum = 0;
 	unsigned int i, k;
 
-	if (!cur)
+	if (!w->cur && !(w->cur = malloc((SHM_N_MAX + 1) * sizeof(*w->cur))))
 		return;
 	for (i = 0; i < w->nfold; i++)
 		w->fold[i].seen = false;
 	for (i = 0; i < ntables(w); i++)
-		sum += fold_table(w, w->conf->flows ? &w->fl.gen.tab[i] : &w->table, cur);
+		sum += fold_table(w, w->conf->flows ? &w->fl.gen.tab[i] : &w->table, w->cur);
 	if (w->conf->flows && w->fl.fw && sum) {
 		shm_count(&w->fl.fw->cnt[FLOWSET_C_KINDS + SHM_CNT_L4], sum);
 		shm_count(&w->fl.fw->cnt[FLOWSET_C_KINDS + SHM_CNT_ACCEPT], sum);
@@ -198,7 +200,6 @@ static void fold(struct fpwork *w)
 			free(w->fold[i].last);
 	}
 	w->nfold = k;
-	free(cur);
 }
 
 static void housekeeping(struct fpwork *w, bool follow)
@@ -231,7 +232,7 @@ static bool change_due(const struct fpwork *w, bool follow)
 static void *fp_main(void *arg)
 {
 	struct timespec poll = { 0, FP_POLL_MS * 1000000L };
-	uint64_t ms, next_follow = 0, next_fold = 0;
+	uint64_t ms, next_follow = 0, next_fold = 0, next_renew = 0;
 	struct fpwork *w = arg;
 	bool second, follow;
 
@@ -248,6 +249,10 @@ static void *fp_main(void *arg)
 		housekeeping(w, follow);
 		if (follow)
 			next_follow = ms + FP_FOLLOW_MS;
+		if (ms >= next_renew) {
+			next_renew = ms + FP_RENEW_MS;
+			fastpath_keepalive(w->fp, FP_ALIVE_MS);
+		}
 		second = ms >= next_fold;
 		mirror(w, second);
 		if (second) {
@@ -303,6 +308,8 @@ int fpwork_start(const struct cmd *cmd, struct fpwork *w, const struct lb_conf *
 	w->conf = c;
 	if ((r = load(cmd, w)) || (r = open_state(cmd, w, c)))
 		return r;
+	if (getenv("NFQLB_BPF_CLSACT") && *getenv("NFQLB_BPF_CLSACT"))
+		fastpath_prefer_clsact(w->fp);
 	housekeeping(w, false);
 	w->sig = signature(w);
 	if (publish(w, why) < 0)
@@ -346,5 +353,7 @@ void fpwork_stop(struct fpwork *w)
 		free(w->fold[i].last);
 	free(w->fold);
 	w->fold = NULL;
+	free(w->cur);
+	w->cur = NULL;
 	w->nfold = 0;
 }

@@ -32,6 +32,7 @@ struct fpwork {
 	struct fpfold *fold;		/* per table: counts already added */
 	unsigned int nfold;
 	uint64_t marked;		/* the program's marked count, added */
+	uint64_t *cur;			/* SHM_N_MAX counts, for fold() */
 };
 
 /**

@@ -304,13 +304,15 @@ static int do_lb(const struct cmd *cmd, const struct optval *ov, int argc,
 	wk = calloc(n, sizeof(*wk));
 	if (!wk)
 		return cmd_error(cmd, "%s", strerror(errno));
+	/* The fast path first: when a queue thread's counter set says it
+	 * runs, the program marks with the current table.  And before the
+	 * shedding program: at tc ingress it runs first, and shedding passes
+	 * what it marked. */
+	if (c.nbpf)
+		r = fpwork_start(cmd, &fpw, &c);
 	for (i = 0; i < n && r == NFQLB_OK; i++)
 		if (worker_open(cmd, &wk[i], &c, (uint16_t)(c.qfirst + i)) < 0)
 			r = NFQLB_FAIL;
-	/* The fast path before the shedding program: at tc ingress it runs
-	 * first, and shedding passes what it marked. */
-	if (r == NFQLB_OK && c.nbpf)
-		r = fpwork_start(cmd, &fpw, &c);
 	if (r == NFQLB_OK && c.shed)
 		r = shedctl_start(cmd, &sh, &c);
 	if (r == NFQLB_OK) {

@@ -61,7 +61,9 @@ static struct prom_queue *queue_entry(struct prom_table *t, uint32_t q)
 	return &t->queues[t->nqueues++];
 }
 
-/* t->queues: the counter sets that ever served a queue, summed by queue. */
+/* t->queues: the counter sets that ever served a queue, summed by queue.
+ * The fast path's set (lb --bpf) serves none: its packets are in the
+ * per-target and per-kind families, not in the per-queue ones. */
 static int read_queues(struct prom_table *t, const struct shm *s)
 {
 	const struct shm_worker *w;
@@ -73,7 +75,7 @@ static int read_queues(struct prom_table *t, const struct shm *s)
 	for (i = 0; i < SHM_WORKERS; i++) {
 		w = shm_worker_at(s, i);
 		num = __atomic_load_n(&w->queue, __ATOMIC_RELAXED);
-		if (num == UINT32_MAX)
+		if (num == UINT32_MAX || num == SHM_QUEUE_FASTPATH)
 			continue;
 		if (shm_worker_owner(s, i, &o) < 0)
 			return -1;

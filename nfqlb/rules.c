@@ -38,6 +38,7 @@ struct rules_conf {
 	char vip[ADDR_MAX + 4];		/* canonical ADDR/LEN */
 	uint32_t qfirst, qlast;
 	bool fanout, syn_only, bypass, del;
+	bool bpf;			/* queue only packets still unmarked */
 	const char *proto;		/* "tcp", "udp", "sctp" or NULL */
 	uint32_t port;			/* 0: any */
 	struct nat_map nat[OPT_REPEAT_MAX];
@@ -60,6 +61,7 @@ static const struct opt rules_opts[] = {
 	{ "family", "4|6", "with --flows: IPv4 (default) or IPv6 rules" },
 	{ "proto", "P", "match only tcp, udp or sctp" },
 	{ "port", "N", "match only destination port N (needs --proto)" },
+	{ "bpf", NULL, "queue only packets still unmarked: what 'lb --bpf' marked skips the queue" },
 	{ "delete", NULL, "print the removal of its rules, whatever mode made them" },
 	{ NULL, NULL, NULL },
 };
@@ -270,6 +272,7 @@ static int rules_parse(const struct cmd *cmd, const struct optval *ov, int argc,
 	c->fanout = opt_get(cmd, ov, "cpu-fanout") != NULL;
 	c->syn_only = opt_get(cmd, ov, "syn-only") != NULL;
 	c->bypass = opt_get(cmd, ov, "bypass") != NULL;
+	c->bpf = opt_get(cmd, ov, "bpf") != NULL;
 	c->del = opt_get(cmd, ov, "delete") != NULL;
 	if (c->fanout && c->qfirst == c->qlast)
 		return usage_error(cmd, "--cpu-fanout needs a queue range A:B");
@@ -316,8 +319,9 @@ static void print_args(const struct rules_conf *c, bool del)
 	else if (!del && c->qfirst)
 		printf(" --queue %u", c->qfirst);
 	if (!del)
-		printf("%s%s%s", c->fanout ? " --cpu-fanout" : "",
-		       c->syn_only ? " --syn-only" : "", c->bypass ? " --bypass" : "");
+		printf("%s%s%s%s", c->fanout ? " --cpu-fanout" : "",
+		       c->syn_only ? " --syn-only" : "", c->bypass ? " --bypass" : "",
+		       c->bpf ? " --bpf" : "");
 	if (c->proto)
 		printf(" --proto %s", c->proto);
 	if (c->port)
@@ -338,6 +342,12 @@ static void print_mode(const struct rules_conf *c)
 	       c->syn_only ? "SYN-only (each connection's first packet is queued,"
 			     " later ones take its saved mark)" : "all packets queued",
 	       c->nnat ? "NAT to the targets" : "marks only (route them: nfqlb route)");
+	if (c->bpf)
+		printf("# --bpf: only packets still unmarked (mark 0) are queued; one that the"
+		       " fast path of 'lb --bpf' marked at tc ingress is accepted as the"
+		       " worker's verdict would accept it%s.\n", c->syn_only ?
+		       " (a connection's saved mark still comes first, and the nat table"
+		       " saves the fast path's mark as it saves the worker's)" : "");
 	if (c->flows)
 		printf("# The flows' destination prefixes, protocols and ports (%zu flows with"
 		       " %s prefixes, %zu matches), and ICMP errors to the prefixes%s, are"
@@ -430,15 +440,21 @@ static void body_icmp(const struct rules_conf *c, const char *chain, const char 
 		printf("-A %s %s -j %s\n", chain, *e, main);
 }
 
+/* --bpf: the fast path marked at tc ingress, before PREROUTING, what it
+ * could; the queue takes the rest (mark 0), and a marked packet is
+ * accepted, as the worker's verdict accepts one: the rest of mangle
+ * PREROUTING skips both alike. */
 static void print_nfqueue(const struct rules_conf *c, const char *chain)
 {
-	printf("-A %s -j NFQUEUE", chain);
+	printf("-A %s%s -j NFQUEUE", chain, c->bpf ? " -m mark --mark 0" : "");
 	if (c->qfirst == c->qlast)
 		printf(" --queue-num %u", c->qfirst);
 	else
 		printf(" --queue-balance %u:%u%s", c->qfirst, c->qlast,
 		       c->fanout ? " --queue-cpu-fanout" : "");
 	printf("%s\n", c->bypass ? " --queue-bypass" : "");
+	if (c->bpf)
+		printf("-A %s -j ACCEPT\n", chain);
 }
 
 /* Each body prints the rules of one chain. */
@@ -453,6 +469,8 @@ static void body_raw(const struct rules_conf *c, const char *chain)
 
 static void body_mangle(const struct rules_conf *c, const char *chain)
 {
+	/* The connection's saved mark replaces whatever mark the packet has,
+	 * the fast path's too (--restore-mark takes every bit). */
 	if (c->syn_only) {
 		printf("-A %s -m connmark ! --mark 0 -j CONNMARK --restore-mark\n", chain);
 		printf("-A %s -m connmark ! --mark 0 -j ACCEPT\n", chain);
@@ -465,7 +483,9 @@ static void body_nat(const struct rules_conf *c, const char *chain)
 	int i;
 
 	/* The nat table sees exactly the first packet of each connection,
-	 * after the queue's verdict: the place to save its mark. */
+	 * after the queue's verdict: the place to save its mark.  Whatever
+	 * set it: with --bpf, the fast path's mark on a first packet it
+	 * marked is saved alike (this rule matches no mark). */
 	if (c->syn_only)
 		printf("-A %s -j CONNMARK --save-mark\n", chain);
 	for (i = 0; i < c->nnat; i++)

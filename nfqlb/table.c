@@ -195,7 +195,8 @@ static int delete_check(const struct cmd *cmd, const char *name)
 	return name_error(cmd, name);
 }
 
-/* The queue of a worker that uses the table, or -1 when none does. */
+/* The queue of a worker that uses the table (SHM_QUEUE_FASTPATH: its
+ * fast path), or -1 when none does; a queue comes before the fast path. */
 static long table_user(const char *name)
 {
 	struct shm *s = shm_attach(name, false, NULL);
@@ -203,7 +204,7 @@ static long table_user(const char *name)
 	long queue = -1;
 	unsigned int i;
 
-	for (i = 0; s && i < SHM_WORKERS && queue < 0; i++)
+	for (i = 0; s && i < SHM_WORKERS && (queue < 0 || queue == SHM_QUEUE_FASTPATH); i++)
 		if (shm_worker_owner(s, i, &o) == 0 && o.running)
 			queue = shm_worker_at(s, i)->queue;
 	shm_detach(s);
@@ -223,7 +224,10 @@ static int do_delete(const struct cmd *cmd, const struct optval *ov, int argc,
 		return r;
 	queue = table_user(name);
 	if (shm_remove(name) == 0) {
-		if (queue >= 0)
+		if (queue == SHM_QUEUE_FASTPATH)
+			cmd_warning(cmd, "table \"%s\" was in use by a worker (its fast path)",
+				    name);
+		else if (queue >= 0)
 			cmd_warning(cmd, "table \"%s\" was in use by a worker (queue %ld)",
 				    name, queue);
 		return NFQLB_OK;
@@ -338,6 +342,7 @@ struct snap {
 	struct shm *s;
 	struct shm_view v;
 	uint64_t *target;	/* n packet counters, one per slot */
+	uint64_t *fast;		/* of them, those of the fast path (lb --bpf) */
 	uint64_t cnt[SHM_CNT_MAX];
 	uint32_t *order;	/* the slots of the active targets, by id */
 	uint32_t nactive;
@@ -349,6 +354,7 @@ typedef void (*snap_printer)(const struct snap *sn);
 static void snap_free(struct snap *sn)
 {
 	free(sn->target);
+	free(sn->fast);
 	free(sn->order);
 	shm_view_free(&sn->v);
 	shm_detach(sn->s);
@@ -407,10 +413,12 @@ static int snap_load(const struct cmd *cmd, const char *name, struct snap *sn)
 	if (!sn->s)
 		return NFQLB_FAIL;
 	sn->target = calloc(sn->s->n, sizeof(*sn->target));
-	if (sn->target && shm_view_init(&sn->v, sn->s->m, sn->s->n) == 0 &&
+	sn->fast = calloc(sn->s->n, sizeof(*sn->fast));
+	if (sn->target && sn->fast && shm_view_init(&sn->v, sn->s->m, sn->s->n) == 0 &&
 	    shm_read(sn->s, &sn->v, why) == 0 && snap_order(sn) == 0 &&
 	    load_owners(sn, why) == 0) {
 		shm_counts(sn->s, sn->target, sn->cnt);
+		shm_fast_counts(sn->s, sn->target, sn->fast);
 		return NFQLB_OK;
 	}
 	if (!why[0])	/* out of memory: shm_read() fills why */
@@ -502,29 +510,49 @@ static uint64_t set_packets(const struct shm_worker *w)
 	return sum;
 }
 
-static void stats_json_queues(const struct snap *sn)
+/* A set's queue: SHM_QUEUE_FASTPATH for the fast path's, UINT32_MAX for
+ * one never used. */
+static uint32_t set_queue(const struct shm_worker *w)
+{
+	return __atomic_load_n(&w->queue, __ATOMIC_RELAXED);
+}
+
+/* The sets of NFQUEUE workers (fast false) or of fast paths (true), as
+ * members of a JSON array: a fast path has no queue and no queue figures. */
+static void stats_json_sets(const struct snap *sn, bool fast)
 {
 	const char *sep = "";
 	unsigned int i;
 
-	printf("],\"queues\":[");
 	for (i = 0; i < SHM_WORKERS; i++) {
 		const struct shm_worker *w = shm_worker_at(sn->s, i);
 		const struct shm_owner *o = &sn->owner[i];
+		uint32_t q = set_queue(w);
 
-		if (w->queue == UINT32_MAX)
+		if (q == UINT32_MAX || (q == SHM_QUEUE_FASTPATH) != fast)
 			continue;
-		printf("%s{\"queue\":%u,\"running\":%s,\"packets\":%llu,\"waiting\":%llu,"
-		       "\"queue_dropped\":%llu,\"user_dropped\":%llu,\"pid\":%d,"
-		       "\"other_pidns\":%s}", sep,
-		       w->queue, o->running ? "true" : "false",
-		       (unsigned long long)set_packets(w),
-		       (unsigned long long)load64(&w->q_total),
-		       (unsigned long long)load64(&w->q_dropped),
-		       (unsigned long long)load64(&w->u_dropped),
-		       o->pid, o->other_pidns ? "true" : "false");
+		printf("%s{", sep);
+		if (!fast)
+			printf("\"queue\":%u,", q);
+		printf("\"running\":%s,\"packets\":%llu,", o->running ? "true" : "false",
+		       (unsigned long long)set_packets(w));
+		if (!fast)
+			printf("\"waiting\":%llu,\"queue_dropped\":%llu,\"user_dropped\":%llu,",
+			       (unsigned long long)load64(&w->q_total),
+			       (unsigned long long)load64(&w->q_dropped),
+			       (unsigned long long)load64(&w->u_dropped));
+		printf("\"pid\":%d,\"other_pidns\":%s}", o->pid,
+		       o->other_pidns ? "true" : "false");
 		sep = ",";
 	}
+}
+
+static void stats_json_queues(const struct snap *sn)
+{
+	printf("],\"queues\":[");
+	stats_json_sets(sn, false);
+	printf("],\"fastpath\":[");
+	stats_json_sets(sn, true);
 	printf("]}\n");
 }
 
@@ -552,9 +580,9 @@ static void stats_json(const struct snap *sn)
 	for (i = 0; i < v->n; i++) {
 		if (!v->targets[i].id)
 			continue;
-		printf("%s{\"id\":%u,\"active\":%s,\"packets\":%llu}", sep,
+		printf("%s{\"id\":%u,\"active\":%s,\"packets\":%llu,\"fast\":%llu}", sep,
 		       v->targets[i].id, v->targets[i].active ? "true" : "false",
-		       (unsigned long long)target[i]);
+		       (unsigned long long)target[i], (unsigned long long)sn->fast[i]);
 		sep = ",";
 	}
 	stats_json_queues(sn);
@@ -566,22 +594,29 @@ static void stats_text_queues(const struct snap *sn)
 	char pid[16];
 	unsigned int i;
 
-	printf("%6s %8s %9s %14s %8s %14s %13s\n", "queue", "worker", "pid",
+	printf("%8s %8s %9s %14s %8s %14s %13s\n", "queue", "worker", "pid",
 	       "packets", "waiting", "queue-dropped", "user-dropped");
 	for (i = 0; i < SHM_WORKERS; i++) {
 		const struct shm_worker *w = shm_worker_at(sn->s, i);
 		const struct shm_owner *o = &sn->owner[i];
+		uint32_t q = set_queue(w);
 
-		if (w->queue == UINT32_MAX)
+		if (q == UINT32_MAX)
 			continue;
 		snprintf(pid, sizeof(pid), "%d%s", o->pid, o->other_pidns ? "*" : "");
 		other |= o->other_pidns;
-		printf("%6u %8s %9s %14llu %8llu %14llu %13llu\n", w->queue,
-		       o->running ? "running" : "gone", pid,
-		       (unsigned long long)set_packets(w),
-		       (unsigned long long)load64(&w->q_total),
-		       (unsigned long long)load64(&w->q_dropped),
-		       (unsigned long long)load64(&w->u_dropped));
+		if (q == SHM_QUEUE_FASTPATH)
+			printf("%8s", "fastpath");
+		else
+			printf("%8u", q);
+		printf(" %8s %9s %14llu", o->running ? "running" : "gone", pid,
+		       (unsigned long long)set_packets(w));
+		if (q == SHM_QUEUE_FASTPATH)
+			printf(" %8s %14s %13s\n", "-", "-", "-");
+		else
+			printf(" %8llu %14llu %13llu\n", (unsigned long long)load64(&w->q_total),
+			       (unsigned long long)load64(&w->q_dropped),
+			       (unsigned long long)load64(&w->u_dropped));
 	}
 	if (other)
 		printf("* a PID in another PID namespace\n");
@@ -595,12 +630,12 @@ static void stats_text(const struct snap *sn)
 
 	printf("table %s: generation %llu\n", sn->s->name + 1,
 	       (unsigned long long)v->generation);
-	printf("%12s %9s %14s\n", "id", "state", "packets");
+	printf("%12s %9s %14s %14s\n", "id", "state", "packets", "fast");
 	for (i = 0; i < v->n; i++)
 		if (v->targets[i].id)
-			printf("%12u %9s %14llu\n", v->targets[i].id,
+			printf("%12u %9s %14llu %14llu\n", v->targets[i].id,
 			       v->targets[i].active ? "active" : "inactive",
-			       (unsigned long long)target[i]);
+			       (unsigned long long)target[i], (unsigned long long)sn->fast[i]);
 	printf("no target: %llu\nverdicts: accepted %llu, dropped %llu\nkinds:",
 	       (unsigned long long)cnt[SHM_CNT_NO_TARGET],
 	       (unsigned long long)cnt[SHM_CNT_ACCEPT],

@@ -220,3 +220,23 @@ void shm_counts(const struct shm *s, uint64_t *target, uint64_t *cnt)
 		target[t] = sum > base ? sum - base : 0;
 	}
 }
+
+void shm_fast_counts(const struct shm *s, const uint64_t *target, uint64_t *fast)
+{
+	const struct shm_worker *w;
+	unsigned int i;
+	uint32_t t;
+
+	for (t = 0; t < s->n; t++)
+		fast[t] = 0;
+	for (i = 0; i < SHM_WORKERS; i++) {
+		w = shm_worker_at(s, i);
+		if (__atomic_load_n(&w->queue, __ATOMIC_RELAXED) != SHM_QUEUE_FASTPATH)
+			continue;
+		for (t = 0; t < s->n; t++)
+			fast[t] += __atomic_load_n(&w->target[t], __ATOMIC_RELAXED);
+	}
+	for (t = 0; t < s->n; t++)
+		if (fast[t] > target[t])
+			fast[t] = target[t];
+}

@@ -156,6 +156,19 @@ uint64_t shm_slot_total(const struct shm *s, uint32_t slot);
 void shm_counts(const struct shm *s, uint64_t *target, uint64_t *cnt);
 
 /**
+ * shm_fast_counts - of each target's packets, those the fast path counted
+ * @s: the handle
+ * @target: n entries from shm_counts()
+ * @fast: n entries, written: per slot, what the sets whose queue is
+ *        SHM_QUEUE_FASTPATH counted, but never more than target[slot]
+ *
+ * Exact for a slot that no earlier id used.  The counter base of a reused
+ * slot (see shm_counts()) is kept for all sets together, so such a slot's
+ * fast count may include fast path packets of its earlier ids.
+ */
+void shm_fast_counts(const struct shm *s, const uint64_t *target, uint64_t *fast);
+
+/**
  * shm_count - add to a counter of the caller's own set
  * @c: the counter
  * @add: the amount

@@ -5,13 +5,21 @@
 # process list and cleanup trap it uses.
 #
 #	client --- lb --- t1, t2
+#	   |  \___________/   |
+#	   \_________________/     (direct links, d1 and d2)
 #
-# client 10.201.0.2 sends to the VIP 10.201.255.1 via lb (10.201.0.1); lb
-# DNATs to t1 10.201.1.2 or t2 10.201.2.2 by the packet's mark.  RPS on lb's
-# ingress veth c0 puts lb's receive work on LB_CPU; the client's tools run
-# on CLIENT_CPU.  Targets drop the UDP flood (port 9000) in their raw table,
-# answer TCP on port 80 (nfqlb-echo), echo UDP on port 7 (nfqlb-blast sink
-# -e) and t1 runs iperf3 on port 5201.
+# client 10.201.0.2 sends to the VIP 10.201.255.1 via lb (10.201.0.1).
+# NAT mode (the default): lb DNATs to t1 10.201.1.2 or t2 10.201.2.2 by the
+# packet's mark.  DSR mode (lb_mode dsr): lb routes each mark to its target
+# (`nfqlb route add`), the targets hold the VIP on lo and answer from it
+# over their direct link to the client, so lb sees no reply.  Direct: the
+# client talks to t1 at 10.201.11.1 over that link, no lb at all.  The
+# client also holds 10.201.0.10-25 for many clients, each from its own
+# address.  RPS on lb's ingress veth c0 puts lb's receive work on LB_CPU;
+# the client's tools run on CLIENT_CPU.  Targets drop the UDP flood (port
+# 9000) in their raw table, answer TCP on port 80 (nfqlb-echo) and 7100
+# (rr serve), echo UDP on port 7 (nfqlb-blast sink -e) and t1 runs iperf3
+# on port 5201.
 
 BVIP=10.201.255.1
 LB_CPU=${LB_CPU:-1}
@@ -19,7 +27,12 @@ CLIENT_CPU=${CLIENT_CPU:-0}
 RUN_SECS=${BENCH_RUN_SECS:-2.5}	# one UDP rate measurement
 TCP_SECS=${BENCH_TCP_SECS:-3}	# one iperf3 run
 CONN_SECS=${BENCH_CONN_SECS:-2}	# one connection-rate run
+SWEEP_SECS=${BENCH_SWEEP_SECS:-0.15}	# one message size of the sweep, at most
+SCALE_SECS=${BENCH_SCALE_SECS:-1.2}	# one run of the scalability part
+SRC_BASE=10.201.0.10	# the scalability part's first client address
+RR_PORT=7100
 LB_PID=""
+LB_MODE=nat
 
 # ---------------------------------------------------------------- numbers
 
@@ -68,7 +81,13 @@ bench_topo()
 			fail "iptables in t$i"
 		start_bg "t$i" taskset -c "$CLIENT_CPU" "$TOOLS/nfqlb-echo" -p 80 -n "t$i"
 		start_bg "t$i" taskset -c "$LB_CPU" "$TOOLS/nfqlb-blast" sink -e 7
+		start_bg "t$i" taskset -c "$LB_CPU" "$BENCH_BIN/rr" serve -p "$RR_PORT"
+		direct_link "$i"
 	done
+	for ((i = 0; i < 16; i++)); do
+		addr_add client eth0 "10.201.0.$((10 + i))/24"
+	done
+	rp_filter_off client lb t1 t2
 	start_bg t1 taskset -c "$CLIENT_CPU" iperf3 -s -p 5201
 	nsx lb sh -c "printf '%x' $((1 << LB_CPU)) > /sys/class/net/c0/queues/rx-0/rps_cpus" ||
 		fail "cannot set RPS on lb/c0"
@@ -78,6 +97,42 @@ bench_topo()
 		wait_for nsx lb "$TOOLS/nfqlb-conn" -c 1 -t 200 "10.201.$i.2" 80 ||
 			fail "t$i does not answer"
 	done
+}
+
+# direct_link I: target I's own link to the client (client dI
+# 10.201.1I.2, target d0 10.201.1I.1), the VIP on the target's lo, and its
+# answers from the VIP or from its d0 address go back over that link
+# (table 200), so that in DSR mode they bypass lb.
+direct_link()
+{
+	veth_add client "d$1" "t$1" d0
+	addr_add client "d$1" "10.201.1$1.2/24"
+	addr_add "t$1" d0 "10.201.1$1.1/24"
+	addr_add "t$1" lo "$BVIP/32"
+	sysctl_in "t$1" net.ipv4.conf.all.arp_ignore=1 net.ipv4.conf.all.arp_announce=2
+	# As on c0: the target's receive work on LB_CPU, whichever way it came.
+	nsx "t$1" sh -c "printf '%x' $((1 << LB_CPU)) > /sys/class/net/d0/queues/rx-0/rps_cpus" &&
+	nsx "t$1" ip route add default via "10.201.1$1.2" dev d0 table 200 &&
+	nsx "t$1" ip rule add from "$BVIP" lookup 200 &&
+	nsx "t$1" ip rule add from "10.201.1$1.1" lookup 200 ||
+		fail "the direct link's routes in t$1"
+}
+
+# lb_mode nat|dsr: how lb sends a marked packet on: DNAT rules (rules
+# adds them) or policy routing by fwmark to the target (`nfqlb route`).
+lb_mode()
+{
+	local i
+
+	[ "$LB_MODE" = "$1" ] && return 0
+	for i in 1 2; do
+		if [ "$1" = dsr ]; then
+			nsx lb "$NFQLB" route add "$i" via "10.201.$i.2" >/dev/null
+		else
+			nsx lb "$NFQLB" route del "$i" >/dev/null
+		fi || fail "nfqlb route for $1 mode"
+	done
+	LB_MODE=$1
 }
 
 # offloads on|off: TSO and GSO of the client's interface.
@@ -113,35 +168,59 @@ targets()
 	"$NFQLB" activate $want >/dev/null || fail "nfqlb activate $want"
 }
 
-# rules MODE N: lb's mangle and nat rules for the VIP, N targets.
-#   kernel  -j HMARK (the kernel-only reference), same DNAT
+# rules MODE N: lb's mangle and nat rules for the VIP, N targets; DNAT
+# rules only in NAT mode (lb_mode).
+#   none    no rules (direct: the client talks to t1 itself)
+#   kernel  -j HMARK (the kernel-only reference)
 #   queue   nfqlb rules, all packets to queue 0
 #   queue2  nfqlb rules --queue 0:1 (--queue-balance)
 #   syn     nfqlb rules --syn-only
+#   fast    nfqlb rules --bpf: only packets the fast path left unmarked
+#           are queued
 rules()
 {
-	local t nat
+	local t nat=()
 
-	read -ra nat <<<"$(nat_args "$2")"
-
+	[ "$LB_MODE" = nat ] && read -ra nat <<<"$(nat_args "$2")"
 	for t in mangle nat; do
 		nsx lb iptables -t "$t" -F && nsx lb iptables -t "$t" -X || fail "iptables -F"
 	done
 	case $1 in
+	none) ;;
 	kernel)
 		nsx lb iptables -t mangle -A PREROUTING -d "$BVIP" -j HMARK \
 			--hmark-tuple src,dst,sport,dport,proto --hmark-mod "$2" \
 			--hmark-offset 1 --hmark-rnd 0x5eed || fail "HMARK rule"
+		[ "$LB_MODE" = nat ] || return 0
 		nsx lb iptables-save | "$NFQLB" rules --vip "$BVIP" "${nat[@]}" |
 			sed '/^\*mangle/,/^COMMIT/d' | nsx lb iptables-restore --noflush ;;
-	queue) nsx lb iptables-save | "$NFQLB" rules --vip "$BVIP" "${nat[@]}" |
-		nsx lb iptables-restore --noflush ;;
-	queue2) nsx lb iptables-save | "$NFQLB" rules --vip "$BVIP" --queue 0:1 "${nat[@]}" |
-		nsx lb iptables-restore --noflush ;;
-	syn) nsx lb iptables-save | "$NFQLB" rules --vip "$BVIP" --syn-only "${nat[@]}" |
-		nsx lb iptables-restore --noflush ;;
+	queue) rules_nfqlb "${nat[@]}" ;;
+	queue2) rules_nfqlb --queue 0:1 "${nat[@]}" ;;
+	syn) rules_nfqlb --syn-only "${nat[@]}" ;;
+	fast) rules_fast "${nat[@]}" ;;
 	*) fail "rules: unknown mode $1" ;;
 	esac || fail "rules $1"
+}
+
+# rules_fast ARGS...: `nfqlb rules --bpf --vip VIP ARGS...` into lb's
+# tables.  Until nfqlb rules has --bpf, the same made by hand: the queue
+# rule matches only packets the fast path left unmarked (mark 0).
+rules_fast()
+{
+	if "$NFQLB" rules --help 2>&1 | grep -q -- '--bpf'; then
+		rules_nfqlb --bpf "$@"
+		return
+	fi
+	nsx lb iptables-save | "$NFQLB" rules --vip "$BVIP" "$@" |
+		sed 's/^\(-A NFQLB-[^ ]*\) -j NFQUEUE/\1 -m mark --mark 0 -j NFQUEUE/' |
+		nsx lb iptables-restore --noflush
+}
+
+# rules_nfqlb ARGS...: `nfqlb rules --vip VIP ARGS...` into lb's tables.
+rules_nfqlb()
+{
+	nsx lb iptables-save | "$NFQLB" rules --vip "$BVIP" "$@" |
+		nsx lb iptables-restore --noflush
 }
 
 # ---------------------------------------------------------------- consumers
@@ -163,16 +242,28 @@ consumer()
 	wait_for -n 50 -i 0.1 lb_up || fail "the $kind consumer does not pass traffic"
 }
 
+# lb_up: the worker runs and the VIP answers through it (in DSR mode over
+# TCP: the UDP echo answers from the target's own address, not the VIP).
 lb_up()
 {
-	alive "$LB_PID" &&
+	alive "$LB_PID" || return 1
+	if [ "$LB_MODE" = dsr ]; then
+		nsx client timeout 2 "$TOOLS/nfqlb-conn" -c 1 -t 200 "$BVIP" 80 >/dev/null 2>&1
+	else
 		nsx client timeout 2 "$TOOLS/nfqlb-blast" rr -n 1 -d 1 "$BVIP" 7 >/dev/null 2>&1
+	fi
 }
 
+# consumer_stop: stop the consumer.  After a fast path case, log how many
+# packets still reached the queue: a fast path that marked nothing would
+# otherwise pass unnoticed, as the queue marks them all the same.
 consumer_stop()
 {
 	[ -n "$LB_PID" ] && stop_pid "$LB_PID" 3
 	LB_PID=""
+	[ -n "${FAST_Q0:-}" ] &&
+		info "  (the fast path left $(($(stats_queue 0 packets) - FAST_Q0)) packets to the queue)"
+	FAST_Q0=""
 }
 
 # ---------------------------------------------------------------- UDP rate
@@ -289,4 +380,29 @@ rr_latency()
 		"$BVIP" 7 >"$out" 2>&1 || fail "rr: $(cat "$out")"
 	RR_P50=$(kv "$out" p50_us)
 	RR_P99=$(kv "$out" p99_us)
+}
+
+# ---------------------------------------------------------------- sweep, scale
+
+# sweep_run DST: one message-size sweep (rr sweep) from the client to
+# DST's rr server; its lines in $LOGDIR/sweep.out.
+sweep_run()
+{
+	nsx client timeout 180 taskset -c "$CLIENT_CPU" "$BENCH_BIN/rr" sweep \
+		-t "$SWEEP_SECS" -n 1000 "$1" "$RR_PORT" >"$LOGDIR/sweep.out" 2>&1 ||
+		fail "rr sweep to $1: $(tail -n 3 "$LOGDIR/sweep.out")"
+}
+
+# scale_run DST P: P clients, each from its own address (SRC_BASE + i),
+# open connections to DST's rr server for SCALE_SECS; sets SC_RATE (per
+# second), SC_P50 and SC_P99 (us, per connection).
+scale_run()
+{
+	local out=$LOGDIR/scale.out
+
+	nsx client timeout 60 taskset -c "$CLIENT_CPU" "$BENCH_BIN/rr" conn -P "$2" \
+		-d "$SCALE_SECS" -b "$SRC_BASE" "$1" "$RR_PORT" >"$out" 2>&1 ||
+		fail "rr conn -P $2 to $1: $(tail -n 3 "$out")"
+	read -r SC_RATE SC_P50 SC_P99 < <(awk '{ for (i = 1; i < NF; i += 2) v[$i] = $(i + 1) }
+		END { print v["rate"], v["p50_us"], v["p99_us"] }' "$out")
 }

@@ -1,8 +1,9 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-or-later
 # bench.sh: `make bench`.  Runs the micro and macro benchmarks and rewrites
-# BENCHMARKS.md (BENCH_OUT overrides the path).  Needs root for the
-# namespaces; takes about 6 minutes on 2 vCPUs.
+# BENCHMARKS.md (BENCH_OUT overrides the path) and its plots next to it
+# (bench-sweep, bench-scale: SVG and PNG).  Needs root for the namespaces;
+# takes about 10 to 15 minutes on 2 vCPUs.
 #
 # Every macro figure is a ratio against a reference measured in the same
 # run and topology (test/bench/bench-lib.sh), and every figure is the median
@@ -12,7 +13,8 @@
 # Environment: NFQLB, TOOLS, BENCH_BIN (the Makefile sets them),
 # BENCH_REPEATS, BENCH_OUT, LB_CPU (default 1), CLIENT_CPU (default 0),
 # BENCH_ONLY (a space-separated subset of: micro udp overload tcp conn rr
-# profile; for development: the report then shows "-" for what did not run).
+# sweep scale profile; for development: the report then shows "-" for what
+# did not run).
 TEST_NAME=bench
 # shellcheck source-path=SCRIPTDIR
 . "$(dirname "$0")/../func/lib.sh"
@@ -24,16 +26,19 @@ TEST_NAME=bench
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 REPEATS=${BENCH_REPEATS:-3}
 OUT=${BENCH_OUT:-$ROOT/BENCHMARKS.md}
-ONLY=${BENCH_ONLY:-micro udp overload tcp conn rr profile}
+PLOT_DIR=$(dirname "$OUT")	# the plots go next to the report
+ONLY=${BENCH_ONLY:-micro udp overload tcp conn rr sweep scale profile}
 declare -A R	# R[key]="value value ...": one value per repeat
 declare -A NEXT_START	# where udp_peak starts for a case: 4/5 of its last peak
 START=$SECONDS
+# The fast path (`nfqlb lb --bpf`), when this nfqlb has it.
+HAVE_FAST=$("$NFQLB" lb --help 2>&1 | grep -q -- '--bpf' && echo 1)
 LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
 
 need_root
-need_cmd ip iptables iptables-restore ethtool iperf3 taskset python3 valgrind
+need_cmd ip iptables iptables-restore ethtool iperf3 taskset python3 valgrind gnuplot
 need_bins
-[ -x "$BENCH_BIN/nfq-null" ] && [ -x "$BENCH_BIN/micro" ] ||
+[ -x "$BENCH_BIN/nfq-null" ] && [ -x "$BENCH_BIN/micro" ] && [ -x "$BENCH_BIN/rr" ] ||
 	fail "the bench tools are not built (make bench-tools)"
 [ "$(nproc)" -ge 2 ] || { LB_CPU=0 CLIENT_CPU=0; }
 [ "$REPEATS" -ge 1 ] 2>/dev/null || fail "BENCH_REPEATS must be a number >= 1"
@@ -184,14 +189,19 @@ run_micro()
 
 # ---------------------------------------------------------------- UDP
 
-# bench_case CASE N: rules and consumer for N targets.  kernel: HMARK, no
-# consumer; null: the do-nothing consumer, which marks every packet 1 (so
-# sends it to t1); queue: nfqlb, all packets; queue2: nfqlb on queues 0
-# and 1 (--queue-balance); syn: nfqlb, SYN-only.
+# bench_case CASE N: rules and consumer for N targets.  none: no rules, no
+# consumer; kernel: HMARK, no consumer; null: the do-nothing consumer,
+# which marks every packet 1 (so sends it to t1); queue: nfqlb, all
+# packets; queue2: nfqlb on queues 0 and 1 (--queue-balance); syn: nfqlb,
+# SYN-only; fast: nfqlb with the fast path on c0 (`lb --bpf`), the queue
+# rules for what it leaves unmarked.
 bench_case()
 {
 	case $1 in
-	kernel) rules kernel "$2"; consumer none ;;
+	none | kernel) rules "$1" "$2"; consumer none ;;
+	fast) rules fast "$2"
+		FAST_Q0=$(stats_queue 0 packets)
+		consumer nfqlb --queue 0 --cpu "$LB_CPU" --bpf c0 --vip "$BVIP" ;;
 	null) rules queue "$2"; consumer null ;;
 	queue | syn) rules "$1" "$2"; consumer nfqlb --queue 0 --cpu "$LB_CPU" ;;
 	queue2) rules queue2 "$2"; consumer nfqlb --queue 0:1 --cpu "$Q2_CPUS" ;;
@@ -209,10 +219,10 @@ udp_case()
 	nfqlb2) bench_case queue2 2 ;;
 	*) bench_case "$1" 2 ;;
 	esac
-	if [ "$1" = kernel ]; then
-		# The kernel path does not collapse: the sender's best is its test.
+	if [ "$1" = kernel ] || [ "$1" = fast ]; then
+		# The kernel paths do not collapse: the sender's best is their test.
 		udp_run
-		info "UDP kernel: offered $U_OFFER pps (no limit), delivered $U_PPS"
+		info "UDP $1: offered $U_OFFER pps (no limit), delivered $U_PPS"
 		P_PPS=$U_PPS P_QDROP=$U_QDROP P_UDROP=$U_UDROP P_WORKER=$U_WORKER
 		P_BUSY=$U_BUSY P_SI=$U_SI P_OFFER=$U_OFFER
 	else
@@ -236,7 +246,7 @@ run_udp()
 
 	targets 2
 	for ((r = 0; r < REPEATS; r++)); do
-		for c in kernel null nfqlb nfqlb2; do
+		for c in kernel null nfqlb nfqlb2 ${HAVE_FAST:+fast}; do
 			udp_case "$c"
 		done
 	done
@@ -294,7 +304,25 @@ run_overload()
 			flood "$c" "$rate"
 			consumer_stop
 		done
+		[ -n "$HAVE_FAST" ] && flood_fast
 	done
+}
+
+# The fast path's own peak (rising rates, as nfqlb's), then twice that;
+# judged against its peak of the same repeat.
+flood_fast()
+{
+	local start=${NEXT_START[fast]:-300000}
+
+	bench_case fast 2
+	info "flood: the fast path's peak (from $start pps)"
+	udp_peak "$start"
+	add flood_fast_peak "$P_PPS"
+	add flood_fast_peak_offer "$P_OFFER"
+	NEXT_START[fast]=$((P_PPS * 4 / 5))
+	add flood_fast_asked $((P_PPS * 2))
+	flood fast $((P_PPS * 2))
+	consumer_stop
 }
 
 # ---------------------------------------------------------------- TCP, conn, rr
@@ -307,7 +335,7 @@ run_tcp()
 	for o in off on; do
 		offloads "$o"
 		for ((r = 0; r < REPEATS; r++)); do
-			for c in kernel null queue syn; do
+			for c in kernel null queue syn ${HAVE_FAST:+fast}; do
 				bench_case "$c" 1
 				tcp_bulk
 				add "tcp_${o}_$c" "$TCP_MBPS"
@@ -325,7 +353,7 @@ run_conn()
 
 	targets 2
 	for ((r = 0; r < REPEATS; r++)); do
-		for c in kernel null queue; do
+		for c in kernel null queue ${HAVE_FAST:+fast}; do
 			bench_case "$c" 2
 			conn_rate
 			add "conn_$c" "$CONN_RATE"
@@ -344,7 +372,7 @@ run_rr()
 
 	targets 2
 	for ((r = 0; r < REPEATS; r++)); do
-		for c in kernel null queue; do
+		for c in kernel null queue ${HAVE_FAST:+fast}; do
 			bench_case "$c" 2
 			for p in same cross; do
 				if [ $p = same ]; then rr_latency "$LB_CPU"; else rr_latency "$CLIENT_CPU"; fi
@@ -355,6 +383,91 @@ run_rr()
 			consumer_stop
 		done
 	done
+}
+
+# ---------------------------------------------------------------- sweep, scale
+
+# The cases of the sweep and scale parts: direct to t1, then each mode
+# (nat, dsr) on each path (kernel: HMARK, the reference; queue: nfqlb,
+# every packet queued; fast: nfqlb --bpf).  The fast path's cases only
+# when this nfqlb has it.
+path_cases()
+{
+	local m p
+
+	printf 'direct'
+	for m in nat dsr; do
+		for p in kernel queue fast; do
+			[ $p = fast ] && [ -z "$HAVE_FAST" ] && continue
+			printf ' %s-%s' $m $p
+		done
+	done
+	echo
+}
+
+# path_case CASE: lb set up for CASE of path_cases; DST is the address
+# the client talks to.
+path_case()
+{
+	DST=$BVIP
+	if [ "$1" = direct ]; then
+		lb_mode nat
+		bench_case none 2
+		DST=10.201.11.1
+	else
+		lb_mode "${1%%-*}"
+		bench_case "${1#*-}" 2
+	fi
+}
+
+SWEEP_SIZES=$(for ((n = 1; n <= 1048576; n *= 2)); do printf '%d ' $n; done)
+
+# Request/response of 1 B to 1 MB messages, in every case of path_cases.
+run_sweep()
+{
+	local r c line
+
+	targets 2
+	for ((r = 0; r < REPEATS; r++)); do
+		for c in $(path_cases); do
+			path_case "$c"
+			sweep_run "$DST"
+			consumer_stop
+			while read -r line; do
+				# shellcheck disable=SC2086
+				set -- $line
+				add "sweep_${c}_$2_p50" "$6"
+				add "sweep_${c}_$2_mbps" "${10}"
+			done <"$LOGDIR/sweep.out"
+			info "sweep $c: 1 B $(med "sweep_${c}_1_p50") us, 1 MB $(med "sweep_${c}_1048576_mbps") Mbit/s"
+		done
+	done
+	lb_mode nat
+}
+
+SCALE_CLIENTS="1 2 4 8 16"
+
+# Connections per second and their latency with 1 to 16 clients, each
+# from its own address, in every case of path_cases.
+run_scale()
+{
+	local r c p
+
+	targets 2
+	for ((r = 0; r < REPEATS; r++)); do
+		for c in $(path_cases); do
+			path_case "$c"
+			for p in $SCALE_CLIENTS; do
+				scale_run "$DST" "$p"
+				add "scale_${c}_${p}_rate" "$SC_RATE"
+				add "scale_${c}_${p}_p50" "$SC_P50"
+				add "scale_${c}_${p}_p99" "$SC_P99"
+				info "scale $c, $p clients: $SC_RATE/s, p50 $SC_P50 us, p99 $SC_P99 us"
+			done
+			consumer_stop
+		done
+	done
+	lb_mode nat
 }
 
 # ---------------------------------------------------------------- profile
@@ -410,6 +523,8 @@ wants overload && run_overload
 wants tcp && run_tcp
 wants conn && run_conn
 wants rr && run_rr
+wants sweep && run_sweep
+wants scale && run_scale
 wants profile && run_profile
 ELAPSED=$((SECONDS - START))
 write_report >"$OUT.tmp" && mv "$OUT.tmp" "$OUT" || fail "cannot write $OUT"

@@ -122,6 +122,38 @@ on this machine, so a goal beyond it is out of reach of any.
 | flood at 2x capacity, RPS on the worker's CPU, \`--shed c0 --shed-mode tc\` | >= 80% of peak | $(pct "$flood") | $(met "$flood" '>=' 0.8) | - |
 
 EOF
+	report_goals_fast
+}
+
+# The goals of the fast path (\`lb --bpf\`, issue 13), against kernel-only
+# and the queue path in the same run.
+report_goals_fast()
+{
+	local u_k u_q fl conn added tcp
+
+	u_k=$(pratio udp_fast udp_kernel)
+	u_q=$(pratio udp_fast udp_nfqlb)
+	fl=$(pratio flood_fast flood_fast_peak)
+	conn=$(pratio conn_fast conn_kernel)
+	added=$(pdiff rr_same_fast_p50 rr_same_kernel_p50)
+	tcp=$(pratio tcp_off_fast tcp_off_kernel)
+	cat <<EOF
+### The fast path (\`nfqlb lb --bpf\`)
+
+Measured in the same runs as the rows above, next to kernel-only (a) and
+the queue path (c); "queue path" is the same figure for nfqlb without
+\`--bpf\`.
+
+| metric | goal | measured | | queue path |
+|---|---|---|---|---|
+| UDP 64-byte flood, RPS on lb's CPU, vs kernel-only | >= 0.85x | ${u_k}x | $(met "$u_k" '>=' 0.85) | $(pratio udp_nfqlb udp_kernel)x |
+| the same, vs the queue path (c) | >= 5x | ${u_q}x | $(met "$u_q" '>=' 5) | 1x |
+| flood at 2x its own peak | >= 95% of peak | $(pct "$fl") | $(met "$fl" '>=' 0.95) | $(pct "$(of_peak flood_plain)") (defaults) |
+| connection rate, every packet through the fast path | >= 0.9x kernel-only | ${conn}x | $(met "$conn" '>=' 0.9) | $(pratio conn_queue conn_kernel)x |
+| added latency p50, same CPU | <= 1 us | ${added} us | $(met "$added" '<=' 1) | $(pdiff rr_same_queue_p50 rr_same_kernel_p50) us |
+| TCP bulk, offloads off | >= 0.9x kernel-only | ${tcp}x | $(met "$tcp" '>=' 0.9) | $(pratio tcp_off_queue tcp_off_kernel)x |
+
+EOF
 }
 
 report_micro()
@@ -232,6 +264,7 @@ $(udp_row kernel "(a) kernel only: HMARK + DNAT")
 $(udp_row null "(b) do-nothing NFQUEUE consumer (nfq-null)")
 $(udp_row nfqlb "(c) nfqlb lb, 1 queue")
 $(udp_row nfqlb2 "(d) nfqlb lb, 2 queues (--queue-balance)")
+$(udp_row fast "(e) nfqlb lb --bpf c0: the fast path")
 
 (d)/(c) = **$(pratio udp_nfqlb2 udp_nfqlb)**: both queue threads run on CPU
 ${Q2_CPUS}, with the receive work, as RPS puts it there; a second queue can
@@ -252,6 +285,14 @@ per-repeat ratios to that repeat's peak.
 | \`--shed c0 --shed-mode tc\` (on lb's CPU) | $(kpps flood_tc_offer) | $(of_peak flood_tc_offer) | $(kpps flood_tc) | $(of_peak flood_tc) | $(m flood_tc_qdrop) | $(m flood_tc_si)% |
 | \`--shed c0 --shed-mode xdp\` (in the sender's NAPI) | $(kpps flood_xdp_offer) | $(of_peak flood_xdp_offer) | $(kpps flood_xdp) | $(of_peak flood_xdp) | $(m flood_xdp_qdrop) | $(m flood_xdp_si)% |
 
+The fast path (\`nfqlb lb --bpf c0\`) finds its own peak in each repeat
+as nfqlb does (median $(kpps flood_fast_peak), offered
+$(kpps flood_fast_peak_offer)), then is offered twice that (median asked:
+$(m flood_fast_asked) pps): offered $(kpps flood_fast_offer)
+($(pratio flood_fast_offer flood_fast_peak) of its peak), delivered
+$(kpps flood_fast), **$(pratio flood_fast flood_fast_peak)** of its peak;
+queue drops $(m flood_fast_qdrop)/s, CPU ${LB_CPU} softirq $(m flood_fast_si)%.
+
 "offered / peak" below 2 means the sender could not offer twice the peak
 (it shares its CPU with whatever else runs); the case was then flooded
 less than the goal asks.
@@ -267,26 +308,28 @@ report_tcp()
 iperf3 (${TCP_SECS} s) from the client to one target through lb; TSO/GSO
 set on the client's interface. Mbit/s, and the ratio to kernel-only:
 
-| client offloads | kernel only | do-nothing (b) | ratio | nfqlb, all packets | ratio | nfqlb, SYN-only | ratio |
-|---|---|---|---|---|---|---|---|
-| TSO/GSO off | $(m tcp_off_kernel) | $(m tcp_off_null) | $(pratio tcp_off_null tcp_off_kernel) | $(m tcp_off_queue) | $(pratio tcp_off_queue tcp_off_kernel) | $(m tcp_off_syn) | $(pratio tcp_off_syn tcp_off_kernel) |
-| TSO/GSO on | $(m tcp_on_kernel) | $(m tcp_on_null) | $(pratio tcp_on_null tcp_on_kernel) | $(m tcp_on_queue) | $(pratio tcp_on_queue tcp_on_kernel) | $(m tcp_on_syn) | $(pratio tcp_on_syn tcp_on_kernel) |
+| client offloads | kernel only | do-nothing (b) | ratio | nfqlb, all packets | ratio | nfqlb, SYN-only | ratio | fast path | ratio |
+|---|---|---|---|---|---|---|---|---|---|
+| TSO/GSO off | $(m tcp_off_kernel) | $(m tcp_off_null) | $(pratio tcp_off_null tcp_off_kernel) | $(m tcp_off_queue) | $(pratio tcp_off_queue tcp_off_kernel) | $(m tcp_off_syn) | $(pratio tcp_off_syn tcp_off_kernel) | $(m tcp_off_fast) | $(pratio tcp_off_fast tcp_off_kernel) |
+| TSO/GSO on | $(m tcp_on_kernel) | $(m tcp_on_null) | $(pratio tcp_on_null tcp_on_kernel) | $(m tcp_on_queue) | $(pratio tcp_on_queue tcp_on_kernel) | $(m tcp_on_syn) | $(pratio tcp_on_syn tcp_on_kernel) | $(m tcp_on_fast) | $(pratio tcp_on_fast tcp_on_kernel) |
 
 Connection rate (\`nfqlb-blast conn\`: 8 in flight, connect, one line each
 way, close with RST; ${CONN_SECS} s): kernel-only $(m conn_kernel)/s,
 the do-nothing consumer (b) $(m conn_null)/s (ratio
 $(pratio conn_null conn_kernel)), through nfqlb (all packets queued)
-$(m conn_queue)/s, ratio **$(pratio conn_queue conn_kernel)**.
+$(m conn_queue)/s, ratio **$(pratio conn_queue conn_kernel)**; through the
+fast path (\`lb --bpf c0\`) $(m conn_fast)/s, ratio
+**$(pratio conn_fast conn_kernel)**.
 
 Request/response latency (\`nfqlb-blast rr\`: 5000 UDP round trips of 36
 bytes, one at a time), in us. *Same CPU*: the client, lb's receive work
 (RPS), the nfqlb worker (\`--cpu ${LB_CPU}\`) and the echo servers all on
 CPU ${LB_CPU}. *Cross*: the client on CPU ${CLIENT_CPU}, the rest on CPU ${LB_CPU}.
 
-| placement | kernel p50 | kernel p99 | do-nothing (b) p50 | (b) p99 | nfqlb p50 | nfqlb p99 | added p50 | added p99 | (b) added p50 | nfqlb over (b) p50 |
-|---|---|---|---|---|---|---|---|---|---|---|
-| same CPU | $(m rr_same_kernel_p50) | $(m rr_same_kernel_p99) | $(m rr_same_null_p50) | $(m rr_same_null_p99) | $(m rr_same_queue_p50) | $(m rr_same_queue_p99) | $(pdiff rr_same_queue_p50 rr_same_kernel_p50) | $(pdiff rr_same_queue_p99 rr_same_kernel_p99) | $(pdiff rr_same_null_p50 rr_same_kernel_p50) | $(pdiff rr_same_queue_p50 rr_same_null_p50) |
-| cross CPU | $(m rr_cross_kernel_p50) | $(m rr_cross_kernel_p99) | $(m rr_cross_null_p50) | $(m rr_cross_null_p99) | $(m rr_cross_queue_p50) | $(m rr_cross_queue_p99) | $(pdiff rr_cross_queue_p50 rr_cross_kernel_p50) | $(pdiff rr_cross_queue_p99 rr_cross_kernel_p99) | $(pdiff rr_cross_null_p50 rr_cross_kernel_p50) | $(pdiff rr_cross_queue_p50 rr_cross_null_p50) |
+| placement | kernel p50 | kernel p99 | do-nothing (b) p50 | (b) p99 | nfqlb p50 | nfqlb p99 | added p50 | added p99 | (b) added p50 | nfqlb over (b) p50 | fast path p50 | fast p99 | fast added p50 | fast added p99 |
+|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|
+| same CPU | $(m rr_same_kernel_p50) | $(m rr_same_kernel_p99) | $(m rr_same_null_p50) | $(m rr_same_null_p99) | $(m rr_same_queue_p50) | $(m rr_same_queue_p99) | $(pdiff rr_same_queue_p50 rr_same_kernel_p50) | $(pdiff rr_same_queue_p99 rr_same_kernel_p99) | $(pdiff rr_same_null_p50 rr_same_kernel_p50) | $(pdiff rr_same_queue_p50 rr_same_null_p50) | $(m rr_same_fast_p50) | $(m rr_same_fast_p99) | $(pdiff rr_same_fast_p50 rr_same_kernel_p50) | $(pdiff rr_same_fast_p99 rr_same_kernel_p99) |
+| cross CPU | $(m rr_cross_kernel_p50) | $(m rr_cross_kernel_p99) | $(m rr_cross_null_p50) | $(m rr_cross_null_p99) | $(m rr_cross_queue_p50) | $(m rr_cross_queue_p99) | $(pdiff rr_cross_queue_p50 rr_cross_kernel_p50) | $(pdiff rr_cross_queue_p99 rr_cross_kernel_p99) | $(pdiff rr_cross_null_p50 rr_cross_kernel_p50) | $(pdiff rr_cross_queue_p50 rr_cross_null_p50) | $(m rr_cross_fast_p50) | $(m rr_cross_fast_p99) | $(pdiff rr_cross_fast_p50 rr_cross_kernel_p50) | $(pdiff rr_cross_fast_p99 rr_cross_kernel_p99) |
 
 "Added" is nfqlb's p50 (or p99) minus the kernel-only one; "(b) added" is
 the same for the do-nothing consumer, the least any NFQUEUE program adds
@@ -320,6 +363,268 @@ ${PERF_SPLIT:-perf was not available}
 EOF
 }
 
+# ---------------------------------------------------------------- sweep, scale
+
+ALL_PATH_CASES="direct nat-kernel nat-queue nat-fast dsr-kernel dsr-queue dsr-fast"
+
+# case_name CASE: a path case's column title.
+case_name()
+{
+	case $1 in
+	direct) echo "direct" ;;
+	nat-kernel) echo "NAT HMARK" ;;
+	nat-queue) echo "NAT queue" ;;
+	nat-fast) echo "NAT fast" ;;
+	dsr-kernel) echo "DSR HMARK" ;;
+	dsr-queue) echo "DSR queue" ;;
+	dsr-fast) echo "DSR fast" ;;
+	esac
+}
+
+# table_head TITLE: a table's head, one column per path case.
+table_head()
+{
+	local c row="| $1 |" sep="|---|"
+
+	for c in $ALL_PATH_CASES; do
+		row+=" $(case_name "$c") |"
+		sep+="---|"
+	done
+	printf '%s\n%s\n' "$row" "$sep"
+}
+
+# human_size BYTES: 1 B, 2 KB, 1 MB.
+human_size()
+{
+	awk -v n="$1" 'BEGIN {
+		if (n >= 1048576) printf "%d MB\n", n / 1048576
+		else if (n >= 1024) printf "%d KB\n", n / 1024
+		else printf "%d B\n", n }'
+}
+
+# table_rows KEYFMT ROWS...: one row per ROW, one column per path case:
+# the median of KEYFMT with %c the case and %r the row.  With SIZE_ROWS
+# set, the rows are titled as sizes.
+table_rows()
+{
+	local fmt=$1 r c k row
+
+	shift
+	for r in "$@"; do
+		if [ -n "${SIZE_ROWS:-}" ]; then row="| $(human_size "$r") |"; else row="| $r |"; fi
+		for c in $ALL_PATH_CASES; do
+			k=${fmt//%c/$c}
+			row+=" $(m "${k//%r/$r}") |"
+		done
+		echo "$row"
+	done
+}
+
+# plot_cols KEYFMT ROW: the medians of one row, one per path case, "-"
+# where a case did not run.
+plot_cols()
+{
+	local fmt=$1 c k row=""
+
+	for c in $ALL_PATH_CASES; do
+		k=${fmt//%c/$c}
+		row+=" $(m "${k//%r/$2}")"
+	done
+	echo "${row# }"
+}
+
+# plot FILE_BASE SCRIPT: the gnuplot SCRIPT (after the terminal and the
+# output are set) as FILE_BASE.svg and FILE_BASE.png.
+plot()
+{
+	{
+		echo "set terminal svg size 1100,440 dynamic font 'sans,11'"
+		echo "set output '$1.svg'"
+		echo "$2"
+		echo "set terminal pngcairo size 1100,440 font 'sans,9'"
+		echo "set output '$1.png'"
+		echo "$2"
+	} >"$LOGDIR/plot.gp"
+	gnuplot "$LOGDIR/plot.gp" 2>"$LOGDIR/gnuplot.err" ||
+		{ info "gnuplot: $(head -n 3 "$LOGDIR/gnuplot.err")"; return 1; }
+}
+
+# plot_lines FILE FIRST_COLUMN [WITH]: gnuplot's plot arguments, one line
+# per path case, the first case's values in FIRST_COLUMN.
+plot_lines()
+{
+	local c i=0 args=""
+
+	for c in $ALL_PATH_CASES; do
+		args+="'$1' using 1:$(($2 + i)) with ${3:-linespoints} title '$(case_name "$c")' ls $((i + 1)), "
+		i=$((i + 1))
+	done
+	echo "${args%, }"
+}
+
+PLOT_STYLE="set datafile missing '-'
+set key top left font ',9'
+set grid
+set style line 1 lc rgb '#000000' lw 2 pt 7 ps 0.6
+set style line 2 lc rgb '#1f77b4' lw 1.5 pt 5 ps 0.6
+set style line 3 lc rgb '#1f77b4' lw 1.5 pt 9 ps 0.6 dt 2
+set style line 4 lc rgb '#2ca02c' lw 1.5 pt 11 ps 0.6 dt 4
+set style line 5 lc rgb '#d62728' lw 1.5 pt 5 ps 0.6
+set style line 6 lc rgb '#d62728' lw 1.5 pt 9 ps 0.6 dt 2
+set style line 7 lc rgb '#ff7f0e' lw 1.5 pt 11 ps 0.6 dt 4"
+
+# sweep_plot: bench-sweep.svg and .png next to the report.
+sweep_plot()
+{
+	local dat=$LOGDIR/sweep.dat n
+
+	for n in $SWEEP_SIZES; do
+		echo "$n $(plot_cols "sweep_%c_%r_mbps" "$n") $(plot_cols "sweep_%c_%r_p50" "$n")"
+	done >"$dat"
+	n=$(echo "$ALL_PATH_CASES" | wc -w)
+	plot "$PLOT_DIR/bench-sweep" "$PLOT_STYLE
+set multiplot layout 1,2 title 'TCP request/response, message sizes 1 B to 1 MB (median of $REPEATS)'
+set logscale x 2
+set logscale y 10
+set format x '%.0b%B'
+set xlabel 'message size, bytes'
+set ylabel 'Mbit/s'
+set format y '%g'
+set title 'throughput: 8 N over half the round trip'
+plot $(plot_lines "$dat" 2)
+set logscale y 10
+set ylabel 'us'
+set title 'round trip, p50'
+plot $(plot_lines "$dat" $((2 + n)))
+unset multiplot"
+}
+
+report_sweep()
+{
+	[ -n "$(med sweep_direct_1_p50)" ] || return 0
+	sweep_plot && PLOT_SWEEP=1
+	cat <<EOF
+## Message-size sweep
+
+\`rr sweep\` (test/bench/rr.c): one TCP connection per size, messages of
+N bytes each way, one at a time (TCP_NODELAY), for at most
+${SWEEP_SECS} s or 1000 round trips per size, after 2 untimed ones; the
+client on CPU ${CLIENT_CPU}, the servers (\`rr serve\`) and lb's receive
+work on CPU ${LB_CPU}; offloads on (the veth default). *direct*: the client
+to t1 over their own link, no lb. *NAT*: through lb, DNAT by mark; *DSR*:
+lb routes by mark, the target answers from the VIP over its own link to
+the client. *HMARK*: kernel-only marking (the reference); *queue*: nfqlb,
+every packet queued; *fast*: nfqlb with the fast path (\`lb --bpf\`).
+Throughput is netpipe's: 8 N bits over half the median round trip.
+
+$([ -n "${PLOT_SWEEP:-}" ] && echo '![message-size sweep: throughput and latency against message size](bench-sweep.svg)')
+
+Round trip, p50, us:
+
+$(table_head size)
+$(SIZE_ROWS=1 table_rows "sweep_%c_%r_p50" $SWEEP_SIZES)
+
+Throughput, Mbit/s:
+
+$(table_head size)
+$(SIZE_ROWS=1 table_rows "sweep_%c_%r_mbps" $SWEEP_SIZES)
+
+EOF
+}
+
+# scale_plot: bench-scale.svg and .png next to the report.
+scale_plot()
+{
+	local dat=$LOGDIR/scale.dat p n
+
+	for p in $SCALE_CLIENTS; do
+		echo "$p $(plot_cols "scale_%c_%r_rate" "$p") $(plot_cols "scale_%c_%r_p50" "$p") $(plot_cols "scale_%c_%r_p99" "$p")"
+	done >"$dat"
+	n=$(echo "$ALL_PATH_CASES" | wc -w)
+	plot "$PLOT_DIR/bench-scale" "$PLOT_STYLE
+set multiplot layout 1,2 title 'Short TCP connections from 1 to 16 clients, each from its own address (median of $REPEATS)'
+set logscale x 2
+set xtics (1, 2, 4, 8, 16)
+set xlabel 'concurrent clients'
+set ylabel 'connections/s'
+set title 'connection rate'
+set yrange [0:*]
+plot $(plot_lines "$dat" 2)
+set logscale y 10
+set yrange [*:*]
+set ylabel 'us per connection'
+set title 'latency: p50 (points), p99 (thin, no points)'
+plot $(plot_lines "$dat" $((2 + n))), $(plot_lines "$dat" $((2 + 2 * n)) lines | sed "s/title '[^']*'/notitle/g")
+unset multiplot"
+}
+
+report_scale()
+{
+	local p c row
+
+	[ -n "$(med scale_direct_1_rate)" ] || return 0
+	scale_plot && PLOT_SCALE=1
+	cat <<EOF
+## Scalability: 1 to 16 clients
+
+\`rr conn -P P\`: P client threads (on CPU ${CLIENT_CPU}), client i bound
+to its own source address (10.201.0.10 + i), start together and for
+${SCALE_SECS} s each opens a connection, exchanges one byte each way and
+closes it with RST; p50 and p99 are over every connection of the run,
+from \`connect()\` to the answer. Cases as in the sweep.
+
+$([ -n "${PLOT_SCALE:-}" ] && echo '![scalability: connection rate and latency against clients](bench-scale.svg)')
+
+Connections per second:
+
+$(table_head clients)
+$(table_rows "scale_%c_%r_rate" $SCALE_CLIENTS)
+
+Latency per connection, p50 / p99, us:
+
+$(table_head clients)
+EOF
+	for p in $SCALE_CLIENTS; do
+		row="| $p |"
+		for c in $ALL_PATH_CASES; do
+			row+=" $(m "scale_${c}_${p}_p50") / $(m "scale_${c}_${p}_p99") |"
+		done
+		echo "$row"
+	done
+	echo
+}
+
+# report_added: what each mode adds over direct, paired per repeat.
+report_added()
+{
+	local c row
+
+	[ -n "$(med sweep_direct_1_p50)$(med scale_direct_1_rate)" ] || return 0
+	cat <<EOF
+## Added cost, mode by mode, over direct
+
+What lb adds to the client's own talk with t1, each figure paired with
+the direct case of the same repeat (the median of the per-repeat
+differences or ratios). Round trips from the sweep, connections from the
+scalability run.
+
+| case | added round trip, 1 B, us | 1 KB | 64 KB | throughput at 1 MB, of direct | conn/s, 1 client, of direct | 16 clients | added conn p50, 1 client, us |
+|---|---|---|---|---|---|---|---|
+EOF
+	for c in $ALL_PATH_CASES; do
+		[ "$c" = direct ] && continue
+		row="| $(case_name "$c") | $(pdiff "sweep_${c}_1_p50" sweep_direct_1_p50)"
+		row+=" | $(pdiff "sweep_${c}_1024_p50" sweep_direct_1024_p50)"
+		row+=" | $(pdiff "sweep_${c}_65536_p50" sweep_direct_65536_p50)"
+		row+=" | $(pratio "sweep_${c}_1048576_mbps" sweep_direct_1048576_mbps)"
+		row+=" | $(pratio "scale_${c}_1_rate" scale_direct_1_rate)"
+		row+=" | $(pratio "scale_${c}_16_rate" scale_direct_16_rate)"
+		row+=" | $(pdiff "scale_${c}_1_p50" scale_direct_1_p50) |"
+		echo "$row"
+	done
+	echo
+}
+
 write_report()
 {
 	report_head
@@ -329,6 +634,9 @@ write_report()
 	report_micro
 	report_udp
 	report_tcp
+	report_sweep
+	report_scale
+	report_added
 	report_profile
 	cat "$ROOT/test/bench/method.md"
 }

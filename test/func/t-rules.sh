@@ -14,6 +14,8 @@
 #     as they were before, and a second --delete changes nothing.
 # A DSR VIP narrowed to a protocol has a second chain and jump in mangle, for
 # the ICMP errors addressed to it; they follow the same rules.
+# --bpf (queue only packets still unmarked, accept the marked) too, and a
+# switch to it.
 # Also: switching mode by applying another one equals a fresh apply of it;
 # what an older nfqlb left (a jump per apply) is cleaned up; two VIPs side
 # by side; input of the wrong family is refused.
@@ -205,9 +207,16 @@ for fam in ip ip6; do
 	info "$fam: NAT, SCTP, SYN-only, bypass"
 	check_mode $fam "mangle:3 nat:3" "--vip $vip --proto sctp" --syn-only --bypass \
 		--nat 1=$a1 --nat 2=$a2
+	info "$fam: --bpf, SYN-only DSR, TCP port 80, with its ICMP errors"
+	check_mode $fam "raw:1 mangle:4 nat:1 $icmp" "--vip $vip --proto tcp --port 80" \
+		--syn-only --bpf
+	info "$fam: --bpf, NAT, a queue range (only unmarked packets queued, marked ones accepted)"
+	check_mode $fam "mangle:2 nat:2" "--vip $vip --proto udp" --bpf --queue 0:1 \
+		--nat 1=$a1 --nat 2=$a2
 
 	info "$fam: switching mode by applying another is a fresh apply of it"
-	modes=("--syn-only" "--syn-only --nat 1=$a1" "--nat 1=$a1" "" "--syn-only")
+	modes=("--syn-only" "--syn-only --nat 1=$a1" "--nat 1=$a1" "" "--syn-only"
+		"--syn-only --bpf")
 	switch_modes $fam "--vip $vip" "${modes[@]}"
 	info "$fam: the same, narrowed to TCP port 80 (the ICMP errors' chain comes and goes)"
 	switch_modes $fam "--vip $vip --proto tcp --port 80" "${modes[@]}"

@@ -27,6 +27,7 @@ int main(void)
 	srunner_add_suite(sr, make_flowset_suite());
 	srunner_add_suite(sr, make_flowrules_suite());
 	srunner_add_suite(sr, make_trace_suite());
+	srunner_add_suite(sr, make_fastpath_suite());
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);

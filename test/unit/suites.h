@@ -24,5 +24,6 @@ Suite *make_encap_suite(void);
 Suite *make_flowset_suite(void);
 Suite *make_flowrules_suite(void);
 Suite *make_trace_suite(void);
+Suite *make_fastpath_suite(void);
 
 #endif

@@ -37,7 +37,7 @@ static void teardown(void)
 
 /* A usage error: exit 2 and one line "nfqlb: <cmd>: ..." naming `what`. */
 struct usage_case {
-	const char *args[6];
+	const char *args[12];
 	const char *what;
 };
 
@@ -86,6 +86,18 @@ static const struct usage_case usage_cases[] = {
 	{ { "lb", "--queue", "65536" }, "bad queue '65536'" },
 	{ { "lb", "--qlength", "0" }, "bad qlength '0'" },
 	{ { "lb", "--no-target", "maybe" }, "bad no-target 'maybe'" },
+	{ { "lb", "--proto", "tcp" }, "--proto needs --bpf" },
+	{ { "lb", "--port", "80" }, "--port needs --bpf" },
+	{ { "lb", "--bpf", "lo" }, "--bpf with --shm needs --vip" },
+	{ { "lb", "--bpf", "" }, "bad bpf ''" },
+	{ { "lb", "--bpf", "lo,,lo" }, "bad bpf 'lo,,lo'" },
+	{ { "lb", "--bpf", "averyveryverylongname" }, "bad bpf" },
+	{ { "lb", "--bpf", "lo", "--vip", "10.0.0.0/33" }, "bad vip '10.0.0.0/33'" },
+	{ { "lb", "--bpf", "lo", "--vip", "10.0.0.1", "--proto", "icmp" }, "bad proto 'icmp'" },
+	{ { "lb", "--bpf", "lo", "--vip", "10.0.0.1", "--port", "0" }, "bad port '0'" },
+	{ { "lb", "--bpf", "lo", "--flows", "f", "--port", "80" }, "--vip, --proto and --port are for --shm" },
+	{ { "lb", "--bpf", "lo", "--vip", "10.0.0.1", "--shed", "lo", "--shed-mode", "xdp" },
+	  "--bpf needs --shed-mode tc" },
 	{ { "help", "nosuch" }, "unknown command 'nosuch'" },
 	{ { "version", "1" }, "unexpected argument '1'" },
 	{ { "help", "show", "stats" }, "unexpected argument 'stats'" },
@@ -96,7 +108,9 @@ START_TEST(test_usage_errors)
 	const struct usage_case *c = &usage_cases[_i];
 
 	cli_want_error(run(c->args[0], c->args[1], c->args[2], c->args[3],
-			   c->args[4], c->args[5], NULL), 2, c->args[0], c->what);
+			   c->args[4], c->args[5], c->args[6], c->args[7], c->args[8],
+			   c->args[9], c->args[10], c->args[11], NULL), 2, c->args[0],
+		       c->what);
 	ck_assert_str_eq(cli_out, "");
 }
 END_TEST
@@ -156,7 +170,7 @@ START_TEST(test_lifecycle)
 	ck_assert_ptr_nonnull(strstr(cli_out, "M 7, N 3, hash src, seed 16, generation 3"));
 	ck_assert_ptr_nonnull(strstr(cli_out, "100.00%"));
 	ck_assert_int_eq(run("stats", "--json", NULL), 0);
-	ck_assert_ptr_nonnull(strstr(cli_out, "{\"id\":101,\"active\":false,\"packets\":0}"));
+	ck_assert_ptr_nonnull(strstr(cli_out, "{\"id\":101,\"active\":false,\"packets\":0,\"fast\":0}"));
 	ck_assert_int_eq(run("delete", NULL), 0);
 	want_failure(run("show", "--json", NULL), "show", "does not exist");
 }
@@ -269,6 +283,108 @@ START_TEST(test_warnings)
 }
 END_TEST
 
+/* The slot of target id in the published table of s. */
+static uint32_t slot_of(const struct shm *s, uint32_t id)
+{
+	char why[WHY_MAX];
+	struct shm_view v;
+	uint32_t i, slot = SHM_NO_SLOT;
+
+	ck_assert_int_eq(shm_view_init(&v, s->m, s->n), 0);
+	ck_assert_msg(shm_read(s, &v, why) == 0, "%s", why);
+	for (i = 0; i < v.n; i++)
+		if (v.targets[i].id == id)
+			slot = i;
+	shm_view_free(&v);
+	ck_assert_uint_ne(slot, SHM_NO_SLOT);
+	return slot;
+}
+
+/* A queue's set (queue 3) and the fast path's set of `lb --bpf`: the
+ * totals sum both, and the fast path has a row of its own and a per-target
+ * count; it never counts more than the target's packets. */
+START_TEST(test_stats_fastpath)
+{
+	const char *json_q = "\"queues\":[{\"queue\":3,\"running\":true,\"packets\":10,"
+			     "\"waiting\":2,\"queue_dropped\":0,\"user_dropped\":1,";
+	char want[256], fs[64], why[WHY_MAX];
+	struct shm_worker *q, *f;
+	int pid = (int)gettid();
+	struct shm *s;
+
+	ck_assert_int_eq(run("init", "--M", "7", "--N", "2", NULL), 0);
+	ck_assert_int_eq(run("activate", "101", "102", NULL), 0);
+	s = shm_attach(name, true, why);
+	ck_assert_msg(s != NULL, "%s", why);
+	q = shm_worker_claim(s, pid, 3);
+	f = shm_worker_claim(s, pid, SHM_QUEUE_FASTPATH);
+	ck_assert_ptr_nonnull(q);
+	ck_assert_ptr_nonnull(f);
+	q->cnt[SHM_CNT_L4] = 10;
+	q->q_total = 2;
+	q->u_dropped = 1;
+	q->target[slot_of(s, 101)] = 6;
+	q->target[slot_of(s, 102)] = 4;
+	f->cnt[SHM_CNT_L4] = 5;
+	f->target[slot_of(s, 101)] = 5;
+
+	ck_assert_int_eq(run("stats", NULL), 0);
+	ck_assert_ptr_nonnull(strstr(cli_out, "          id     state        packets"
+				       "           fast\n"));
+	ck_assert_ptr_nonnull(strstr(cli_out, "\n         101    active             11"
+				       "              5\n"));
+	ck_assert_ptr_nonnull(strstr(cli_out, "\n         102    active              4"
+				       "              0\n"));
+	ck_assert_ptr_nonnull(strstr(cli_out, "kinds: l4 15 "));
+	snprintf(want, sizeof(want), "\nfastpath  running %9d %14d %8s %14s %13s\n",
+		 pid, 5, "-", "-", "-");
+	ck_assert_msg(strstr(cli_out, want), "%s", cli_out);
+	snprintf(want, sizeof(want), "\n       3  running %9d %14d %8d %14d %13d\n",
+		 pid, 10, 2, 0, 1);
+	ck_assert_msg(strstr(cli_out, want), "%s", cli_out);
+
+	ck_assert_int_eq(run("stats", "--json", NULL), 0);
+	ck_assert_ptr_nonnull(strstr(cli_out, "\"kinds\":{\"l4\":15,"));
+	ck_assert_ptr_nonnull(strstr(cli_out, "{\"id\":101,\"active\":true,\"packets\":11,"
+				       "\"fast\":5}"));
+	ck_assert_msg(strstr(cli_out, json_q), "%s", cli_out);
+	snprintf(want, sizeof(want), "],\"fastpath\":[{\"running\":true,\"packets\":5,"
+		 "\"pid\":%d,\"other_pidns\":false}]}\n", pid);
+	ck_assert_msg(strstr(cli_out, want), "%s", cli_out);
+
+	/* stats --flows: per flow, its table's targets with their fast counts. */
+	snprintf(fs, sizeof(fs), "nfqlb-cli-flows-%d", (int)getpid());
+	ck_assert_int_eq(run("flow", "set", "web", "--flows", fs, "--table", name, NULL), 0);
+	ck_assert_int_eq(run("stats", "--flows", fs, "--json", NULL), 0);
+	ck_assert_msg(strstr(cli_out, "{\"id\":101,\"active\":true,\"packets\":11,"
+			     "\"fast\":5}"), "%s", cli_out);
+	ck_assert_int_eq(run("stats", "--flows", fs, NULL), 0);
+	ck_assert_msg(strstr(cli_out, "\n            id     state        packets           fast\n"
+			     "           101    active             11              5\n"),
+		      "%s", cli_out);
+	snprintf(want, sizeof(want), "/%s", fs);
+	shm_unlink(want);
+
+	/* 103 takes 102's slot: its count starts at 0, and so does its fast
+	 * count, which the earlier id's fast packets do not exceed. */
+	f->target[slot_of(s, 102)] = 4;
+	ck_assert_int_eq(run("deactivate", "102", NULL), 0);
+	ck_assert_int_eq(run("activate", "103", NULL), 0);
+	ck_assert_int_eq(run("stats", "--json", NULL), 0);
+	ck_assert_msg(strstr(cli_out, "{\"id\":103,\"active\":true,\"packets\":0,"
+			     "\"fast\":0}"), "%s", cli_out);
+	/* delete names the queue of a worker before its fast path. */
+	cli_want_error(run("delete", NULL), 0, "delete", "was in use by a worker (queue 3)");
+	shm_detach(s);
+	ck_assert_int_eq(run("init", NULL), 0);
+	s = shm_attach(name, true, why);
+	ck_assert_msg(s != NULL, "%s", why);
+	ck_assert_ptr_nonnull(shm_worker_claim(s, pid, SHM_QUEUE_FASTPATH));
+	cli_want_error(run("delete", NULL), 0, "delete", "was in use by a worker (its fast path)");
+	shm_detach(s);
+}
+END_TEST
+
 /* delete refuses an object that is not an nfqlb table, unless --force. */
 START_TEST(test_delete_foreign)
 {
@@ -334,6 +450,7 @@ Suite *make_cli_suite(void)
 	tcase_add_test(tc, test_zero_entries);
 	tcase_add_test(tc, test_show_by_id);
 	tcase_add_test(tc, test_warnings);
+	tcase_add_test(tc, test_stats_fastpath);
 	tcase_add_test(tc, test_delete_foreign);
 	tcase_add_test(tc, test_init_force_keeps);
 	suite_add_tcase(s, tc);

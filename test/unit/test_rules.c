@@ -166,6 +166,43 @@ static const struct out_case out_cases[] = {
 	  "-A PREROUTING -d fd00::/120 -p udp -m udp -m comment "
 	  "--comment \"nfqlb fd00::/120 udp\" -j NFQLB-3cb20dce-NAT\n"
 	  "-A NFQLB-3cb20dce-NAT -j CONNMARK --save-mark\nCOMMIT\n" },
+	/* --bpf: what the fast path marked skips the queue, and is accepted. */
+	{ { "--vip", "10.0.0.100", "--bpf", NULL },
+	  "*mangle\n:" C4 " - [0:0]\n" J4 C4 "\n"
+	  "-A " C4 " -m mark --mark 0 -j NFQUEUE --queue-num 0\n"
+	  "-A " C4 " -j ACCEPT\nCOMMIT\n" },
+	/* SYN-only: the saved mark first (it replaces the fast path's); the
+	 * nat table saves the mark of a first packet, whoever set it. */
+	{ { "--vip", "10.0.0.100", "--syn-only", "--bpf", "--queue", "1:2", "--bypass", NULL },
+	  "*raw\n:" C4 "-RAW - [0:0]\n" J4 C4 "-RAW\n"
+	  "-A " C4 "-RAW -p tcp -m tcp --syn -j CT --notrack\nCOMMIT\n"
+	  "*mangle\n:" C4 " - [0:0]\n" J4 C4 "\n"
+	  "-A " C4 " -m connmark ! --mark 0 -j CONNMARK --restore-mark\n"
+	  "-A " C4 " -m connmark ! --mark 0 -j ACCEPT\n"
+	  "-A " C4 " -m mark --mark 0 -j NFQUEUE --queue-balance 1:2 --queue-bypass\n"
+	  "-A " C4 " -j ACCEPT\nCOMMIT\n"
+	  "*nat\n:" C4 "-NAT - [0:0]\n" J4 C4 "-NAT\n"
+	  "-A " C4 "-NAT -j CONNMARK --save-mark\nCOMMIT\n" },
+	/* NAT: DNAT by mark, the fast path's as the worker's. */
+	{ { "--vip", "10.0.0.100", "--bpf", "--syn-only", "--nat", "1=10.0.0.11", NULL },
+	  "*mangle\n:" C4 " - [0:0]\n" J4 C4 "\n"
+	  "-A " C4 " -m connmark ! --mark 0 -j CONNMARK --restore-mark\n"
+	  "-A " C4 " -m connmark ! --mark 0 -j ACCEPT\n"
+	  "-A " C4 " -m mark --mark 0 -j NFQUEUE --queue-num 0\n"
+	  "-A " C4 " -j ACCEPT\nCOMMIT\n"
+	  "*nat\n:" C4 "-NAT - [0:0]\n" J4 C4 "-NAT\n"
+	  "-A " C4 "-NAT -j CONNMARK --save-mark\n"
+	  "-A " C4 "-NAT -m mark --mark 1 -j DNAT --to-destination 10.0.0.11\n"
+	  "COMMIT\n" },
+	/* DSR narrowed to TCP port 80: the ICMP errors (never marked by the
+	 * fast path) go to the queue through the same chain. */
+	{ { "--vip", "10.0.0.100", "--proto", "tcp", "--port", "80", "--bpf", NULL },
+	  "*mangle\n:" CT " - [0:0]\n:" CT "-ICMP - [0:0]\n"
+	  "-A PREROUTING " TSPEC CT "\n-A PREROUTING " ISPEC CT "-ICMP\n"
+	  "-A " CT " -m mark --mark 0 -j NFQUEUE --queue-num 0\n-A " CT " -j ACCEPT\n"
+	  ICMP4_TO(CT) "COMMIT\n" },
+	/* Removal: --bpf changes nothing, as no mode option does. */
+	{ { "--vip", "10.0.0.100", "--bpf", "--delete", NULL }, "" },
 };
 
 /* On an empty firewall (empty iptables-save output). */
@@ -218,10 +255,27 @@ START_TEST(test_header)
 	ck_assert_ptr_nonnull(strstr(cli_out, "ip6tables-save | nfqlb rules --vip fd00::1/128"
 					   " --proto udp --port 53 --delete | ip6tables-restore"
 					   " --noflush\n"));
+	ck_assert_ptr_null(strstr(cli_out, "--bpf"));
 	ck_assert_int_eq(cli_run_in("", "rules", v6del), 0);
 	ck_assert_ptr_nonnull(strstr(cli_out, "removal of its chains, whatever mode"));
 	ck_assert_ptr_null(strstr(cli_out, "apply:"));
 	ck_assert_ptr_nonnull(strstr(cli_out, "holds none of its rules: nothing to remove.\n"));
+}
+END_TEST
+
+/* --bpf is said in the comments and in the apply line, not in the removal. */
+START_TEST(test_header_bpf)
+{
+	const char *args[] = { "--vip", "10.0.0.0/8", "--syn-only", "--bpf", NULL };
+
+	ck_assert_int_eq(cli_run_in("", "rules", args), 0);
+	ck_assert_ptr_nonnull(strstr(cli_out, "# --bpf: only packets still unmarked (mark 0)"
+					   " are queued"));
+	ck_assert_ptr_nonnull(strstr(cli_out, "the nat table saves the fast path's mark"));
+	ck_assert_ptr_nonnull(strstr(cli_out, "#   apply:  iptables-save | nfqlb rules --vip"
+					   " 10.0.0.0/8 --syn-only --bpf | iptables-restore"));
+	ck_assert_ptr_nonnull(strstr(cli_out, "#   remove: iptables-save | nfqlb rules --vip"
+					   " 10.0.0.0/8 --delete | iptables-restore"));
 }
 END_TEST
 
@@ -617,6 +671,7 @@ Suite *make_rules_suite(void)
 	tcase_add_test(tc, test_chain_name);
 	tcase_add_loop_test(tc, test_output, 0, sizeof(out_cases) / sizeof(out_cases[0]));
 	tcase_add_test(tc, test_header);
+	tcase_add_test(tc, test_header_bpf);
 	tcase_add_loop_test(tc, test_bad_input, 0, sizeof(bad_cases) / sizeof(bad_cases[0]));
 	tcase_add_test(tc, test_nat_many);
 	tcase_add_test(tc, test_flows_delete);

@@ -218,6 +218,19 @@ static uint32_t run(struct shed *s, bool tc, const uint8_t *frame, unsigned int 
 	return o.retval;
 }
 
+/* Run the tc program on the frame in an skb with this mark. */
+static uint32_t run_marked(struct shed *s, const uint8_t *frame, unsigned int len,
+			   uint32_t mark)
+{
+	struct __sk_buff ctx = { .mark = mark };
+	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = frame, .data_size_in = len,
+		    .ctx_in = &ctx, .ctx_size_in = sizeof(ctx));
+
+	ck_assert_msg(bpf_prog_test_run_opts(shed_prog_fd(s, true), &o) == 0,
+		      "BPF_PROG_TEST_RUN: %s", strerror(errno));
+	return o.retval;
+}
+
 static uint64_t dropped(struct shed *s)
 {
 	uint64_t n = 0;
@@ -349,6 +362,30 @@ START_TEST(test_half)
 }
 END_TEST
 
+/* At tc ingress a packet the fast path marked passes, whatever the share;
+ * the same packet unmarked is shed. */
+START_TEST(test_marked)
+{
+	struct frame f = { .kind = _i ? IP6 : IP4, .dst = _i ? "fd00:9::1" : "10.9.0.5",
+			   .proto = UDP };
+	struct frame_buf b;
+	uint8_t *frame = b.data;
+	unsigned int len = build(frame, &f);
+	struct shed *s;
+
+	if (!need_root())
+		return;
+	s = load(false);
+	ck_assert_int_eq(shed_set(s, SHED_ALL), 0);
+	ck_assert_uint_eq(run_marked(s, frame, len, 7), TC_NEXT);
+	ck_assert_uint_eq(run_marked(s, frame, len, 0xffffffffu), TC_NEXT);
+	ck_assert_uint_eq(dropped(s), 0);
+	ck_assert_uint_eq(run_marked(s, frame, len, 0), TC_DROP);
+	ck_assert_uint_eq(dropped(s), 1);
+	shed_close(s);
+}
+END_TEST
+
 START_TEST(test_bad_prefix)
 {
 	uint8_t a[16] = { 10 };
@@ -427,6 +464,7 @@ Suite *make_shed_suite(void)
 	tcase_add_loop_test(tc, test_verdict, 0, 2 * NCASES);
 	tcase_add_loop_test(tc, test_half, 0, 2);
 	tcase_add_test(tc, test_bad_prefix);
+	tcase_add_loop_test(tc, test_marked, 0, 2);
 	tcase_add_test(tc, test_attach);
 	tcase_add_loop_test(tc, test_bad_options, 0,
 			    (int)(sizeof(bad_cases) / sizeof(bad_cases[0])));
