@@ -48,14 +48,17 @@ indent()
 	"$@" 2>&1 | sed 's/^/    /'
 }
 
-# flows_rules LB FLOWS: `nfqlb rules --flows FLOWS` into LB's firewall,
-# IPv4 and IPv6, as README says.
+# flows_rules LB FLOWS [RULES_OPTION...]: `nfqlb rules --flows FLOWS
+# RULES_OPTION...` into LB's firewall, IPv4 and IPv6, as README says.
 flows_rules()
 {
-	nsx "$1" iptables-save | "$NFQLB" rules --flows "$2" --queue 0 |
-		nsx "$1" iptables-restore --noflush || fail "$1: nfqlb rules --flows"
-	nsx "$1" ip6tables-save | "$NFQLB" rules --flows "$2" --family 6 --queue 0 |
-		nsx "$1" ip6tables-restore --noflush || fail "$1: nfqlb rules --flows --family 6"
+	local lb=$1 flows=$2
+
+	shift 2
+	nsx "$lb" iptables-save | "$NFQLB" rules --flows "$flows" --queue 0 "$@" |
+		nsx "$lb" iptables-restore --noflush || fail "$lb: nfqlb rules --flows"
+	nsx "$lb" ip6tables-save | "$NFQLB" rules --flows "$flows" --family 6 --queue 0 "$@" |
+		nsx "$lb" ip6tables-restore --noflush || fail "$lb: nfqlb rules --flows --family 6"
 }
 
 # lost EVENT MODE: "N of M connections lost" for one finished run.
@@ -155,10 +158,10 @@ indent "$NFQLB" stats --flows "$FLOWS"
 
 say "The kernel fast path: the same flows, marked at tc ingress of lb1's" \
 	"interface from rt (nfqlb lb --bpf front)"
-echo "    \$ iptables -t mangle -I PREROUTING 1 -m mark ! --mark 0 -j ACCEPT   (and ip6tables):"
-echo "      what the fast path marked skips the queue (nfqlb rules --bpf queues only mark 0)"
+echo "    \$ iptables-save | nfqlb rules --flows nfqlb-flows --bpf | iptables-restore --noflush   (and -6)"
+echo "      only packets still unmarked are queued: what the fast path marked skips the queue"
 echo "    \$ nfqlb lb --flows nfqlb-flows --bpf front   (replaces the worker)"
-queue_unmarked_only lb1
+flows_rules lb1 "$FLOWS" --bpf
 lab_stop "$LB_PID"
 read -r fp0 q0 <<<"$(fp_counts "$NFQLB_SHM-web" "$NFQLB_SHM-dns")"
 lb_bpf_start lb1 front --flows "$FLOWS" --no-flow drop

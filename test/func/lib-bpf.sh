@@ -6,13 +6,14 @@
 # Sourced by lib.sh; tests source lib.sh only.
 
 # The queue number of the fast path's counter set (SHM_QUEUE_FASTPATH in
-# shm/counters.h), as `stats --json` may give it; it may also be named.
+# shm/counters.h), as `stats --json` gave it among the queues.
 FP_QUEUE=4294967294
 
 # queue_unmarked_only NS: the NFQUEUE rules of NS's mangle PREROUTING
 # (IPv4 and IPv6) see only packets the fast path left unmarked: a first
 # rule accepts, out of that chain, every packet with a mark.  It stands in
-# for `nfqlb rules --bpf` (which queues only `-m mark --mark 0`).
+# for `nfqlb rules --bpf` (which queues only `-m mark --mark 0`) where the
+# queue rules are a test's own (topo_sink_marks).
 queue_unmarked_only()
 {
 	local ipt
@@ -45,15 +46,17 @@ lb_bpf_start()
 
 # fp_counts [TABLE...]: "FASTPATH QUEUE", the packets counted by the fast
 # path's counter sets and by the queues' counter sets, summed over the
-# tables (default $NFQLB_SHM), from `stats --json`.
+# tables (default $NFQLB_SHM), from `stats --json`: its array "fastpath"
+# (or, as before it had one, the rows of "queues" of queue FP_QUEUE).
 fp_counts()
 {
 	local s fp=0 q=0 out
 
 	for s in "${@:-$NFQLB_SHM}"; do
 		out=$("$NFQLB" stats --shm "$s" --json | json_py '
-"%d %d" % (sum(q["packets"] for q in j["queues"] if str(q["queue"]) in a),
-           sum(q["packets"] for q in j["queues"] if str(q["queue"]) not in a))' \
+"%d %d" % (sum(f["packets"] for f in j.get("fastpath", [])) +
+           sum(q["packets"] for q in j["queues"] if str(q.get("queue")) in a),
+           sum(q["packets"] for q in j["queues"] if str(q.get("queue")) not in a))' \
 			"$FP_QUEUE" fastpath) || fail "stats --shm $s --json"
 		fp=$((fp + ${out% *}))
 		q=$((q + ${out#* }))

@@ -14,8 +14,8 @@
 # family and service.  One rule per flow in lb counts the flow's packets
 # that lb forwards with the mark the reference model (test/ref) predicts
 # in the table the flow set gives it.  The queue rules are those of `nfqlb
-# rules --flows`, with a first rule that passes marked packets by
-# (queue_unmarked_only: the fast path's packets skip the queue).
+# rules --flows --bpf`, which queue only unmarked packets (the fast path's
+# skip the queue).
 #   - with --bpf: every flow's one packet is forwarded with its predicted
 #     mark; the fast path's counter sets count all 1,024 and the queues'
 #     none (stats); 64 more dns flows from an address of table b, and at
@@ -92,10 +92,11 @@ done
 [ "$(awk '{ print $6 }' "$LOGDIR/flows" | sort -u | tr '\n' ' ')" = \
 	"101 102 103 201 202 203 301 302 " ] || fail "the flows do not reach every target"
 
-info "lb: rules --flows (marked packets pass by), one counting rule per flow"
-rules_in lb ip --flows "$FLOWS"
-rules_in lb ip6 --flows "$FLOWS" --family 6
-queue_unmarked_only lb
+info "lb: rules --flows --bpf (marked packets pass by), one counting rule per flow"
+rules_in lb ip --flows "$FLOWS" --bpf
+rules_in lb ip6 --flows "$FLOWS" --family 6 --bpf
+grep -q -e '-m mark --mark 0 -j NFQUEUE' "$LOGDIR/rules-lb-ip.log" "$LOGDIR/rules-lb-ip6.log" ||
+	fail "rules --flows --bpf: no rule that queues only unmarked packets"
 arrived_rule
 for ipt in iptables ip6tables; do
 	awk -v six="$([ $ipt = ip6tables ] && echo 1)" '
