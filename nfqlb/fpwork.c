@@ -9,6 +9,7 @@
  * queue thread does until its next batch.
  */
 #include <errno.h>
+#include <net/if.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -306,6 +307,11 @@ int fpwork_start(const struct cmd *cmd, struct fpwork *w, const struct lb_conf *
 	int r;
 
 	w->conf = c;
+	/* A name that names nothing fails before the slow part, the load. */
+	for (i = 0; i < c->nbpf; i++)
+		if (!if_nametoindex(c->bpf_if[i]))
+			return cmd_error(cmd, "--bpf: %s: no interface \"%s\" here", c->bpf_if[i],
+					 c->bpf_if[i]);
 	if ((r = load(cmd, w)) || (r = open_state(cmd, w, c)))
 		return r;
 	if (getenv("NFQLB_BPF_CLSACT") && *getenv("NFQLB_BPF_CLSACT"))
