@@ -111,6 +111,13 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 2 * FP_FLOWS_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} fp_fcnt SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, FP_C_MAX);
 	__type(key, __u32);
 	__type(value, __u64);
@@ -129,7 +136,8 @@ struct fp_pkt {
 	__u8 addr[2][16];	/* source, destination: 128-bit form, network order */
 	__u32 cls;		/* enum fp_proto */
 	__u32 mark;		/* fp_decide(): the target's mark, */
-	__u32 cnt;		/* and its counter */
+	__u32 cnt;		/* its counter, */
+	__u32 fcnt;		/* and its flow's (fp_fcnt) */
 };
 
 static __always_inline int count(__u32 c)
@@ -500,6 +508,7 @@ __noinline int fp_decide(struct fp_pkt *k)
 		return FP_C_BUSY;
 	k->mark = cell.mark;
 	k->cnt = cell.cnt;
+	k->fcnt = slot * FP_FLOWS_MAX + (__u32)rank;
 	return -1;
 }
 
@@ -508,6 +517,7 @@ int fastpath(struct __sk_buff *skb)
 {
 	struct fp_pkt k = {};
 	struct fp_tcnt *t;
+	__u64 *n;
 	__u32 e;
 	int r;
 
@@ -519,6 +529,9 @@ int fastpath(struct __sk_buff *skb)
 	if (r >= 0)
 		return count((__u32)r);
 	skb->mark = k.mark;
+	n = bpf_map_lookup_elem(&fp_fcnt, &k.fcnt);
+	if (n)
+		*n += 1;
 	e = k.cnt / FP_TCNT_LANES;
 	t = bpf_map_lookup_elem(&fp_tcnt, &e);
 	if (t)

@@ -111,6 +111,9 @@ struct fp_tcnt {
 	__u64 n[FP_TCNT_LANES];
 };
 
+/* Packets marked per flow: fp_fcnt[slot * FP_FLOWS_MAX + rank], per CPU;
+ * the loader zeroes a slot's before it rewrites the slot. */
+
 /* The program's per-CPU packet counters (fp_kind). */
 enum fp_count {
 	FP_C_MARKED = 0,	/* marked for a target */

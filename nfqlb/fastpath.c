@@ -42,6 +42,13 @@ struct written {
 	uint32_t m, cnt;
 };
 
+/* What fp_fcnt counts for a rank of a slot: the flow's counter slot, and
+ * what fastpath_flow_counts() has reported of it. */
+struct flowcnt {
+	uint16_t slot;		/* UINT16_MAX: not reported */
+	uint64_t last;
+};
+
 struct attachment {
 	int ifindex;
 	int link;		/* tcx; -1 for clsact */
@@ -62,6 +69,8 @@ struct fastpath {
 	uint32_t nkeys;
 	struct written *wr[2];		/* each slot's tables as written */
 	uint32_t ntab[2];
+	struct flowcnt *fc[2];		/* each slot's flows, by rank */
+	uint32_t nfc[2];
 };
 
 static int libbpf_quiet(enum libbpf_print_level level, const char *fmt, va_list ap)
@@ -224,6 +233,8 @@ void fastpath_close(struct fastpath *fp)
 	free(fp->keys);
 	free(fp->wr[0]);
 	free(fp->wr[1]);
+	free(fp->fc[0]);
+	free(fp->fc[1]);
 	free(fp);
 }
 
@@ -517,12 +528,39 @@ out:
 	return r;
 }
 
+/* fp_fcnt of slot s from 0, for the image's flows. */
+static int write_flowcnt(struct fastpath *fp, uint32_t s, const struct fp_image *img,
+			 const struct fastpath_set *set)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	uint64_t *z;
+	uint32_t r;
+	int ret;
+
+	if (ncpu < 0)
+		return -1;
+	if (!fp->fc[s] && !(fp->fc[s] = calloc(FP_FLOWS_MAX, sizeof(*fp->fc[s]))))
+		return -1;
+	z = calloc((size_t)fp->nfc[s] * (size_t)ncpu + 1, sizeof(*z));
+	if (!z)
+		return -1;
+	ret = batch(fp, map_fd(fp->skel->maps.fp_fcnt), s * FP_FLOWS_MAX, z, fp->nfc[s]);
+	free(z);
+	if (ret < 0)
+		return -1;
+	for (r = 0; r < img->nflows; r++)
+		fp->fc[s][r] = (struct flowcnt){ set->flow_slot ?
+						 set->flow_slot[img->rank[r].flow] : UINT16_MAX, 0 };
+	fp->nfc[s] = img->nflows;
+	return 0;
+}
+
 static int write_slot(struct fastpath *fp, uint32_t s, struct fp_image *img,
 		      const struct fastpath_set *set)
 {
 	uint32_t key = s;
 
-	if (write_prefixes(fp, s, img) < 0 ||
+	if (write_flowcnt(fp, s, img, set) < 0 || write_prefixes(fp, s, img) < 0 ||
 	    batch(fp, map_fd(fp->skel->maps.fp_bits), s * FP_BITS_MAX, img->bits,
 		  img->nbits) < 0 ||
 	    batch(fp, map_fd(fp->skel->maps.fp_port), s * 2 * 65536, img->port,
@@ -649,4 +687,27 @@ int fastpath_target_counts(const struct fastpath *fp, uint64_t ident, uint64_t *
 	}
 	errno = ENOENT;
 	return -1;
+}
+
+int fastpath_flow_counts(struct fastpath *fp, void (*add)(void *arg, uint16_t slot,
+							  uint64_t n), void *arg)
+{
+	uint32_t s, r;
+	uint64_t n;
+
+	for (s = 0; s < 2; s++) {
+		for (r = 0; r < fp->nfc[s]; r++) {
+			struct flowcnt *c = &fp->fc[s][r];
+
+			if (c->slot == UINT16_MAX)
+				continue;
+			if (sum_percpu(map_fd(fp->skel->maps.fp_fcnt), s * FP_FLOWS_MAX + r, 1,
+				       &n) < 0)
+				return -1;
+			if (n > c->last)
+				add(arg, c->slot, n - c->last);
+			c->last = n;
+		}
+	}
+	return 0;
 }

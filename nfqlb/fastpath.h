@@ -42,6 +42,8 @@ struct fastpath_set {
 	const uint32_t *flow_table;	/* per flow: its index in tab */
 	const struct fastpath_table *tab;
 	uint32_t ntab;			/* 0..FP_TABLES_MAX */
+	const uint16_t *flow_slot;	/* per flow: its counter slot (for
+					 * fastpath_flow_counts()); NULL: none */
 };
 
 /**
@@ -125,6 +127,19 @@ int fastpath_counts(const struct fastpath *fp, uint64_t *c);
  */
 int fastpath_target_counts(const struct fastpath *fp, uint64_t ident, uint64_t *out,
 			   uint32_t n);
+
+/**
+ * fastpath_flow_counts - packets the program marked per flow since the
+ * last call, by the flows' counter slots (struct fastpath_set.flow_slot)
+ * @fp: the fast path
+ * @add: called for each counter slot with packets: add(arg, slot, n)
+ * @arg: passed on
+ *
+ * Call it before a publish: the publish starts the slot it rewrites
+ * from 0.  Returns 0, or -1 with errno.
+ */
+int fastpath_flow_counts(struct fastpath *fp, void (*add)(void *arg, uint16_t slot,
+							  uint64_t n), void *arg);
 
 /**
  * fastpath_prog_fd - the program's file descriptor (for BPF_PROG_TEST_RUN)

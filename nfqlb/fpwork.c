@@ -87,6 +87,15 @@ static uint64_t signature(const struct fpwork *w)
 	return h;
 }
 
+/* fastpath_flow_counts()'s callback: a flow's packets into its row. */
+static void add_flow(void *arg, uint16_t slot, uint64_t n)
+{
+	struct fpwork *w = arg;
+
+	if (w->fl.fw && slot < FLOW_MAX)
+		shm_count(&w->fl.fw->flow[slot][FLOWSET_F_PACKETS], n);
+}
+
 static int publish(struct fpwork *w, char *why)
 {
 	static const uint32_t zero;
@@ -101,9 +110,13 @@ static int publish(struct fpwork *w, char *why)
 		table_at(w, i, &tab[i]);
 	if (w->conf->flows)
 		set = (struct fastpath_set){ w->fl.fv.flows, w->fl.fv.n, w->fl.gen.flow_table,
-					     tab, n };
+					     tab, n, w->fl.fv.slot };
 	else
-		set = (struct fastpath_set){ &w->conf->bpf_flow, 1, &zero, tab, 1 };
+		set = (struct fastpath_set){ &w->conf->bpf_flow, 1, &zero, tab, 1, NULL };
+	/* The publish starts the slot it rewrites from 0: its flows' counts
+	 * first. */
+	if (w->conf->flows)
+		fastpath_flow_counts(w->fp, add_flow, w);
 	r = fastpath_publish(w->fp, &set, why);
 	free(tab);
 	w->publishes += r == 0;
@@ -189,6 +202,8 @@ static void fold(struct fpwork *w)
 		w->fold[i].seen = false;
 	for (i = 0; i < ntables(w); i++)
 		sum += fold_table(w, w->conf->flows ? &w->fl.gen.tab[i] : &w->table, w->cur);
+	if (w->conf->flows)
+		fastpath_flow_counts(w->fp, add_flow, w);
 	if (w->conf->flows && w->fl.fw && sum) {
 		shm_count(&w->fl.fw->cnt[FLOWSET_C_KINDS + SHM_CNT_L4], sum);
 		shm_count(&w->fl.fw->cnt[FLOWSET_C_KINDS + SHM_CNT_ACCEPT], sum);

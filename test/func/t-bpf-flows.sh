@@ -139,13 +139,28 @@ run()
 		"(counted, rule): $BAD"
 }
 
+# flow_packets: the packets of every flow, from stats --flows, summed.
+flow_packets()
+{
+	"$NFQLB" stats --flows "$FLOWS" --json | json_py 'sum(f["packets"] for f in j["flows"])'
+}
+
+flow_packets_are()
+{
+	[ "$(flow_packets)" = "$1" ]
+}
+
 info "with --bpf c0: every flow marked as predicted, by the fast path"
 lb_bpf_start lb c0 --flows "$FLOWS"
 read -r fp0 q0 <<<"$(fp_counts "$TA" "$TB" "$TC")"
+fl0=$(flow_packets)
 run 1 "with --bpf"
 wait_until 5 fp_counts_are $((fp0 + NFLOWS)) "$q0" "$TA" "$TB" "$TC" ||
 	fail "with --bpf: fast path and queue counted $(fp_counts "$TA" "$TB" "$TC")," \
 		"want $((fp0 + NFLOWS)) and $q0"
+wait_until 5 flow_packets_are $((fl0 + NFLOWS)) ||
+	fail "with --bpf: stats --flows counted $(($(flow_packets) - fl0)) packets for the flows," \
+		"want $NFLOWS"
 
 info "dns moves to table c: what the fast path marked for table b stays counted"
 # 64 more dns flows in table b, then, at once, dns leaves table b: the

@@ -504,7 +504,7 @@ static void world_publish(struct world *w, const struct dset *s, unsigned int ep
 	for (k = 0; k < s->n; k++)
 		w->flow_table[k] = epoch % 5 == 4 ? epoch % NTAB :
 				   (uint32_t)(k * (epoch + 1) + epoch) % NTAB;
-	fs = (struct fastpath_set){ s->f, (uint32_t)s->n, w->flow_table, w->fpt, NTAB };
+	fs = (struct fastpath_set){ s->f, (uint32_t)s->n, w->flow_table, w->fpt, NTAB, NULL };
 	ck_assert_msg(fastpath_publish(w->fp, &fs, why) == 0, "fastpath_publish %s: %s",
 		      s->name, why);
 	w->set = s;
@@ -1337,7 +1337,7 @@ static uint32_t zeros[FP_FLOWS_MAX + 1];
 
 static struct fastpath_set set_of(const struct dset *s)
 {
-	return (struct fastpath_set){ s->f, (uint32_t)s->n, zeros, no_tab, 1 };
+	return (struct fastpath_set){ s->f, (uint32_t)s->n, zeros, no_tab, 1, NULL };
 }
 
 /* Ranks (prio, then name), words, flags and the ports' bitsets. */
@@ -1389,7 +1389,7 @@ START_TEST(test_image_too_big)
 {
 	struct flow *f = calloc(FP_FLOWS_MAX + 1, sizeof(*f));
 	char why[WHY_MAX] = "";
-	struct fastpath_set fs = { f, FP_FLOWS_MAX + 1, zeros, no_tab, 1 };
+	struct fastpath_set fs = { f, FP_FLOWS_MAX + 1, zeros, no_tab, 1, NULL };
 	struct fp_image img;
 	uint64_t x = 1;
 	uint32_t i, k;
@@ -1398,7 +1398,7 @@ START_TEST(test_image_too_big)
 	ck_assert_int_eq(fp_image_build(&fs, &img, why), -1);
 	ck_assert_int_eq(errno, E2BIG);
 	ck_assert_ptr_nonnull(strstr(why, "at most 2048"));
-	fs = (struct fastpath_set){ f, 1, zeros, no_tab, FP_TABLES_MAX + 1 };
+	fs = (struct fastpath_set){ f, 1, zeros, no_tab, FP_TABLES_MAX + 1, NULL };
 	ck_assert_int_eq(fp_image_build(&fs, &img, why), -1);
 	ck_assert_int_eq(errno, E2BIG);
 	for (i = 0; i < FP_FLOWS_MAX; i++) {
@@ -1409,7 +1409,7 @@ START_TEST(test_image_too_big)
 			f[i].dport[f[i].ndport++] = (struct flow_ports){ p, p };
 		}
 	}
-	fs = (struct fastpath_set){ f, FP_FLOWS_MAX, zeros, no_tab, 1 };
+	fs = (struct fastpath_set){ f, FP_FLOWS_MAX, zeros, no_tab, 1, NULL };
 	ck_assert_int_eq(fp_image_build(&fs, &img, why), -1);
 	ck_assert_int_eq(errno, E2BIG);
 	ck_assert_ptr_nonnull(strstr(why, "more than the fast path's maps hold"));
