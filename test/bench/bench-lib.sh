@@ -268,9 +268,26 @@ consumer_stop()
 
 # ---------------------------------------------------------------- UDP rate
 
-# snapshot: "ns forwarded qdrop udrop ticks cpu_busy cpu_softirq cpu_all":
-# packets lb sent to the targets, the kernel's queue and socket drops, the
-# consumer's CPU ticks (user + system), and LB_CPU's ticks from /proc/stat.
+# backlog_drops: packets LB_CPU's input backlog dropped, full, since boot
+# (/proc/net/softnet_stat, the row whose CPU field is LB_CPU; the backlog
+# is the CPU's, not a namespace's, but nothing else floods it here).
+backlog_drops()
+{
+	local f
+
+	while read -ra f; do
+		[ "${#f[@]}" -ge 13 ] && [ $((16#${f[12]})) -eq "$LB_CPU" ] &&
+			{ echo $((16#${f[1]})); return 0; }
+	done </proc/net/softnet_stat
+	echo 0
+}
+
+# snapshot: "ns forwarded qdrop udrop ticks cpu_busy cpu_softirq cpu_all
+# backlog wire": packets lb sent to the targets, the kernel's queue and
+# socket drops, the consumer's CPU ticks (user + system), LB_CPU's ticks
+# from /proc/stat, LB_CPU's backlog drops, and the frames the client's
+# eth0 sent or dropped (a veth drops a frame when the peer's backlog is
+# full, and then fails the send: the blaster does not count it as sent).
 snapshot()
 {
 	local fwd q pt=0
@@ -281,31 +298,46 @@ snapshot()
 		awk '{ d += $6; u += $7 } END { print d + 0, u + 0 }')
 	[ -n "$LB_PID" ] && pt=$(awk '{ print $14 + $15 }' "/proc/$LB_PID/stat" 2>/dev/null)
 	echo "$(now_ns) $fwd $q ${pt:-0} $(awk -v c="cpu$LB_CPU" '$1 == c {
-		print $2 + $3 + $4 + $7 + $8, $8, $2 + $3 + $4 + $5 + $6 + $7 + $8 }' /proc/stat)"
+		print $2 + $3 + $4 + $7 + $8, $8, $2 + $3 + $4 + $5 + $6 + $7 + $8 }' /proc/stat) $(backlog_drops) $(nsx client cat \
+		/sys/class/net/eth0/statistics/tx_packets /sys/class/net/eth0/statistics/tx_dropped |
+		awk '{ s += $1 } END { print s }')"
 }
 
-# udp_run [RATE]: one run of the blaster (at most RATE pps), measured over
-# its middle.  Sets U_OFFER U_PPS U_QDROP U_UDROP (per second), U_WORKER
-# (the consumer's CPU share, %), U_BUSY and U_SI (LB_CPU busy and softirq, %).
+# udp_run [RATE [ARGS...]]: one run of the blaster (at most RATE pps; ""
+# for no limit; ARGS: more of its options), measured over its middle;
+# U_SENDERS (default 1) blasters at once, each from its own source ports,
+# all on CLIENT_CPU.  Sets U_OFFER (the frames the blasters sent, their
+# sum) U_WIRE (the frames the client's eth0 sent or dropped as lb's
+# backlog was full: what was offered to lb) U_PPS U_QDROP U_UDROP U_BDROP
+# (LB_CPU's backlog) (per second), U_WORKER (the consumer's CPU share, %),
+# U_BUSY and U_SI (LB_CPU busy and softirq, %).
 udp_run()
 {
-	local out=$LOGDIR/blast.out pid a b
+	local rate=${1:-} pids=() i a b
 
-	nsx client timeout 60 taskset -c "$CLIENT_CPU" "$TOOLS/nfqlb-blast" send -f 256 \
-		-i eth0 -M "$C0_MAC" -d "$RUN_SECS" ${1:+-r "$1"} "$BVIP" 9000 >"$out" 2>&1 &
-	pid=$!
+	shift $(($# ? 1 : 0))
+	for ((i = 0; i < ${U_SENDERS:-1}; i++)); do
+		nsx client timeout 60 taskset -c "$CLIENT_CPU" "$TOOLS/nfqlb-blast" send -f 256 \
+			-i eth0 -M "$C0_MAC" -d "$RUN_SECS" ${rate:+-r "$rate"} "$@" "$BVIP" 9000 \
+			>"$LOGDIR/blast$i.out" 2>&1 &
+		pids+=($!)
+	done
 	sleep 0.5
 	a=$(snapshot)
 	sleep "$(awk -v s="$RUN_SECS" 'BEGIN { print s - 0.8 }')"
 	b=$(snapshot)
-	wait "$pid" || fail "the blaster failed: $(cat "$out")"
-	U_OFFER=$(kv "$out" pps)
-	# Fields: a is $1..$8, b is $9..$16, in the order snapshot prints.
-	read -r U_PPS U_QDROP U_UDROP U_WORKER U_BUSY U_SI < <(echo "$a $b" | awk '{
-		s = ($9 - $1) / 1e9; t = $16 - $8
-		printf "%.0f %.0f %.0f %.0f %.0f %.0f\n", ($10 - $2) / s, ($11 - $3) / s,
-			($12 - $4) / s, ($13 - $5) / s, t ? ($14 - $6) / t * 100 : 0,
-			t ? ($15 - $7) / t * 100 : 0 }')
+	U_OFFER=0
+	for ((i = 0; i < ${#pids[@]}; i++)); do
+		wait "${pids[$i]}" || fail "the blaster failed: $(cat "$LOGDIR/blast$i.out")"
+		U_OFFER=$(awk -v a="$U_OFFER" -v b="$(kv "$LOGDIR/blast$i.out" pps)" \
+			'BEGIN { printf "%.0f\n", a + b }')
+	done
+	# Fields: a is $1..$10, b is $11..$20, in the order snapshot prints.
+	read -r U_PPS U_QDROP U_UDROP U_WORKER U_BUSY U_SI U_BDROP U_WIRE < <(echo "$a $b" | awk '{
+		s = ($11 - $1) / 1e9; t = $18 - $8
+		printf "%.0f %.0f %.0f %.0f %.0f %.0f %.0f %.0f\n", ($12 - $2) / s, ($13 - $3) / s,
+			($14 - $4) / s, ($15 - $5) / s, t ? ($16 - $6) / t * 100 : 0,
+			t ? ($17 - $7) / t * 100 : 0, ($19 - $9) / s, ($20 - $10) / s }')
 }
 
 # udp_peak START: offer START pps, then 25% more each step until the

@@ -145,6 +145,20 @@ micro_flows()
 	done
 }
 
+# The fast path's BPF program on the same mix, run by the kernel
+# (BPF_PROG_TEST_RUN, each packet 1000 times: the kernel reports the
+# mean): the one flow of lb --shm --bpf, and 1000 flows.
+micro_bpf()
+{
+	local n out
+
+	for n in 1 1000; do
+		out=$("$BENCH_BIN/micro" bpf "$n" 1000 3) || fail "micro bpf $n"
+		add "bpf_ns_$n" "$(echo "$out" | awk '$1 == "ns_per_packet" { print $2 }')"
+		add "bpf_marked_$n" "$(echo "$out" | awk '$1 == "marked_pct" { print $2 }')"
+	done
+}
+
 # The largest flow set, once: its build time and memory.
 micro_flows_worst()
 {
@@ -173,11 +187,12 @@ run_micro()
 {
 	local r
 
-	info "micro: table builds, classify + hash + lookup, callgrind"
+	info "micro: table builds, classify + hash + lookup, flows, the BPF program, callgrind"
 	for ((r = 0; r < REPEATS; r++)); do
 		micro_builds
 		add ns_per_packet "$("$BENCH_BIN/micro" classify 2000000 5 | awk '$1 == "ns_per_packet" { print $2 }')"
 		micro_flows
+		[ -n "$HAVE_FAST" ] && micro_bpf
 		micro_activate
 	done
 	micro_flows_worst
@@ -283,7 +298,8 @@ flood()
 # The flood: in each repeat, nfqlb's peak (as in (c)) and, right after it,
 # twice that peak with the defaults, with real-time priority, and with
 # shedding at tc ingress and in XDP; each flood is judged against the peak
-# of its own repeat.
+# of its own repeat.  Then the fast path's peak, and every path flooded
+# by the senders' full rate (flood_full).
 run_overload()
 {
 	local r c rate start
@@ -305,11 +321,12 @@ run_overload()
 			consumer_stop
 		done
 		[ -n "$HAVE_FAST" ] && flood_fast
+		flood_full
 	done
 }
 
-# The fast path's own peak (rising rates, as nfqlb's), then twice that;
-# judged against its peak of the same repeat.
+# The fast path's own peak (rising rates, as nfqlb's); flood_full judges
+# the fast path flooded against it, in the same repeat.
 flood_fast()
 {
 	local start=${NEXT_START[fast]:-300000}
@@ -320,9 +337,42 @@ flood_fast()
 	add flood_fast_peak "$P_PPS"
 	add flood_fast_peak_offer "$P_OFFER"
 	NEXT_START[fast]=$((P_PPS * 4 / 5))
-	add flood_fast_asked $((P_PPS * 2))
-	flood fast $((P_PPS * 2))
 	consumer_stop
+}
+
+# The flood of the fast path's goals: as hard as the client's CPU can
+# send.  FLOOD_SENDERS blasters at once, each with batches of 256 and a
+# send buffer (16 MB) that frames held by lb never fill: with the default
+# one, the frames waiting in lb's backlog and queue use it up and a slow
+# path throttles its own sender, which no flood from the wire does.  Two
+# senders: on a CPU shared with other work, two get a larger share of it.
+FLOOD_SENDERS=2
+FLOOD_BLAST="-b 256 -w 16777216"
+
+# Every path flooded alike: kernel-only (a), nfqlb with 1 queue (c) and
+# the fast path (e), one after the other, each offered the senders' full
+# rate (no limit).  "Offered" is what reached lb's c0 or was dropped there
+# as its backlog was full (the client eth0's counters), not the blasters'
+# count, which leaves those drops out.
+flood_full()
+{
+	local c
+
+	for c in kernel nfqlb ${HAVE_FAST:+fast}; do
+		if [ "$c" = nfqlb ]; then bench_case queue 2; else bench_case "$c" 2; fi
+		# shellcheck disable=SC2086 # FLOOD_BLAST: several options
+		U_SENDERS=$FLOOD_SENDERS udp_run "" $FLOOD_BLAST
+		info "flooded, $c: offered $U_WIRE pps (sent $U_OFFER, no limit), delivered" \
+			"$U_PPS, backlog drops $U_BDROP/s, queue drops $U_QDROP/s"
+		add "full_$c" "$U_PPS"
+		add "full_${c}_offer" "$U_WIRE"
+		add "full_${c}_sent" "$U_OFFER"
+		add "full_${c}_bdrop" "$U_BDROP"
+		add "full_${c}_qdrop" "$U_QDROP"
+		add "full_${c}_busy" "$U_BUSY"
+		add "full_${c}_si" "$U_SI"
+		consumer_stop
+	done
 }
 
 # ---------------------------------------------------------------- TCP, conn, rr

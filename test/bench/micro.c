@@ -17,6 +17,16 @@
  *                             classify + hash + lookup without flows in the
  *                             same passes (base_ns, ratio); the match alone;
  *                             the flow set's build time and memory
+ *   micro bpf N REPEAT REPEATS
+ *                             ns per packet of the fast path's BPF program
+ *                             (bpf/fastpath.bpf.c, published through
+ *                             nfqlb/fastpath.h) with the flows of `micro
+ *                             flows N` (N = 1: the one flow of lb --shm
+ *                             --bpf, the two VIPs), run by the kernel on
+ *                             the mix in Ethernet frames: BPF_PROG_TEST_RUN
+ *                             runs each packet REPEAT times and reports the
+ *                             mean; the median of REPEATS passes over the
+ *                             pool.  Needs root (CAP_BPF)
  *   micro flows-worst REPEATS the build time and memory of the largest flow
  *                             set: FLOW_MAX flows, every list full, no two
  *                             pieces with one set of flows
@@ -45,9 +55,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <bpf/bpf.h>
+#include <linux/bpf.h>
+#include <linux/if_ether.h>
+
 #include "flows/match.h"
 #include "maglev/hash.h"
 #include "maglev/maglev.h"
+#include "nfqlb/fastpath.h"
 #include "nfqlb/lb.h"
 #include "nfqlb/pkt.h"
 #include "shm/why.h"
@@ -638,6 +653,122 @@ static int bench_flows(size_t n, uint64_t count, unsigned int reps)
 	return rc;
 }
 
+/* ---------------------------------------------------------------- bpf */
+
+#define FRAME_MAX (PKT_MAX + 14)
+
+/* The fast path with flows f[0..n) published, their tables M=MIX_M with
+ * MIX_N targets (as `micro flows`); NULL when it cannot be set up. */
+static struct fastpath *bpf_setup(const struct flow *f, uint32_t n, uint32_t **lookup,
+				  struct shm_target *targets)
+{
+	static char log[65536];
+	struct fastpath_table tab[FLOW_TABLES];
+	uint32_t *flow_table = calloc(n, sizeof(*flow_table)), i, ntab = n < FLOW_TABLES ? n : FLOW_TABLES;
+	char why[WHY_MAX] = "";
+	struct fastpath *fp = flow_table ? fastpath_load(log, sizeof(log), why) : NULL;
+	struct fastpath_set set = { f, n, flow_table, tab, ntab };
+
+	for (i = 0; i < MIX_N; i++)
+		targets[i] = (struct shm_target){ 1000 + i * 7, 1, 1, 0 };
+	for (i = 0; flow_table && i < n; i++)
+		flow_table[i] = i % FLOW_TABLES;
+	for (i = 0; i < ntab; i++)
+		tab[i] = (struct fastpath_table){ lookup[i], targets, MIX_M, MIX_N, i, HASH_5TUPLE,
+						  i + 1, 1 };
+	if (fp && fastpath_publish(fp, &set, why) < 0) {
+		fastpath_close(fp);
+		fp = NULL;
+	}
+	if (!fp)
+		fprintf(stderr, "micro: bpf: %s\n", why[0] ? why : "cannot set up");
+	free(flow_table);
+	return fp;
+}
+
+/* The packet in an Ethernet frame; returns the frame's length. */
+static uint32_t bpf_frame(uint8_t *fr, const struct pkt *p)
+{
+	uint16_t type = p->b[0] >> 4 == 6 ? ETH_P_IPV6 : ETH_P_IP;
+
+	memset(fr, 0, 12);
+	fr[0] = fr[6] = 0x02;
+	fr[11] = 1;
+	fr[12] = (uint8_t)(type >> 8);
+	fr[13] = (uint8_t)type;
+	memcpy(fr + 14, p->b, p->len);
+	return (uint32_t)(14 + p->len);
+}
+
+/* One pass over the pool, each packet run `repeat` times by the kernel:
+ * the mean ns per run; the packets marked into *marked.  -1 on failure. */
+static double bpf_pass(int prog, const struct pkt *pool, uint32_t repeat, unsigned int *marked)
+{
+	static uint8_t fr[FRAME_MAX];
+	struct __sk_buff in, out;
+	double sum = 0;
+	unsigned int i;
+
+	*marked = 0;
+	for (i = 0; i < POOL; i++) {
+		LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = fr,
+			    .data_size_in = bpf_frame(fr, &pool[i]), .ctx_in = &in,
+			    .ctx_size_in = sizeof(in), .ctx_out = &out,
+			    .ctx_size_out = sizeof(out), .repeat = repeat);
+		memset(&in, 0, sizeof(in));
+		memset(&out, 0, sizeof(out));
+		if (bpf_prog_test_run_opts(prog, &o) < 0) {
+			perror("micro: bpf: BPF_PROG_TEST_RUN");
+			return -1;
+		}
+		sum += o.duration;
+		*marked += out.mark != 0;
+	}
+	return sum / POOL;
+}
+
+static int bpf_report(struct fastpath *fp, const struct pkt *pool, uint32_t n,
+		      uint32_t repeat, unsigned int reps)
+{
+	double *ns = calloc(reps, sizeof(*ns));
+	unsigned int r, marked = 0;
+
+	if (!ns || bpf_pass(fastpath_prog_fd(fp), pool, 1, &marked) < 0)	/* warm up */
+		return 1;
+	for (r = 0; r < reps; r++)
+		if ((ns[r] = bpf_pass(fastpath_prog_fd(fp), pool, repeat, &marked)) < 0)
+			return 1;
+	qsort(ns, reps, sizeof(*ns), cmp_double);
+	printf("flows %u\npackets %u\nrepeat %u\nmarked_pct %.1f\nns_per_packet %.1f\n"
+	       "ns_min %.1f\n", n, POOL, repeat, 100.0 * marked / POOL, ns[reps / 2], ns[0]);
+	free(ns);
+	return 0;
+}
+
+static int bench_bpf(uint32_t n, uint32_t repeat, unsigned int reps)
+{
+	static struct shm_target targets[MIX_N];
+	struct flow *f = n ? make_flows(n) : NULL;
+	struct pkt *pool = make_pool();
+	uint32_t *lookup[FLOW_TABLES];
+	struct fastpath *fp = NULL;
+	unsigned int i;
+	int rc = 1;
+
+	for (i = 0; i < FLOW_TABLES; i++)
+		lookup[i] = make_table(MIX_M, MIX_N);
+	if (f && pool && lookup[FLOW_TABLES - 1] && repeat > 0 && reps > 0)
+		fp = bpf_setup(f, n, lookup, targets);
+	if (fp)
+		rc = bpf_report(fp, pool, n, repeat, reps);
+	fastpath_close(fp);
+	for (i = 0; i < FLOW_TABLES; i++)
+		free(lookup[i]);
+	free(pool);
+	free(f);
+	return rc;
+}
+
 /*
  * The most memory a flow set can take: FLOW_MAX flows with full lists
  * whose pieces all have a set of flows of their own.  64 flows cut each
@@ -819,6 +950,9 @@ int main(int argc, char **argv)
 	if (argc == 5 && strcmp(argv[1], "flows") == 0)
 		return bench_flows((size_t)atol(argv[2]), (uint64_t)atoll(argv[3]),
 				   (unsigned int)atoi(argv[4]));
+	if (argc == 5 && strcmp(argv[1], "bpf") == 0)
+		return bench_bpf((uint32_t)atol(argv[2]), (uint32_t)atol(argv[3]),
+				 (unsigned int)atoi(argv[4]));
 	if (argc == 3 && strcmp(argv[1], "flows-worst") == 0)
 		return bench_flows_worst((unsigned int)atoi(argv[2]));
 	if (argc == 3 && strcmp(argv[1], "tracemix") == 0)
@@ -828,7 +962,7 @@ int main(int argc, char **argv)
 	if (argc == 2 && strcmp(argv[1], "describe") == 0)
 		return describe();
 	fprintf(stderr, "usage: micro build M N REPEATS | classify PACKETS REPEATS | mix PACKETS"
-		" | flows N PACKETS REPEATS | flows-worst REPEATS | trace PACKETS REPEATS"
+		" | flows N PACKETS REPEATS | bpf N REPEAT REPEATS | flows-worst REPEATS | trace PACKETS REPEATS"
 		" | tracemix PACKETS | describe\n");
 	return 2;
 }

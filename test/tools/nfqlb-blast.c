@@ -48,6 +48,7 @@ struct opts {
 	const char *mode;
 	unsigned long flows, size, rate, batch, count, par;
 	unsigned long sport;		/* send -c -S: flow f from port sport + f */
+	unsigned long sndbuf;		/* send -i -w: the socket's send buffer */
 	double secs;
 	bool echo, per_flow;
 	const char *ifname;		/* send -i: a packet socket on this interface */
@@ -62,8 +63,8 @@ static volatile sig_atomic_t stop;
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: " PROG " send [-f FLOWS] [-c [-S SPORT] | -i IFNAME -M MAC] [-s SIZE]\n"
-		"                   [-r PPS] [-b BATCH] [-d SECONDS] ADDR PORT\n"
+		"usage: " PROG " send [-f FLOWS] [-c [-S SPORT] | -i IFNAME -M MAC [-w BYTES]]\n"
+		"                   [-s SIZE] [-r PPS] [-b BATCH] [-d SECONDS] ADDR PORT\n"
 		"       " PROG " sink [-e] [-d SECONDS] PORT\n"
 		"       " PROG " rr   [-n COUNT] [-s SIZE] [-d SECONDS] ADDR PORT\n"
 		"       " PROG " conn [-P PARALLEL] [-d SECONDS] ADDR PORT\n"
@@ -75,6 +76,10 @@ static void usage(FILE *f)
 		"  -i IFNAME   send: ready-made IPv4 frames on a packet socket, each\n"
 		"              from the next source port (needs -M and root)\n"
 		"  -M MAC      send -i: the next hop's MAC address\n"
+		"  -w BYTES    send -i: the packet socket's send buffer (SO_SNDBUFFORCE).\n"
+		"              A frame holds its share of it until the receiver frees\n"
+		"              it, so with the default buffer a slow receiver throttles\n"
+		"              the sender, as no flood from the wire is throttled\n"
 		"  -s SIZE     UDP payload bytes (default 36: 64-byte IPv4 packets)\n"
 		"  -r PPS      send at most PPS datagrams per second (default: no limit)\n"
 		"  -b BATCH    datagrams per sendmmsg() (default 32)\n"
@@ -107,7 +112,7 @@ static void parse_opts(int argc, char **argv, struct opts *o)
 		usage_error("missing mode");
 	o->mode = argv[1];
 	optind = 2;
-	while ((c = getopt(argc, argv, "f:s:r:b:d:en:P:ci:M:S:h")) != -1) {
+	while ((c = getopt(argc, argv, "f:s:r:b:d:en:P:ci:M:S:w:h")) != -1) {
 		switch (c) {
 		case 'f': o->flows = parse_num(optarg, "FLOWS", 1, FLOWS_MAX); break;
 		case 's': o->size = parse_num(optarg, "SIZE", 16, SIZE_MAX_UDP); break;
@@ -119,6 +124,7 @@ static void parse_opts(int argc, char **argv, struct opts *o)
 		case 'S': o->sport = parse_num(optarg, "SPORT", 1, 65535); break;
 		case 'i': o->ifname = optarg; break;
 		case 'M': parse_mac(optarg, o->mac); break;
+		case 'w': o->sndbuf = parse_num(optarg, "BYTES", 4096, 1UL << 30); break;
 		case 'n': o->count = parse_num(optarg, "COUNT", 1, RR_MAX); break;
 		case 'P': o->par = parse_num(optarg, "PARALLEL", 1, CONN_MAX); break;
 		case 'h': usage(stdout); exit(EXIT_OK);
@@ -140,6 +146,8 @@ static void parse_opts(int argc, char **argv, struct opts *o)
 		usage_error("-i sends IPv4 only, and does not go with -c");
 	if (o->sport && (!o->per_flow || o->sport + o->flows - 1 > 65535))
 		usage_error("-S goes with -c, and SPORT + FLOWS - 1 must be a port");
+	if (o->sndbuf && !o->ifname)
+		usage_error("-w goes with -i");
 	if (o->ifname && !(o->mac[0] | o->mac[1] | o->mac[2] | o->mac[3] | o->mac[4] | o->mac[5]))
 		usage_error("-i needs -M MAC");
 	if (!o->per_flow && !o->ifname &&
@@ -303,7 +311,7 @@ static uint8_t *make_frames(const struct opts *o, const uint8_t *src_mac, size_t
 static int packet_socket(const struct opts *o, uint8_t *mac)
 {
 	struct sockaddr_ll ll = { .sll_family = AF_PACKET, .sll_protocol = htons(ETH_P_IP) };
-	int fd = socket(AF_PACKET, SOCK_RAW, 0), on = 1;
+	int fd = socket(AF_PACKET, SOCK_RAW, 0), on = 1, buf = (int)o->sndbuf;
 	struct ifreq ifr;
 
 	if (fd < 0)
@@ -317,6 +325,8 @@ static int packet_socket(const struct opts *o, uint8_t *mac)
 	if (bind(fd, (struct sockaddr *)&ll, sizeof(ll)) < 0)
 		die("bind to %s", o->ifname);
 	setsockopt(fd, SOL_PACKET, PACKET_QDISC_BYPASS, &on, sizeof(on));
+	if (buf && setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &buf, sizeof(buf)) < 0)
+		die("SO_SNDBUFFORCE %d", buf);
 	return fd;
 }
 
