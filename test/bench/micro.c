@@ -667,7 +667,7 @@ static struct fastpath *bpf_setup(const struct flow *f, uint32_t n, uint32_t **l
 	uint32_t *flow_table = calloc(n, sizeof(*flow_table)), i, ntab = n < FLOW_TABLES ? n : FLOW_TABLES;
 	char why[WHY_MAX] = "";
 	struct fastpath *fp = flow_table ? fastpath_load(log, sizeof(log), why) : NULL;
-	struct fastpath_set set = { f, n, flow_table, tab, ntab };
+	struct fastpath_set set = { f, n, flow_table, tab, ntab, NULL };
 
 	for (i = 0; i < MIX_N; i++)
 		targets[i] = (struct shm_target){ 1000 + i * 7, 1, 1, 0 };
