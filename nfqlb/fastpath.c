@@ -6,7 +6,6 @@
 #include <errno.h>
 #include <linux/pkt_cls.h>
 #include <net/if.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +16,7 @@
 #include <bpf/libbpf.h>
 
 #include "fastpath.skel.h"
+#include "nfqlb/bpfutil.h"
 #include "nfqlb/fastpath.h"
 #include "nfqlb/fpbuild.h"
 
@@ -73,14 +73,6 @@ struct fastpath {
 	uint32_t nfc[2];
 };
 
-static int libbpf_quiet(enum libbpf_print_level level, const char *fmt, va_list ap)
-{
-	(void)level;
-	(void)fmt;
-	(void)ap;
-	return 0;
-}
-
 static int map_fd(const struct bpf_map *m)
 {
 	return bpf_map__fd(m);
@@ -113,7 +105,7 @@ struct fastpath *fastpath_load(char *log, size_t log_size, char *why)
 	struct fastpath *fp = calloc(1, sizeof(*fp));
 	int err;
 
-	libbpf_set_print(libbpf_quiet);
+	bpfutil_quiet();
 	if (log && log_size)
 		log[0] = '\0';
 	if (!fp) {

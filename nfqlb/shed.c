@@ -5,7 +5,6 @@
 #include <errno.h>
 #include <linux/if_link.h>
 #include <net/if.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +15,7 @@
 #include <bpf/libbpf.h>
 
 #include "bpf/shed_maps.h"
+#include "nfqlb/bpfutil.h"
 #include "nfqlb/shed.h"
 #include "shed.skel.h"
 
@@ -28,15 +28,6 @@ struct shed {
 	struct shed_bpf *skel;
 	int link;
 };
-
-/* libbpf would print its warnings to stderr; this library prints nothing. */
-static int libbpf_quiet(enum libbpf_print_level level, const char *fmt, va_list ap)
-{
-	(void)level;
-	(void)fmt;
-	(void)ap;
-	return 0;
-}
 
 static void load_why(int err, const char *log, char *why)
 {
@@ -57,7 +48,7 @@ struct shed *shed_load(bool syn_only, char *log, size_t log_size, char *why)
 	struct shed *s = calloc(1, sizeof(*s));
 	int err;
 
-	libbpf_set_print(libbpf_quiet);
+	bpfutil_quiet();
 	if (log && log_size)
 		log[0] = '\0';
 	if (!s) {
